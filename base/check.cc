@@ -1,0 +1,50 @@
+#include "base/check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+namespace gcheap::internal {
+namespace {
+
+void WriteAll(const char* buf, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    if (w <= 0) return;
+    buf += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+void RawLog(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  size_t len = static_cast<size_t>(n) < sizeof(buf) - 1 ? n : sizeof(buf) - 2;
+  if (len == 0 || buf[len - 1] != '\n') buf[len++] = '\n';
+  WriteAll(buf, len);
+}
+
+void FatalError(const char* file, int line, const char* fmt, ...) {
+  char buf[1024];
+  int head =
+      snprintf(buf, sizeof(buf), "gcheap: fatal error: %s:%d: ", file, line);
+  if (head < 0) head = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf + head, sizeof(buf) - head - 1, fmt, ap);
+  va_end(ap);
+  size_t len = head + (n > 0 ? n : 0);
+  if (len > sizeof(buf) - 2) len = sizeof(buf) - 2;
+  buf[len++] = '\n';
+  WriteAll(buf, len);
+  abort();
+}
+
+}  // namespace gcheap::internal

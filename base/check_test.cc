@@ -1,0 +1,26 @@
+#include "base/check.h"
+
+#include "gtest/gtest.h"
+
+namespace gcheap::internal {
+namespace {
+
+TEST(CheckDeathTest, FailingCheckNamesConditionAndMessage) {
+  int n = 3;
+  EXPECT_DEATH(GCHEAP_CHECK(n == 4, "n is %d", n),
+               "gcheap: fatal error: .*check_test.cc:[0-9]+: check failed: "
+               "n == 4: n is 3");
+}
+
+TEST(CheckTest, PassingCheckDoesNothing) {
+  int evaluated = 0;
+  GCHEAP_CHECK(++evaluated == 1);
+  EXPECT_EQ(evaluated, 1);
+}
+
+TEST(CheckDeathTest, FatalAborts) {
+  EXPECT_DEATH(GCHEAP_FATAL("bad thing %s", "here"), "bad thing here");
+}
+
+}  // namespace
+}  // namespace gcheap::internal
