@@ -1,0 +1,511 @@
+#include "alloc/page_alloc.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "base/check.h"
+#include "base/os_mem.h"
+
+namespace gcheap::internal {
+namespace {
+
+constexpr size_t kWordPages = 64;
+constexpr size_t kNone = SIZE_MAX;
+// Lengths are kept in 32 bits: a region may hold at most 2^31 pages (16 TiB).
+constexpr size_t kMaxRegionPages = size_t{1} << 31;
+
+// Bits [lo, hi) of a word, 0 <= lo < hi <= 64.
+inline uint64_t BitRange(size_t lo, size_t hi) {
+  uint64_t upper = hi == 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1;
+  return upper & ~((uint64_t{1} << lo) - 1);
+}
+
+// Calls fn(word, mask) for each word overlapping pages [p, p + n).
+template <typename Fn>
+inline void ForEachWord(size_t p, size_t n, Fn fn) {
+  size_t end = p + n;
+  while (p < end) {
+    size_t w = p / kWordPages;
+    size_t lo = p % kWordPages;
+    size_t hi = std::min(kWordPages, end - w * kWordPages);
+    fn(w, BitRange(lo, hi));
+    p = w * kWordPages + hi;
+  }
+}
+
+// Lowest bit index i such that bits [i, i + n) of x are all set, or 64.
+inline size_t FirstRun(uint64_t x, size_t n) {
+  size_t have = 1;
+  while (have < n && x != 0) {
+    size_t s = std::min(have, n - have);
+    x &= x >> s;
+    have += s;
+  }
+  return x == 0 ? 64 : static_cast<size_t>(std::countr_zero(x));
+}
+
+inline size_t RoundUpPow2(size_t x) { return std::bit_ceil(x); }
+
+inline size_t RoundUpOsPage(size_t x) {
+  return (x + kOsPageSize - 1) & ~(kOsPageSize - 1);
+}
+
+void FreeMetadata(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  OsResult res = OsUnreserve(p, bytes);
+  GCHEAP_CHECK(res.ok, "munmap of page allocator metadata failed");
+}
+
+}  // namespace
+
+PageAlloc::PageAlloc() = default;
+
+PageAlloc::~PageAlloc() {
+  for (size_t i = 0; i < nregions_; i++) {
+    FreeMetadata(regions_[i].meta, regions_[i].meta_bytes);
+  }
+  FreeMetadata(regions_, RoundUpOsPage(cap_regions_ * sizeof(Region)));
+  FreeMetadata(index_, RoundUpOsPage(2 * cap_regions_ * sizeof(IndexNode)));
+}
+
+// ---------------------------------------------------------------------------
+// Summaries.
+
+PageAlloc::Summary PageAlloc::LeafSummary(uint64_t free, uint64_t scav) {
+  Summary s{};
+  s.unscav = static_cast<uint32_t>(std::popcount(free & ~scav));
+  if (free == ~uint64_t{0}) {
+    s.start = s.max = s.end = kWordPages;
+    return s;
+  }
+  s.start = static_cast<uint32_t>(std::countr_one(free));
+  s.end = static_cast<uint32_t>(std::countl_one(free));
+  uint32_t best = std::max(s.start, s.end);
+  // Middle runs: there is at least one zero bit, so no shift reaches 64.
+  uint64_t x = free >> s.start;
+  while (x != 0) {
+    x >>= std::countr_zero(x);
+    int ones = std::countr_one(x);
+    best = std::max(best, static_cast<uint32_t>(ones));
+    x = ones == 64 ? 0 : x >> ones;
+  }
+  s.max = best;
+  return s;
+}
+
+PageAlloc::Summary PageAlloc::Combine(const Summary& l, const Summary& r,
+                                      uint32_t len) {
+  Summary s;
+  s.start = l.start == len ? len + r.start : l.start;
+  s.end = r.end == len ? len + l.end : r.end;
+  s.max = std::max({l.max, r.max, l.end + r.start});
+  s.unscav = l.unscav + r.unscav;
+  return s;
+}
+
+void PageAlloc::UpdateWords(Region* r, size_t wlo, size_t whi) {
+  Summary* t = r->tree;
+  size_t L = r->nleaves;
+  for (size_t w = wlo; w <= whi; w++) {
+    t[L + w] = LeafSummary(r->free[w], r->scav[w]);
+  }
+  uint32_t len = kWordPages;  // pages covered by each child
+  for (size_t lo = (L + wlo) >> 1, hi = (L + whi) >> 1; lo >= 1;
+       lo >>= 1, hi >>= 1, len <<= 1) {
+    for (size_t i = lo; i <= hi; i++) {
+      t[i] = Combine(t[2 * i], t[2 * i + 1], len);
+    }
+  }
+}
+
+size_t PageAlloc::FindInRegion(const Region& r, size_t n) {
+  const Summary* t = r.tree;
+  size_t L = r.nleaves;
+  GCHEAP_DCHECK(t[1].max >= n, "region has no run of %zu pages", n);
+  size_t i = 1;
+  size_t off = 0;  // first page covered by node i
+  size_t len = L * kWordPages;
+  while (i < L) {
+    size_t half = len / 2;
+    const Summary& l = t[2 * i];
+    const Summary& rt = t[2 * i + 1];
+    if (l.max >= n) {
+      i = 2 * i;
+    } else if (size_t{l.end} + rt.start >= n) {
+      return off + half - l.end;
+    } else {
+      i = 2 * i + 1;
+      off += half;
+    }
+    len = half;
+  }
+  size_t bit = FirstRun(r.free[i - L], n);
+  GCHEAP_CHECK(bit < kWordPages, "summary tree out of sync with bitmap");
+  return off + bit;
+}
+
+size_t PageAlloc::PrevUnscavWord(const Region& r, size_t w) {
+  if (w == 0) return kNone;
+  const Summary* t = r.tree;
+  size_t L = r.nleaves;
+  size_t i = L + w - 1;
+  // Visit maximal subtrees covering [0, w) right to left.
+  while (t[i].unscav == 0) {
+    while ((i & 1) == 0) i >>= 1;  // climb while a left child
+    if (i == 1) return kNone;
+    i--;  // the left sibling
+  }
+  while (i < L) i = t[2 * i + 1].unscav > 0 ? 2 * i + 1 : 2 * i;
+  return i - L;
+}
+
+size_t PageAlloc::PrevUnscavRegion(size_t k) const {
+  if (k == 0) return kNone;
+  size_t L = cap_regions_;
+  size_t i = L + k - 1;
+  while (index_[i].unscav == 0) {
+    while ((i & 1) == 0) i >>= 1;
+    if (i == 1) return kNone;
+    i--;
+  }
+  while (i < L) i = index_[2 * i + 1].unscav > 0 ? 2 * i + 1 : 2 * i;
+  return i - L;
+}
+
+// ---------------------------------------------------------------------------
+// Region array and index.
+
+void PageAlloc::UpdateIndex(size_t k) {
+  size_t i = cap_regions_ + k;
+  index_[i].max = regions_[k].tree[1].max;
+  index_[i].unscav = regions_[k].tree[1].unscav;
+  for (i >>= 1; i >= 1; i >>= 1) {
+    index_[i].max = std::max(index_[2 * i].max, index_[2 * i + 1].max);
+    index_[i].unscav = index_[2 * i].unscav + index_[2 * i + 1].unscav;
+  }
+}
+
+void PageAlloc::RebuildIndex() {
+  size_t L = cap_regions_;
+  for (size_t k = 0; k < L; k++) {
+    if (k < nregions_) {
+      index_[L + k] = {regions_[k].tree[1].max, regions_[k].tree[1].unscav};
+    } else {
+      index_[L + k] = {0, 0};
+    }
+  }
+  for (size_t i = L - 1; i >= 1; i--) {
+    index_[i].max = std::max(index_[2 * i].max, index_[2 * i + 1].max);
+    index_[i].unscav = index_[2 * i].unscav + index_[2 * i + 1].unscav;
+  }
+}
+
+bool PageAlloc::Reserve(size_t n) {
+  if (n <= cap_regions_) return true;
+  size_t cap = RoundUpPow2(std::max<size_t>(n, 8));
+  size_t rbytes = RoundUpOsPage(cap * sizeof(Region));
+  size_t ibytes = RoundUpOsPage(2 * cap * sizeof(IndexNode));
+  OsResult res;
+  auto* regions = static_cast<Region*>(OsAllocMetadata(rbytes, &res));
+  if (regions == nullptr) return false;
+  auto* index = static_cast<IndexNode*>(OsAllocMetadata(ibytes, &res));
+  if (index == nullptr) {
+    FreeMetadata(regions, rbytes);
+    return false;
+  }
+  if (nregions_ > 0) {
+    memcpy(static_cast<void*>(regions), regions_, nregions_ * sizeof(Region));
+  }
+  size_t old_rbytes = RoundUpOsPage(cap_regions_ * sizeof(Region));
+  size_t old_ibytes = RoundUpOsPage(2 * cap_regions_ * sizeof(IndexNode));
+  FreeMetadata(regions_, old_rbytes);
+  FreeMetadata(index_, old_ibytes);
+  metadata_bytes_ += rbytes + ibytes;
+  metadata_bytes_ -= old_rbytes + old_ibytes;
+  regions_ = regions;
+  index_ = index;
+  cap_regions_ = cap;
+  RebuildIndex();
+  return true;
+}
+
+size_t PageAlloc::FindRegion(uintptr_t addr) const {
+  // First region with base > addr, then step back one.
+  size_t lo = 0, hi = nregions_;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (regions_[mid].base <= addr) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) return kNone;
+  const Region& r = regions_[lo - 1];
+  if (addr - r.base >= r.npages * kPageAllocPageSize) return kNone;
+  return lo - 1;
+}
+
+size_t PageAlloc::RegionFor(uintptr_t base, size_t npages,
+                            const char* op) const {
+  GCHEAP_CHECK(npages > 0, "%s of zero pages", op);
+  GCHEAP_CHECK((base & (kPageAllocPageSize - 1)) == 0,
+               "%s: base %#zx not aligned", op, static_cast<size_t>(base));
+  size_t k = FindRegion(base);
+  GCHEAP_CHECK(k != kNone, "%s: %#zx is in no region", op,
+               static_cast<size_t>(base));
+  const Region& r = regions_[k];
+  size_t first = (base - r.base) >> kPageAllocPageShift;
+  GCHEAP_CHECK(npages <= r.npages - first,
+               "%s: [%#zx, +%zu pages) crosses the end of its region", op,
+               static_cast<size_t>(base), npages);
+  return k;
+}
+
+bool PageAlloc::AddRegion(uintptr_t base, size_t npages) {
+  GCHEAP_CHECK(base != 0 && (base & (kPageAllocPageSize - 1)) == 0,
+               "region base %#zx not page aligned", static_cast<size_t>(base));
+  GCHEAP_CHECK(npages > 0 && (npages & (kPageAllocRegionQuantum - 1)) == 0,
+               "region of %zu pages is not a positive multiple of %zu", npages,
+               kPageAllocRegionQuantum);
+  GCHEAP_CHECK(npages <= kMaxRegionPages, "region of %zu pages too large",
+               npages);
+  size_t bytes = npages * kPageAllocPageSize;
+  GCHEAP_CHECK(base + bytes - 1 >= base, "region wraps the address space");
+
+  // Insertion point and overlap checks.
+  size_t pos = 0;
+  while (pos < nregions_ && regions_[pos].base < base) pos++;
+  if (pos > 0) {
+    const Region& prev = regions_[pos - 1];
+    GCHEAP_CHECK(prev.base + prev.npages * kPageAllocPageSize <= base,
+                 "region %#zx overlaps region %#zx", static_cast<size_t>(base),
+                 static_cast<size_t>(prev.base));
+  }
+  if (pos < nregions_) {
+    GCHEAP_CHECK(base + bytes <= regions_[pos].base,
+                 "region %#zx overlaps region %#zx", static_cast<size_t>(base),
+                 static_cast<size_t>(regions_[pos].base));
+  }
+
+  Region r{};
+  r.base = base;
+  r.npages = npages;
+  r.nwords = npages / kWordPages;
+  r.nleaves = RoundUpPow2(r.nwords);
+  size_t bitmap_bytes = r.nwords * sizeof(uint64_t);
+  r.meta_bytes =
+      RoundUpOsPage(3 * bitmap_bytes + 2 * r.nleaves * sizeof(Summary));
+  OsResult res;
+  r.meta = OsAllocMetadata(r.meta_bytes, &res);
+  if (r.meta == nullptr) return false;
+  char* p = static_cast<char*>(r.meta);
+  r.avail = reinterpret_cast<uint64_t*>(p);
+  r.free = reinterpret_cast<uint64_t*>(p + bitmap_bytes);
+  r.scav = reinterpret_cast<uint64_t*>(p + 2 * bitmap_bytes);
+  r.tree = reinterpret_cast<Summary*>(p + 3 * bitmap_bytes);
+  // Fresh mmap memory is zero: all pages unavailable, all summaries zero.
+
+  if (!Reserve(nregions_ + 1)) {
+    FreeMetadata(r.meta, r.meta_bytes);
+    return false;
+  }
+  metadata_bytes_ += r.meta_bytes;
+  memmove(static_cast<void*>(regions_ + pos + 1), regions_ + pos,
+          (nregions_ - pos) * sizeof(Region));
+  regions_[pos] = r;
+  nregions_++;
+  RebuildIndex();
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Operations.
+
+void PageAlloc::Grow(uintptr_t base, size_t npages) {
+  size_t k = RegionFor(base, npages, "Grow");
+  Region* r = &regions_[k];
+  size_t first = (base - r->base) >> kPageAllocPageShift;
+  ForEachWord(first, npages, [&](size_t w, uint64_t mask) {
+    GCHEAP_CHECK((r->avail[w] & mask) == 0,
+                 "Grow of [%#zx, +%zu pages): pages already available",
+                 static_cast<size_t>(base), npages);
+    r->avail[w] |= mask;
+    r->free[w] |= mask;
+    r->scav[w] |= mask;
+  });
+  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
+  UpdateIndex(k);
+  grown_pages_ += npages;
+  free_pages_ += npages;
+  scavenged_pages_ += npages;
+}
+
+uintptr_t PageAlloc::Alloc(size_t npages, size_t* scavenged_pages) {
+  GCHEAP_CHECK(npages > 0, "Alloc of zero pages");
+  *scavenged_pages = 0;
+  if (nregions_ == 0 || index_[1].max < npages) return 0;
+  size_t i = 1;
+  while (i < cap_regions_) {
+    i = index_[2 * i].max >= npages ? 2 * i : 2 * i + 1;
+  }
+  size_t k = i - cap_regions_;
+  Region* r = &regions_[k];
+  size_t first = FindInRegion(*r, npages);
+  size_t scav = 0;
+  ForEachWord(first, npages, [&](size_t w, uint64_t mask) {
+    GCHEAP_DCHECK((r->free[w] & mask) == mask, "Alloc found pages in use");
+    scav += std::popcount(r->scav[w] & mask);
+    r->free[w] &= ~mask;
+    r->scav[w] &= ~mask;
+  });
+  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
+  UpdateIndex(k);
+  free_pages_ -= npages;
+  scavenged_pages_ -= scav;
+  *scavenged_pages = scav;
+  return r->base + (first << kPageAllocPageShift);
+}
+
+void PageAlloc::Free(uintptr_t base, size_t npages) {
+  size_t k = RegionFor(base, npages, "Free");
+  Region* r = &regions_[k];
+  size_t first = (base - r->base) >> kPageAllocPageShift;
+  ForEachWord(first, npages, [&](size_t w, uint64_t mask) {
+    GCHEAP_CHECK((r->avail[w] & mask) == mask && (r->free[w] & mask) == 0,
+                 "Free of [%#zx, +%zu pages): double free or pages not in use",
+                 static_cast<size_t>(base), npages);
+  });
+  ForEachWord(first, npages,
+              [&](size_t w, uint64_t mask) { r->free[w] |= mask; });
+  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
+  UpdateIndex(k);
+  free_pages_ += npages;
+}
+
+size_t PageAlloc::ScavengeRegion(
+    Region* r, size_t max_pages,
+    absl::FunctionRef<void(uintptr_t, size_t)> release) {
+  size_t done = 0;
+  // Pending run [run_lo, run_hi) in page indices, grown downwards.
+  size_t run_lo = 0, run_hi = 0;
+  auto flush = [&] {
+    if (run_hi > run_lo) {
+      release(r->base + (run_lo << kPageAllocPageShift), run_hi - run_lo);
+    }
+  };
+  for (size_t w = PrevUnscavWord(*r, r->nwords); w != kNone && done < max_pages;
+       w = PrevUnscavWord(*r, w)) {
+    uint64_t b = r->free[w] & ~r->scav[w];
+    while (b != 0 && done < max_pages) {
+      size_t top = 63 - std::countl_zero(b);
+      uint64_t zeros = ~b & BitRange(0, top + 1);
+      size_t low = zeros == 0 ? 0 : 64 - std::countl_zero(zeros);
+      size_t len = top + 1 - low;
+      if (len > max_pages - done) {
+        len = max_pages - done;
+        low = top + 1 - len;
+      }
+      uint64_t mask = BitRange(low, top + 1);
+      r->scav[w] |= mask;
+      b &= ~mask;
+      done += len;
+      size_t hi_page = w * kWordPages + top + 1;
+      size_t lo_page = w * kWordPages + low;
+      if (run_hi > run_lo && run_lo == hi_page) {
+        run_lo = lo_page;
+      } else {
+        flush();
+        run_lo = lo_page;
+        run_hi = hi_page;
+      }
+    }
+    UpdateWords(r, w, w);
+  }
+  flush();
+  return done;
+}
+
+size_t PageAlloc::Scavenge(size_t max_pages,
+                           absl::FunctionRef<void(uintptr_t, size_t)> release) {
+  size_t done = 0;
+  for (size_t k = PrevUnscavRegion(nregions_); k != kNone && done < max_pages;
+       k = PrevUnscavRegion(k)) {
+    done += ScavengeRegion(&regions_[k], max_pages - done, release);
+    UpdateIndex(k);
+  }
+  scavenged_pages_ += done;
+  return done;
+}
+
+bool PageAlloc::IsFree(uintptr_t addr) const {
+  size_t k = FindRegion(addr);
+  if (k == kNone) return false;
+  const Region& r = regions_[k];
+  size_t p = (addr - r.base) >> kPageAllocPageShift;
+  return (r.free[p / kWordPages] >> (p % kWordPages)) & 1;
+}
+
+bool PageAlloc::IsScavenged(uintptr_t addr) const {
+  size_t k = FindRegion(addr);
+  if (k == kNone) return false;
+  const Region& r = regions_[k];
+  size_t p = (addr - r.base) >> kPageAllocPageShift;
+  return (r.scav[p / kWordPages] >> (p % kWordPages)) & 1;
+}
+
+void PageAlloc::Verify() const {
+  size_t free = 0, scav = 0, avail = 0;
+  for (size_t k = 0; k < nregions_; k++) {
+    const Region& r = regions_[k];
+    if (k > 0) {
+      const Region& prev = regions_[k - 1];
+      GCHEAP_CHECK(prev.base + prev.npages * kPageAllocPageSize <= r.base,
+                   "regions out of order");
+    }
+    size_t L = r.nleaves;
+    for (size_t w = 0; w < L; w++) {
+      Summary want{};
+      if (w < r.nwords) {
+        GCHEAP_CHECK((r.free[w] & ~r.avail[w]) == 0, "free page not available");
+        GCHEAP_CHECK((r.scav[w] & ~r.free[w]) == 0, "scavenged page not free");
+        free += std::popcount(r.free[w]);
+        scav += std::popcount(r.scav[w]);
+        avail += std::popcount(r.avail[w]);
+        want = LeafSummary(r.free[w], r.scav[w]);
+      }
+      const Summary& got = r.tree[L + w];
+      GCHEAP_CHECK(got.start == want.start && got.max == want.max &&
+                       got.end == want.end && got.unscav == want.unscav,
+                   "leaf %zu of region %zu stale", w, k);
+    }
+    uint32_t len = kWordPages;
+    for (size_t lo = L / 2; lo >= 1; lo /= 2, len *= 2) {
+      for (size_t i = lo; i < 2 * lo; i++) {
+        Summary want = Combine(r.tree[2 * i], r.tree[2 * i + 1], len);
+        const Summary& got = r.tree[i];
+        GCHEAP_CHECK(got.start == want.start && got.max == want.max &&
+                         got.end == want.end && got.unscav == want.unscav,
+                     "node %zu of region %zu stale", i, k);
+      }
+    }
+    const IndexNode& leaf = index_[cap_regions_ + k];
+    GCHEAP_CHECK(leaf.max == r.tree[1].max && leaf.unscav == r.tree[1].unscav,
+                 "index leaf %zu stale", k);
+  }
+  for (size_t i = 1; i < cap_regions_; i++) {
+    GCHEAP_CHECK(
+        index_[i].max == std::max(index_[2 * i].max, index_[2 * i + 1].max) &&
+            index_[i].unscav == index_[2 * i].unscav + index_[2 * i + 1].unscav,
+        "index node %zu stale", i);
+  }
+  GCHEAP_CHECK(free == free_pages_, "free_pages %zu, bitmaps say %zu",
+               free_pages_, free);
+  GCHEAP_CHECK(scav == scavenged_pages_, "scavenged_pages %zu, bitmaps say %zu",
+               scavenged_pages_, scav);
+  GCHEAP_CHECK(avail == grown_pages_, "grown_pages %zu, bitmaps say %zu",
+               grown_pages_, avail);
+}
+
+}  // namespace gcheap::internal
