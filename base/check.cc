@@ -31,20 +31,41 @@ void RawLog(const char* fmt, ...) {
   WriteAll(buf, len);
 }
 
-void FatalError(const char* file, int line, const char* fmt, ...) {
+namespace {
+
+[[noreturn]] void VFail(const char* file, int line, const char* cond,
+                        const char* fmt, va_list ap) {
   char buf[1024];
   int head =
-      snprintf(buf, sizeof(buf), "gcheap: fatal error: %s:%d: ", file, line);
+      cond != nullptr
+          ? snprintf(buf, sizeof(buf),
+                     "gcheap: fatal error: %s:%d: check failed: %s: ", file,
+                     line, cond)
+          : snprintf(buf, sizeof(buf), "gcheap: fatal error: %s:%d: ", file,
+                     line);
   if (head < 0) head = 0;
-  va_list ap;
-  va_start(ap, fmt);
+  if (static_cast<size_t>(head) > sizeof(buf) - 2) head = sizeof(buf) - 2;
   int n = vsnprintf(buf + head, sizeof(buf) - head - 1, fmt, ap);
-  va_end(ap);
   size_t len = head + (n > 0 ? n : 0);
   if (len > sizeof(buf) - 2) len = sizeof(buf) - 2;
   buf[len++] = '\n';
   WriteAll(buf, len);
   abort();
+}
+
+}  // namespace
+
+void FatalError(const char* file, int line, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VFail(file, line, nullptr, fmt, ap);
+}
+
+void CheckFailed(const char* file, int line, const char* cond, const char* fmt,
+                 ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VFail(file, line, cond, fmt, ap);
 }
 
 }  // namespace gcheap::internal

@@ -22,6 +22,14 @@ namespace gcheap::internal {
                                                      const char* fmt, ...)
     ABSL_PRINTF_ATTRIBUTE(3, 4);
 
+// "check failed: <cond>: <message>"; cond is printed verbatim, so it may
+// contain '%'.
+[[noreturn]] ABSL_ATTRIBUTE_NOINLINE void CheckFailed(const char* file,
+                                                      int line,
+                                                      const char* cond,
+                                                      const char* fmt, ...)
+    ABSL_PRINTF_ATTRIBUTE(4, 5);
+
 // Writes a formatted line to stderr without allocating.
 void RawLog(const char* fmt, ...) ABSL_PRINTF_ATTRIBUTE(1, 2);
 
@@ -30,12 +38,12 @@ void RawLog(const char* fmt, ...) ABSL_PRINTF_ATTRIBUTE(1, 2);
 #define GCHEAP_FATAL(...) \
   ::gcheap::internal::FatalError(__FILE__, __LINE__, __VA_ARGS__)
 
-#define GCHEAP_CHECK(cond, ...)                                                \
-  do {                                                                         \
-    if (ABSL_PREDICT_FALSE(!(cond))) {                                         \
-      ::gcheap::internal::FatalError(__FILE__, __LINE__,                       \
-                                     "check failed: " #cond ": " __VA_ARGS__); \
-    }                                                                          \
+#define GCHEAP_CHECK(cond, ...)                                  \
+  do {                                                           \
+    if (ABSL_PREDICT_FALSE(!(cond))) {                           \
+      ::gcheap::internal::CheckFailed(__FILE__, __LINE__, #cond, \
+                                      "" __VA_ARGS__);           \
+    }                                                            \
   } while (0)
 
 #if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS

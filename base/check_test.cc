@@ -12,6 +12,11 @@ TEST(CheckDeathTest, FailingCheckNamesConditionAndMessage) {
                "n == 4: n is 3");
 }
 
+TEST(CheckDeathTest, ConditionMayContainPercent) {
+  int n = 7;
+  EXPECT_DEATH(GCHEAP_CHECK(n % 2 == 0), "check failed: n % 2 == 0: ");
+}
+
 TEST(CheckTest, PassingCheckDoesNothing) {
   int evaluated = 0;
   GCHEAP_CHECK(++evaluated == 1);

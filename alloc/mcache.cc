@@ -1,0 +1,93 @@
+#include "alloc/mcache.h"
+
+#include "alloc/mheap.h"
+#include "base/check.h"
+
+namespace gcheap::internal {
+
+MCache::MCache(MHeap* heap) : heap_(heap), flush_gen_(heap->sweepgen()) {
+  for (MSpan*& s : alloc_) s = heap_->empty_span();
+}
+
+MCache::~MCache() {
+  for (MSpan* s : alloc_) {
+    GCHEAP_DCHECK(s == heap_->empty_span(), "mcache destroyed holding spans");
+  }
+}
+
+void* MCache::AllocSmallSlow(SpanClass spc) {
+  MSpan* s = alloc_[spc.raw()];
+  uint32_t idx = s->nelems;
+  if (s != heap_->empty_span()) idx = s->NextFreeIndexSlow();
+  if (idx >= s->nelems) {
+    if (!Refill(spc)) return nullptr;
+    s = alloc_[spc.raw()];
+  }
+  // The span has a free slot now; the fast path takes it.
+  GCHEAP_DCHECK(s->alloc_cache != 0, "refilled span has no free slot");
+  return AllocSmall(spc);
+}
+
+void MCache::Uncache(SpanClass spc) {
+  MSpan* s = alloc_[spc.raw()];
+  if (s == heap_->empty_span()) return;
+  int sizeclass = spc.sizeclass();
+  // Small mallocs are counted here, from the span, not on the fast path.
+  heap_->counters().small_mallocs[sizeclass].fetch_add(
+      s->alloc_count - s->alloc_count_at_cache, std::memory_order_relaxed);
+  alloc_[spc.raw()] = heap_->empty_span();
+  heap_->central(spc).UncacheSpan(s);
+}
+
+bool MCache::Refill(SpanClass spc) {
+  Uncache(spc);
+  MSpan* s = heap_->central(spc).CacheSpan();
+  if (s == nullptr) return false;
+  GCHEAP_DCHECK(s->alloc_count < s->nelems, "mcentral handed out a full span");
+  alloc_[spc.raw()] = s;
+  return true;
+}
+
+void* MCache::AllocTinySlow(size_t size) {
+  void* block = AllocSmall(SpanClass::Make(2, /*noscan=*/true));
+  if (block == nullptr) return nullptr;
+  // Keep whichever block has more room left.
+  if (tiny_ == 0 || size < tiny_offset_) {
+    tiny_ = reinterpret_cast<uintptr_t>(block);
+    tiny_offset_ = size;
+  }
+  return block;
+}
+
+void* MCache::AllocLarge(size_t size, bool noscan) {
+  MSpan* s = heap_->AllocLarge(size, noscan);
+  if (s == nullptr) return nullptr;
+  stats_.large_mallocs++;
+  stats_.large_bytes += s->elemsize;
+  return reinterpret_cast<void*>(s->start_addr);
+}
+
+void MCache::FlushStats() { heap_->counters().Flush(&stats_); }
+
+void MCache::ReleaseAll() {
+  for (int i = 0; i < kNumSpanClasses; i++) {
+    Uncache(SpanClass(static_cast<uint8_t>(i)));
+  }
+  tiny_ = 0;
+  tiny_offset_ = 0;
+  FlushStats();
+  flush_gen_ = heap_->sweepgen();
+}
+
+void MCache::PrepareForSweep() {
+  if (flush_gen_ != heap_->sweepgen()) ReleaseAll();
+}
+
+void AllocCounters::Flush(LocalAllocStats* l) {
+  large_mallocs.fetch_add(l->large_mallocs, std::memory_order_relaxed);
+  large_alloc_bytes.fetch_add(l->large_bytes, std::memory_order_relaxed);
+  tiny_allocs.fetch_add(l->tiny_allocs, std::memory_order_relaxed);
+  l->large_mallocs = l->large_bytes = l->tiny_allocs = 0;
+}
+
+}  // namespace gcheap::internal

@@ -1,0 +1,124 @@
+// MCache: one P's allocation cache. See alloc/malloc.h for the map.
+//
+// An mcache holds one span per span class (136 slots; an empty sentinel
+// until first use), the tiny block, and the P's counter deltas. Only the
+// thread holding the P touches it, so the fast path takes no lock: read the
+// span for the class, ctz its alloc_cache, bump freeindex, return. When the
+// cache word is spent it looks at the span's next word (slow path); when the
+// span is full it hands it back to its mcentral and takes another (refill).
+//
+// Tiny allocator: pointer-free requests under 16 B are packed into a shared
+// 16-byte block (a class-2 noscan object), aligned by the size's factors.
+// The block is freed only when every sub-object in it is dead.
+#ifndef GCHEAP_ALLOC_MCACHE_H_
+#define GCHEAP_ALLOC_MCACHE_H_
+
+#include <string.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "alloc/heap_stats.h"
+#include "alloc/mspan.h"
+#include "alloc/size_classes.h"
+
+namespace gcheap::internal {
+
+class MHeap;
+
+class MCache {
+ public:
+  explicit MCache(MHeap* heap);
+  ~MCache();  // the owner calls ReleaseAll first (MHeap::FreeMCache does)
+  MCache(const MCache&) = delete;
+  MCache& operator=(const MCache&) = delete;
+
+  // Allocates `size` zeroed bytes. noscan: the object holds no heap
+  // pointers (tiny-allocator eligible, kept in noscan spans). Returns null
+  // if the size overflows or memory is exhausted (the heap is unchanged).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* Alloc(size_t size, bool noscan) {
+    if (noscan && size < kTinySize && size > 0) return AllocTiny(size);
+    if (ABSL_PREDICT_TRUE(size <= kMaxSmallSize)) {
+      int sizeclass = SizeToClass(size == 0 ? 1 : size);
+      return AllocSmall(SpanClass::Make(sizeclass, noscan));
+    }
+    return AllocLarge(size, noscan);
+  }
+
+  // The small-object fast path for a known span class.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocSmall(SpanClass spc) {
+    MSpan* s = alloc_[spc.raw()];
+    uint64_t cache = s->alloc_cache;
+    if (ABSL_PREDICT_TRUE(cache != 0)) {
+      unsigned bit = __builtin_ctzll(cache);
+      uintptr_t idx = s->freeindex + bit;
+      s->alloc_cache = (cache >> bit) >> 1;
+      s->freeindex = static_cast<uint16_t>(idx + 1);
+      s->alloc_count++;
+      void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
+      if (s->needzero) ZeroObject(p, s->elemsize);
+      return p;
+    }
+    return AllocSmallSlow(spc);
+  }
+
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocTiny(size_t size) {
+    uintptr_t off = tiny_offset_;
+    if ((size & 7) == 0) {
+      off = (off + 7) & ~uintptr_t{7};
+    } else if ((size & 3) == 0) {
+      off = (off + 3) & ~uintptr_t{3};
+    } else if ((size & 1) == 0) {
+      off = (off + 1) & ~uintptr_t{1};
+    }
+    if (ABSL_PREDICT_TRUE(off + size <= kTinySize && tiny_ != 0)) {
+      tiny_offset_ = off + size;
+      stats_.tiny_allocs++;
+      return reinterpret_cast<void*>(tiny_ + off);
+    }
+    return AllocTinySlow(size);
+  }
+
+  void* AllocLarge(size_t size, bool noscan);
+
+  // Hands every cached span back to its mcentral, drops the tiny block and
+  // flushes the counters. Called at GC time and when the P goes away.
+  void ReleaseAll();
+  // Releases everything if a sweep cycle began since the last flush, as
+  // Go's prepareForSweep: a P resuming after a cycle calls this first.
+  void PrepareForSweep();
+  // Flushes counter deltas into the heap's totals.
+  void FlushStats();
+
+  MHeap* heap() const { return heap_; }
+  MSpan* cached_span(SpanClass spc) const { return alloc_[spc.raw()]; }
+  uintptr_t tiny_block() const { return tiny_; }
+
+ private:
+  static void ZeroObject(void* p, size_t n) {
+    // Slots are multiples of 8 bytes; small ones are cleared inline.
+    if (n <= 64) {
+      uint64_t* w = static_cast<uint64_t*>(p);
+      for (size_t i = 0; i < n / 8; i++) w[i] = 0;
+    } else {
+      memset(p, 0, n);
+    }
+  }
+  void* AllocSmallSlow(SpanClass spc);
+  void* AllocTinySlow(size_t size);
+  bool Refill(SpanClass spc);
+  void Uncache(SpanClass spc);
+
+  MHeap* const heap_;
+  MSpan* alloc_[kNumSpanClasses];
+  uintptr_t tiny_ = 0;         // current tiny block, 0 if none
+  uintptr_t tiny_offset_ = 0;  // next free byte in it
+  uint32_t flush_gen_;         // heap sweepgen at the last ReleaseAll
+  LocalAllocStats stats_;
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_ALLOC_MCACHE_H_

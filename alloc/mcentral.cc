@@ -1,0 +1,129 @@
+#include "alloc/mcentral.h"
+
+#include <string.h>
+
+#include "alloc/mheap.h"
+
+namespace gcheap::internal {
+
+namespace {
+// How many unswept partial spans CacheSpan sweeps before it gives up and
+// grows the heap, bounding the latency of one refill.
+constexpr int kSweepBudget = 100;
+}  // namespace
+
+MSpan* MCentral::CacheSpan() {
+  uint32_t sg = heap_->sweepgen();
+  MSpan* s = nullptr;
+  {
+    SpinLockHolder h(&lock_);
+    s = PartialSwept(sg)->Pop();
+  }
+  if (s == nullptr) {
+    for (int budget = 0; budget < kSweepBudget; budget++) {
+      {
+        SpinLockHolder h(&lock_);
+        s = PartialUnswept(sg)->Pop();
+        if (s == nullptr) s = FullUnswept(sg)->Pop();
+      }
+      if (s == nullptr) break;
+      uint32_t want = sg - 2;
+      if (!s->sweepgen.compare_exchange_strong(want, sg - 1,
+                                               std::memory_order_acq_rel)) {
+        // Someone else owns it (cannot happen for a span popped from a
+        // set, but stay safe): leave it alone.
+        s = nullptr;
+        continue;
+      }
+      heap_->SweepSpan(s, /*preserve=*/true);
+      if (s->alloc_count < s->nelems) break;  // has room: use it
+      // Still full: file it as swept and keep looking.
+      s->sweepgen.store(sg, std::memory_order_release);
+      {
+        SpinLockHolder h(&lock_);
+        FullSwept(sg)->Push(s);
+      }
+      s = nullptr;
+    }
+  }
+  if (s == nullptr) {
+    s = Grow();
+    if (s == nullptr) return nullptr;
+  }
+  // The span is ours: mark it cached and swept.
+  s->sweepgen.store(sg + 3, std::memory_order_release);
+  s->alloc_count_at_cache = s->alloc_count;
+  heap_->heap_live().fetch_add(
+      static_cast<int64_t>(s->nelems - s->alloc_count) * s->elemsize,
+      std::memory_order_relaxed);
+  return s;
+}
+
+MSpan* MCentral::Grow() {
+  int sizeclass = spc_.sizeclass();
+  MSpan* s = heap_->AllocSpan(kClassToAllocNPages[sizeclass], spc_);
+  if (s == nullptr) return nullptr;
+  if (s->needzero) {
+    // Every slot is free: clear the whole span once instead of each object
+    // at allocation.
+    memset(reinterpret_cast<void*>(s->start_addr), 0, s->bytes());
+    s->needzero = false;
+  }
+  return s;
+}
+
+void MCentral::UncacheSpan(MSpan* s) {
+  uint32_t sg = heap_->sweepgen();
+  uint32_t have = s->sweepgen.load(std::memory_order_relaxed);
+  bool stale = have == sg + 1;
+  GCHEAP_DCHECK(stale || have == sg + 3, "uncaching a span not cached");
+  // Unused slots were counted in heap_live when the span was cached.
+  heap_->heap_live().fetch_sub(
+      static_cast<int64_t>(s->nelems - s->alloc_count) * s->elemsize,
+      std::memory_order_relaxed);
+  if (stale) {
+    // Cached before the current sweep began: sweeping it is our job.
+    s->sweepgen.store(sg - 1, std::memory_order_release);
+    heap_->SweepSpan(s, /*preserve=*/false);
+    return;
+  }
+  s->sweepgen.store(sg, std::memory_order_release);
+  PushSwept(s);
+}
+
+void MCentral::PushSwept(MSpan* s) {
+  uint32_t sg = heap_->sweepgen();
+  SpinLockHolder h(&lock_);
+  if (s->alloc_count < s->nelems) {
+    PartialSwept(sg)->Push(s);
+  } else {
+    FullSwept(sg)->Push(s);
+  }
+}
+
+MSpan* MCentral::PopUnsweptClaimed() {
+  uint32_t sg = heap_->sweepgen();
+  while (true) {
+    MSpan* s;
+    {
+      SpinLockHolder h(&lock_);
+      s = PartialUnswept(sg)->Pop();
+      if (s == nullptr) s = FullUnswept(sg)->Pop();
+    }
+    if (s == nullptr) return nullptr;
+    uint32_t want = sg - 2;
+    if (s->sweepgen.compare_exchange_strong(want, sg - 1,
+                                            std::memory_order_acq_rel)) {
+      return s;
+    }
+  }
+}
+
+MCentral::Counts MCentral::CountSpans() {
+  uint32_t sg = heap_->sweepgen();
+  SpinLockHolder h(&lock_);
+  return Counts{PartialSwept(sg)->size(), PartialUnswept(sg)->size(),
+                FullSwept(sg)->size(), FullUnswept(sg)->size()};
+}
+
+}  // namespace gcheap::internal

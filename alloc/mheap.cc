@@ -1,0 +1,363 @@
+#include "alloc/mheap.h"
+
+#include <string.h>
+
+#include <new>
+
+#include "alloc/mcache.h"
+#include "alloc/scavenger.h"
+#include "base/check.h"
+#include "base/os_mem.h"
+
+namespace gcheap::internal {
+namespace {
+
+constexpr size_t kCommitPages = 512;  // commit 4 MiB at a time
+
+size_t RoundUp(size_t n, size_t unit) { return (n + unit - 1) / unit * unit; }
+
+}  // namespace
+
+MHeap::MHeap(const MHeapOptions& opts)
+    : opts_(opts), span_alloc_(sizeof(MSpan)), mcache_alloc_(sizeof(MCache)) {
+  for (int i = 0; i < kNumSpanClasses; i++) {
+    central_[i].Init(this, SpanClass(static_cast<uint8_t>(i)));
+  }
+  if (opts_.background_scavenger) {
+    scavenger_ =
+        std::make_unique<Scavenger>(this, opts_.scavenger_cpu_fraction);
+    scavenger_->Start();
+  }
+}
+
+MHeap::~MHeap() {
+  if (scavenger_ != nullptr) scavenger_->Stop();
+  SpinLockHolder h(&lock_);
+  GCHEAP_CHECK(mcaches_live_ == 0,
+               "heap destroyed with %zu mcache(s) still in use", mcaches_live_);
+  for (size_t i = 0; i < nreservations_; i++) {
+    OsUnreserve(reinterpret_cast<void*>(reservations_[i].base),
+                reservations_[i].bytes);
+  }
+  if (reservations_ != nullptr) {
+    OsUnreserve(reservations_, reservations_cap_ * sizeof(Reservation));
+  }
+}
+
+MCache* MHeap::NewMCache() {
+  void* mem;
+  {
+    SpinLockHolder h(&lock_);
+    mem = mcache_alloc_.Alloc();
+    if (mem == nullptr) return nullptr;
+    mcaches_live_++;
+  }
+  return new (mem) MCache(this);
+}
+
+void MHeap::FreeMCache(MCache* c) {
+  c->ReleaseAll();
+  c->~MCache();
+  SpinLockHolder h(&lock_);
+  mcache_alloc_.Free(c);
+  mcaches_live_--;
+}
+
+FixAlloc* MHeap::BitsAllocFor(size_t words) {
+  int i = 0;
+  while ((size_t{1} << i) < words) i++;
+  GCHEAP_CHECK(i < 5, "bitmap of %zu words too large", words);
+  return &bits_alloc_[i];
+}
+
+bool MHeap::GrowLocked(size_t npages) {
+  size_t remaining = (cur_arena_end_ - cur_arena_) / kPageSize;
+  if (npages > remaining) {
+    // Reserve a fresh arena. A request larger than an arena gets its own
+    // reservation and leaves the current arena in place.
+    size_t bytes = RoundUp(npages * kPageSize, kArenaBytes);
+    if (bytes / kPageSize < npages) return false;  // overflow
+    if (opts_.memory_limit != 0 &&
+        heap_sys_ + npages * kPageSize > opts_.memory_limit) {
+      return false;
+    }
+    OsResult res;
+    void* mem = OsReserve(bytes, kArenaBytes, &res);
+    if (mem == nullptr) return false;
+    uintptr_t base = reinterpret_cast<uintptr_t>(mem);
+    if (nreservations_ == reservations_cap_) {
+      size_t cap = reservations_cap_ == 0 ? 256 : reservations_cap_ * 2;
+      void* p = OsAllocMetadata(cap * sizeof(Reservation), &res);
+      if (p == nullptr) {
+        OsUnreserve(mem, bytes);
+        return false;
+      }
+      if (reservations_ != nullptr) {
+        memcpy(p, reservations_, nreservations_ * sizeof(Reservation));
+        OsUnreserve(reservations_, reservations_cap_ * sizeof(Reservation));
+      }
+      reservations_ = static_cast<Reservation*>(p);
+      reservations_cap_ = cap;
+    }
+    if (!arena_map_.AddArenas(base, bytes) ||
+        !pages_.AddRegion(base, bytes / kPageSize)) {
+      OsUnreserve(mem, bytes);
+      return false;
+    }
+    reservations_[nreservations_++] = Reservation{base, bytes};
+    heap_reserved_ += bytes;
+    if (bytes > kArenaBytes) {
+      // A dedicated reservation: commit exactly what was asked.
+      size_t commit = npages * kPageSize;
+      if (!OsCommit(mem, commit).ok) return false;
+      pages_.Grow(base, npages);
+      heap_sys_ += commit;
+      return true;
+    }
+    cur_arena_ = base;
+    cur_arena_end_ = base + bytes;
+    remaining = bytes / kPageSize;
+  }
+  size_t grow = RoundUp(npages, kCommitPages);
+  if (grow > remaining) grow = remaining;
+  if (opts_.memory_limit != 0 &&
+      heap_sys_ + grow * kPageSize > opts_.memory_limit) {
+    grow = npages;  // try committing only what is needed
+    if (heap_sys_ + grow * kPageSize > opts_.memory_limit) return false;
+  }
+  void* at = reinterpret_cast<void*>(cur_arena_);
+  if (!OsCommit(at, grow * kPageSize).ok) return false;
+  pages_.Grow(cur_arena_, grow);
+  cur_arena_ += grow * kPageSize;
+  heap_sys_ += grow * kPageSize;
+  return true;
+}
+
+MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
+                            SpanClass spc) {
+  void* mem = span_alloc_.Alloc();
+  if (mem == nullptr) return nullptr;
+  MSpan* s = new (mem) MSpan();
+  int sizeclass = spc.sizeclass();
+  s->start_addr = base;
+  s->npages = npages;
+  s->spanclass = spc;
+  if (sizeclass == 0) {
+    s->elemsize = npages * kPageSize;
+    s->nelems = 1;
+    s->div_mul = 0;
+  } else {
+    s->elemsize = kClassToSize[sizeclass];
+    s->nelems = kClassToNObjects[sizeclass];
+    s->div_mul = kClassToDivMagic[sizeclass];
+  }
+  s->limit = base + s->nelems * s->elemsize;
+  size_t words = (s->nelems + 63) / 64;
+  FixAlloc* bits = BitsAllocFor(words);
+  uint64_t* b = static_cast<uint64_t*>(bits->Alloc());
+  if (b == nullptr) {
+    span_alloc_.Free(s);
+    return nullptr;
+  }
+  s->bitmap_words = static_cast<uint16_t>(bits->size() / 16);
+  s->alloc_bits = b;
+  s->gcmark_bits = b + s->bitmap_words;
+  s->needzero = scavenged < npages;
+  s->InitAllocState();
+  s->sweepgen.store(sweepgen_.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
+  arena_map_.SetSpan(base, npages, s);
+  heap_inuse_pages_ += npages;
+  s->state.store(SpanState::kInUse, std::memory_order_release);
+  return s;
+}
+
+MSpan* MHeap::AllocSpan(size_t npages, SpanClass spc) {
+  SpinLockHolder h(&lock_);
+  size_t scavenged = 0;
+  uintptr_t base = pages_.Alloc(npages, &scavenged);
+  if (base == 0) {
+    if (!GrowLocked(npages)) return nullptr;
+    base = pages_.Alloc(npages, &scavenged);
+    if (base == 0) return nullptr;
+  }
+  MSpan* s = NewSpanLocked(base, npages, scavenged, spc);
+  if (s == nullptr) pages_.Free(base, npages);
+  return s;
+}
+
+void MHeap::FreeSpan(MSpan* s) {
+  GCHEAP_DCHECK(s->list == nullptr, "freeing a span that is in a list");
+  s->state.store(SpanState::kDead, std::memory_order_release);
+  SpinLockHolder h(&lock_);
+  arena_map_.SetSpan(s->start_addr, s->npages, nullptr);
+  pages_.Free(s->start_addr, s->npages);
+  heap_inuse_pages_ -= s->npages;
+  BitsAllocFor(s->bitmap_words)
+      ->Free(s->alloc_bits < s->gcmark_bits ? s->alloc_bits : s->gcmark_bits);
+  s->~MSpan();
+  span_alloc_.Free(s);
+}
+
+MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
+  if (size > (SIZE_MAX >> 1)) return nullptr;
+  size_t npages = (size + kPageSize - 1) / kPageSize;
+  MSpan* s = AllocSpan(npages, SpanClass::Make(0, noscan));
+  if (s == nullptr) return nullptr;
+  if (s->needzero) {
+    // Zero outside the heap lock, in chunks.
+    constexpr size_t kChunk = 256 << 10;
+    for (size_t off = 0; off < s->bytes(); off += kChunk) {
+      size_t n = s->bytes() - off < kChunk ? s->bytes() - off : kChunk;
+      memset(reinterpret_cast<void*>(s->start_addr + off), 0, n);
+    }
+    s->needzero = false;
+  }
+  s->freeindex = 1;
+  s->alloc_count = 1;
+  s->alloc_cache = 0;
+  heap_live_.fetch_add(static_cast<int64_t>(s->bytes()),
+                       std::memory_order_relaxed);
+  central(s->spanclass).PushSwept(s);
+  return s;
+}
+
+void MHeap::BeginSweepCycle() {
+  sweepgen_.fetch_add(2, std::memory_order_acq_rel);
+}
+
+void MHeap::RecordFrees(MSpan* s, int nfreed) {
+  if (nfreed == 0) return;
+  if (s->is_large()) {
+    counters_.large_frees.fetch_add(1, std::memory_order_relaxed);
+    counters_.large_free_bytes.fetch_add(s->elemsize,
+                                         std::memory_order_relaxed);
+  } else {
+    counters_.small_frees[s->spanclass.sizeclass()].fetch_add(
+        nfreed, std::memory_order_relaxed);
+  }
+}
+
+bool MHeap::SweepSpan(MSpan* s, bool preserve) {
+  uint32_t sg = sweepgen();
+  GCHEAP_DCHECK(s->sweepgen.load(std::memory_order_relaxed) == sg - 1,
+                "sweeping a span not claimed for sweeping");
+  SweepResult r = SweepSpanBits(s);
+  RecordFrees(s, r.nfreed);
+  if (preserve) return false;
+  s->sweepgen.store(sg, std::memory_order_release);
+  if (r.empty) {
+    FreeSpan(s);
+    return true;
+  }
+  central(s->spanclass).PushSwept(s);
+  return false;
+}
+
+size_t MHeap::SweepOne() {
+  int start = next_sweep_class_.load(std::memory_order_relaxed);
+  for (int i = 0; i < kNumSpanClasses; i++) {
+    int c = (start + i) % kNumSpanClasses;
+    MSpan* s = central_[c].PopUnsweptClaimed();
+    if (s != nullptr) {
+      next_sweep_class_.store(c, std::memory_order_relaxed);
+      size_t npages = s->npages;
+      SweepSpan(s, /*preserve=*/false);
+      return npages;
+    }
+  }
+  return 0;
+}
+
+void MHeap::SweepAll() {
+  while (SweepOne() != 0) {
+  }
+}
+
+void* MHeap::FindObject(const void* p, MSpan** span_out) const {
+  uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  MSpan* s = arena_map_.SpanOf(addr);
+  if (s == nullptr ||
+      s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
+      addr < s->start_addr || addr >= s->limit) {
+    return nullptr;
+  }
+  uintptr_t idx = s->ObjIndex(addr);
+  if (!s->IsAllocated(idx)) return nullptr;
+  if (span_out != nullptr) *span_out = s;
+  return reinterpret_cast<void*>(s->ObjBase(idx));
+}
+
+bool MHeap::MarkObject(const void* p) {
+  MSpan* s = nullptr;
+  void* obj = FindObject(p, &s);
+  GCHEAP_CHECK(obj != nullptr, "MarkObject(%p): not an allocated heap object",
+               p);
+  return s->TryMark(s->ObjIndex(reinterpret_cast<uintptr_t>(obj)));
+}
+
+size_t MHeap::ScavengeAll() {
+  SpinLockHolder h(&lock_);
+  size_t pages = pages_.Scavenge(SIZE_MAX, [](uintptr_t base, size_t n) {
+    OsRelease(reinterpret_cast<void*>(base), n * kPageSize);
+  });
+  return pages * kPageSize;
+}
+
+size_t MHeap::ScavengeStep(size_t max_bytes) {
+  SpinLockHolder h(&lock_);
+  size_t inuse = heap_inuse_pages_ * kPageSize;
+  size_t goal = scavenge_goal_.load(std::memory_order_relaxed);
+  size_t floor = inuse + inuse / 10;
+  if (goal < floor) goal = floor;
+  size_t retained = heap_sys_ - pages_.scavenged_pages() * kPageSize;
+  if (retained <= goal) return 0;
+  size_t want = retained - goal;
+  if (want > max_bytes) want = max_bytes;
+  size_t pages = pages_.Scavenge(
+      (want + kPageSize - 1) / kPageSize, [](uintptr_t base, size_t n) {
+        OsRelease(reinterpret_cast<void*>(base), n * kPageSize);
+      });
+  return pages * kPageSize;
+}
+
+AllocStatsSnapshot MHeap::ReadStats() {
+  AllocStatsSnapshot s;
+  const AllocCounters& c = counters_;
+  for (int i = 1; i < kNumSizeClasses; i++) {
+    s.small_mallocs[i] = c.small_mallocs[i].load(std::memory_order_relaxed);
+    s.small_frees[i] = c.small_frees[i].load(std::memory_order_relaxed);
+    s.mallocs += s.small_mallocs[i];
+    s.frees += s.small_frees[i];
+    s.total_alloc += s.small_mallocs[i] * kClassToSize[i];
+    s.heap_alloc +=
+        (s.small_mallocs[i] - s.small_frees[i]) * uint64_t{kClassToSize[i]};
+  }
+  s.large_mallocs = c.large_mallocs.load(std::memory_order_relaxed);
+  s.large_frees = c.large_frees.load(std::memory_order_relaxed);
+  s.large_alloc_bytes = c.large_alloc_bytes.load(std::memory_order_relaxed);
+  s.large_free_bytes = c.large_free_bytes.load(std::memory_order_relaxed);
+  s.tiny_allocs = c.tiny_allocs.load(std::memory_order_relaxed);
+  s.mallocs += s.large_mallocs + s.tiny_allocs;
+  s.frees += s.large_frees + s.tiny_allocs;
+  s.total_alloc += s.large_alloc_bytes;
+  s.heap_alloc += s.large_alloc_bytes - s.large_free_bytes;
+  s.heap_objects = s.mallocs - s.frees;
+  s.heap_live = heap_live_.load(std::memory_order_relaxed);
+  s.sweepgen = sweepgen();
+  SpinLockHolder h(&lock_);
+  s.heap_sys = heap_sys_;
+  s.heap_inuse = heap_inuse_pages_ * kPageSize;
+  s.heap_idle = heap_sys_ - s.heap_inuse;
+  s.heap_released = pages_.scavenged_pages() * kPageSize;
+  s.heap_reserved = heap_reserved_;
+  s.mspan_inuse = span_alloc_.inuse();
+  s.mspan_sys = span_alloc_.sys();
+  s.mcache_inuse = mcache_alloc_.inuse();
+  s.mcache_sys = mcache_alloc_.sys();
+  s.gc_sys = arena_map_.metadata_bytes();
+  for (const FixAlloc& b : bits_alloc_) s.gc_sys += b.sys();
+  return s;
+}
+
+}  // namespace gcheap::internal

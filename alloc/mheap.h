@@ -1,0 +1,175 @@
+// MHeap: the page heap under the mcentrals. See alloc/malloc.h for the map.
+//
+// The mheap owns everything of one heap's allocator: the arenas and their
+// address -> span map, the page allocator, the MSpan and bitmap metadata,
+// the 136 mcentrals, the sweep generation, the counters, and the
+// scavenger that hands free pages back to the OS.
+//
+// Memory grows in two steps: an arena (64 MiB, or a multiple for a huge
+// object) is reserved without backing, then committed 4 MiB at a time as
+// the page allocator needs pages; committed pages start out "scavenged"
+// (known zero, not resident). The scavenger releases free pages with
+// MADV_DONTNEED, making them scavenged again; spans built only from
+// scavenged pages are known zero and never cleared.
+//
+// Locking (see docs/locking.md): lock_ (the heap lock) guards the page
+// allocator, arena growth, the metadata allocators and the page counters.
+// It is taken after an mcentral lock is released, never inside one; nothing
+// is taken inside it.
+#ifndef GCHEAP_ALLOC_MHEAP_H_
+#define GCHEAP_ALLOC_MHEAP_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "alloc/arena.h"
+#include "alloc/heap_stats.h"
+#include "alloc/mcentral.h"
+#include "alloc/mspan.h"
+#include "alloc/page_alloc.h"
+#include "alloc/size_classes.h"
+#include "base/fixalloc.h"
+#include "base/spinlock.h"
+
+namespace gcheap::internal {
+
+class MCache;
+class Scavenger;
+
+struct MHeapOptions {
+  // Hard cap on memory obtained from the OS for the heap (HeapSys), in
+  // bytes; 0 means no cap. An allocation that would pass it fails (returns
+  // null) and leaves the heap intact.
+  size_t memory_limit = 0;
+  // Run the background scavenger thread.
+  bool background_scavenger = true;
+  // Share of one CPU the background scavenger may use.
+  double scavenger_cpu_fraction = 0.01;
+};
+
+class MHeap {
+ public:
+  explicit MHeap(const MHeapOptions& opts = {});
+  ~MHeap();  // every mcache must have been freed
+  MHeap(const MHeap&) = delete;
+  MHeap& operator=(const MHeap&) = delete;
+
+  // --- mcaches (one per P).
+  MCache* NewMCache();
+  void FreeMCache(MCache* c);  // releases its spans and flushes its stats
+
+  // --- spans.
+  // A new in-use span of npages pages for class spc, its bitmaps cleared,
+  // registered in the address map and published. needzero tells whether its
+  // memory may hold old data. Null if the limit or the OS refuses.
+  MSpan* AllocSpan(size_t npages, SpanClass spc);
+  // Returns a span's pages to the page allocator; the span must be owned by
+  // the caller and in no list.
+  void FreeSpan(MSpan* s);
+  // A large object of `size` bytes (> kMaxSmallSize): its own zeroed span,
+  // put in the class-0 mcentral's full-swept set. Null on overflow or out
+  // of memory.
+  MSpan* AllocLarge(size_t size, bool noscan);
+
+  MCentral& central(SpanClass spc) { return central_[spc.raw()]; }
+
+  // --- sweeping (see mcentral.h for the sweepgen table).
+  uint32_t sweepgen() const {
+    return sweepgen_.load(std::memory_order_acquire);
+  }
+  // Starts a new sweep cycle: sweepgen += 2, so every span becomes unswept.
+  // The caller (the collector, with the world stopped) has finished marking.
+  void BeginSweepCycle();
+  // Sweeps a span claimed at sweepgen sg-1: frees unmarked objects, then
+  // (unless preserve) publishes sweepgen = sg and files the span in its
+  // mcentral or frees it if empty. Returns true if the span was freed.
+  bool SweepSpan(MSpan* s, bool preserve);
+  // Sweeps one unswept span of any class; returns its pages, 0 if none left.
+  size_t SweepOne();
+  // Sweeps until no unswept span remains (spans held by mcaches excepted).
+  void SweepAll();
+
+  // --- addresses.
+  MSpan* SpanOf(uintptr_t addr) const { return arena_map_.SpanOf(addr); }
+  // The start of the allocated object containing p (interior pointers
+  // resolve to their object), or null for free slots, span tails, free
+  // pages and addresses outside this heap. *span_out gets its span.
+  // Valid while the object's span is not being allocated from concurrently
+  // (the world stopped, or the owner asking).
+  void* FindObject(const void* p, MSpan** span_out = nullptr) const;
+  // Sets the mark bit of the object containing p. Returns true if this
+  // call marked it. CHECK-fails if p is not in an allocated object.
+  bool MarkObject(const void* p);
+
+  // --- memory back to the OS.
+  // Releases every free page; returns the bytes released.
+  size_t ScavengeAll();
+  // Releases up to max_bytes of free pages if retained memory is above the
+  // scavenge goal; returns the bytes released.
+  size_t ScavengeStep(size_t max_bytes);
+  // The scavenger keeps retained memory (HeapSys - HeapReleased) near
+  // max(goal, 110% of HeapInuse). The collector sets goal from its heap goal.
+  void SetScavengeGoal(size_t retained_bytes) {
+    scavenge_goal_.store(retained_bytes, std::memory_order_relaxed);
+  }
+  Scavenger* scavenger() { return scavenger_.get(); }
+
+  // --- counters.
+  AllocCounters& counters() { return counters_; }
+  // Bytes in cached spans plus allocated large objects; the pacer's input.
+  // Reset by the collector at the end of marking.
+  std::atomic<int64_t>& heap_live() { return heap_live_; }
+  // Counters and memory states. Exact once every mcache has flushed.
+  AllocStatsSnapshot ReadStats();
+
+  const MHeapOptions& options() const { return opts_; }
+  // An empty span that every mcache slot points at before its first refill.
+  MSpan* empty_span() { return &empty_span_; }
+
+ private:
+  MSpan* NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
+                       SpanClass spc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  bool GrowLocked(size_t npages) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  FixAlloc* BitsAllocFor(size_t words);
+  void RecordFrees(MSpan* s, int nfreed);
+
+  const MHeapOptions opts_;
+  ArenaMap arena_map_;
+  MCentral central_[kNumSpanClasses];
+  std::atomic<uint32_t> sweepgen_{0};
+  std::atomic<int64_t> heap_live_{0};
+  std::atomic<size_t> scavenge_goal_{0};
+  std::atomic<int> next_sweep_class_{0};
+  AllocCounters counters_;
+  MSpan empty_span_;
+
+  SpinLock lock_;
+  PageAlloc pages_ ABSL_GUARDED_BY(lock_);
+  FixAlloc span_alloc_ ABSL_GUARDED_BY(lock_);
+  FixAlloc mcache_alloc_ ABSL_GUARDED_BY(lock_);
+  // Bitmap pairs of 1, 2, 4, 8 and 16 words per bitmap.
+  FixAlloc bits_alloc_[5] ABSL_GUARDED_BY(lock_) = {
+      FixAlloc(16), FixAlloc(32), FixAlloc(64), FixAlloc(128), FixAlloc(256)};
+  uintptr_t cur_arena_ ABSL_GUARDED_BY(lock_) = 0;  // committed up to
+  uintptr_t cur_arena_end_ ABSL_GUARDED_BY(lock_) = 0;
+  size_t heap_sys_ ABSL_GUARDED_BY(lock_) = 0;
+  size_t heap_inuse_pages_ ABSL_GUARDED_BY(lock_) = 0;
+  size_t heap_reserved_ ABSL_GUARDED_BY(lock_) = 0;
+  size_t mcaches_live_ ABSL_GUARDED_BY(lock_) = 0;
+  struct Reservation {
+    uintptr_t base;
+    size_t bytes;
+  };
+  Reservation* reservations_ ABSL_GUARDED_BY(lock_) = nullptr;
+  size_t nreservations_ ABSL_GUARDED_BY(lock_) = 0;
+  size_t reservations_cap_ ABSL_GUARDED_BY(lock_) = 0;
+
+  std::unique_ptr<Scavenger> scavenger_;
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_ALLOC_MHEAP_H_

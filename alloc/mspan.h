@@ -1,0 +1,150 @@
+// MSpan: a run of pages holding objects of one span class. See alloc/malloc.h
+// for the map of the allocator.
+//
+// A span's objects are slots of elemsize bytes at start_addr + i*elemsize,
+// i < nelems. Which slots are taken is told by two bitmaps and an index:
+//
+//   alloc_bits   1 = slot was live at the last sweep (or allocated since
+//                    the span was created, for bits below freeindex)
+//   gcmark_bits  1 = slot was marked by the collector this cycle
+//   freeindex    every slot below it is allocated; the allocator only
+//                    looks at slots >= freeindex
+//   alloc_cache  ~alloc_bits of the 64-slot word holding freeindex, shifted
+//                    so bit 0 is freeindex: ctz gives the next free slot
+//
+// No free list is ever built: sweeping makes gcmark_bits the new alloc_bits
+// and clears a fresh gcmark_bits, so the free slots are simply the unmarked
+// ones. A slot is allocated iff i < freeindex || alloc_bits[i].
+//
+// Ownership: a span is in exactly one place at a time: an mcentral set, an
+// mcache slot (sweepgen = sg+3 or sg+1), the hands of a sweeper (sg-1), or
+// the mheap's free pages (state kDead). Only the owner writes freeindex,
+// alloc_cache, alloc_bits and alloc_count. gcmark_bits are set atomically by
+// markers; they are cleared only by the sweeper that owns the span.
+#ifndef GCHEAP_ALLOC_MSPAN_H_
+#define GCHEAP_ALLOC_MSPAN_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "alloc/size_classes.h"
+#include "base/check.h"
+
+namespace gcheap::internal {
+
+class MSpanList;
+
+enum class SpanState : uint8_t {
+  kDead = 0,   // pages are free; the MSpan is unused or being recycled
+  kInUse = 1,  // holds heap objects (small or large)
+};
+
+struct MSpan {
+  // --- identity: written once when the span is created, before it is
+  // published (state = kInUse with release order).
+  uintptr_t start_addr = 0;
+  size_t npages = 0;
+  uintptr_t limit = 0;        // start_addr + nelems * elemsize
+  size_t elemsize = 0;        // slot size; npages * kPageSize for large spans
+  uint32_t div_mul = 0;       // object index = (offset * div_mul) >> 32
+  uint16_t nelems = 0;        // slots in the span (1 for a large span)
+  uint16_t bitmap_words = 0;  // 64-bit words per bitmap
+  SpanClass spanclass;
+  std::atomic<SpanState> state{SpanState::kDead};
+
+  // --- allocation state: written by the span's owner only.
+  uint16_t freeindex = 0;
+  uint16_t alloc_count = 0;           // allocated slots
+  uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
+  bool needzero = false;              // free slots may hold old data
+  uint64_t alloc_cache = 0;
+  uint64_t* alloc_bits = nullptr;
+  uint64_t* gcmark_bits = nullptr;  // set atomically by markers
+
+  // Sweep generation relative to the heap's sweepgen sg (see mcentral.h).
+  std::atomic<uint32_t> sweepgen{0};
+
+  // --- links for the MSpanList the span is in; guarded by that list's
+  // owner lock.
+  MSpan* next = nullptr;
+  MSpan* prev = nullptr;
+  MSpanList* list = nullptr;
+
+  bool is_large() const { return spanclass.sizeclass() == 0; }
+  uintptr_t base() const { return start_addr; }
+  size_t bytes() const { return npages * kPageSize; }
+
+  // Index of the slot holding address p, which must lie in [start, limit).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uintptr_t ObjIndex(uintptr_t p) const {
+    return ((p - start_addr) * uint64_t{div_mul}) >> 32;
+  }
+  uintptr_t ObjBase(uintptr_t idx) const { return start_addr + idx * elemsize; }
+
+  bool IsAllocated(uintptr_t idx) const {
+    return idx < freeindex || ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
+  }
+  bool IsMarked(uintptr_t idx) const {
+    return (__atomic_load_n(&gcmark_bits[idx / 64], __ATOMIC_RELAXED) >>
+            (idx % 64)) &
+           1;
+  }
+  // Sets the mark bit; returns true if this call set it (the caller greys).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool TryMark(uintptr_t idx) {
+    uint64_t bit = uint64_t{1} << (idx % 64);
+    uint64_t* w = &gcmark_bits[idx / 64];
+    if (__atomic_load_n(w, __ATOMIC_RELAXED) & bit) return false;
+    return (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit) == 0;
+  }
+  int CountMarked() const;
+
+  // Loads alloc_cache for the word holding freeindex.
+  void RefillAllocCache();
+  // Slow part of finding the next free slot: advances freeindex past
+  // exhausted words. Returns nelems if the span is full.
+  uint32_t NextFreeIndexSlow();
+
+  // Initializes a span's bitmaps and allocation state for `nelems` slots.
+  // The bitmaps must hold bitmap_words words each and be zero.
+  void InitAllocState();
+};
+
+// Result of sweeping one span.
+struct SweepResult {
+  int nfreed = 0;      // objects freed
+  int nlive = 0;       // objects still allocated
+  bool empty = false;  // no live objects remain
+};
+
+// Sweeps a span the caller owns (claimed at sweepgen sg-1, or exclusively
+// owned by a test): marked slots become allocated, unmarked ones free,
+// gcmark_bits are cleared for the next cycle, freeindex restarts at 0.
+// Fails loudly on a "zombie": a slot marked but not allocated.
+// Does not publish sweepgen or move the span; the caller does (mcentral.cc).
+SweepResult SweepSpanBits(MSpan* s);
+
+// An intrusive doubly-linked list of spans. Not synchronized: guarded by its
+// owner's lock.
+class MSpanList {
+ public:
+  bool empty() const { return first_ == nullptr; }
+  MSpan* first() const { return first_; }
+  size_t size() const { return n_; }
+  void Push(MSpan* s);
+  void Remove(MSpan* s);
+  MSpan* Pop() {
+    MSpan* s = first_;
+    if (s != nullptr) Remove(s);
+    return s;
+  }
+
+ private:
+  MSpan* first_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_ALLOC_MSPAN_H_

@@ -1,0 +1,120 @@
+#include "alloc/mspan.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace gcheap::internal {
+namespace {
+
+// A span over a plain buffer, for testing the bitmap logic alone.
+struct TestSpan {
+  explicit TestSpan(int sizeclass) {
+    s.spanclass = SpanClass::Make(sizeclass, false);
+    s.elemsize = kClassToSize[sizeclass];
+    s.nelems = kClassToNObjects[sizeclass];
+    s.div_mul = kClassToDivMagic[sizeclass];
+    s.npages = kClassToAllocNPages[sizeclass];
+    mem.resize(s.npages * kPageSize);
+    s.start_addr = reinterpret_cast<uintptr_t>(mem.data());
+    s.limit = s.start_addr + s.nelems * s.elemsize;
+    s.bitmap_words = (s.nelems + 63) / 64;
+    bits.assign(2 * s.bitmap_words, 0);
+    s.alloc_bits = bits.data();
+    s.gcmark_bits = bits.data() + s.bitmap_words;
+    s.InitAllocState();
+  }
+  // The allocator's fast + slow path, without an mcache.
+  int Next() {
+    if (s.alloc_cache == 0 && s.NextFreeIndexSlow() >= s.nelems) return -1;
+    int bit = __builtin_ctzll(s.alloc_cache);
+    int idx = s.freeindex + bit;
+    s.alloc_cache = (s.alloc_cache >> bit) >> 1;
+    s.freeindex = idx + 1;
+    s.alloc_count++;
+    return idx;
+  }
+  MSpan s;
+  std::vector<char> mem;
+  std::vector<uint64_t> bits;
+};
+
+TEST(MSpanTest, FreshSpanHandsOutEverySlotInOrder) {
+  for (int cls : {1, 2, 3, 5, 26, 67}) {
+    TestSpan t(cls);
+    for (int i = 0; i < t.s.nelems; i++) ASSERT_EQ(t.Next(), i) << cls;
+    EXPECT_EQ(t.Next(), -1);
+    EXPECT_EQ(t.s.alloc_count, t.s.nelems);
+  }
+}
+
+TEST(MSpanTest, SweepFreesUnmarkedAndReusesThemInOrder) {
+  TestSpan t(3);  // 24 B, 341 objects: several words and a ragged tail
+  for (int i = 0; i < t.s.nelems; i++) t.Next();
+  std::vector<int> keep;
+  for (int i = 0; i < t.s.nelems; i++) {
+    if (i % 3 == 0 || i == 340) keep.push_back(i);
+  }
+  for (int i : keep) EXPECT_TRUE(t.s.TryMark(i));
+  EXPECT_FALSE(t.s.TryMark(keep[0]));  // already marked
+  SweepResult r = SweepSpanBits(&t.s);
+  EXPECT_EQ(r.nlive, static_cast<int>(keep.size()));
+  EXPECT_EQ(r.nfreed, t.s.nelems - static_cast<int>(keep.size()));
+  EXPECT_FALSE(r.empty);
+  EXPECT_TRUE(t.s.needzero);
+  EXPECT_EQ(t.s.CountMarked(), 0);  // fresh mark bits
+  for (int i : keep) EXPECT_TRUE(t.s.IsAllocated(i));
+  // The free slots come back lowest first, skipping the live ones.
+  int prev = -1;
+  int n = 0;
+  for (int idx; (idx = t.Next()) >= 0; n++) {
+    EXPECT_GT(idx, prev);
+    EXPECT_NE(idx % 3, 0);
+    EXPECT_NE(idx, 340);
+    prev = idx;
+  }
+  EXPECT_EQ(n, r.nfreed);
+}
+
+TEST(MSpanTest, SweepOfUnmarkedSpanIsEmpty) {
+  TestSpan t(1);
+  for (int i = 0; i < 100; i++) t.Next();
+  SweepResult r = SweepSpanBits(&t.s);
+  EXPECT_TRUE(r.empty);
+  EXPECT_EQ(r.nfreed, 100);
+}
+
+TEST(MSpanTest, ObjIndexResolvesInteriorOffsets) {
+  TestSpan t(5);  // 48 B
+  for (uintptr_t i = 0; i < t.s.nelems; i++) {
+    uintptr_t base = t.s.ObjBase(i);
+    EXPECT_EQ(t.s.ObjIndex(base), i);
+    EXPECT_EQ(t.s.ObjIndex(base + 47), i);
+  }
+}
+
+TEST(MSpanDeathTest, MarkedFreeSlotIsAZombie) {
+  TestSpan t(2);
+  t.Next();
+  t.s.TryMark(5);  // slot 5 was never allocated
+  EXPECT_DEATH(SweepSpanBits(&t.s),
+               "found pointer to free object: .*slot 5\\) is marked but not "
+               "allocated");
+}
+
+TEST(MSpanListTest, PushRemovePop) {
+  MSpan a, b, c;
+  MSpanList l;
+  l.Push(&a);
+  l.Push(&b);
+  l.Push(&c);
+  EXPECT_EQ(l.size(), 3u);
+  l.Remove(&b);
+  EXPECT_EQ(l.Pop(), &c);
+  EXPECT_EQ(l.Pop(), &a);
+  EXPECT_TRUE(l.empty());
+  EXPECT_EQ(l.Pop(), nullptr);
+}
+
+}  // namespace
+}  // namespace gcheap::internal

@@ -1,0 +1,66 @@
+#include "alloc/scavenger.h"
+
+#include <chrono>
+
+#include "alloc/mheap.h"
+
+namespace gcheap::internal {
+
+Scavenger::Scavenger(MHeap* heap, double cpu_fraction)
+    : heap_(heap),
+      fraction_(cpu_fraction > 0 && cpu_fraction <= 1 ? cpu_fraction : 0.01) {}
+
+Scavenger::~Scavenger() { Stop(); }
+
+void Scavenger::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Scavenger::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scavenger::Wake() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Scavenger::Loop() {
+  using Clock = std::chrono::steady_clock;
+  std::chrono::nanoseconds sleep = std::chrono::milliseconds(50);
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, sleep, [this] { return stop_ || woken_; });
+      if (stop_) return;
+      woken_ = false;
+    }
+    auto t0 = Clock::now();
+    size_t released = heap_->ScavengeStep(kStepBytes);
+    auto work = Clock::now() - t0;
+    if (released == 0) {
+      sleep = std::chrono::milliseconds(50);
+      continue;
+    }
+    released_.fetch_add(released, std::memory_order_relaxed);
+    work_ns_.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(work).count(),
+        std::memory_order_relaxed);
+    steps_.fetch_add(1, std::memory_order_relaxed);
+    sleep = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        work * ((1 - fraction_) / fraction_));
+    if (sleep < std::chrono::microseconds(100)) {
+      sleep = std::chrono::microseconds(100);
+    }
+  }
+}
+
+}  // namespace gcheap::internal

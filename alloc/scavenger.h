@@ -1,0 +1,58 @@
+// The background scavenger: returns free pages to the OS. See
+// alloc/malloc.h for the map and alloc/mheap.h for the goal.
+//
+// One thread per heap wakes up, asks the mheap to release up to 64 KiB of
+// free pages if retained memory is above the goal (MHeap::ScavengeStep),
+// measures how long that took, and sleeps long enough that its work stays
+// within its CPU budget (1% of one CPU by default): after t of work it
+// sleeps t * (1 - f) / f. With nothing to release it sleeps 50 ms or until
+// woken. Released pages are reused by the page allocator like any other
+// free page, and come back zero.
+#ifndef GCHEAP_ALLOC_SCAVENGER_H_
+#define GCHEAP_ALLOC_SCAVENGER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace gcheap::internal {
+
+class MHeap;
+
+class Scavenger {
+ public:
+  static constexpr size_t kStepBytes = 64 << 10;
+
+  Scavenger(MHeap* heap, double cpu_fraction);
+  ~Scavenger();  // stops the thread
+  void Start();
+  void Stop();
+  // Wakes the thread early (e.g. after a collection frees many spans).
+  void Wake();
+
+  uint64_t released_bytes() const {
+    return released_.load(std::memory_order_relaxed);
+  }
+  uint64_t work_ns() const { return work_ns_.load(std::memory_order_relaxed); }
+  uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop();
+
+  MHeap* const heap_;
+  const double fraction_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;   // guarded by mu_
+  bool woken_ = false;  // guarded by mu_
+  std::atomic<uint64_t> released_{0};
+  std::atomic<uint64_t> work_ns_{0};
+  std::atomic<uint64_t> steps_{0};
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_ALLOC_SCAVENGER_H_
