@@ -14,7 +14,7 @@
 //
 //      thread (bound to a P)
 //        │  MCache (per P, no locks)   alloc[136]: one span per span class
-//        │    fast path: ctz(span.alloc_cache) -> slot, bump freeindex
+//        │    fast path: ctz(span.alloc_cache) -> slot, clear the bit
 //        ▼  refill when the span is full
 //      MCentral (per span class, spin lock)                    (mcentral.h)
 //        │    partial / full x swept / unswept span sets, keyed by sweepgen;

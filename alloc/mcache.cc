@@ -17,9 +17,7 @@ MCache::~MCache() {
 
 void* MCache::AllocSmallSlow(SpanClass spc) {
   MSpan* s = alloc_[spc.raw()];
-  uint32_t idx = s->nelems;
-  if (s != heap_->empty_span()) idx = s->NextFreeIndexSlow();
-  if (idx >= s->nelems) {
+  if (s == heap_->empty_span() || !s->NextFreeWordSlow()) {
     if (!Refill(spc)) return nullptr;
     s = alloc_[spc.raw()];
   }
@@ -31,10 +29,11 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
 void MCache::Uncache(SpanClass spc) {
   MSpan* s = alloc_[spc.raw()];
   if (s == heap_->empty_span()) return;
-  int sizeclass = spc.sizeclass();
   // Small mallocs are counted here, from the span, not on the fast path.
-  heap_->counters().small_mallocs[sizeclass].fetch_add(
-      s->alloc_count - s->alloc_count_at_cache, std::memory_order_relaxed);
+  uint16_t before = s->alloc_count_at_cache;
+  s->SyncAllocCount();
+  heap_->counters().small_mallocs[spc.sizeclass()].fetch_add(
+      s->alloc_count - before, std::memory_order_relaxed);
   alloc_[spc.raw()] = heap_->empty_span();
   heap_->central(spc).UncacheSpan(s);
 }

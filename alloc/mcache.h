@@ -3,7 +3,7 @@
 // An mcache holds one span per span class (136 slots; an empty sentinel
 // until first use), the tiny block, and the P's counter deltas. Only the
 // thread holding the P touches it, so the fast path takes no lock: read the
-// span for the class, ctz its alloc_cache, bump freeindex, return. When the
+// span for the class, ctz its alloc_cache, clear that bit, return. When the
 // cache word is spent it looks at the span's next word (slow path); when the
 // span is full it hands it back to its mcentral and takes another (refill).
 //
@@ -52,11 +52,8 @@ class MCache {
     MSpan* s = alloc_[spc.raw()];
     uint64_t cache = s->alloc_cache;
     if (ABSL_PREDICT_TRUE(cache != 0)) {
-      unsigned bit = __builtin_ctzll(cache);
-      uintptr_t idx = s->freeindex + bit;
-      s->alloc_cache = (cache >> bit) >> 1;
-      s->freeindex = static_cast<uint16_t>(idx + 1);
-      s->alloc_count++;
+      s->alloc_cache = cache & (cache - 1);
+      uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
       void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
       if (s->needzero) ZeroObject(p, s->elemsize);
       return p;

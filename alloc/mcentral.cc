@@ -52,7 +52,7 @@ MSpan* MCentral::CacheSpan() {
   }
   // The span is ours: mark it cached and swept.
   s->sweepgen.store(sg + 3, std::memory_order_release);
-  s->alloc_count_at_cache = s->alloc_count;
+  s->NoteCached();
   heap_->heap_live().fetch_add(
       static_cast<int64_t>(s->nelems - s->alloc_count) * s->elemsize,
       std::memory_order_relaxed);

@@ -213,9 +213,8 @@ MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
     }
     s->needzero = false;
   }
-  s->freeindex = 1;
+  s->alloc_cache = 0;  // its one slot is taken: FreeIndex() == 1
   s->alloc_count = 1;
-  s->alloc_cache = 0;
   heap_live_.fetch_add(static_cast<int64_t>(s->bytes()),
                        std::memory_order_relaxed);
   central(s->spanclass).PushSwept(s);

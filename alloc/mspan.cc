@@ -4,38 +4,50 @@
 
 namespace gcheap::internal {
 
-void MSpan::RefillAllocCache() {
+void MSpan::RefillAllocCache(uint32_t freeindex) {
   uint32_t word = freeindex / 64;
+  cache_base = static_cast<uint16_t>(word * 64);
+  if (cache_base >= nelems) {
+    alloc_cache = 0;
+    return;
+  }
   uint64_t free = ~alloc_bits[word];
-  uint32_t valid = nelems - word * 64;  // slots present in this word
+  uint32_t valid = nelems - cache_base;  // slots present in this word
   if (valid < 64) free &= (uint64_t{1} << valid) - 1;
-  alloc_cache = free >> (freeindex % 64);
+  alloc_cache = free & (~uint64_t{0} << (freeindex % 64));
 }
 
-uint32_t MSpan::NextFreeIndexSlow() {
-  // alloc_cache is empty. If freeindex sits on a word boundary, the fast
-  // path has just used up the previous word and this word's bits were never
-  // loaded; otherwise the slots from freeindex to the end of its word are
-  // taken. Move word by word until a free slot shows up.
-  bool loaded = freeindex % 64 != 0;
-  while (true) {
-    if (alloc_cache != 0) return freeindex + __builtin_ctzll(alloc_cache);
-    uint32_t next = loaded ? (freeindex + 64u) & ~63u : freeindex;
-    if (next >= nelems) {
-      freeindex = nelems;
-      return nelems;
-    }
-    freeindex = static_cast<uint16_t>(next);
-    RefillAllocCache();
-    loaded = true;
+bool MSpan::NextFreeWordSlow() {
+  while (alloc_cache == 0) {
+    uint32_t next = cache_base + 64u;
+    if (next >= nelems) return false;
+    RefillAllocCache(next);
   }
+  return true;
+}
+
+void MSpan::SyncAllocCount() {
+  // Slots taken since caching are the ones free in alloc_bits (which
+  // allocation does not change) between the two free indexes.
+  uint32_t from = freeindex_at_cache, to = FreeIndex();
+  uint32_t taken = 0;
+  for (uint32_t i = from; i < to;) {
+    uint32_t w = i / 64, lo = i % 64;
+    uint32_t hi = to - w * 64 < 64 ? to - w * 64 : 64;
+    uint64_t mask = (hi == 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1) &
+                    (~uint64_t{0} << lo);
+    taken += __builtin_popcountll(~alloc_bits[w] & mask);
+    i = w * 64 + hi;
+  }
+  alloc_count = static_cast<uint16_t>(alloc_count_at_cache + taken);
+  alloc_count_at_cache = alloc_count;
+  freeindex_at_cache = static_cast<uint16_t>(to);
 }
 
 void MSpan::InitAllocState() {
-  freeindex = 0;
   alloc_count = 0;
-  alloc_count_at_cache = 0;
-  RefillAllocCache();
+  RefillAllocCache(0);
+  NoteCached();
 }
 
 int MSpan::CountMarked() const {
@@ -49,14 +61,15 @@ int MSpan::CountMarked() const {
 
 SweepResult SweepSpanBits(MSpan* s) {
   SweepResult r;
+  const uint32_t freeindex = s->FreeIndex();
   // Zombie check: a marked slot must be an allocated one.
   for (uint32_t w = 0; w < s->bitmap_words; w++) {
     uint64_t marks = s->gcmark_bits[w];
     if (marks == 0) continue;
     uint64_t allocated = s->alloc_bits[w];
     uint32_t lo = w * 64;
-    if (s->freeindex > lo) {
-      uint32_t below = s->freeindex - lo;
+    if (freeindex > lo) {
+      uint32_t below = freeindex - lo;
       allocated |= below >= 64 ? ~uint64_t{0} : (uint64_t{1} << below) - 1;
     }
     uint64_t zombies = marks & ~allocated;
@@ -82,8 +95,8 @@ SweepResult SweepSpanBits(MSpan* s) {
   memset(s->gcmark_bits, 0, s->bitmap_words * sizeof(uint64_t));
   s->alloc_count = static_cast<uint16_t>(r.nlive);
   if (r.nfreed > 0) s->needzero = true;
-  s->freeindex = 0;
-  s->RefillAllocCache();
+  s->RefillAllocCache(0);
+  s->NoteCached();
   r.empty = r.nlive == 0;
   return r;
 }

@@ -4,17 +4,25 @@
 // A span's objects are slots of elemsize bytes at start_addr + i*elemsize,
 // i < nelems. Which slots are taken is told by two bitmaps and an index:
 //
-//   alloc_bits   1 = slot was live at the last sweep (or allocated since
-//                    the span was created, for bits below freeindex)
+//   alloc_bits   1 = slot was live at the last sweep
 //   gcmark_bits  1 = slot was marked by the collector this cycle
 //   freeindex    every slot below it is allocated; the allocator only
 //                    looks at slots >= freeindex
-//   alloc_cache  ~alloc_bits of the 64-slot word holding freeindex, shifted
-//                    so bit 0 is freeindex: ctz gives the next free slot
+//   alloc_cache  the free slots at or above freeindex in the 64-slot word
+//                    starting at cache_base (~alloc_bits, low bits cleared)
+//
+// The fast path takes slot cache_base + ctz(alloc_cache) and clears that
+// bit (alloc_cache &= alloc_cache - 1): the only value carried from one
+// allocation to the next is alloc_cache, so consecutive allocations are
+// not serialised on more than one load-modify-store. freeindex is not
+// stored; it is derived (FreeIndex()) from the cache: everything below the
+// lowest free bit is taken. alloc_count is not bumped per allocation
+// either: it is brought up to date (SyncAllocCount) when an mcache hands
+// the span back, by counting the slots taken since it was cached.
 //
 // No free list is ever built: sweeping makes gcmark_bits the new alloc_bits
 // and clears a fresh gcmark_bits, so the free slots are simply the unmarked
-// ones. A slot is allocated iff i < freeindex || alloc_bits[i].
+// ones. A slot is allocated iff i < FreeIndex() || alloc_bits[i].
 //
 // Ownership: a span is in exactly one place at a time: an mcentral set, an
 // mcache slot (sweepgen = sg+3 or sg+1), the hands of a sweeper (sg-1), or
@@ -56,11 +64,12 @@ struct MSpan {
   std::atomic<SpanState> state{SpanState::kDead};
 
   // --- allocation state: written by the span's owner only.
-  uint16_t freeindex = 0;
-  uint16_t alloc_count = 0;           // allocated slots
+  uint64_t alloc_cache = 0;  // free slots of the current word, see above
+  uint16_t cache_base = 0;   // first slot of the current word
+  uint16_t alloc_count = 0;  // allocated slots; stale while cached
   uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
+  uint16_t freeindex_at_cache = 0;    // FreeIndex() when an mcache took it
   bool needzero = false;              // free slots may hold old data
-  uint64_t alloc_cache = 0;
   uint64_t* alloc_bits = nullptr;
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
 
@@ -83,8 +92,14 @@ struct MSpan {
   }
   uintptr_t ObjBase(uintptr_t idx) const { return start_addr + idx * elemsize; }
 
+  // Every slot below FreeIndex() is allocated.
+  uint32_t FreeIndex() const {
+    if (alloc_cache != 0) return cache_base + __builtin_ctzll(alloc_cache);
+    uint32_t end = cache_base + 64u;
+    return end < nelems ? end : nelems;
+  }
   bool IsAllocated(uintptr_t idx) const {
-    return idx < freeindex || ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
+    return idx < FreeIndex() || ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
   }
   bool IsMarked(uintptr_t idx) const {
     return (__atomic_load_n(&gcmark_bits[idx / 64], __ATOMIC_RELAXED) >>
@@ -100,14 +115,23 @@ struct MSpan {
   }
   int CountMarked() const;
 
-  // Loads alloc_cache for the word holding freeindex.
-  void RefillAllocCache();
-  // Slow part of finding the next free slot: advances freeindex past
-  // exhausted words. Returns nelems if the span is full.
-  uint32_t NextFreeIndexSlow();
+  // Points the cache at slot `freeindex`: its word, with the slots below
+  // freeindex treated as taken.
+  void RefillAllocCache(uint32_t freeindex);
+  // The current word is spent: moves the cache to the next word with a
+  // free slot. Returns false if the span is full.
+  bool NextFreeWordSlow();
+  // Brings alloc_count up to date after allocation from the cache: adds
+  // the slots taken since the span was cached.
+  void SyncAllocCount();
+  // Records the allocation state when an mcache takes the span.
+  void NoteCached() {
+    alloc_count_at_cache = alloc_count;
+    freeindex_at_cache = static_cast<uint16_t>(FreeIndex());
+  }
 
-  // Initializes a span's bitmaps and allocation state for `nelems` slots.
-  // The bitmaps must hold bitmap_words words each and be zero.
+  // Initializes a span's allocation state for `nelems` slots. The bitmaps
+  // must hold bitmap_words words each and be zero.
   void InitAllocState();
 };
 

@@ -26,13 +26,10 @@ struct TestSpan {
   }
   // The allocator's fast + slow path, without an mcache.
   int Next() {
-    if (s.alloc_cache == 0 && s.NextFreeIndexSlow() >= s.nelems) return -1;
-    int bit = __builtin_ctzll(s.alloc_cache);
-    int idx = s.freeindex + bit;
-    s.alloc_cache = (s.alloc_cache >> bit) >> 1;
-    s.freeindex = idx + 1;
-    s.alloc_count++;
-    return idx;
+    if (s.alloc_cache == 0 && !s.NextFreeWordSlow()) return -1;
+    uint64_t c = s.alloc_cache;
+    s.alloc_cache = c & (c - 1);
+    return s.cache_base + __builtin_ctzll(c);
   }
   MSpan s;
   std::vector<char> mem;
@@ -44,6 +41,8 @@ TEST(MSpanTest, FreshSpanHandsOutEverySlotInOrder) {
     TestSpan t(cls);
     for (int i = 0; i < t.s.nelems; i++) ASSERT_EQ(t.Next(), i) << cls;
     EXPECT_EQ(t.Next(), -1);
+    EXPECT_EQ(t.s.FreeIndex(), t.s.nelems);
+    t.s.SyncAllocCount();
     EXPECT_EQ(t.s.alloc_count, t.s.nelems);
   }
 }
@@ -55,6 +54,7 @@ TEST(MSpanTest, SweepFreesUnmarkedAndReusesThemInOrder) {
   for (int i = 0; i < t.s.nelems; i++) {
     if (i % 3 == 0 || i == 340) keep.push_back(i);
   }
+  t.s.SyncAllocCount();
   for (int i : keep) EXPECT_TRUE(t.s.TryMark(i));
   EXPECT_FALSE(t.s.TryMark(keep[0]));  // already marked
   SweepResult r = SweepSpanBits(&t.s);
@@ -79,6 +79,7 @@ TEST(MSpanTest, SweepFreesUnmarkedAndReusesThemInOrder) {
 TEST(MSpanTest, SweepOfUnmarkedSpanIsEmpty) {
   TestSpan t(1);
   for (int i = 0; i < 100; i++) t.Next();
+  t.s.SyncAllocCount();
   SweepResult r = SweepSpanBits(&t.s);
   EXPECT_TRUE(r.empty);
   EXPECT_EQ(r.nfreed, 100);
@@ -91,6 +92,21 @@ TEST(MSpanTest, ObjIndexResolvesInteriorOffsets) {
     EXPECT_EQ(t.s.ObjIndex(base), i);
     EXPECT_EQ(t.s.ObjIndex(base + 47), i);
   }
+}
+
+TEST(MSpanTest, AllocCountCatchesUpAcrossHoles) {
+  TestSpan t(3);
+  for (int i = 0; i < t.s.nelems; i++) t.Next();
+  t.s.SyncAllocCount();
+  for (int i = 0; i < t.s.nelems; i += 5) t.s.TryMark(i);
+  SweepResult r = SweepSpanBits(&t.s);
+  EXPECT_EQ(t.s.alloc_count, r.nlive);
+  t.s.NoteCached();
+  for (int i = 0; i < 100; i++) ASSERT_GE(t.Next(), 0);
+  t.s.SyncAllocCount();
+  EXPECT_EQ(t.s.alloc_count, r.nlive + 100);
+  EXPECT_TRUE(t.s.IsAllocated(t.s.FreeIndex() - 1));
+  EXPECT_FALSE(t.s.IsAllocated(t.s.FreeIndex()));
 }
 
 TEST(MSpanDeathTest, MarkedFreeSlotIsAZombie) {
