@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# gcheap's one entry point: installs what is missing, builds, runs.
+#
+#   ./gcheap.sh example [name]   run the main example (or examples/<name>)
+#   ./gcheap.sh test [config]    run every test; config: asan, tsan, debug,
+#                                clang (default: the plain build). Ends with
+#                                a line "N passed, N failed".
+#   ./gcheap.sh bench            benchmarks against the peers (optimized)
+#   ./gcheap.sh sanitizers       the asan and tsan test runs
+#   ./gcheap.sh all              example, tests, sanitizers, benchmarks
+#   ./gcheap.sh deps [bench]     only install missing Debian packages
+#
+# Packages come from Debian only. Run as root to install them; otherwise
+# the exact apt-get line is printed and the script stops.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+MAIN_EXAMPLE=allocator_tour
+CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
+  libbenchmark-dev g++ clang)
+BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go
+  libgc-dev time)
+
+ensure_pkgs() {
+  local missing=()
+  for p in "$@"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "gcheap: missing Debian packages; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "gcheap: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q "${missing[@]}" >&2; then
+    apt-get update -q >&2 && apt-get install -y -q "${missing[@]}" >&2 || {
+      echo "gcheap: apt-get install failed" >&2
+      exit 1
+    }
+  fi
+}
+
+config_flags() {
+  case "${1:-}" in
+    "" | plain) ;;
+    asan | tsan | debug | clang | opt) echo "--config=$1" ;;
+    *)
+      echo "gcheap: unknown config '$1'" >&2
+      exit 2
+      ;;
+  esac
+}
+
+# Runs bazel test and prints "N passed, N failed", counting test cases from
+# each target's test.xml (a target that fails to build or crashes without a
+# report counts as one failure).
+run_tests() {
+  local flags
+  flags=$(config_flags "${1:-}") || exit 2
+  local log
+  log=$(mktemp)
+  # shellcheck disable=SC2086
+  bazel test $flags --test_output=errors //... 2>&1 | tee "$log"
+  local passed=0 failed=0
+  local line target status pkg name xml t f
+  while read -r line; do
+    target=$(awk '{print $1}' <<<"$line")
+    case "$line" in
+      *"FAILED TO BUILD"* | *"NO STATUS"*) failed=$((failed + 1)); continue ;;
+      *PASSED*) status=pass ;;
+      *FAILED* | *TIMEOUT* | *INCOMPLETE* | *FLAKY*) status=fail ;;
+      *) continue ;;
+    esac
+    pkg=${target#//}
+    pkg=${pkg%%:*}
+    name=${target##*:}
+    xml="bazel-testlogs/$pkg/$name/test.xml"
+    t=0
+    f=0
+    if [ -f "$xml" ]; then
+      t=$(grep -c '<testcase ' "$xml" || true)
+      f=$(awk '/<testcase /{inc=1; bad=0} inc && /<(failure|error)/{bad=1}
+               inc && /<\/testcase>|\/>$/ {if (bad) n++; inc=0; bad=0}
+               END {print n+0}' "$xml")
+    fi
+    if [ "$status" = fail ] && [ "$f" -eq 0 ]; then f=1; t=$((t > 0 ? t : 1)); fi
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+  done < <(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY)' "$log")
+  rm -f "$log"
+  echo "${passed} passed, ${failed} failed"
+  [ "$failed" -eq 0 ]
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  deps)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    [ "${1:-}" = bench ] && ensure_pkgs "${BENCH_PKGS[@]}"
+    ;;
+  example)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    bazel run --config=opt "//examples:${1:-$MAIN_EXAMPLE}"
+    ;;
+  test)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    run_tests "${1:-}"
+    ;;
+  sanitizers)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    rc=0
+    run_tests asan || rc=1
+    run_tests tsan || rc=1
+    exit $rc
+    ;;
+  bench)
+    ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
+    tools/bench_alloc.sh
+    ;;
+  all)
+    ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
+    rc=0
+    "$0" example || rc=1
+    run_tests || rc=1
+    run_tests asan || rc=1
+    run_tests tsan || rc=1
+    tools/bench_alloc.sh || rc=1
+    exit $rc
+    ;;
+  *)
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 2
+    ;;
+esac
