@@ -241,6 +241,7 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   uint32_t sg = sweepgen();
   GCHEAP_DCHECK(s->sweepgen.load(std::memory_order_relaxed) == sg - 1,
                 "sweeping a span not claimed for sweeping");
+  if (s->has_destructors && sweep_hook_ != nullptr) sweep_hook_->BeforeSweep(s);
   SweepResult r = SweepSpanBits(s);
   RecordFrees(s, r.nfreed);
   if (preserve) return false;

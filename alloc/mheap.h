@@ -39,6 +39,15 @@ namespace gcheap::internal {
 class MCache;
 class Scavenger;
 
+// Called by the sweeper, with the span claimed, before the objects of a span
+// with has_destructors set are freed: the collector runs destructors of the
+// allocated, unmarked objects. Implemented above the allocator (gc/).
+class SweepHook {
+ public:
+  virtual ~SweepHook() = default;
+  virtual void BeforeSweep(MSpan* s) = 0;
+};
+
 struct MHeapOptions {
   // Hard cap on memory obtained from the OS for the heap (HeapSys), in
   // bytes; 0 means no cap. An allocation that would pass it fails (returns
@@ -126,6 +135,8 @@ class MHeap {
   AllocStatsSnapshot ReadStats();
 
   const MHeapOptions& options() const { return opts_; }
+  // Installs the hook that runs destructors at sweep (once, at startup).
+  void SetSweepHook(SweepHook* hook) { sweep_hook_ = hook; }
   // An empty span that every mcache slot points at before its first refill.
   MSpan* empty_span() { return &empty_span_; }
 
@@ -145,6 +156,7 @@ class MHeap {
   std::atomic<int> next_sweep_class_{0};
   AllocCounters counters_;
   MSpan empty_span_;
+  SweepHook* sweep_hook_ = nullptr;
 
   SpinLock lock_;
   PageAlloc pages_ ABSL_GUARDED_BY(lock_);

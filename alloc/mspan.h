@@ -70,6 +70,9 @@ struct MSpan {
   uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
   uint16_t freeindex_at_cache = 0;    // FreeIndex() when an mcache took it
   bool needzero = false;              // free slots may hold old data
+  // Some object in the span has a destructor: the sweeper calls the
+  // heap's SweepHook before freeing objects (set by the allocating owner).
+  bool has_destructors = false;
   uint64_t* alloc_bits = nullptr;
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
 

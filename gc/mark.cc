@@ -1,0 +1,111 @@
+#include "gc/mark.h"
+
+#include "gc/object.h"
+
+namespace gcheap::internal {
+
+void Marker::Grey(uintptr_t p) {
+  MSpan* s = heap_->SpanOf(p);
+  if (s == nullptr) return;
+  if (s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
+      p < s->start_addr || p >= s->limit) {
+    return;
+  }
+  uintptr_t idx = s->ObjIndex(p);
+  if (!s->IsAllocated(idx)) return;  // a stale or made-up pointer
+  if (!s->TryMark(idx)) return;      // already grey or black
+  marked_bytes_ += s->elemsize;
+  if (s->spanclass.noscan()) return;  // black at once
+  work_.Put(s->ObjBase(idx));
+}
+
+void Marker::ScanRange(const void* begin, const void* end) {
+  ScanWords(reinterpret_cast<uintptr_t>(begin),
+            reinterpret_cast<uintptr_t>(end));
+}
+
+ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
+ABSL_ATTRIBUTE_NOINLINE void
+Marker::ScanRangeUnsafe(const void* begin, const void* end) {
+  uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + 7) & ~uintptr_t{7};
+  uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~uintptr_t{7};
+  for (uintptr_t a = b; a < e; a += 8) {
+    uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
+    if (v >= 4096) Grey(v);
+  }
+}
+
+void Marker::ScanWords(uintptr_t from, uintptr_t to) {
+  from = (from + 7) & ~uintptr_t{7};
+  for (uintptr_t a = from; a + 8 <= to; a += 8) {
+    uintptr_t v = *reinterpret_cast<const uintptr_t*>(a);
+    if (v >= 4096) Grey(v);
+  }
+  scanned_bytes_ += to > from ? to - from : 0;
+}
+
+void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
+                        uintptr_t from, uintptr_t to) {
+  // Scans the pointer-map words of elements that lie in [from, to).
+  size_t esize = t->size();
+  uint64_t mask = t->pointer_mask();
+  if (esize == 0 || mask == 0) return;
+  size_t first = (from - payload) / esize;
+  for (size_t i = first; i < count; i++) {
+    uintptr_t elem = payload + i * esize;
+    if (elem >= to) break;
+    for (uint64_t m = mask; m != 0; m &= m - 1) {
+      uintptr_t slot = elem + 8 * __builtin_ctzll(m);
+      if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
+      uintptr_t v = *reinterpret_cast<const uintptr_t*>(slot);
+      if (v != 0) Grey(v);
+    }
+  }
+  scanned_bytes_ += to - from;
+}
+
+void Marker::Scan(uintptr_t addr) {
+  MSpan* s = heap_->SpanOf(addr);
+  uintptr_t slot = s->ObjBase(s->ObjIndex(addr));
+  uintptr_t header = HeaderOf(slot);
+  if (header == 0) return;  // not initialized yet: nothing to scan
+  const Type* t = HeaderType(header);
+  uintptr_t payload = PayloadOf(slot, header);
+  size_t count = ElementCount(slot, header);
+  uintptr_t end = payload + count * t->size();
+  switch (t->kind()) {
+    case Type::Kind::kNoscan:
+      return;
+    case Type::Kind::kTraced:
+      for (size_t i = 0; i < count; i++) {
+        t->trace()(reinterpret_cast<void*>(payload + i * t->size()), visitor_);
+      }
+      scanned_bytes_ += end - payload;
+      return;
+    case Type::Kind::kPointerMap:
+    case Type::Kind::kConservative:
+      break;
+  }
+  // Map and conservative objects: scan [from, to), splitting big ones.
+  uintptr_t from = payload, to = end;
+  if (addr != slot) {
+    from = addr;  // an oblet queued by the first scan
+    to = addr + kObletBytes < end ? addr + kObletBytes : end;
+  } else if (end - payload > kObletBytes) {
+    for (uintptr_t o = payload + kObletBytes; o < end; o += kObletBytes) {
+      work_.Put(o);
+    }
+    to = payload + kObletBytes;
+  }
+  if (t->kind() == Type::Kind::kConservative) {
+    ScanWords(from, to);
+  } else {
+    ScanMapped(t, payload, count, from, to);
+  }
+}
+
+void Marker::DrainLocal() {
+  for (uintptr_t obj; (obj = work_.TryGet()) != 0;) Scan(obj);
+}
+
+}  // namespace gcheap::internal

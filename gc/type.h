@@ -1,0 +1,134 @@
+// Type descriptors and the Visitor that trace callbacks receive. Public API,
+// re-exported as "gcheap/type.h"; see runtime/gcheap.h.
+//
+// Every object a collected heap holds either has no pointers (noscan) or
+// says where its pointers are, in one of three ways:
+//
+//   Type::Noscan(name, size)              no heap pointers at all
+//   Type::Of<T>(name).Pointers(off, ...)  a pointer map: byte offsets of the
+//                                         words that hold heap pointers
+//   Type::Traced(name, size, fn)          a trace callback, for layouts that
+//                                         vary or hold tagged values (NaN
+//                                         boxing, low-bit tags)
+//   Type::Conservative(name, size)        every word may be a pointer (an
+//                                         easy path when porting Boehm code)
+//
+// .WithDestructor(fn) adds a function run when the collector frees the
+// object (at sweep), for objects that own outside resources.
+//
+// Types are constexpr values with static storage: the heap keeps a pointer
+// to the Type in each object's header, so a Type must outlive every object
+// allocated with it.
+#ifndef GCHEAP_GC_TYPE_H_
+#define GCHEAP_GC_TYPE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+
+namespace gcheap {
+
+class Visitor;
+using TraceFn = void (*)(void* object, Visitor& visitor);
+using DestructorFn = void (*)(void* object);
+
+class Type {
+ public:
+  enum class Kind : uint8_t { kNoscan, kPointerMap, kTraced, kConservative };
+  // Pointer maps cover the first kMaxMapWords words of an object.
+  static constexpr size_t kMaxMapWords = 64;
+
+  static constexpr Type Noscan(const char* name, size_t size) {
+    return Type(name, size, Kind::kNoscan, 0, nullptr, nullptr);
+  }
+  template <class T>
+  static constexpr Type Of(const char* name) {
+    return Type(name, sizeof(T), Kind::kPointerMap, 0, nullptr, nullptr);
+  }
+  static constexpr Type Traced(const char* name, size_t size, TraceFn fn) {
+    return Type(name, size, Kind::kTraced, 0, fn, nullptr);
+  }
+  static constexpr Type Conservative(const char* name, size_t size) {
+    return Type(name, size, Kind::kConservative, 0, nullptr, nullptr);
+  }
+
+  // Adds pointer words at the given byte offsets (multiples of 8, within
+  // the first kMaxMapWords words). A bad offset fails to compile when the
+  // Type is constexpr.
+  template <class... Offsets>
+  constexpr Type Pointers(Offsets... byte_offsets) const {
+    Type t = *this;
+    ((t.ptrmask_ |= Bit(static_cast<size_t>(byte_offsets))), ...);
+    return t;
+  }
+  constexpr Type WithDestructor(DestructorFn fn) const {
+    Type t = *this;
+    t.dtor_ = fn;
+    return t;
+  }
+
+  const char* name() const { return name_; }
+  size_t size() const { return size_; }
+  Kind kind() const { return kind_; }
+  uint64_t pointer_mask() const { return ptrmask_; }
+  TraceFn trace() const { return trace_; }
+  DestructorFn destructor() const { return dtor_; }
+  // Objects of this type are kept in scan spans with a one-word header
+  // pointing at the Type (see gc/object.h).
+  constexpr bool has_header() const {
+    return kind_ != Kind::kNoscan || dtor_ != nullptr;
+  }
+
+ private:
+  constexpr Type(const char* name, size_t size, Kind kind, uint64_t mask,
+                 TraceFn trace, DestructorFn dtor)
+      : name_(name),
+        size_(size),
+        kind_(kind),
+        ptrmask_(mask),
+        trace_(trace),
+        dtor_(dtor) {}
+  static constexpr uint64_t Bit(size_t byte_offset) {
+    // Throwing in a constant expression is a compile error.
+    return byte_offset % 8 != 0 || byte_offset / 8 >= kMaxMapWords
+               ? throw "gcheap::Type::Pointers: offset not a word within the "
+                       "first 64 words"
+               : uint64_t{1} << (byte_offset / 8);
+  }
+
+  const char* name_;
+  size_t size_;
+  Kind kind_;
+  uint64_t ptrmask_;
+  TraceFn trace_;
+  DestructorFn dtor_;
+};
+
+// Given to trace callbacks and root callbacks: report each heap pointer.
+// Null and pointers outside the heap are ignored; interior pointers keep
+// their whole object alive.
+class Visitor {
+ public:
+  void Visit(const void* p) {
+    if (p != nullptr) fn_(ctx_, p);
+  }
+  // Every word in [begin, end) that points into the heap is a reference.
+  void VisitRange(const void* begin, const void* end) {
+    range_fn_(ctx_, begin, end);
+  }
+
+  // For the collector.
+  using VisitFn = void (*)(void* ctx, const void* p);
+  using RangeFn = void (*)(void* ctx, const void* begin, const void* end);
+  Visitor(void* ctx, VisitFn fn, RangeFn range_fn)
+      : ctx_(ctx), fn_(fn), range_fn_(range_fn) {}
+
+ private:
+  void* ctx_;
+  VisitFn fn_;
+  RangeFn range_fn_;
+};
+
+}  // namespace gcheap
+
+#endif  // GCHEAP_GC_TYPE_H_
