@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Builds the peer programs (Go and Boehm GC versions of binary-trees and
+# GCBench), runs each of them REPS times under /usr/bin/time, checks that the
+# implementations print the same results, and prints a summary table.
+#
+# Usage: bench/peers/run_peers.sh [OUT_DIR]
+#   OUT_DIR    where binaries, outputs and results go (default: out/peers at
+#              the repository root)
+# Environment:
+#   REPS       runs per program (default 3)
+#   BT_DEPTH   binary-trees max depth (default 21)
+#   BT_THREADS binary-trees -threads value (default 1: single-threaded)
+#   Runtime settings such as GOGC, GOMAXPROCS or GC_MARKERS are passed through
+#   to the programs unchanged.
+#
+# Writes $OUT_DIR/peers.results: one line per run, the program's RESULT line
+# with rss_kb=<peak RSS in KiB> appended, e.g.
+#   RESULT name=gcbench impl=go wall_ms=... gcs=... max_pause_us=... total_pause_ms=... rss_kb=...
+# and $OUT_DIR/<name>_<impl>.out, the standard output of the first run.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+out="${1:-$repo/out/peers}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+reps="${REPS:-3}"
+bt_depth="${BT_DEPTH:-21}"
+bt_threads="${BT_THREADS:-1}"
+for v in "$reps" "$bt_depth" "$bt_threads"; do
+  case "$v" in
+    '' | *[!0-9]*) echo "REPS, BT_DEPTH and BT_THREADS must be positive integers" >&2; exit 2 ;;
+  esac
+done
+if [ "$reps" -lt 1 ] || [ "$bt_threads" -lt 1 ]; then
+  echo "REPS and BT_THREADS must be at least 1" >&2
+  exit 2
+fi
+
+# --- prerequisites ----------------------------------------------------------
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[ -f /usr/include/gc.h ] || [ -f /usr/include/gc/gc.h ] || missing+=(libgc-dev)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${missing[*]}" >&2
+    apt-get install -y "${missing[@]}" >&2
+  else
+    echo "missing prerequisites; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# --- build ------------------------------------------------------------------
+echo "building into $out" >&2
+(
+  cd "$here"
+  go build -o "$out/binary_trees_go" binary_trees.go gcstats.go
+  go build -o "$out/gcbench_go" gcbench.go gcstats.go
+  gcc -O2 -Wall -o "$out/binary_trees_boehm" binary_trees_boehm.c -lgc -lpthread
+  gcc -O2 -Wall -o "$out/gcbench_boehm" gcbench_boehm.c -lgc
+)
+
+# --- run --------------------------------------------------------------------
+# name|impl|binary. The name is the one the program reports.
+bt_name=binary_trees
+bt_args=("$bt_depth")
+if [ "$bt_threads" -gt 1 ]; then
+  bt_name="binary_trees_t$bt_threads"
+  bt_args=(-threads "$bt_threads" "$bt_depth")
+fi
+runs=(
+  "$bt_name|go|binary_trees_go"
+  "$bt_name|boehm|binary_trees_boehm"
+  "gcbench|go|gcbench_go"
+  "gcbench|boehm|gcbench_boehm"
+)
+
+# Lines whose content depends on timing or on the collector; left out when
+# outputs are compared.
+normalize() {
+  grep -v -E 'construction took|^Completed ' "$1" || true
+}
+
+results="$out/peers.results"
+: >"$results"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+{
+  echo "go:    $(go version)"
+  echo "boehm: libgc $(dpkg-query -W -f '${Version}' libgc-dev 2>/dev/null || echo '?')"
+  echo "cpus:  $(nproc)  GOGC=${GOGC:-} GOMAXPROCS=${GOMAXPROCS:-} GC_MARKERS=${GC_MARKERS:-}"
+  echo "binary-trees depth $bt_depth, threads $bt_threads; $reps runs each"
+} >&2
+
+status=0
+# Runs are interleaved (all programs once, then again) so that slow drift in
+# the machine's state does not favor one implementation.
+for ((rep = 1; rep <= reps; rep++)); do
+  for r in "${runs[@]}"; do
+    IFS='|' read -r name impl bin <<<"$r"
+    argv=("$out/$bin")
+    case "$bin" in
+      binary_trees_*) argv+=("${bt_args[@]}") ;;
+    esac
+    cmd="${argv[*]}"
+    echo "run $rep/$reps: $cmd" >&2
+    if ! /usr/bin/time -f '%M' -o "$tmp/rss" "${argv[@]}" >"$tmp/stdout" 2>"$tmp/stderr"; then
+      echo "FAILED: $cmd" >&2
+      cat "$tmp/stderr" >&2
+      exit 1
+    fi
+    line="$(grep '^RESULT ' "$tmp/stderr" | tail -n 1 || true)"
+    if [ -z "$line" ]; then
+      echo "no RESULT line from: $cmd" >&2
+      cat "$tmp/stderr" >&2
+      exit 1
+    fi
+    grep -v '^RESULT ' "$tmp/stderr" >&2 || true
+    rss_kb="$(tail -n 1 "$tmp/rss")"
+    echo "$line rss_kb=$rss_kb" >>"$results"
+    if [ "$rep" -eq 1 ]; then
+      cp "$tmp/stdout" "$out/${name}_${impl}.out"
+    elif ! cmp -s <(normalize "$tmp/stdout") <(normalize "$out/${name}_${impl}.out"); then
+      echo "MISMATCH: run $rep of $name $impl printed different results than run 1" >&2
+      status=1
+    fi
+  done
+done
+
+# --- cross-implementation check ---------------------------------------------
+for name in "$bt_name" gcbench; do
+  if cmp -s <(normalize "$out/${name}_go.out") <(normalize "$out/${name}_boehm.out"); then
+    echo "outputs match: $name (go, boehm)" >&2
+  else
+    echo "MISMATCH: $name outputs differ between go and boehm:" >&2
+    diff <(normalize "$out/${name}_go.out") <(normalize "$out/${name}_boehm.out") >&2 || true
+    status=1
+  fi
+done
+
+# --- summary ----------------------------------------------------------------
+# field KEY NAME IMPL: the KEY values of that program's runs, one per line.
+field() {
+  grep "^RESULT name=$2 impl=$3 " "$results" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
+}
+median() {
+  sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) print "nan"; else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2];
+          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+echo "medians of $reps runs (peak RSS from /usr/bin/time; pauses as reported by each program)"
+printf '%-18s %-6s %12s %14s %8s %14s %16s\n' \
+  program impl wall_ms peak_rss_MiB gcs max_pause_us total_pause_ms
+for r in "${runs[@]}"; do
+  IFS='|' read -r name impl _ <<<"$r"
+  wall="$(field wall_ms "$name" "$impl" | median)"
+  rss_mib="$(field rss_kb "$name" "$impl" | median | awk '{ printf "%.1f", $1 / 1024 }')"
+  gcs="$(field gcs "$name" "$impl" | median)"
+  maxp="$(field max_pause_us "$name" "$impl" | median)"
+  totp="$(field total_pause_ms "$name" "$impl" | median)"
+  printf '%-18s %-6s %12.1f %14s %8.0f %14.1f %16.1f\n' \
+    "$name" "$impl" "$wall" "$rss_mib" "$gcs" "$maxp" "$totp"
+done
+echo
+echo "raw results: $results"
+exit "$status"
