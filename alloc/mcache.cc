@@ -17,12 +17,13 @@ MCache::~MCache() {
 
 void* MCache::AllocSmallSlow(SpanClass spc) {
   MSpan* s = alloc_[spc.raw()];
-  if (s == heap_->empty_span() || !s->NextFreeWordSlow()) {
+  // Move the cache to a later word of this span, or take a new span (a
+  // partly used one may also start with a spent word).
+  while (s == heap_->empty_span() || !s->NextFreeWordSlow()) {
     if (!Refill(spc)) return nullptr;
+    GCHEAP_CHECK(alloc_[spc.raw()] != s, "mcentral returned the same span");
     s = alloc_[spc.raw()];
   }
-  // The span has a free slot now; the fast path takes it.
-  GCHEAP_DCHECK(s->alloc_cache != 0, "refilled span has no free slot");
   return AllocSmall(spc);
 }
 

@@ -49,19 +49,44 @@ class MCache {
 
   // The small-object fast path for a known span class.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocSmall(SpanClass spc) {
-    MSpan* s = alloc_[spc.raw()];
-    uint64_t cache = s->alloc_cache;
-    if (ABSL_PREDICT_TRUE(cache != 0)) {
-      s->alloc_cache = cache & (cache - 1);
-      uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
-      void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
-      if (s->needzero) ZeroObject(p, s->elemsize);
-      return p;
-    }
+    MSpan* s;
+    uintptr_t idx;
+    void* p = TryAllocSmall(spc, &s, &idx);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocSmallSlow(spc);
   }
 
+  // The fast path alone: null when the cached span's current word is
+  // spent (the caller then takes the slow path, AllocSmallSlow). Reports
+  // the span and slot index for callers that record type bits.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocSmall(SpanClass spc,
+                                                   MSpan** span_out,
+                                                   uintptr_t* idx_out) {
+    MSpan* s = alloc_[spc.raw()];
+    uint64_t cache = s->alloc_cache;
+    if (ABSL_PREDICT_FALSE(cache == 0)) return nullptr;
+    s->alloc_cache = cache & (cache - 1);
+    uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
+    void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
+    if (s->needzero) ZeroObject(p, s->elemsize);
+    *span_out = s;
+    *idx_out = idx;
+    return p;
+  }
+
+  // Finds a free slot in the cached span's next words, or refills the
+  // class from its mcentral; null if memory is exhausted.
+  void* AllocSmallSlow(SpanClass spc);
+
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocTiny(size_t size) {
+    void* p = TryAllocTiny(size);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocTinySlow(size);
+  }
+
+  // The tiny fast path alone: null when the request does not fit in the
+  // current block. size in [1, kTinySize).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocTiny(size_t size) {
     uintptr_t off = tiny_offset_;
     if ((size & 7) == 0) {
       off = (off + 7) & ~uintptr_t{7};
@@ -75,10 +100,12 @@ class MCache {
       stats_.tiny_allocs++;
       return reinterpret_cast<void*>(tiny_ + off);
     }
-    return AllocTinySlow(size);
+    return nullptr;
   }
 
   void* AllocLarge(size_t size, bool noscan);
+  // The tiny allocator's slow path: a new 16-byte block.
+  void* AllocTinySlow(size_t size);
 
   // Hands every cached span back to its mcentral, drops the tiny block and
   // flushes the counters. Called at GC time and when the P goes away.
@@ -103,8 +130,6 @@ class MCache {
       memset(p, 0, n);
     }
   }
-  void* AllocSmallSlow(SpanClass spc);
-  void* AllocTinySlow(size_t size);
   bool Refill(SpanClass spc);
   void Uncache(SpanClass spc);
 

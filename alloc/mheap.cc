@@ -163,6 +163,17 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
   s->alloc_bits = b;
   s->gcmark_bits = b + s->bitmap_words;
   s->needzero = scavenged < npages;
+  if (!spc.noscan() && sizeclass != 0 &&
+      s->elemsize <= MSpan::kMaxHeapBitsObject) {
+    auto* tb = static_cast<uint64_t*>(bits_alloc_[4].Alloc());
+    if (tb == nullptr) {
+      bits->Free(b);
+      span_alloc_.Free(s);
+      return nullptr;
+    }
+    s->heap_bits = tb;
+    s->header_bits = tb + MSpan::kHeapBitsWords;
+  }
   s->InitAllocState();
   s->sweepgen.store(sweepgen_.load(std::memory_order_relaxed),
                     std::memory_order_relaxed);
@@ -195,6 +206,7 @@ void MHeap::FreeSpan(MSpan* s) {
   heap_inuse_pages_ -= s->npages;
   BitsAllocFor(s->bitmap_words)
       ->Free(s->alloc_bits < s->gcmark_bits ? s->alloc_bits : s->gcmark_bits);
+  if (s->heap_bits != nullptr) bits_alloc_[4].Free(s->heap_bits);
   s->~MSpan();
   span_alloc_.Free(s);
 }

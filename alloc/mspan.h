@@ -70,6 +70,13 @@ struct MSpan {
   uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
   uint16_t freeindex_at_cache = 0;    // FreeIndex() when an mcache took it
   bool needzero = false;              // free slots may hold old data
+  // Type bits of a small scan span (elemsize <= kMaxHeapBitsObject), else
+  // null: heap_bits has one bit per word of the span (1 = the word may hold
+  // a heap pointer), header_bits one bit per slot (1 = the object starts
+  // with a type header instead; see gc/object.h). Written by the allocating
+  // owner for each new object, read by markers; relaxed atomics.
+  uint64_t* heap_bits = nullptr;
+  uint64_t* header_bits = nullptr;
   // Some object in the span has a destructor: the sweeper calls the
   // heap's SweepHook before freeing objects (set by the allocating owner).
   bool has_destructors = false;
@@ -84,6 +91,9 @@ struct MSpan {
   MSpan* next = nullptr;
   MSpan* prev = nullptr;
   MSpanList* list = nullptr;
+
+  static constexpr size_t kMaxHeapBitsObject = 512;
+  static constexpr size_t kHeapBitsWords = 16;  // one page of 8-byte words
 
   bool is_large() const { return spanclass.sizeclass() == 0; }
   uintptr_t base() const { return start_addr; }
@@ -117,6 +127,42 @@ struct MSpan {
     return (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit) == 0;
   }
   int CountMarked() const;
+
+  // Type bits (small scan spans only).
+  bool HasHeaderBit(uintptr_t idx) const {
+    return (__atomic_load_n(&header_bits[idx / 64], __ATOMIC_RELAXED) >>
+            (idx % 64)) &
+           1;
+  }
+  bool PointerBit(uintptr_t word) const {
+    return (__atomic_load_n(&heap_bits[word / 64], __ATOMIC_RELAXED) >>
+            (word % 64)) &
+           1;
+  }
+  // Records slot idx's layout: with_header, or pointer words `ptrmask`
+  // (bit i = word i of the object; bits past the slot are ignored).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(uintptr_t idx, bool with_header,
+                                                uint64_t ptrmask) {
+    uint64_t hb = uint64_t{1} << (idx % 64);
+    uint64_t* hw = &header_bits[idx / 64];
+    uint64_t hv = __atomic_load_n(hw, __ATOMIC_RELAXED);
+    __atomic_store_n(hw, with_header ? hv | hb : hv & ~hb, __ATOMIC_RELAXED);
+    if (with_header) return;
+    size_t words = elemsize / 8;  // <= 64
+    uint64_t all = words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
+    ptrmask &= all;
+    size_t pos = idx * words;
+    size_t w = pos / 64, sh = pos % 64;
+    uint64_t* p = &heap_bits[w];
+    uint64_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+    __atomic_store_n(p, (v & ~(all << sh)) | (ptrmask << sh), __ATOMIC_RELAXED);
+    if (sh + words > 64) {  // the object's bits straddle two words
+      uint64_t* q = p + 1;
+      uint64_t v2 = __atomic_load_n(q, __ATOMIC_RELAXED);
+      __atomic_store_n(q, (v2 & ~(all >> (64 - sh))) | (ptrmask >> (64 - sh)),
+                       __ATOMIC_RELAXED);
+    }
+  }
 
   // Points the cache at slot `freeindex`: its word, with the slots below
   // freeindex treated as taken.

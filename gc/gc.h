@@ -1,0 +1,175 @@
+// The gcheap collector: a map.
+//
+// gcheap collects garbage with a tricolor mark-sweep over the spans of its
+// allocator (alloc/malloc.h), in cycles shaped like Go's:
+//
+//   1. sweep termination   finish the last cycle's sweeping; every P hands
+//      (world stopped)     its cached spans back (mcache ReleaseAll), so
+//                          no span is half-owned while marking
+//   2. mark                grey the roots (globals, handles, callbacks,
+//      (world stopped in   thread stacks), then drain grey objects until
+//       this version)      none is left, on the collecting thread plus
+//                          heap-owned mark workers in parallel (mark.h,
+//                          gcwork.h)
+//   3. mark termination    heap_live := marked bytes; set the next heap goal
+//      (world stopped)     (pacer.h); sweepgen += 2: every span is now
+//                          unswept; record the pause; gctrace line
+//   4. sweep               concurrent with the program: a background
+//      (world running)     sweeper thread and allocation itself (mcentral's
+//                          lazy sweep) free the unmarked objects, running
+//                          destructors first; empty spans go back to the
+//                          page heap, and from there to the OS (scavenger)
+//
+// Everything the concurrent collector needs is already here: mark bits are
+// set atomically, each marking thread has its own work buffers over a
+// shared pool, sweeping is by sweepgen, and the phase is a published state.
+// What is stop-the-world now is only *when* marking runs.
+//
+// The collector does not know about threads, handles or stacks: the runtime
+// (runtime/) implements CollectorEnv to stop and start the world and to
+// grey the roots. Dependencies point down: runtime -> gc -> alloc -> base.
+#ifndef GCHEAP_GC_GC_H_
+#define GCHEAP_GC_GC_H_
+
+#include <stdio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "alloc/mcache.h"
+#include "alloc/mheap.h"
+#include "gc/gcwork.h"
+#include "gc/mark.h"
+#include "gc/pacer.h"
+
+namespace gcheap::internal {
+
+enum class GcPhase : uint8_t { kOff, kSweepTermination, kMark, kMarkTermination };
+
+enum class GcReason : uint8_t { kHeapTrigger, kForced, kReadStats };
+
+// What the collector needs from the layer above.
+class CollectorEnv {
+ public:
+  virtual ~CollectorEnv() = default;
+  // Brings every running mutator to a safepoint and keeps it there. The
+  // calling thread, if it is a mutator, counts as stopped.
+  virtual void StopTheWorld() = 0;
+  virtual void StartTheWorld() = 0;
+  // With the world stopped: every P's mcache.
+  virtual void ForEachMCache(absl::FunctionRef<void(MCache*)> fn) = 0;
+  // With the world stopped: grey every root through m. Returns the bytes of
+  // stacks and of global ranges scanned (for gctrace).
+  struct RootBytes {
+    uint64_t stacks = 0;
+    uint64_t globals = 0;
+  };
+  virtual RootBytes MarkRoots(Marker& m) = 0;
+  virtual int procs() const = 0;
+};
+
+struct CollectorOptions {
+  int gc_percent = 100;
+  size_t soft_memory_limit = 0;  // 0: none
+  int mark_workers = 0;          // extra marking threads; <0: auto
+  bool gctrace = false;
+  FILE* trace_out = nullptr;     // default stderr
+};
+
+// Counters behind MemStats' GC fields; read under stats_mu_.
+struct GcStats {
+  uint32_t num_gc = 0;
+  uint32_t num_forced_gc = 0;
+  uint64_t pause_total_ns = 0;
+  uint64_t pause_ns[256] = {};
+  uint64_t pause_end[256] = {};  // Unix ns
+  uint64_t last_gc = 0;          // Unix ns
+  uint64_t next_gc = 0;          // heap goal
+  uint64_t gc_cpu_ns = 0;        // CPU time spent collecting (all procs)
+  uint64_t last_marked = 0;
+};
+
+class Collector : public SweepHook {
+ public:
+  Collector(MHeap* heap, CollectorEnv* env, const CollectorOptions& opts);
+  ~Collector() override;  // stops the worker and sweeper threads
+
+  // Runs one full cycle and returns when marking has finished and sweeping
+  // has begun. The caller must not hold a P (the runtime releases it): the
+  // world is stopped inside. Cycles are serialized.
+  void RunCycle(GcReason why);
+
+  // Cheap check for the allocation slow path.
+  bool ShouldTrigger() const {
+    return pacer_.enabled() &&
+           heap_->heap_live().load(std::memory_order_relaxed) >=
+               static_cast<int64_t>(pacer_.trigger());
+  }
+  // Completed cycles, for callers that wait for "a cycle after now".
+  uint32_t cycles() const { return cycles_.load(std::memory_order_acquire); }
+
+  int SetGCPercent(int percent) { return pacer_.SetGCPercent(percent); }
+  GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
+  Pacer& pacer() { return pacer_; }
+  GcStats ReadStats();
+  uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
+  // Sweeps everything left and waits for the background sweeper to pause.
+  void FinishSweep();
+
+  // SweepHook: runs destructors of unmarked objects.
+  void BeforeSweep(MSpan* s) override;
+
+ private:
+  void MarkParallel(Marker& self);
+  void MarkLoop(Marker& m);
+  void WorkerMain(int id);
+  void SweeperMain();
+  void Trace(uint64_t start_ns, uint64_t t_stw, uint64_t t_mark,
+             uint64_t t_term, uint64_t t_end, uint64_t h0, uint64_t h1,
+             uint64_t marked, uint64_t goal, CollectorEnv::RootBytes rb,
+             uint64_t worker_cpu_ns);
+
+  MHeap* const heap_;
+  CollectorEnv* const env_;
+  const CollectorOptions opts_;
+  const uint64_t start_ns_;
+  Pacer pacer_;
+  WorkPool pool_;
+  std::atomic<GcPhase> phase_{GcPhase::kOff};
+  std::atomic<uint32_t> cycles_{0};
+  std::mutex cycle_mu_;  // serializes RunCycle
+
+  // Mark workers: heap-owned threads that join each mark phase.
+  std::vector<std::thread> workers_;
+  std::vector<Marker*> worker_markers_;
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  uint64_t mark_epoch_ = 0;    // guarded by work_mu_; bumped per mark phase
+  int workers_running_ = 0;    // guarded by work_mu_
+  bool shutdown_ = false;      // guarded by work_mu_
+  std::atomic<int> idle_{0};   // markers out of work in this phase
+  int nmarkers_ = 1;           // workers + the collecting thread
+  std::atomic<uint64_t> worker_cpu_ns_{0};
+
+  // Background sweeper.
+  std::thread sweeper_;
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool sweep_paused_ = true;      // guarded by sweep_mu_
+  bool sweep_wake_ = false;       // guarded by sweep_mu_
+  bool sweep_shutdown_ = false;   // guarded by sweep_mu_
+  bool sweep_active_ = false;     // guarded by sweep_mu_
+
+  std::mutex stats_mu_;
+  GcStats stats_;  // guarded by stats_mu_
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_GC_GC_H_

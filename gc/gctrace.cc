@@ -1,0 +1,62 @@
+#include "gc/gctrace.h"
+
+#include <stdio.h>
+
+namespace gcheap::internal {
+
+size_t FormatNsAsMs(uint64_t ns, char* buf) {
+  if (ns >= 10'000'000) {
+    return snprintf(buf, 24, "%llu",
+                    static_cast<unsigned long long>(ns / 1'000'000));
+  }
+  uint64_t x = ns / 1000;  // microseconds
+  if (x == 0) {
+    buf[0] = '0';
+    buf[1] = 0;
+    return 1;
+  }
+  int decimals = 3;
+  while (x >= 100) {
+    x /= 10;
+    decimals--;
+  }
+  // x has one or two digits; print it with `decimals` digits after the
+  // point.
+  if (decimals == 0) {
+    return snprintf(buf, 24, "%llu", static_cast<unsigned long long>(x));
+  }
+  uint64_t scale = 1;
+  for (int i = 0; i < decimals; i++) scale *= 10;
+  return snprintf(buf, 24, "%llu.%0*llu",
+                  static_cast<unsigned long long>(x / scale), decimals,
+                  static_cast<unsigned long long>(x % scale));
+}
+
+size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n) {
+  char a[24], b[24], c[24], d[24], e[24], f[24], g[24], h[24];
+  FormatNsAsMs(l.sweep_term_ns, a);
+  FormatNsAsMs(l.mark_ns, b);
+  FormatNsAsMs(l.mark_term_ns, c);
+  FormatNsAsMs(l.sweep_term_cpu_ns, d);
+  FormatNsAsMs(l.assist_cpu_ns, e);
+  FormatNsAsMs(l.background_cpu_ns, f);
+  FormatNsAsMs(l.idle_cpu_ns, g);
+  FormatNsAsMs(l.mark_term_cpu_ns, h);
+  auto mb = [](uint64_t bytes) {
+    return static_cast<unsigned long long>(bytes >> 20);
+  };
+  uint64_t ms = l.since_start_ns / 1'000'000;
+  int len = snprintf(
+      buf, n,
+      "gc %u @%llu.%03llus %d%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
+      "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, "
+      "%d P%s\n",
+      l.num_gc, static_cast<unsigned long long>(ms / 1000),
+      static_cast<unsigned long long>(ms % 1000), l.cpu_percent, a, b, c, d,
+      e, f, g, h, mb(l.heap0), mb(l.heap1), mb(l.heap2), mb(l.goal),
+      mb(l.stacks), mb(l.globals), l.procs, l.forced ? " (forced)" : "");
+  if (len < 0) return 0;
+  return static_cast<size_t>(len) < n ? len : n - 1;
+}
+
+}  // namespace gcheap::internal

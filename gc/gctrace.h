@@ -1,0 +1,43 @@
+// gctrace: one line per cycle in the exact format of Go's GODEBUG=gctrace=1.
+// See gc/gc.h for the map.
+//
+//   gc N @S.sss s U%: a+b+c ms clock, d+e/f/g+h ms cpu,
+//       H0->H1->H2 MB, G MB goal, K MB stacks, L MB globals, P P
+//
+// a, b, c: wall time of sweep termination (STW), mark, mark termination
+// (STW); d, h: those pauses times the procs stopped; e, f, g: assist,
+// background-worker and idle-worker CPU during mark; H0 heap live at cycle
+// start, H1 at mark termination, H2 marked; G the heap goal; sizes in MiB.
+// Times follow Go's formatting: two significant digits, at most three
+// decimals, whole milliseconds from 10 ms up.
+#ifndef GCHEAP_GC_GCTRACE_H_
+#define GCHEAP_GC_GCTRACE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gcheap::internal {
+
+struct GcTraceLine {
+  uint32_t num_gc = 0;
+  uint64_t since_start_ns = 0;
+  int cpu_percent = 0;
+  uint64_t sweep_term_ns = 0, mark_ns = 0, mark_term_ns = 0;  // clock
+  uint64_t sweep_term_cpu_ns = 0, assist_cpu_ns = 0, background_cpu_ns = 0,
+           idle_cpu_ns = 0, mark_term_cpu_ns = 0;
+  uint64_t heap0 = 0, heap1 = 0, heap2 = 0, goal = 0;  // bytes
+  uint64_t stacks = 0, globals = 0;                    // bytes
+  int procs = 0;
+  bool forced = false;
+};
+
+// Formats ns as Go's gctrace does (e.g. 18000 -> "0.018", 1200000 -> "1.2",
+// 25000000 -> "25"). Returns the length written (buf holds >= 24 bytes).
+size_t FormatNsAsMs(uint64_t ns, char* buf);
+
+// Writes the line (with a trailing newline) into buf; returns its length.
+size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n);
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_GC_GCTRACE_H_

@@ -1,0 +1,77 @@
+// The pacer: when to start the next cycle. See gc/gc.h for the map.
+//
+// After each cycle, with M bytes marked (live) and GOGC = gc_percent:
+//
+//   goal    = M + (M + stacks + globals) * GOGC / 100, at least
+//             4 MiB * GOGC / 100 (the heap minimum)
+//   goal    = min(goal, what the soft memory limit leaves), never below
+//             M + 1 MiB
+//   trigger = goal   (marking stops the world in this version, so a cycle
+//                     can start as late as the goal itself)
+//
+// A cycle starts when heap_live (bytes in spans handed to mcaches plus large
+// objects, counted pessimistically at refill) reaches the trigger.
+// gc_percent < 0 turns automatic collection off.
+#ifndef GCHEAP_GC_PACER_H_
+#define GCHEAP_GC_PACER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace gcheap::internal {
+
+class Pacer {
+ public:
+  static constexpr uint64_t kHeapMinimum = 4 << 20;
+
+  Pacer(int gc_percent, size_t soft_limit)
+      : gc_percent_(gc_percent), soft_limit_(soft_limit) {
+    Commit(0, 0);
+  }
+
+  // Sets the goal from a cycle's marked bytes and root sizes.
+  void Commit(uint64_t marked, uint64_t roots) {
+    marked_.store(marked, std::memory_order_relaxed);
+    roots_.store(roots, std::memory_order_relaxed);
+    int pct = gc_percent_.load(std::memory_order_relaxed);
+    uint64_t goal;
+    if (pct < 0) {
+      goal = UINT64_MAX;
+    } else {
+      goal = marked + (marked + roots) * static_cast<uint64_t>(pct) / 100;
+      uint64_t floor = kHeapMinimum * static_cast<uint64_t>(pct) / 100;
+      if (goal < floor) goal = floor;
+    }
+    if (soft_limit_ != 0) {
+      uint64_t limit_goal = soft_limit_ - soft_limit_ / 32;
+      uint64_t min_goal = marked + (1 << 20);
+      if (limit_goal < min_goal) limit_goal = min_goal;
+      if (goal > limit_goal) goal = limit_goal;
+    }
+    goal_.store(goal, std::memory_order_relaxed);
+    trigger_.store(goal, std::memory_order_relaxed);
+  }
+  int SetGCPercent(int pct) {
+    int old = gc_percent_.exchange(pct, std::memory_order_relaxed);
+    Commit(marked_.load(std::memory_order_relaxed),
+           roots_.load(std::memory_order_relaxed));
+    return old;
+  }
+  int gc_percent() const { return gc_percent_.load(std::memory_order_relaxed); }
+  bool enabled() const { return gc_percent() >= 0 || soft_limit_ != 0; }
+  uint64_t goal() const { return goal_.load(std::memory_order_relaxed); }
+  uint64_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> gc_percent_;
+  const size_t soft_limit_;
+  std::atomic<uint64_t> marked_{0};
+  std::atomic<uint64_t> roots_{0};
+  std::atomic<uint64_t> goal_{0};
+  std::atomic<uint64_t> trigger_{0};
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_GC_PACER_H_

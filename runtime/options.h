@@ -1,0 +1,65 @@
+// Heap options. Public API: "gcheap/options.h".
+#ifndef GCHEAP_RUNTIME_OPTIONS_H_
+#define GCHEAP_RUNTIME_OPTIONS_H_
+
+#include <stdio.h>
+
+#include <cstddef>
+
+namespace gcheap {
+
+// How the collector finds the pointers a thread holds in its own frames.
+enum class StackScanning {
+  // Every word of the thread's stack and saved registers that points into
+  // the heap keeps its object alive (interior pointers too). A pointer in a
+  // C local is always safe. The default.
+  kConservative,
+  // Only Local<T> handles in HandleScopes are roots; the stack is not
+  // scanned. Frees more, needs discipline.
+  kPrecise,
+};
+
+// Where finalizers run (used by finalizers, see docs/embedding.md).
+enum class FinalizerMode {
+  kBackgroundThread,  // a heap-owned thread runs them
+  kEmbedderDrains,    // the embedder calls Heap::RunFinalizers()
+};
+
+// Called when an allocation cannot be satisfied even after a collection:
+// `requested` bytes were asked for. The callback may free resources; the
+// allocation is retried once after it returns.
+using OutOfMemoryFn = void (*)(size_t requested, void* arg);
+
+struct Options {
+  // Ps: how many threads may run heap code at once. 0: the number of CPUs.
+  int max_procs = 0;
+  // GOGC: collect when the heap has grown by this percentage over the live
+  // heap after the last collection. Negative: no automatic collection.
+  int gc_percent = 100;
+  // Soft limit, in bytes, on the heap: the collector runs more often to
+  // stay under it. 0: none.
+  size_t soft_memory_limit = 0;
+  // Hard limit, in bytes, on heap memory obtained from the OS: allocations
+  // that would pass it fail (see Mutator::Allocate). 0: none.
+  size_t hard_memory_limit = 0;
+  StackScanning stack_scanning = StackScanning::kConservative;
+  FinalizerMode finalizer_mode = FinalizerMode::kBackgroundThread;
+  // Extra heap-owned marking threads; -1: one per P beyond the first,
+  // capped by the number of CPUs.
+  int mark_workers = -1;
+  // Print one gctrace line per collection (Go's format). Also turned on by
+  // the environment: GCHEAP_DEBUG=gctrace=1.
+  bool gctrace = false;
+  FILE* trace_output = nullptr;  // default: stderr
+  // Return free memory to the OS in the background.
+  bool background_scavenger = true;
+  OutOfMemoryFn on_out_of_memory = nullptr;
+  void* out_of_memory_arg = nullptr;
+  // Diagnostics: when stopping the world takes longer than this, name the
+  // threads that have not reached a safepoint. 0: never.
+  int safepoint_report_ms = 2000;
+};
+
+}  // namespace gcheap
+
+#endif  // GCHEAP_RUNTIME_OPTIONS_H_
