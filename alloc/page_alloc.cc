@@ -72,9 +72,8 @@ PageAlloc::~PageAlloc() {
 // ---------------------------------------------------------------------------
 // Summaries.
 
-PageAlloc::Summary PageAlloc::LeafSummary(uint64_t free, uint64_t scav) {
+PageAlloc::Summary PageAlloc::LeafSummary(uint64_t free) {
   Summary s{};
-  s.unscav = static_cast<uint32_t>(std::popcount(free & ~scav));
   if (free == ~uint64_t{0}) {
     s.start = s.max = s.end = kWordPages;
     return s;
@@ -94,28 +93,51 @@ PageAlloc::Summary PageAlloc::LeafSummary(uint64_t free, uint64_t scav) {
   return s;
 }
 
-PageAlloc::Summary PageAlloc::Combine(const Summary& l, const Summary& r,
-                                      uint32_t len) {
+inline PageAlloc::Summary PageAlloc::Combine(const Summary& l, const Summary& r,
+                                             uint32_t len) {
   Summary s;
   s.start = l.start == len ? len + r.start : l.start;
   s.end = r.end == len ? len + l.end : r.end;
-  s.max = std::max({l.max, r.max, l.end + r.start});
-  s.unscav = l.unscav + r.unscav;
+  s.max = std::max(std::max(l.max, r.max), l.end + r.start);
   return s;
 }
 
 void PageAlloc::UpdateWords(Region* r, size_t wlo, size_t whi) {
   Summary* t = r->tree;
+  uint32_t* u = r->unscav;
   size_t L = r->nleaves;
+  int64_t delta = 0;     // change in unscav of every node covering [wlo, whi]
+  bool changed = false;  // some summary on the level below changed
   for (size_t w = wlo; w <= whi; w++) {
-    t[L + w] = LeafSummary(r->free[w], r->scav[w]);
+    Summary s = LeafSummary(r->free[w]);
+    auto c = static_cast<uint32_t>(std::popcount(r->free[w] & ~r->scav[w]));
+    changed |= !(s == t[L + w]);
+    delta += int64_t{c} - u[L + w];
+    t[L + w] = s;
+    u[L + w] = c;
   }
   uint32_t len = kWordPages;  // pages covered by each child
-  for (size_t lo = (L + wlo) >> 1, hi = (L + whi) >> 1; lo >= 1;
-       lo >>= 1, hi >>= 1, len <<= 1) {
-    for (size_t i = lo; i <= hi; i++) {
-      t[i] = Combine(t[2 * i], t[2 * i + 1], len);
+  size_t i = (L + wlo) >> 1;
+  // While a level has several nodes to update, recompute them all.
+  for (size_t hi = (L + whi) >> 1; i < hi; i >>= 1, hi >>= 1, len <<= 1) {
+    for (size_t j = i; j <= hi; j++) {
+      t[j] = Combine(t[2 * j], t[2 * j + 1], len);
+      u[j] = u[2 * j] + u[2 * j + 1];
     }
+    changed = true;
+  }
+  // One node per level from here on (i == 0 above the root). Its summary
+  // depends only on its children, of which at most one changed: stop
+  // recomputing at the first node that comes out the same. The unscavenged
+  // count of every ancestor moves by the same delta.
+  for (; i >= 1 && changed; i >>= 1, len <<= 1) {
+    Summary s = Combine(t[2 * i], t[2 * i + 1], len);
+    changed = !(s == t[i]);
+    t[i] = s;
+    u[i] = static_cast<uint32_t>(u[i] + delta);
+  }
+  if (delta != 0) {
+    for (; i >= 1; i >>= 1) u[i] = static_cast<uint32_t>(u[i] + delta);
   }
 }
 
@@ -147,16 +169,16 @@ size_t PageAlloc::FindInRegion(const Region& r, size_t n) {
 
 size_t PageAlloc::PrevUnscavWord(const Region& r, size_t w) {
   if (w == 0) return kNone;
-  const Summary* t = r.tree;
+  const uint32_t* u = r.unscav;
   size_t L = r.nleaves;
   size_t i = L + w - 1;
   // Visit maximal subtrees covering [0, w) right to left.
-  while (t[i].unscav == 0) {
+  while (u[i] == 0) {
     while ((i & 1) == 0) i >>= 1;  // climb while a left child
     if (i == 1) return kNone;
     i--;  // the left sibling
   }
-  while (i < L) i = t[2 * i + 1].unscav > 0 ? 2 * i + 1 : 2 * i;
+  while (i < L) i = u[2 * i + 1] > 0 ? 2 * i + 1 : 2 * i;
   return i - L;
 }
 
@@ -173,16 +195,80 @@ size_t PageAlloc::PrevUnscavRegion(size_t k) const {
   return i - L;
 }
 
+void PageAlloc::RefreshPath(Region* r, size_t w, size_t next) {
+  Summary* t = r->tree;
+  uint32_t* u = r->unscav;
+  size_t L = r->nleaves;
+  t[L + w] = LeafSummary(r->free[w]);
+  u[L + w] = static_cast<uint32_t>(std::popcount(r->free[w] & ~r->scav[w]));
+  uint32_t len = kWordPages;
+  for (size_t h = 1; (L + w) >> h >= 1; h++, len <<= 1) {
+    size_t i = (L + w) >> h;
+    if (next != kNone && (L + next) >> h == i) return;  // next one does it
+    t[i] = Combine(t[2 * i], t[2 * i + 1], len);
+    u[i] = u[2 * i] + u[2 * i + 1];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Deferred summary updates.
+
+void PageAlloc::MarkDirty(size_t k, size_t w) {
+  uint64_t* d = &regions_[k].dirty[w / 64];
+  uint64_t bit = uint64_t{1} << (w % 64);
+  if (*d & bit) return;
+  if (npending_ == kMaxPending) Flush();
+  *d |= bit;
+  pending_[npending_++] = {k, w};
+}
+
+void PageAlloc::Changed(size_t k, size_t first, size_t npages) {
+  size_t wlo = first / kWordPages;
+  size_t whi = (first + npages - 1) / kWordPages;
+  if (wlo == whi) {
+    MarkDirty(k, wlo);
+    return;
+  }
+  Flush();
+  UpdateWords(&regions_[k], wlo, whi);
+  UpdateIndex(k);
+}
+
+void PageAlloc::Flush() const {
+  if (npending_ == 0) return;
+  // Address order, so that each ancestor is recomputed once, by the last
+  // pending word below it (RefreshPath stops where the next one joins).
+  std::sort(pending_, pending_ + npending_);
+  for (size_t j = 0; j < npending_; j++) {
+    auto [k, w] = pending_[j];
+    Region* r = &regions_[k];
+    r->dirty[w / 64] &= ~(uint64_t{1} << (w % 64));
+    bool more = j + 1 < npending_ && pending_[j + 1].region == k;
+    RefreshPath(r, w, more ? pending_[j + 1].word : kNone);
+    if (!more) UpdateIndex(k);
+  }
+  npending_ = 0;
+}
+
 // ---------------------------------------------------------------------------
 // Region array and index.
 
-void PageAlloc::UpdateIndex(size_t k) {
+void PageAlloc::UpdateIndex(size_t k) const {
   size_t i = cap_regions_ + k;
-  index_[i].max = regions_[k].tree[1].max;
-  index_[i].unscav = regions_[k].tree[1].unscav;
-  for (i >>= 1; i >= 1; i >>= 1) {
-    index_[i].max = std::max(index_[2 * i].max, index_[2 * i + 1].max);
-    index_[i].unscav = index_[2 * i].unscav + index_[2 * i + 1].unscav;
+  uint64_t max = regions_[k].tree[1].max;
+  uint64_t unscav = regions_[k].unscav[1];
+  // As in UpdateWords: max until it stops changing, unscav by a delta.
+  bool changed = index_[i].max != max;
+  uint64_t delta = unscav - index_[i].unscav;  // modulo 2^64
+  index_[i] = {max, unscav};
+  for (i >>= 1; i >= 1 && changed; i >>= 1) {
+    max = std::max(index_[2 * i].max, index_[2 * i + 1].max);
+    changed = index_[i].max != max;
+    index_[i].max = max;
+    index_[i].unscav += delta;
+  }
+  if (delta != 0) {
+    for (; i >= 1; i >>= 1) index_[i].unscav += delta;
   }
 }
 
@@ -190,7 +276,7 @@ void PageAlloc::RebuildIndex() {
   size_t L = cap_regions_;
   for (size_t k = 0; k < L; k++) {
     if (k < nregions_) {
-      index_[L + k] = {regions_[k].tree[1].max, regions_[k].tree[1].unscav};
+      index_[L + k] = {regions_[k].tree[1].max, regions_[k].unscav[1]};
     } else {
       index_[L + k] = {0, 0};
     }
@@ -295,8 +381,11 @@ bool PageAlloc::AddRegion(uintptr_t base, size_t npages) {
   r.nwords = npages / kWordPages;
   r.nleaves = RoundUpPow2(r.nwords);
   size_t bitmap_bytes = r.nwords * sizeof(uint64_t);
+  size_t dirty_bytes = (r.nwords + 63) / 64 * sizeof(uint64_t);
+  size_t tree_bytes = 2 * r.nleaves * sizeof(Summary);
+  size_t unscav_bytes = 2 * r.nleaves * sizeof(uint32_t);
   r.meta_bytes =
-      RoundUpOsPage(3 * bitmap_bytes + 2 * r.nleaves * sizeof(Summary));
+      RoundUpOsPage(3 * bitmap_bytes + dirty_bytes + tree_bytes + unscav_bytes);
   OsResult res;
   r.meta = OsAllocMetadata(r.meta_bytes, &res);
   if (r.meta == nullptr) return false;
@@ -304,9 +393,14 @@ bool PageAlloc::AddRegion(uintptr_t base, size_t npages) {
   r.avail = reinterpret_cast<uint64_t*>(p);
   r.free = reinterpret_cast<uint64_t*>(p + bitmap_bytes);
   r.scav = reinterpret_cast<uint64_t*>(p + 2 * bitmap_bytes);
-  r.tree = reinterpret_cast<Summary*>(p + 3 * bitmap_bytes);
-  // Fresh mmap memory is zero: all pages unavailable, all summaries zero.
+  r.dirty = reinterpret_cast<uint64_t*>(p + 3 * bitmap_bytes);
+  p += 3 * bitmap_bytes + dirty_bytes;
+  r.tree = reinterpret_cast<Summary*>(p);
+  r.unscav = reinterpret_cast<uint32_t*>(p + tree_bytes);
+  // Fresh mmap memory is zero: all pages unavailable, all summaries and
+  // counts zero.
 
+  Flush();  // pending entries name regions by index
   if (!Reserve(nregions_ + 1)) {
     FreeMetadata(r.meta, r.meta_bytes);
     return false;
@@ -316,6 +410,9 @@ bool PageAlloc::AddRegion(uintptr_t base, size_t npages) {
           (nregions_ - pos) * sizeof(Region));
   regions_[pos] = r;
   nregions_++;
+  // The new region has no free page, so the hint only shifts with the
+  // regions at or above it.
+  if (pos <= search_region_) search_region_++;
   RebuildIndex();
   return true;
 }
@@ -335,24 +432,59 @@ void PageAlloc::Grow(uintptr_t base, size_t npages) {
     r->free[w] |= mask;
     r->scav[w] |= mask;
   });
-  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
-  UpdateIndex(k);
+  Changed(k, first, npages);
+  LowerSearchHint(k, first / kWordPages);
   grown_pages_ += npages;
   free_pages_ += npages;
   scavenged_pages_ += npages;
 }
 
+void PageAlloc::LowerSearchHint(size_t k, size_t w) {
+  if (k < search_region_ || (k == search_region_ && w < search_word_)) {
+    search_region_ = k;
+    search_word_ = w;
+  }
+}
+
 uintptr_t PageAlloc::Alloc(size_t npages, size_t* scavenged_pages) {
   GCHEAP_CHECK(npages > 0, "Alloc of zero pages");
   *scavenged_pages = 0;
-  if (nregions_ == 0 || index_[1].max < npages) return 0;
-  size_t i = 1;
-  while (i < cap_regions_) {
-    i = index_[2 * i].max >= npages ? 2 * i : 2 * i + 1;
+  size_t k = kNone;
+  size_t first = 0;
+  // Fast path: nothing is free below the hint word, so a run of n <= 64
+  // pages inside it is the first fit (a run crossing into the next word
+  // starts above any run that fits inside this one).
+  if (npages <= kWordPages && search_region_ < nregions_) {
+    const Region& r = regions_[search_region_];
+    if (search_word_ < r.nwords) {
+      size_t bit = FirstRun(r.free[search_word_], npages);
+      if (bit < kWordPages) {
+        k = search_region_;
+        first = search_word_ * kWordPages + bit;
+      }
+    }
   }
-  size_t k = i - cap_regions_;
+  if (k == kNone) {
+    Flush();
+    if (nregions_ == 0 || index_[1].max < npages) {
+      if (npages == 1) {  // no free page anywhere
+        search_region_ = nregions_;
+        search_word_ = 0;
+      }
+      return 0;
+    }
+    size_t i = 1;
+    while (i < cap_regions_) {
+      i = index_[2 * i].max >= npages ? 2 * i : 2 * i + 1;
+    }
+    k = i - cap_regions_;
+    first = FindInRegion(regions_[k], npages);
+    if (npages == 1) {  // the lowest free page of all
+      search_region_ = k;
+      search_word_ = first / kWordPages;
+    }
+  }
   Region* r = &regions_[k];
-  size_t first = FindInRegion(*r, npages);
   size_t scav = 0;
   ForEachWord(first, npages, [&](size_t w, uint64_t mask) {
     GCHEAP_DCHECK((r->free[w] & mask) == mask, "Alloc found pages in use");
@@ -360,8 +492,13 @@ uintptr_t PageAlloc::Alloc(size_t npages, size_t* scavenged_pages) {
     r->free[w] &= ~mask;
     r->scav[w] &= ~mask;
   });
-  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
-  UpdateIndex(k);
+  // Step past the hint word once it fills up (the next word may be nwords:
+  // the fast path then falls through to the search).
+  if (k == search_region_ && search_word_ < r->nwords &&
+      r->free[search_word_] == 0) {
+    search_word_++;
+  }
+  Changed(k, first, npages);
   free_pages_ -= npages;
   scavenged_pages_ -= scav;
   *scavenged_pages = scav;
@@ -379,8 +516,8 @@ void PageAlloc::Free(uintptr_t base, size_t npages) {
   });
   ForEachWord(first, npages,
               [&](size_t w, uint64_t mask) { r->free[w] |= mask; });
-  UpdateWords(r, first / kWordPages, (first + npages - 1) / kWordPages);
-  UpdateIndex(k);
+  Changed(k, first, npages);
+  LowerSearchHint(k, first / kWordPages);
   free_pages_ += npages;
 }
 
@@ -429,6 +566,7 @@ size_t PageAlloc::ScavengeRegion(
 
 size_t PageAlloc::Scavenge(size_t max_pages,
                            absl::FunctionRef<void(uintptr_t, size_t)> release) {
+  Flush();
   size_t done = 0;
   for (size_t k = PrevUnscavRegion(nregions_); k != kNone && done < max_pages;
        k = PrevUnscavRegion(k)) {
@@ -456,6 +594,25 @@ bool PageAlloc::IsScavenged(uintptr_t addr) const {
 }
 
 void PageAlloc::Verify() const {
+  // Each pending entry has its dirty bit and vice versa (counted below).
+  size_t ndirty = 0;
+  for (size_t j = 0; j < npending_; j++) {
+    auto [k, w] = pending_[j];
+    GCHEAP_CHECK(k < nregions_ && w < regions_[k].nwords,
+                 "pending entry %zu out of range", j);
+    GCHEAP_CHECK(regions_[k].dirty[w / 64] >> (w % 64) & 1,
+                 "pending word %zu of region %zu not marked dirty", w, k);
+  }
+  for (size_t k = 0; k < nregions_; k++) {
+    for (size_t i = 0; i < (regions_[k].nwords + 63) / 64; i++) {
+      ndirty += std::popcount(regions_[k].dirty[i]);
+    }
+  }
+  GCHEAP_CHECK(ndirty == npending_, "%zu dirty words, %zu pending", ndirty,
+               npending_);
+  // Every word whose bitmaps changed is pending: after the flush the
+  // summaries must match the bitmaps exactly.
+  Flush();
   size_t free = 0, scav = 0, avail = 0;
   for (size_t k = 0; k < nregions_; k++) {
     const Region& r = regions_[k];
@@ -467,33 +624,39 @@ void PageAlloc::Verify() const {
     size_t L = r.nleaves;
     for (size_t w = 0; w < L; w++) {
       Summary want{};
+      uint32_t want_unscav = 0;
       if (w < r.nwords) {
         GCHEAP_CHECK((r.free[w] & ~r.avail[w]) == 0, "free page not available");
         GCHEAP_CHECK((r.scav[w] & ~r.free[w]) == 0, "scavenged page not free");
         free += std::popcount(r.free[w]);
         scav += std::popcount(r.scav[w]);
         avail += std::popcount(r.avail[w]);
-        want = LeafSummary(r.free[w], r.scav[w]);
+        want = LeafSummary(r.free[w]);
+        want_unscav = std::popcount(r.free[w] & ~r.scav[w]);
+        bool below_hint =
+            k < search_region_ || (k == search_region_ && w < search_word_);
+        GCHEAP_CHECK(!below_hint || r.free[w] == 0,
+                     "free page in word %zu of region %zu, below the search "
+                     "hint (%zu, %zu)",
+                     w, k, search_region_, search_word_);
       }
-      const Summary& got = r.tree[L + w];
-      GCHEAP_CHECK(got.start == want.start && got.max == want.max &&
-                       got.end == want.end && got.unscav == want.unscav,
+      GCHEAP_CHECK(r.tree[L + w] == want && r.unscav[L + w] == want_unscav,
                    "leaf %zu of region %zu stale", w, k);
     }
     uint32_t len = kWordPages;
     for (size_t lo = L / 2; lo >= 1; lo /= 2, len *= 2) {
       for (size_t i = lo; i < 2 * lo; i++) {
-        Summary want = Combine(r.tree[2 * i], r.tree[2 * i + 1], len);
-        const Summary& got = r.tree[i];
-        GCHEAP_CHECK(got.start == want.start && got.max == want.max &&
-                         got.end == want.end && got.unscav == want.unscav,
-                     "node %zu of region %zu stale", i, k);
+        GCHEAP_CHECK(
+            r.tree[i] == Combine(r.tree[2 * i], r.tree[2 * i + 1], len) &&
+                r.unscav[i] == r.unscav[2 * i] + r.unscav[2 * i + 1],
+            "node %zu of region %zu stale", i, k);
       }
     }
     const IndexNode& leaf = index_[cap_regions_ + k];
-    GCHEAP_CHECK(leaf.max == r.tree[1].max && leaf.unscav == r.tree[1].unscav,
+    GCHEAP_CHECK(leaf.max == r.tree[1].max && leaf.unscav == r.unscav[1],
                  "index leaf %zu stale", k);
   }
+  GCHEAP_CHECK(search_region_ <= nregions_, "search hint past the regions");
   for (size_t i = 1; i < cap_regions_; i++) {
     GCHEAP_CHECK(
         index_[i].max == std::max(index_[2 * i].max, index_[2 * i + 1].max) &&

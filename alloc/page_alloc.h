@@ -29,23 +29,50 @@
 //   end    free run at the high-address end
 //   unscav free pages that are not scavenged (drives Scavenge)
 //
-// A parent with children l and r, each covering c pages, has
-//   start = l.start == c ? c + r.start : l.start
-//   end   = r.end == c ? c + l.end : r.end
-//   max   = max(l.max, r.max, l.end + r.start)
+// (start, max, end) is the Summary, 3 x uint32 compared and stored as one
+// value; unscav is a separate count tree of the same shape. A parent with
+// children l and r, each covering c pages, has
+//   start  = l.start == c ? c + r.start : l.start
+//   end    = r.end == c ? c + l.end : r.end
+//   max    = max(l.max, r.max, l.end + r.start)
+//   unscav = l.unscav + r.unscav
 //
 // Over the regions (kept sorted by base address in a growable array) sits
 // a second implicit binary tree, the region index, whose leaf i holds the
 // root max and root unscav of region i; inner nodes hold the max of max and
-// the sum of unscav. A region's root summary is copied into its index leaf
-// whenever it changes.
+// the sum of unscav.
 //
-// Alloc(n): descend the region index to the lowest-address region whose
-// max >= n (go left when the left child's max >= n), then descend that
-// region's tree: at a node, if left.max >= n go left; else if
-// left.end + right.start >= n the run starts at the left child's high-end
-// run; else go right. A leaf finds the first run of n set bits in its word
-// by shift-and (n <= 64 there). Runs never cross region boundaries.
+// Updating (UpdateWords, UpdateIndex): after leaves change, ancestors are
+// recomputed level by level while a level has several nodes to update;
+// once the path is one node per level, the Summary is recomputed only up
+// to the first ancestor that comes out unchanged (its other child did not
+// change, so nothing above can), and unscav is moved by the leaves' total
+// delta all the way up. The index does the same with max and unscav.
+//
+// Deferred updates: a change confined to one word (every Alloc/Free/Grow
+// of a run inside one word, i.e. all single-page spans) only sets the word
+// in its region's dirty bitmap and appends (region, word) to pending_ (64
+// entries). Flush sorts pending_ by address and recomputes each dirty leaf
+// and its ancestors, each ancestor once (a path stops where the next
+// pending word's path joins it), then each touched region's index path.
+// Flush runs before anything reads a summary (the Alloc search, Scavenge,
+// AddRegion, Verify, a wider update) and when pending_ is full.
+//
+// Search hint (Go's searchAddr): (search_region_, search_word_) is a word
+// below which no page is free in address order. Free and Grow lower it,
+// AddRegion shifts it with the regions, a 1-page Alloc found by the search
+// raises it to the page's word, and filling the hint word steps it by one.
+//
+// Alloc(n): fast path for n <= 64: if the hint word has a run of n free
+// bits, its lowest one is the first fit (nothing is free below, and a run
+// crossing into the next word starts above any run inside this word); it
+// reads only the bitmap. Otherwise Flush, then descend the region index to
+// the lowest-address region whose max >= n (go left when the left child's
+// max >= n), then descend that region's tree: at a node, if left.max >= n
+// go left; else if left.end + right.start >= n the run starts at the left
+// child's high-end run; else go right. A leaf finds the first run of n set
+// bits in its word by shift-and (n <= 64 there). Runs never cross region
+// boundaries.
 //
 // Scavenge: walk the region index from the highest-address region with
 // unscav > 0 downwards, and inside a region walk words from high to low,
@@ -53,22 +80,31 @@
 // search). Contiguous pages are coalesced into one release call; runs are
 // not coalesced across regions even if those happen to be adjacent.
 //
-// Complexity (R regions, W = words in the region touched, n pages):
-//   Alloc          O(log R + log W + n/64)   (search, then bit updates and
-//   Free, Grow     O(log R + log W + n/64)    ancestors of the changed words)
-//   Scavenge       O(log R + log W + k/64 + runs*log W), k pages released
+// Complexity (R regions, W = words in the region touched, n pages, P = 64
+// pending words):
+//   Alloc, fast    O(1) + O(n/64) bit updates, deferred summary update
+//   Alloc, search  O(P log P + P (log W + log R))  (Flush, amortized over
+//                  the ops that queued it) + O(log R + log W + n/64)
+//   Free, Grow     O(log R) to find the region + O(n/64) bits; one word:
+//                  deferred (amortized O(log W + log R) at Flush), wider:
+//                  O(log R + log W + n/64) now
+//   Scavenge       Flush + O(log R + log W + k/64 + runs*log W), k released
 //   IsFree etc.    O(log R)                   (binary search over regions)
 //   AddRegion      O(R) (sorted insert, index rebuild) + the new metadata
 // No operation scans pages linearly.
 //
-// Invariants: scav is a subset of free, free a subset of avail; every tree
-// node matches its children (and leaves their words); the counters equal
-// the popcounts of the bitmaps.
+// Invariants: scav is a subset of free, free a subset of avail; the
+// counters equal the popcounts of the bitmaps; a word's dirty bit is set
+// iff it is in pending_; every leaf matches its word and every inner node
+// its children, except leaves in pending_ and their ancestors (and the
+// index paths of their regions); no page is free below the search hint.
+// Verify checks all of these (after a Flush, with no exceptions).
 //
-// Memory: per-region metadata (bitmaps and tree, about 3 bits plus 32 bytes
-// per 64 pages) is one OsAllocMetadata block; the region array and region
-// index are OsAllocMetadata blocks reallocated (copied) when regions are
-// added. Nothing calls malloc. Everything is unmapped by the destructor.
+// Memory: per-region metadata (bitmaps and trees: 3 bits per page, plus
+// 32 bytes and a dirty bit per 64 pages) is one OsAllocMetadata block; the
+// region array and region index are OsAllocMetadata blocks reallocated (copied)
+// when regions are added. Nothing calls malloc. Everything is unmapped by the
+// destructor.
 //
 // Locking: none. PageAlloc is not synchronized; the caller (the heap)
 // holds the heap lock around every call, including the const queries. The
@@ -132,15 +168,17 @@ class PageAlloc {
   size_t metadata_bytes() const { return metadata_bytes_; }
 
   // Recomputes every summary and counter from the bitmaps and CHECK-fails
-  // on any mismatch. O(pages); for tests.
+  // on any mismatch, including the search hint's and pending list's
+  // invariants. Applies deferred summary updates first. O(pages); for tests.
   void Verify() const;
 
  private:
+  // Run lengths in pages; see the map. Compared and stored as a whole.
   struct Summary {
     uint32_t start;
     uint32_t max;
     uint32_t end;
-    uint32_t unscav;
+    bool operator==(const Summary&) const = default;
   };
   struct Region {
     uintptr_t base;
@@ -150,7 +188,9 @@ class PageAlloc {
     uint64_t* avail;
     uint64_t* free;
     uint64_t* scav;
-    Summary* tree;  // 2 * nleaves nodes, node 0 unused
+    uint64_t* dirty;   // one bit per word: the word is in pending_
+    Summary* tree;     // 2 * nleaves nodes, node 0 unused
+    uint32_t* unscav;  // same shape: free unscavenged pages below each node
     void* meta;
     size_t meta_bytes;
   };
@@ -159,9 +199,10 @@ class PageAlloc {
     uint64_t unscav;
   };
 
-  static Summary LeafSummary(uint64_t free, uint64_t scav);
+  static Summary LeafSummary(uint64_t free);
   static Summary Combine(const Summary& l, const Summary& r, uint32_t len);
-  // Recomputes leaves [wlo, whi] of r and their ancestors.
+  // Recomputes leaves [wlo, whi] of r and their ancestors, stopping the
+  // summaries at the first unchanged ancestor.
   static void UpdateWords(Region* r, size_t wlo, size_t whi);
   // Lowest page index of a run of n free pages in r; r must have one.
   static size_t FindInRegion(const Region& r, size_t n);
@@ -175,7 +216,23 @@ class PageAlloc {
   size_t FindRegion(uintptr_t addr) const;
   // Region containing [base, base + npages pages); CHECK-fails if none.
   size_t RegionFor(uintptr_t base, size_t npages, const char* op) const;
-  void UpdateIndex(size_t i);
+  // Recomputes leaf w of r and its ancestors, up to (not including) the
+  // first one that is also an ancestor of word `next` (kNone: to the root).
+  static void RefreshPath(Region* r, size_t w, size_t next);
+  // Copies region i's root into the index and updates the ancestors. const
+  // like Flush: the index lives behind index_.
+  void UpdateIndex(size_t i) const;
+  // Records that word w of region k changed, flushing if pending_ is full.
+  void MarkDirty(size_t k, size_t w);
+  // Pages [first, first + npages) of region k changed: defers a one-word
+  // change, applies a wider one now.
+  void Changed(size_t k, size_t first, size_t npages);
+  // Brings every summary and the index up to date with the bitmaps. const:
+  // the summaries are a cache of the bitmaps, and flushing them changes
+  // nothing a caller can observe.
+  void Flush() const;
+  // Lowers the search hint to (region k, word w) if that is below it.
+  void LowerSearchHint(size_t k, size_t w);
   void RebuildIndex();
   bool Reserve(size_t nregions);
 
@@ -183,6 +240,23 @@ class PageAlloc {
   size_t nregions_ = 0;
   size_t cap_regions_ = 0;
   IndexNode* index_ = nullptr;  // 2 * cap_regions_ nodes, node 0 unused
+  // Search hint: no page is free in regions below search_region_ nor in
+  // words below search_word_ of region search_region_. search_region_ may
+  // be nregions_ and search_word_ the region's nwords (nothing free there).
+  size_t search_region_ = 0;
+  size_t search_word_ = 0;
+  // Words whose bitmaps changed after their summaries were last computed,
+  // each marked in its region's dirty bitmap. Only they and their ancestors
+  // (and their regions' index paths) may be stale; Flush brings them up to
+  // date before anything reads a summary.
+  struct Pending {
+    size_t region;
+    size_t word;
+    auto operator<=>(const Pending&) const = default;
+  };
+  static constexpr size_t kMaxPending = 64;
+  mutable Pending pending_[kMaxPending];
+  mutable size_t npending_ = 0;
   size_t free_pages_ = 0;
   size_t scavenged_pages_ = 0;
   size_t grown_pages_ = 0;
