@@ -231,8 +231,8 @@ void Collector::RunCycle(GcReason why) {
     if (why == GcReason::kForced) stats_.num_forced_gc++;
     stats_.next_gc = goal;
     stats_.last_marked = marked;
-    stats_.gc_cpu_ns += (t_mark - t_stw) * procs + mark_cpu +
-                        (t_end - t_term) * procs;
+    stats_.gc_cpu_ns +=
+        (t_mark - t_stw) * procs + mark_cpu + (t_end - t_term) * procs;
   }
   cycles_.fetch_add(1, std::memory_order_release);
   env_->StartTheWorld();

@@ -50,7 +50,12 @@
 
 namespace gcheap::internal {
 
-enum class GcPhase : uint8_t { kOff, kSweepTermination, kMark, kMarkTermination };
+enum class GcPhase : uint8_t {
+  kOff,
+  kSweepTermination,
+  kMark,
+  kMarkTermination
+};
 
 enum class GcReason : uint8_t { kHeapTrigger, kForced, kReadStats };
 
@@ -79,7 +84,7 @@ struct CollectorOptions {
   size_t soft_memory_limit = 0;  // 0: none
   int mark_workers = 0;          // extra marking threads; <0: auto
   bool gctrace = false;
-  FILE* trace_out = nullptr;     // default stderr
+  FILE* trace_out = nullptr;  // default stderr
 };
 
 // Counters behind MemStats' GC fields; read under stats_mu_.
@@ -150,21 +155,21 @@ class Collector : public SweepHook {
   std::vector<Marker*> worker_markers_;
   std::mutex work_mu_;
   std::condition_variable work_cv_;
-  uint64_t mark_epoch_ = 0;    // guarded by work_mu_; bumped per mark phase
-  int workers_running_ = 0;    // guarded by work_mu_
-  bool shutdown_ = false;      // guarded by work_mu_
-  std::atomic<int> idle_{0};   // markers out of work in this phase
-  int nmarkers_ = 1;           // workers + the collecting thread
+  uint64_t mark_epoch_ = 0;   // guarded by work_mu_; bumped per mark phase
+  int workers_running_ = 0;   // guarded by work_mu_
+  bool shutdown_ = false;     // guarded by work_mu_
+  std::atomic<int> idle_{0};  // markers out of work in this phase
+  int nmarkers_ = 1;          // workers + the collecting thread
   std::atomic<uint64_t> worker_cpu_ns_{0};
 
   // Background sweeper.
   std::thread sweeper_;
   std::mutex sweep_mu_;
   std::condition_variable sweep_cv_;
-  bool sweep_paused_ = true;      // guarded by sweep_mu_
-  bool sweep_wake_ = false;       // guarded by sweep_mu_
-  bool sweep_shutdown_ = false;   // guarded by sweep_mu_
-  bool sweep_active_ = false;     // guarded by sweep_mu_
+  bool sweep_paused_ = true;     // guarded by sweep_mu_
+  bool sweep_wake_ = false;      // guarded by sweep_mu_
+  bool sweep_shutdown_ = false;  // guarded by sweep_mu_
+  bool sweep_active_ = false;    // guarded by sweep_mu_
 
   std::mutex stats_mu_;
   GcStats stats_;  // guarded by stats_mu_

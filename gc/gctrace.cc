@@ -52,9 +52,9 @@ size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n) {
       "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, "
       "%d P%s\n",
       l.num_gc, static_cast<unsigned long long>(ms / 1000),
-      static_cast<unsigned long long>(ms % 1000), l.cpu_percent, a, b, c, d,
-      e, f, g, h, mb(l.heap0), mb(l.heap1), mb(l.heap2), mb(l.goal),
-      mb(l.stacks), mb(l.globals), l.procs, l.forced ? " (forced)" : "");
+      static_cast<unsigned long long>(ms % 1000), l.cpu_percent, a, b, c, d, e,
+      f, g, h, mb(l.heap0), mb(l.heap1), mb(l.heap2), mb(l.goal), mb(l.stacks),
+      mb(l.globals), l.procs, l.forced ? " (forced)" : "");
   if (len < 0) return 0;
   return static_cast<size_t>(len) < n ? len : n - 1;
 }

@@ -38,12 +38,11 @@ inline uintptr_t& HeaderOf(uintptr_t slot) {
 inline const Type* HeaderType(uintptr_t header) {
   return reinterpret_cast<const Type*>(header & ~uintptr_t{7});
 }
-inline bool HeaderIsArray(uintptr_t header) {
-  return header & kHeaderArrayBit;
-}
+inline bool HeaderIsArray(uintptr_t header) { return header & kHeaderArrayBit; }
 // The payload (what the user holds) of a scan-span object.
 inline uintptr_t PayloadOf(uintptr_t slot, uintptr_t header) {
-  return slot + (HeaderIsArray(header) ? kArrayHeaderBytes : kObjectHeaderBytes);
+  return slot +
+         (HeaderIsArray(header) ? kArrayHeaderBytes : kObjectHeaderBytes);
 }
 inline size_t ElementCount(uintptr_t slot, uintptr_t header) {
   return HeaderIsArray(header) ? reinterpret_cast<const size_t*>(slot)[1] : 1;

@@ -1,0 +1,61 @@
+#include "gc/gctrace.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace gcheap::internal {
+namespace {
+
+std::string Ms(uint64_t ns) {
+  char buf[24];
+  FormatNsAsMs(ns, buf);
+  return buf;
+}
+
+TEST(GcTraceTest, TimesUseGoFormatting) {
+  EXPECT_EQ(Ms(0), "0");
+  EXPECT_EQ(Ms(999), "0");         // under a microsecond
+  EXPECT_EQ(Ms(18'000), "0.018");  // two significant digits
+  EXPECT_EQ(Ms(3'000), "0.003");
+  EXPECT_EQ(Ms(140'000), "0.14");
+  EXPECT_EQ(Ms(1'200'000), "1.2");
+  EXPECT_EQ(Ms(1'234'567), "1.2");
+  EXPECT_EQ(Ms(9'999'999), "9.9");
+  EXPECT_EQ(Ms(10'000'000), "10");  // whole ms from 10 ms
+  EXPECT_EQ(Ms(25'700'000), "25");
+}
+
+TEST(GcTraceTest, LineMatchesGoFormat) {
+  GcTraceLine l;
+  l.num_gc = 7;
+  l.since_start_ns = 1'234'000'000;
+  l.cpu_percent = 3;
+  l.sweep_term_ns = 18'000;
+  l.mark_ns = 1'200'000;
+  l.mark_term_ns = 3'000;
+  l.sweep_term_cpu_ns = 144'000;
+  l.assist_cpu_ns = 0;
+  l.background_cpu_ns = 2'300'000;
+  l.idle_cpu_ns = 0;
+  l.mark_term_cpu_ns = 24'000;
+  l.heap0 = 4 << 20;
+  l.heap1 = 5 << 20;
+  l.heap2 = 1 << 20;
+  l.goal = 8 << 20;
+  l.stacks = 0;
+  l.globals = 0;
+  l.procs = 8;
+  char buf[512];
+  FormatGcTrace(l, buf, sizeof(buf));
+  EXPECT_STREQ(buf,
+               "gc 7 @1.234s 3%: 0.018+1.2+0.003 ms clock, "
+               "0.14+0/2.3/0+0.024 ms cpu, 4->5->1 MB, 8 MB goal, 0 MB "
+               "stacks, 0 MB globals, 8 P\n");
+  l.forced = true;
+  FormatGcTrace(l, buf, sizeof(buf));
+  EXPECT_NE(std::string(buf).find("8 P (forced)\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gcheap::internal

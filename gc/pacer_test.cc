@@ -1,0 +1,42 @@
+#include "gc/pacer.h"
+
+#include "gtest/gtest.h"
+
+namespace gcheap::internal {
+namespace {
+
+TEST(PacerTest, GoalIsMarkedTimesOnePlusGogcWithAFloor) {
+  Pacer p(100, 0);
+  EXPECT_EQ(p.goal(), Pacer::kHeapMinimum);  // nothing marked yet
+  p.Commit(100 << 20, 0);
+  EXPECT_EQ(p.goal(), 200u << 20);
+  EXPECT_EQ(p.trigger(), p.goal());
+  p.Commit(1 << 20, 0);
+  EXPECT_EQ(p.goal(), 4u << 20);  // the 4 MiB floor
+  p.Commit(10 << 20, 2 << 20);    // roots count toward the growth
+  EXPECT_EQ(p.goal(), 22u << 20);
+}
+
+TEST(PacerTest, GcPercentScalesAndNegativeTurnsOff) {
+  Pacer p(50, 0);
+  p.Commit(100 << 20, 0);
+  EXPECT_EQ(p.goal(), 150u << 20);
+  EXPECT_EQ(p.SetGCPercent(200), 50);
+  EXPECT_EQ(p.goal(), 300u << 20);
+  p.SetGCPercent(-1);
+  EXPECT_FALSE(p.enabled());
+  EXPECT_EQ(p.goal(), UINT64_MAX);
+}
+
+TEST(PacerTest, SoftLimitCapsTheGoal) {
+  Pacer p(100, 64 << 20);
+  p.Commit(40 << 20, 0);  // 80 MiB by GOGC, capped near 64 MiB
+  EXPECT_LT(p.goal(), 64u << 20);
+  EXPECT_GE(p.goal(), 41u << 20);
+  p.SetGCPercent(-1);  // off, but the limit still collects
+  EXPECT_TRUE(p.enabled());
+  EXPECT_LT(p.goal(), 64u << 20);
+}
+
+}  // namespace
+}  // namespace gcheap::internal
