@@ -139,6 +139,18 @@ struct MSpan {
             (word % 64)) &
            1;
   }
+  // The pointer bits of slot idx (bit i = word i of the object).
+  uint64_t PointerBits(uintptr_t idx) const {
+    size_t words = elemsize / 8;  // <= 64
+    uint64_t all = words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
+    size_t pos = idx * words;
+    size_t w = pos / 64, sh = pos % 64;
+    uint64_t bits = __atomic_load_n(&heap_bits[w], __ATOMIC_RELAXED) >> sh;
+    if (sh + words > 64) {
+      bits |= __atomic_load_n(&heap_bits[w + 1], __ATOMIC_RELAXED) << (64 - sh);
+    }
+    return bits & all;
+  }
   // Records slot idx's layout: with_header, or pointer words `ptrmask`
   // (bit i = word i of the object; bits past the slot are ignored).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(uintptr_t idx, bool with_header,

@@ -73,12 +73,24 @@ Collector::~Collector() {
   heap_->SetSweepHook(nullptr);
 }
 
-void Collector::FinishSweep() {
+void Collector::PauseSweeper() {
+  std::unique_lock<std::mutex> l(sweep_mu_);
+  sweep_paused_++;
+  sweep_cv_.wait(l, [this] { return !sweep_active_; });
+}
+
+void Collector::ResumeSweeper() {
   {
-    std::unique_lock<std::mutex> l(sweep_mu_);
-    sweep_paused_ = true;
-    sweep_cv_.wait(l, [this] { return !sweep_active_; });
+    std::lock_guard<std::mutex> l(sweep_mu_);
+    GCHEAP_CHECK(sweep_paused_ > 0, "sweeper resumed more than paused");
+    sweep_paused_--;
+    sweep_wake_ = true;
   }
+  sweep_cv_.notify_all();
+}
+
+void Collector::FinishSweep() {
+  PauseSweeper();
   heap_->SweepAll();
 }
 
@@ -86,12 +98,12 @@ void Collector::SweeperMain() {
   std::unique_lock<std::mutex> l(sweep_mu_);
   while (true) {
     sweep_cv_.wait(l, [this] {
-      return sweep_shutdown_ || (!sweep_paused_ && sweep_wake_);
+      return sweep_shutdown_ || (sweep_paused_ == 0 && sweep_wake_);
     });
     if (sweep_shutdown_) return;
     sweep_wake_ = false;
     sweep_active_ = true;
-    while (!sweep_paused_ && !sweep_shutdown_) {
+    while (sweep_paused_ == 0 && !sweep_shutdown_) {
       l.unlock();
       size_t swept = heap_->SweepOne();
       l.lock();
@@ -184,8 +196,12 @@ void Collector::MarkParallel(Marker& self) {
   work_cv_.wait(l, [this] { return workers_running_ == 0; });
 }
 
-void Collector::RunCycle(GcReason why) {
+void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   std::lock_guard<std::mutex> cycle(cycle_mu_);
+  if (why == GcReason::kHeapTrigger &&
+      (cycles() != seen_cycles || !ShouldTrigger())) {
+    return;  // someone else already collected
+  }
   uint64_t t_start = MonoNs();
   FinishSweep();  // most of it concurrently, before stopping anyone
   env_->StopTheWorld();
@@ -236,12 +252,7 @@ void Collector::RunCycle(GcReason why) {
   }
   cycles_.fetch_add(1, std::memory_order_release);
   env_->StartTheWorld();
-  {
-    std::lock_guard<std::mutex> l(sweep_mu_);
-    sweep_paused_ = false;
-    sweep_wake_ = true;
-  }
-  sweep_cv_.notify_all();
+  ResumeSweeper();
   if (opts_.gctrace) {
     GcTraceLine line;
     {

@@ -108,7 +108,9 @@ class Collector : public SweepHook {
   // Runs one full cycle and returns when marking has finished and sweeping
   // has begun. The caller must not hold a P (the runtime releases it): the
   // world is stopped inside. Cycles are serialized.
-  void RunCycle(GcReason why);
+  // A heap-triggered cycle is skipped if one completed since the caller
+  // saw `seen_cycles` (several threads may trigger at once).
+  void RunCycle(GcReason why, uint32_t seen_cycles = UINT32_MAX);
 
   // Cheap check for the allocation slow path.
   bool ShouldTrigger() const {
@@ -124,8 +126,11 @@ class Collector : public SweepHook {
   Pacer& pacer() { return pacer_; }
   GcStats ReadStats();
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
-  // Sweeps everything left and waits for the background sweeper to pause.
+  // Pauses the background sweeper (nested calls count), sweeps everything
+  // left; ResumeSweeper undoes one pause.
   void FinishSweep();
+  void PauseSweeper();
+  void ResumeSweeper();
 
   // SweepHook: runs destructors of unmarked objects.
   void BeforeSweep(MSpan* s) override;
@@ -166,7 +171,7 @@ class Collector : public SweepHook {
   std::thread sweeper_;
   std::mutex sweep_mu_;
   std::condition_variable sweep_cv_;
-  bool sweep_paused_ = true;     // guarded by sweep_mu_
+  int sweep_paused_ = 0;         // guarded by sweep_mu_; nested pauses
   bool sweep_wake_ = false;      // guarded by sweep_mu_
   bool sweep_shutdown_ = false;  // guarded by sweep_mu_
   bool sweep_active_ = false;    // guarded by sweep_mu_

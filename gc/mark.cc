@@ -66,7 +66,19 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
 
 void Marker::Scan(uintptr_t addr) {
   MSpan* s = heap_->SpanOf(addr);
-  uintptr_t slot = s->ObjBase(s->ObjIndex(addr));
+  uintptr_t idx = s->ObjIndex(addr);
+  uintptr_t slot = s->ObjBase(idx);
+  if (s->heap_bits != nullptr && !s->HasHeaderBit(idx)) {
+    // A small object described by the span's type bits.
+    size_t words = s->elemsize / 8;
+    for (uint64_t m = s->PointerBits(idx); m != 0; m &= m - 1) {
+      uintptr_t v =
+          reinterpret_cast<const uintptr_t*>(slot)[__builtin_ctzll(m)];
+      if (v != 0) Grey(v);
+    }
+    scanned_bytes_ += words * 8;
+    return;
+  }
   uintptr_t header = HeaderOf(slot);
   if (header == 0) return;  // not initialized yet: nothing to scan
   const Type* t = HeaderType(header);

@@ -38,10 +38,10 @@ struct MemStats {
   uint64_t other_sys = 0;      // handle tables and other runtime records
 
   // Collector.
-  uint64_t next_gc = 0;         // heap goal of the next cycle
-  uint64_t last_gc = 0;         // end of the last cycle, Unix ns
-  uint64_t pause_total_ns = 0;  // cumulative stop-the-world time
-  uint64_t pause_ns[256] = {};  // recent pauses; latest [(num_gc+255)%256]
+  uint64_t next_gc = 0;          // heap goal of the next cycle
+  uint64_t last_gc = 0;          // end of the last cycle, Unix ns
+  uint64_t pause_total_ns = 0;   // cumulative stop-the-world time
+  uint64_t pause_ns[256] = {};   // recent pauses; latest [(num_gc+255)%256]
   uint64_t pause_end[256] = {};  // their end times, Unix ns
   uint32_t num_gc = 0;
   uint32_t num_forced_gc = 0;  // cycles from Heap::Collect()

@@ -1,0 +1,215 @@
+// Heap and HeapImpl: construction, teardown, statistics, the public calls.
+// See runtime/heap_impl.h.
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <thread>
+
+#include "base/check.h"
+#include "gc/object.h"
+#include "runtime/heap_impl.h"
+
+namespace gcheap::internal {
+namespace {
+
+// Applies GCHEAP_DEBUG=name=value,name=value (gctrace=1).
+Options WithDebugEnv(Options o) {
+  const char* env = getenv("GCHEAP_DEBUG");
+  if (env == nullptr) return o;
+  const char* p = env;
+  while (*p != 0) {
+    const char* end = strchr(p, ',');
+    size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+    if (len > 8 && strncmp(p, "gctrace=", 8) == 0) {
+      o.gctrace = p[8] != '0';
+    }
+    p += len;
+    if (*p == ',') p++;
+  }
+  return o;
+}
+
+Options Normalize(Options o) {
+  if (o.max_procs <= 0) {
+    o.max_procs = static_cast<int>(std::thread::hardware_concurrency());
+    if (o.max_procs <= 0) o.max_procs = 1;
+  }
+  return WithDebugEnv(o);
+}
+
+uint64_t UnixNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+HeapImpl::HeapImpl(Heap* heap, const Options& opts)
+    : heap_(heap), opts_(Normalize(opts)), start_unix_ns_(UnixNs()) {
+  MHeapOptions mo;
+  mo.memory_limit = opts_.hard_memory_limit;
+  mo.background_scavenger = opts_.background_scavenger;
+  mheap_ = std::make_unique<MHeap>(mo);
+  ps_.resize(opts_.max_procs);
+  for (int i = 0; i < opts_.max_procs; i++) {
+    ps_[i].id = i;
+    ps_[i].mcache = mheap_->NewMCache();
+    GCHEAP_CHECK(ps_[i].mcache != nullptr, "cannot allocate an mcache");
+  }
+  no_p_cache_ = mheap_->NewMCache();
+  CollectorOptions co;
+  co.gc_percent = opts_.gc_percent;
+  co.soft_memory_limit = opts_.soft_memory_limit;
+  co.mark_workers = opts_.mark_workers;
+  co.gctrace = opts_.gctrace;
+  co.trace_out = opts_.trace_output;
+  collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
+}
+
+HeapImpl::~HeapImpl() {
+  {
+    std::lock_guard<std::mutex> l(sched_mu_);
+    GCHEAP_CHECK(mutators_.empty(),
+                 "Heap destroyed with %zu thread(s) still attached; each must "
+                 "call DetachCurrentThread first",
+                 mutators_.size());
+  }
+  {
+    SpinLockHolder h(&persistent_lock_);
+    GCHEAP_CHECK(persistent_live_ == 0,
+                 "Heap destroyed with %zu Persistent handle(s) still alive",
+                 persistent_live_);
+    for (void** chunk : persistent_chunks_) delete[] chunk;
+  }
+  collector_.reset();
+  for (P& p : ps_) mheap_->FreeMCache(p.mcache);
+  mheap_->FreeMCache(no_p_cache_);
+}
+
+void* HeapImpl::ObjectStart(const void* p) const {
+  MSpan* s = nullptr;
+  void* obj = mheap_->FindObject(p, &s);
+  if (obj == nullptr) return nullptr;
+  auto slot = reinterpret_cast<uintptr_t>(obj);
+  if (s->spanclass.noscan()) return obj;
+  if (s->heap_bits != nullptr && !s->HasHeaderBit(s->ObjIndex(slot))) {
+    return obj;
+  }
+  uintptr_t header = HeaderOf(slot);
+  uintptr_t payload = PayloadOf(slot, header);
+  // A pointer into the header itself is not a pointer to the object.
+  if (reinterpret_cast<uintptr_t>(p) < payload) return nullptr;
+  return reinterpret_cast<void*>(payload);
+}
+
+MemStats HeapImpl::ReadMemStats() {
+  Mutator* self = CurrentMutator();
+  if (self != nullptr && self->heap_ != this) self = nullptr;
+  if (self != nullptr) ReleaseP(*self);
+  collector_->PauseSweeper();
+  StopTheWorld();
+  for (P& p : ps_) p.mcache->ReleaseAll();
+  AllocStatsSnapshot a = mheap_->ReadStats();
+  GcStats g = collector_->ReadStats();
+  size_t persistent_bytes;
+  {
+    SpinLockHolder h(&persistent_lock_);
+    persistent_bytes = persistent_chunks_.size() * 1024 * sizeof(void*);
+  }
+  StartTheWorld();
+  collector_->ResumeSweeper();
+  if (self != nullptr) AcquireP(*self);
+
+  MemStats m;
+  m.alloc = m.heap_alloc = a.heap_alloc;
+  m.total_alloc = a.total_alloc;
+  m.mallocs = a.mallocs;
+  m.frees = a.frees;
+  m.heap_sys = a.heap_sys;
+  m.heap_idle = a.heap_idle;
+  m.heap_inuse = a.heap_inuse;
+  m.heap_released = a.heap_released;
+  m.heap_objects = a.heap_objects;
+  m.mspan_inuse = a.mspan_inuse;
+  m.mspan_sys = a.mspan_sys;
+  m.mcache_inuse = a.mcache_inuse;
+  m.mcache_sys = a.mcache_sys;
+  m.gc_sys = a.gc_sys + collector_->work_sys_bytes();
+  m.other_sys = persistent_bytes;
+  m.sys = m.heap_sys + m.stack_sys + m.mspan_sys + m.mcache_sys +
+          m.buck_hash_sys + m.gc_sys + m.other_sys;
+  m.next_gc = g.next_gc == UINT64_MAX ? 0 : g.next_gc;
+  m.last_gc = g.last_gc;
+  m.pause_total_ns = g.pause_total_ns;
+  memcpy(m.pause_ns, g.pause_ns, sizeof(m.pause_ns));
+  memcpy(m.pause_end, g.pause_end, sizeof(m.pause_end));
+  m.num_gc = g.num_gc;
+  m.num_forced_gc = g.num_forced_gc;
+  uint64_t elapsed = UnixNs() - start_unix_ns_;
+  m.gc_cpu_fraction = elapsed == 0
+                          ? 0
+                          : static_cast<double>(g.gc_cpu_ns) /
+                                (static_cast<double>(elapsed) * procs());
+  for (int i = 0; i < 61; i++) {
+    m.by_size[i].size = kClassToSize[i];
+    m.by_size[i].mallocs = a.small_mallocs[i];
+    m.by_size[i].frees = a.small_frees[i];
+  }
+  return m;
+}
+
+}  // namespace gcheap::internal
+
+namespace gcheap {
+
+Heap::Heap(const Options& options)
+    : impl_(new internal::HeapImpl(this, options)) {}
+
+Heap::~Heap() { delete impl_; }
+
+Mutator& Heap::AttachCurrentThread() { return impl_->Attach(); }
+
+void Heap::DetachCurrentThread() { impl_->Detach(); }
+
+Mutator* Heap::CurrentMutator() { return internal::CurrentMutator(); }
+
+void Heap::Collect() {
+  Mutator* m = internal::CurrentMutator();
+  if (m != nullptr && m->heap_ != impl_) m = nullptr;
+  if (m != nullptr) impl_->CheckRunning(*m, "Collect");
+  impl_->CollectFrom(m, internal::GcReason::kForced);
+}
+
+void Heap::FreeOSMemory() {
+  Collect();  // returns with sweeping finished
+  impl_->mheap().ScavengeAll();
+}
+
+int Heap::SetGCPercent(int percent) {
+  return impl_->collector().SetGCPercent(percent);
+}
+
+MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
+
+void Heap::AddRootSlot(void** slot) { impl_->AddRootSlot(slot); }
+void Heap::RemoveRootSlot(void** slot) { impl_->RemoveRootSlot(slot); }
+void Heap::AddRootRange(const void* b, const void* e) {
+  impl_->AddRootRange(b, e);
+}
+void Heap::RemoveRootRange(const void* b, const void* e) {
+  impl_->RemoveRootRange(b, e);
+}
+void Heap::AddRootCallback(RootCallback cb, void* arg) {
+  impl_->AddRootCallback(cb, arg);
+}
+void Heap::RemoveRootCallback(RootCallback cb, void* arg) {
+  impl_->RemoveRootCallback(cb, arg);
+}
+
+void* Heap::ObjectStart(const void* p) const { return impl_->ObjectStart(p); }
+
+const Options& Heap::options() const { return impl_->options(); }
+
+}  // namespace gcheap

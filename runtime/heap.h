@@ -1,0 +1,94 @@
+// Heap: one garbage-collected heap. Public API: "gcheap/heap.h".
+//
+// A process may hold any number of independent heaps. Each has its own
+// allocator, collector, Ps, roots and handles; objects never cross heaps.
+//
+//   gcheap::Heap heap({.max_procs = 4, .gc_percent = 100});
+//   gcheap::Mutator& m = heap.AttachCurrentThread();
+//   ...
+//   heap.Collect();                      // a full cycle, like runtime.GC()
+//   gcheap::MemStats s = heap.ReadMemStats();
+//   heap.DetachCurrentThread();
+#ifndef GCHEAP_RUNTIME_HEAP_H_
+#define GCHEAP_RUNTIME_HEAP_H_
+
+#include <cstddef>
+
+#include "gc/type.h"
+#include "runtime/memstats.h"
+#include "runtime/mutator.h"
+#include "runtime/options.h"
+
+namespace gcheap {
+
+namespace internal {
+class HeapImpl;
+}  // namespace internal
+
+class Heap {
+ public:
+  explicit Heap(const Options& options = Options());
+  // Every thread must have detached (a clear error names how many have
+  // not); every Persistent must have been destroyed.
+  ~Heap();
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // Attaches the calling thread and binds it to a P, waiting for one if all
+  // max_procs Ps are busy. A thread may be attached to one heap at a time.
+  Mutator& AttachCurrentThread();
+  // Detaches the calling thread; its Mutator is gone. The thread's stack
+  // stops being a root.
+  void DetachCurrentThread();
+  // The calling thread's Mutator (on any heap), or null if unattached.
+  static Mutator* CurrentMutator();
+
+  // Runs a full collection and returns when it is done (like runtime.GC).
+  // May be called from any thread, attached or not.
+  void Collect();
+  // Collects, then returns every free page to the OS (like
+  // debug.FreeOSMemory).
+  void FreeOSMemory();
+  // Sets gc_percent (GOGC) and returns the previous value; negative turns
+  // automatic collection off.
+  int SetGCPercent(int percent);
+  // A consistent snapshot of the heap's statistics (stops the world
+  // briefly, as Go's ReadMemStats does).
+  MemStats ReadMemStats();
+
+  // Roots outside the heap. A slot holds one pointer (interior pointers
+  // allowed); a range is scanned word by word, conservatively. Registering
+  // the same slot or range twice, or removing one never added, is an error.
+  template <class T>
+  void AddRoot(T** slot) {
+    AddRootSlot(reinterpret_cast<void**>(slot));
+  }
+  template <class T>
+  void RemoveRoot(T** slot) {
+    RemoveRootSlot(reinterpret_cast<void**>(slot));
+  }
+  void AddRootRange(const void* begin, const void* end);
+  void RemoveRootRange(const void* begin, const void* end);
+  // A callback that reports roots each cycle (e.g. a VM's value stack).
+  using RootCallback = void (*)(Visitor& visitor, void* arg);
+  void AddRootCallback(RootCallback callback, void* arg);
+  void RemoveRootCallback(RootCallback callback, void* arg);
+
+  // The start of the object containing p, as New returned it, or null if
+  // p does not point into an allocated object of this heap.
+  void* ObjectStart(const void* p) const;
+  bool Contains(const void* p) const { return ObjectStart(p) != nullptr; }
+
+  const Options& options() const;
+  internal::HeapImpl* impl() const { return impl_; }
+
+ private:
+  void AddRootSlot(void** slot);
+  void RemoveRootSlot(void** slot);
+
+  internal::HeapImpl* impl_;
+};
+
+}  // namespace gcheap
+
+#endif  // GCHEAP_RUNTIME_HEAP_H_

@@ -1,0 +1,167 @@
+// HeapImpl: everything behind a gcheap::Heap. See runtime/gcheap.h for the
+// public API and gc/gc.h for the collector.
+//
+//   HeapImpl
+//   ├── MHeap            the allocator (alloc/)
+//   ├── Collector        the cycle, mark workers, sweeper (gc/)
+//   ├── Ps[max_procs]    each: an MCache, a status, the Mutator holding it
+//   ├── mutators         attached threads: stack bounds, saved registers,
+//   │                    handle stack
+//   ├── roots            slots, ranges, callbacks (roots.cc)
+//   └── persistents      the Persistent<T> slot table (roots.cc)
+//
+// Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
+// Stop-the-world raises stop_requested_ (the flag every Safepoint() polls)
+// and waits until no P is running: a mutator that sees the flag parks,
+// saving its registers and stack pointer for the stack scan; one in a
+// BlockingScope has already released its P. P states:
+//
+//   kIdle     no mutator holds it
+//   kRunning  a mutator holds it and may touch the heap
+//   kParked   its mutator is stopped at a safepoint
+//
+// Locking: sched_mu_ guards P ownership, the mutator list and the STW
+// state; roots_mu_ guards the root registry; persistent_lock_ the handle
+// table. The collector's cycle lock is taken before sched_mu_ (StopTheWorld
+// is called with it held), never after.
+#ifndef GCHEAP_RUNTIME_HEAP_IMPL_H_
+#define GCHEAP_RUNTIME_HEAP_IMPL_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "alloc/mcache.h"
+#include "alloc/mheap.h"
+#include "base/spinlock.h"
+#include "gc/gc.h"
+#include "runtime/heap.h"
+
+namespace gcheap::internal {
+
+struct P {
+  enum class Status : uint8_t { kIdle, kRunning, kParked };
+  int id = 0;
+  MCache* mcache = nullptr;
+  Status status = Status::kIdle;  // guarded by sched_mu_
+  Mutator* owner = nullptr;       // guarded by sched_mu_
+};
+
+struct MutatorState {
+  Heap* heap = nullptr;
+  P* p = nullptr;   // the P held, or null
+  int last_p = -1;  // preferred P when reacquiring
+  pthread_t thread;
+  int tid = 0;                   // for diagnostics
+  uintptr_t stack_hi = 0;        // stack base (highest address)
+  uintptr_t saved_sp = 0;        // valid while not running
+  uintptr_t saved_regs[8] = {};  // callee-saved registers, idem
+  bool blocking = false;         // inside a BlockingScope
+  // Precise mode: the handle stack, in chunks so slots never move.
+  static constexpr size_t kChunk = 256;
+  std::vector<void**> handle_chunks;
+  size_t handle_top = 0;   // slots in use
+  size_t scope_depth = 0;  // open HandleScopes
+};
+
+class HeapImpl : public CollectorEnv {
+ public:
+  HeapImpl(Heap* heap, const Options& opts);
+  ~HeapImpl() override;
+
+  // --- scheduling (sched.cc)
+  Mutator& Attach();
+  void Detach();
+  // The calling mutator gives up / takes back its P (BlockingScope, and
+  // around a collection started by a mutator).
+  void ReleaseP(Mutator& m);
+  void AcquireP(Mutator& m);
+  void Park(Mutator& m);  // at a safepoint while stop is requested
+  void StopTheWorld() override;
+  void StartTheWorld() override;
+  void ForEachMCache(absl::FunctionRef<void(MCache*)> fn) override;
+  RootBytes MarkRoots(Marker& m) override;
+  int procs() const override { return static_cast<int>(ps_.size()); }
+
+  // --- collection
+  // Runs a cycle from any thread; a mutator releases its P meanwhile.
+  void CollectFrom(Mutator* m, GcReason why);
+  void MaybeTrigger(Mutator& m);
+
+  // --- roots (roots.cc)
+  void AddRootSlot(void** slot);
+  void RemoveRootSlot(void** slot);
+  void AddRootRange(const void* b, const void* e);
+  void RemoveRootRange(const void* b, const void* e);
+  void AddRootCallback(Heap::RootCallback cb, void* arg);
+  void RemoveRootCallback(Heap::RootCallback cb, void* arg);
+  void** NewPersistent(void* value);
+  void FreePersistent(void** slot);
+
+  MemStats ReadMemStats();
+  void* ObjectStart(const void* p) const;
+  // Fails loudly unless the calling thread is m's thread and holds a P.
+  void CheckRunning(const Mutator& m, const char* what) const;
+
+  Heap* heap() const { return heap_; }
+  MHeap& mheap() { return *mheap_; }
+  Collector& collector() { return *collector_; }
+  const Options& options() const { return opts_; }
+  const std::atomic<bool>* poll_flag() const { return &stop_requested_; }
+  MCache* no_p_cache() { return no_p_cache_; }
+
+ private:
+  void SaveContext(MutatorState* st);
+  bool AnyRunningLocked() const;
+  void ReportSlowSafepoint(int waited_ms);
+  void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
+
+  Heap* const heap_;
+  const Options opts_;
+  std::unique_ptr<MHeap> mheap_;
+  std::vector<P> ps_;
+  MCache* no_p_cache_ = nullptr;  // all-empty cache used while no P is held
+
+  // Scheduling.
+  mutable std::mutex sched_mu_;
+  std::condition_variable sched_cv_;
+  std::atomic<bool> stop_requested_{false};
+  bool world_stopped_ = false;      // guarded by sched_mu_
+  std::vector<Mutator*> mutators_;  // guarded by sched_mu_
+  const uint64_t start_unix_ns_;
+
+  // Roots.
+  std::mutex roots_mu_;
+  std::vector<void**> root_slots_;  // guarded by roots_mu_
+  struct Range {
+    const void* begin;
+    const void* end;
+  };
+  std::vector<Range> root_ranges_;  // guarded by roots_mu_
+  struct Callback {
+    Heap::RootCallback fn;
+    void* arg;
+  };
+  std::vector<Callback> root_callbacks_;  // guarded by roots_mu_
+
+  // Persistent handles: chunks of slots; a free slot holds an odd value
+  // (the next free slot's address | 1), which no heap pointer is.
+  SpinLock persistent_lock_;
+  std::vector<void**> persistent_chunks_;  // guarded by persistent_lock_
+  uintptr_t persistent_free_ = 0;          // guarded by persistent_lock_
+  size_t persistent_live_ = 0;             // guarded by persistent_lock_
+
+  std::unique_ptr<Collector> collector_;  // last: uses everything above
+};
+
+// The calling thread's mutator, or null.
+Mutator* CurrentMutator();
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_RUNTIME_HEAP_IMPL_H_

@@ -1,0 +1,118 @@
+// Allocation slow paths: safepoint polls, GC triggers, objects with headers,
+// arrays, large objects, out-of-memory handling. See runtime/mutator.h.
+#include <string.h>
+
+#include "base/check.h"
+#include "gc/object.h"
+#include "runtime/heap_impl.h"
+
+namespace gcheap {
+
+using internal::kArrayHeaderBytes;
+using internal::kObjectHeaderBytes;
+using internal::MSpan;
+using internal::SpanClass;
+
+namespace {
+
+// Multiplies and adds without overflow; false if the result overflows.
+bool SizeOf(size_t count, size_t size, size_t header, size_t* out) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes)) return false;
+  if (__builtin_add_overflow(bytes, header, &bytes)) return false;
+  if (bytes > (SIZE_MAX >> 2)) return false;
+  *out = bytes;
+  return true;
+}
+
+}  // namespace
+
+Heap& Mutator::heap() const { return *heap_->heap(); }
+
+void* Mutator::AllocateNoscan(size_t bytes) {
+  static constexpr Type kBytes = Type::Noscan("bytes", 0);
+  return AllocateSlow(kBytes, bytes, /*array=*/true, /*or_null=*/false);
+}
+
+void* Mutator::TryAllocateNoscan(size_t bytes) {
+  static constexpr Type kBytes = Type::Noscan("bytes", 0);
+  return AllocateSlow(kBytes, bytes, /*array=*/true, /*or_null=*/true);
+}
+
+void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
+                            bool or_null) {
+  heap_->CheckRunning(*this, "allocation");
+  Safepoint();
+  heap_->MaybeTrigger(*this);
+
+  // Layout: noscan payloads (no destructor) have no header and live in
+  // noscan spans; small pointer-map objects use type bits; everything else
+  // carries a header (arrays: two words).
+  const bool raw_bytes = t.size() == 0 && array;  // AllocateNoscan
+  const bool noscan = t.kind() == Type::Kind::kNoscan && !t.destructor();
+  size_t elem = raw_bytes ? 1 : (t.size() == 0 ? 1 : t.size());
+  size_t n = array ? count : 1;
+  size_t payload;
+  bool ok = SizeOf(n, elem, 0, &payload);
+  bool bitmap = !array && !noscan && t.kind() != Type::Kind::kTraced &&
+                !t.destructor() && payload <= MSpan::kMaxHeapBitsObject;
+  size_t header =
+      (noscan || bitmap) ? 0 : (array ? kArrayHeaderBytes : kObjectHeaderBytes);
+  size_t bytes = 0;
+  ok = ok && SizeOf(1, payload, header, &bytes);
+  if (bytes == 0) bytes = 1;
+
+  void* p = nullptr;
+  internal::MCache* c = mcache_;
+  for (int attempt = 0; ok && attempt < 3; attempt++) {
+    if (noscan && bytes < internal::kTinySize) {
+      p = c->AllocTiny(bytes);
+    } else if (bytes <= internal::kMaxSmallSize) {
+      p = c->AllocSmall(SpanClass::Make(internal::SizeToClass(bytes), noscan));
+    } else {
+      p = c->AllocLarge(bytes, noscan);
+    }
+    if (p != nullptr) break;
+    // Out of memory: collect and retry; then ask the embedder; then retry.
+    if (attempt == 0) {
+      heap_->CollectFrom(this, internal::GcReason::kForced);
+      c = mcache_;
+    } else if (attempt == 1 && heap_->options().on_out_of_memory) {
+      heap_->options().on_out_of_memory(bytes,
+                                        heap_->options().out_of_memory_arg);
+    }
+  }
+  if (p == nullptr) {
+    if (or_null) return nullptr;
+    internal::AllocStatsSnapshot st = heap_->mheap().ReadStats();
+    if (!ok) {
+      GCHEAP_FATAL(
+          "allocation size overflows: %zu x %zu bytes of %s (plus header)", n,
+          elem, t.name());
+    }
+    GCHEAP_FATAL(
+        "out of memory: cannot allocate %zu bytes for %s (heap: %llu bytes "
+        "obtained from the OS, %llu in use, hard limit %zu)",
+        bytes, t.name(), static_cast<unsigned long long>(st.heap_sys),
+        static_cast<unsigned long long>(st.heap_inuse),
+        heap_->options().hard_memory_limit);
+  }
+  if (noscan) return p;
+  auto slot = reinterpret_cast<uintptr_t>(p);
+  MSpan* s = heap_->mheap().SpanOf(slot);
+  uintptr_t idx = s->ObjIndex(slot);
+  if (bitmap) {
+    s->SetTypeBits(idx, false,
+                   t.kind() == Type::Kind::kConservative ? ~uint64_t{0}
+                                                         : t.pointer_mask());
+    return p;
+  }
+  if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);
+  if (t.destructor() != nullptr) s->has_destructors = true;
+  if (array) reinterpret_cast<size_t*>(slot)[1] = n;
+  internal::HeaderOf(slot) =
+      reinterpret_cast<uintptr_t>(&t) | (array ? internal::kHeaderArrayBit : 0);
+  return reinterpret_cast<void*>(slot + header);
+}
+
+}  // namespace gcheap

@@ -1,0 +1,169 @@
+// Mutator: a thread attached to a Heap, bound to one of its Ps. Public API:
+// "gcheap/mutator.h".
+//
+// Every thread that touches the heap attaches first (Heap::
+// AttachCurrentThread) and gets its Mutator. The Mutator allocates from its
+// P's cache without locks, and cooperates with the collector: it stops at
+// safepoints (allocation slow paths and Safepoint()) when the collector
+// asks, and releases its P around blocking calls (BlockingScope) so the
+// collector never waits on a sleeping thread.
+//
+//   gcheap::Mutator& m = heap.AttachCurrentThread();
+//   Pair* p = m.New<Pair>(kPairType);   // zeroed, typed
+//   m.Safepoint();                      // in long loops that do not allocate
+//   { gcheap::BlockingScope b(m); read(fd, buf, n); }   // no heap use inside
+//   heap.DetachCurrentThread();
+//
+// A Mutator is used only by its own thread.
+#ifndef GCHEAP_RUNTIME_MUTATOR_H_
+#define GCHEAP_RUNTIME_MUTATOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "alloc/mcache.h"
+#include "alloc/size_classes.h"
+#include "gc/type.h"
+
+namespace gcheap {
+
+class Heap;
+class Mutator;
+class BlockingScope;
+class HandleScope;
+template <class T>
+class Local;
+
+namespace internal {
+class HeapImpl;
+struct MutatorState;
+void** NewLocalSlot(Mutator& m, void* value);
+}  // namespace internal
+
+class Mutator {
+ public:
+  Mutator(const Mutator&) = delete;
+  Mutator& operator=(const Mutator&) = delete;
+
+  // Allocates a zeroed object of `type` (type.size() bytes) and returns it
+  // as T*. Never null: when memory is exhausted even after a collection,
+  // the heap's out-of-memory callback runs, then the program aborts with a
+  // message naming the request. Use TryNew to get null instead.
+  template <class T>
+  T* New(const Type& type) {
+    return static_cast<T*>(Allocate(type));
+  }
+  template <class T>
+  T* TryNew(const Type& type) {
+    return static_cast<T*>(TryAllocate(type));
+  }
+
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(const Type& type) {
+    void* p = AllocateFast(type);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/false);
+  }
+  void* TryAllocate(const Type& type) {
+    void* p = AllocateFast(type);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/true);
+  }
+  // `count` zeroed elements of `element`, laid out back to back. Sizes that
+  // overflow fail like exhausted memory (abort, or null for TryAllocate*).
+  void* AllocateArray(const Type& element, size_t count) {
+    return AllocateSlow(element, count, /*array=*/true, /*or_null=*/false);
+  }
+  void* TryAllocateArray(const Type& element, size_t count) {
+    return AllocateSlow(element, count, /*array=*/true, /*or_null=*/true);
+  }
+  // `bytes` zeroed bytes that will never hold heap pointers (strings,
+  // numbers). Requests under 16 bytes share blocks (the tiny allocator).
+  void* AllocateNoscan(size_t bytes);
+  void* TryAllocateNoscan(size_t bytes);
+
+  // Polls for a pending stop-the-world: call in long loops that do not
+  // allocate. One load and a predictable branch.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Safepoint() {
+    if (ABSL_PREDICT_FALSE(poll_->load(std::memory_order_relaxed))) {
+      SafepointSlow();
+    }
+  }
+
+  Heap& heap() const;
+
+ private:
+  friend class internal::HeapImpl;
+  friend class Heap;
+  friend class BlockingScope;
+  friend class HandleScope;
+  template <class T>
+  friend class Local;
+  friend void** internal::NewLocalSlot(Mutator& m, void* value);
+
+  Mutator() = default;
+
+  // The inline part of allocation: the P's cache, no locks, no calls.
+  // Null when the slow path must run.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateFast(const Type& t) {
+    using internal::MSpan;
+    using internal::SpanClass;
+    const size_t size = t.size();
+    internal::MSpan* s;
+    uintptr_t idx;
+    if (t.kind() == Type::Kind::kNoscan && t.destructor() == nullptr) {
+      if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
+      if (size < internal::kTinySize) return mcache_->TryAllocTiny(size);
+      return mcache_->TryAllocSmall(
+          SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
+    }
+    if (t.kind() != Type::Kind::kTraced && t.destructor() == nullptr &&
+        size != 0 && size <= MSpan::kMaxHeapBitsObject) {
+      // Small pointer-map or conservative object: no header, type bits.
+      void* p = mcache_->TryAllocSmall(
+          SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
+      if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
+      s->SetTypeBits(idx, false,
+                     t.kind() == Type::Kind::kConservative ? ~uint64_t{0}
+                                                           : t.pointer_mask());
+      return p;
+    }
+    const size_t total = size + 8;  // one header word
+    if (total > internal::kMaxSmallSize) return nullptr;
+    void* p = mcache_->TryAllocSmall(
+        SpanClass::Make(internal::SizeToClass(total), false), &s, &idx);
+    if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
+    *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
+    if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);
+    if (t.destructor() != nullptr) s->has_destructors = true;
+    return static_cast<char*>(p) + 8;
+  }
+
+  void* AllocateSlow(const Type& type, size_t count, bool array, bool or_null);
+  void SafepointSlow();
+
+  internal::MCache* mcache_ = nullptr;  // the held P's cache
+  const std::atomic<bool>* poll_ = nullptr;
+  internal::HeapImpl* heap_ = nullptr;
+  internal::MutatorState* state_ = nullptr;
+};
+
+// Releases the mutator's P for the scope's lifetime: the collector will not
+// wait for this thread. The thread must not touch the heap (allocate, read
+// or write heap objects) inside the scope; pointers it holds stay roots.
+class BlockingScope {
+ public:
+  explicit BlockingScope(Mutator& m);
+  ~BlockingScope();
+  BlockingScope(const BlockingScope&) = delete;
+  BlockingScope& operator=(const BlockingScope&) = delete;
+
+ private:
+  Mutator& m_;
+};
+
+}  // namespace gcheap
+
+#endif  // GCHEAP_RUNTIME_MUTATOR_H_

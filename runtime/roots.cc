@@ -1,0 +1,193 @@
+// Roots: registered slots, ranges and callbacks, Persistent handles, and
+// each mutator's stack (conservative) or handle stack (precise). See
+// runtime/heap_impl.h.
+#include <algorithm>
+
+#include "base/check.h"
+#include "runtime/handles.h"
+#include "runtime/heap_impl.h"
+
+namespace gcheap::internal {
+namespace {
+constexpr size_t kPersistentChunk = 1024;
+}  // namespace
+
+void HeapImpl::AddRootSlot(void** slot) {
+  GCHEAP_CHECK(slot != nullptr, "AddRoot(nullptr)");
+  std::lock_guard<std::mutex> l(roots_mu_);
+  GCHEAP_CHECK(std::find(root_slots_.begin(), root_slots_.end(), slot) ==
+                   root_slots_.end(),
+               "AddRoot(%p): slot already registered",
+               static_cast<void*>(slot));
+  root_slots_.push_back(slot);
+}
+
+void HeapImpl::RemoveRootSlot(void** slot) {
+  std::lock_guard<std::mutex> l(roots_mu_);
+  auto it = std::find(root_slots_.begin(), root_slots_.end(), slot);
+  GCHEAP_CHECK(it != root_slots_.end(), "RemoveRoot(%p): slot not registered",
+               static_cast<void*>(slot));
+  root_slots_.erase(it);
+}
+
+void HeapImpl::AddRootRange(const void* b, const void* e) {
+  GCHEAP_CHECK(b <= e, "AddRootRange: begin %p after end %p", b, e);
+  std::lock_guard<std::mutex> l(roots_mu_);
+  for (const Range& r : root_ranges_) {
+    GCHEAP_CHECK(r.begin != b || r.end != e,
+                 "AddRootRange(%p, %p): range already registered", b, e);
+  }
+  root_ranges_.push_back(Range{b, e});
+}
+
+void HeapImpl::RemoveRootRange(const void* b, const void* e) {
+  std::lock_guard<std::mutex> l(roots_mu_);
+  for (size_t i = 0; i < root_ranges_.size(); i++) {
+    if (root_ranges_[i].begin == b && root_ranges_[i].end == e) {
+      root_ranges_.erase(root_ranges_.begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveRootRange(%p, %p): range not registered", b, e);
+}
+
+void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
+  GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
+  std::lock_guard<std::mutex> l(roots_mu_);
+  for (const Callback& c : root_callbacks_) {
+    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
+                 "AddRootCallback: callback already registered with this arg");
+  }
+  root_callbacks_.push_back(Callback{cb, arg});
+}
+
+void HeapImpl::RemoveRootCallback(Heap::RootCallback cb, void* arg) {
+  std::lock_guard<std::mutex> l(roots_mu_);
+  for (size_t i = 0; i < root_callbacks_.size(); i++) {
+    if (root_callbacks_[i].fn == cb && root_callbacks_[i].arg == arg) {
+      root_callbacks_.erase(root_callbacks_.begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveRootCallback: callback not registered");
+}
+
+void** HeapImpl::NewPersistent(void* value) {
+  SpinLockHolder h(&persistent_lock_);
+  if (persistent_free_ == 0) {
+    auto** chunk = new void*[kPersistentChunk];
+    // Thread the new slots onto the free list (odd values mark free).
+    for (size_t i = 0; i < kPersistentChunk; i++) {
+      uintptr_t next = i + 1 < kPersistentChunk
+                           ? reinterpret_cast<uintptr_t>(&chunk[i + 1])
+                           : 0;
+      chunk[i] = reinterpret_cast<void*>(next | 1);
+    }
+    persistent_chunks_.push_back(chunk);
+    persistent_free_ = reinterpret_cast<uintptr_t>(&chunk[0]);
+  }
+  void** slot = reinterpret_cast<void**>(persistent_free_);
+  persistent_free_ = reinterpret_cast<uintptr_t>(*slot) & ~uintptr_t{1};
+  *slot = value;
+  persistent_live_++;
+  return slot;
+}
+
+void HeapImpl::FreePersistent(void** slot) {
+  SpinLockHolder h(&persistent_lock_);
+  *slot = reinterpret_cast<void*>(persistent_free_ | 1);
+  persistent_free_ = reinterpret_cast<uintptr_t>(slot);
+  persistent_live_--;
+}
+
+void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
+  if (opts_.stack_scanning == StackScanning::kPrecise) {
+    for (size_t i = 0; i < st->handle_top; i++) {
+      void* v =
+          st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];
+      m.Grey(reinterpret_cast<uintptr_t>(v));
+    }
+    return;
+  }
+  m.ScanRangeUnsafe(st->saved_regs, st->saved_regs + 8);
+  if (st->saved_sp != 0 && st->saved_sp < st->stack_hi) {
+    m.ScanRangeUnsafe(reinterpret_cast<const void*>(st->saved_sp),
+                      reinterpret_cast<const void*>(st->stack_hi));
+    rb->stacks += st->stack_hi - st->saved_sp;
+  }
+  // Handles work in conservative mode too.
+  for (size_t i = 0; i < st->handle_top; i++) {
+    void* v =
+        st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];
+    m.Grey(reinterpret_cast<uintptr_t>(v));
+  }
+}
+
+CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
+  RootBytes rb;
+  {
+    std::lock_guard<std::mutex> l(roots_mu_);
+    for (void** slot : root_slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
+    rb.globals += root_slots_.size() * sizeof(void*);
+    for (const Range& r : root_ranges_) {
+      m.ScanRange(r.begin, r.end);
+      rb.globals +=
+          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
+    }
+    for (const Callback& c : root_callbacks_) c.fn(m.visitor(), c.arg);
+  }
+  {
+    SpinLockHolder h(&persistent_lock_);
+    for (void** chunk : persistent_chunks_) {
+      for (size_t i = 0; i < kPersistentChunk; i++) {
+        auto v = reinterpret_cast<uintptr_t>(chunk[i]);
+        if ((v & 1) == 0 && v != 0) m.Grey(v);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> l(sched_mu_);
+  for (Mutator* mu : mutators_) ScanMutator(m, mu->state_, &rb);
+  return rb;
+}
+
+void** NewPersistentSlot(Heap& heap, void* value) {
+  return heap.impl()->NewPersistent(value);
+}
+
+void FreePersistentSlot(Heap& heap, void** slot) {
+  heap.impl()->FreePersistent(slot);
+}
+
+void** NewLocalSlot(Mutator& m, void* value) {
+  MutatorState* st = m.state_;
+  GCHEAP_CHECK(st->scope_depth > 0,
+               "Local<T> created with no HandleScope open on this mutator");
+  size_t i = st->handle_top++;
+  size_t chunk = i / MutatorState::kChunk;
+  if (chunk == st->handle_chunks.size()) {
+    st->handle_chunks.push_back(new void*[MutatorState::kChunk]);
+  }
+  void** slot = &st->handle_chunks[chunk][i % MutatorState::kChunk];
+  *slot = value;
+  return slot;
+}
+
+}  // namespace gcheap::internal
+
+namespace gcheap {
+
+HandleScope::HandleScope(Mutator& m)
+    : m_(m),
+      saved_top_(m.state_->handle_top),
+      saved_depth_(m.state_->scope_depth) {
+  m_.state_->scope_depth++;
+}
+
+HandleScope::~HandleScope() {
+  GCHEAP_CHECK(m_.state_->scope_depth == saved_depth_ + 1,
+               "HandleScopes closed out of order");
+  m_.state_->handle_top = saved_top_;
+  m_.state_->scope_depth = saved_depth_;
+}
+
+}  // namespace gcheap

@@ -1,0 +1,257 @@
+// Ps, attach/detach, safepoints and stop-the-world. See runtime/heap_impl.h.
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "base/check.h"
+#include "runtime/heap_impl.h"
+
+namespace gcheap::internal {
+namespace {
+
+thread_local Mutator* tls_current = nullptr;
+
+uintptr_t StackBase() {
+  pthread_attr_t attr;
+  void* addr = nullptr;
+  size_t size = 0;
+  GCHEAP_CHECK(pthread_getattr_np(pthread_self(), &attr) == 0,
+               "cannot read the thread's stack bounds");
+  pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  return reinterpret_cast<uintptr_t>(addr) + size;
+}
+
+}  // namespace
+
+Mutator* CurrentMutator() { return tls_current; }
+
+// Saves the callee-saved registers (which may hold the only copy of a
+// pointer the caller's frames use) and the stack pointer: the collector
+// scans both while the thread is stopped or blocked.
+ABSL_ATTRIBUTE_NOINLINE void HeapImpl::SaveContext(MutatorState* st) {
+#if defined(__x86_64__)
+  asm volatile(
+      "movq %%rbx, 0(%0)\n\t"
+      "movq %%rbp, 8(%0)\n\t"
+      "movq %%r12, 16(%0)\n\t"
+      "movq %%r13, 24(%0)\n\t"
+      "movq %%r14, 32(%0)\n\t"
+      "movq %%r15, 40(%0)\n\t"
+      :
+      : "r"(st->saved_regs)
+      : "memory");
+#else
+  __builtin_unwind_init();
+#endif
+  st->saved_sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+}
+
+Mutator& HeapImpl::Attach() {
+  GCHEAP_CHECK(tls_current == nullptr,
+               "this thread is already attached to a heap; detach it first");
+  Mutator* m = new Mutator();
+  auto* st = new MutatorState();
+  st->heap = heap_;
+  st->thread = pthread_self();
+  st->tid = static_cast<int>(syscall(SYS_gettid));
+  st->stack_hi = StackBase();
+  m->heap_ = this;
+  m->state_ = st;
+  m->poll_ = &stop_requested_;
+  m->mcache_ = no_p_cache_;
+  {
+    std::lock_guard<std::mutex> l(sched_mu_);
+    mutators_.push_back(m);
+  }
+  tls_current = m;
+  AcquireP(*m);
+  return *m;
+}
+
+void HeapImpl::Detach() {
+  Mutator* m = tls_current;
+  GCHEAP_CHECK(m != nullptr && m->heap_ == this,
+               "DetachCurrentThread: this thread is not attached to this heap");
+  MutatorState* st = m->state_;
+  GCHEAP_CHECK(st->scope_depth == 0,
+               "DetachCurrentThread with %zu HandleScope(s) still open",
+               st->scope_depth);
+  GCHEAP_CHECK(!st->blocking, "DetachCurrentThread inside a BlockingScope");
+  ReleaseP(*m);
+  {
+    std::lock_guard<std::mutex> l(sched_mu_);
+    for (size_t i = 0; i < mutators_.size(); i++) {
+      if (mutators_[i] == m) {
+        mutators_.erase(mutators_.begin() + i);
+        break;
+      }
+    }
+  }
+  for (void** chunk : st->handle_chunks) delete[] chunk;
+  delete st;
+  delete m;
+  tls_current = nullptr;
+}
+
+void HeapImpl::AcquireP(Mutator& m) {
+  MutatorState* st = m.state_;
+  P* got = nullptr;
+  {
+    std::unique_lock<std::mutex> l(sched_mu_);
+    while (true) {
+      if (!stop_requested_.load(std::memory_order_relaxed)) {
+        if (st->last_p >= 0 && ps_[st->last_p].status == P::Status::kIdle) {
+          got = &ps_[st->last_p];
+        } else {
+          for (P& p : ps_) {
+            if (p.status == P::Status::kIdle) {
+              got = &p;
+              break;
+            }
+          }
+        }
+        if (got != nullptr) break;
+      }
+      sched_cv_.wait(l);
+    }
+    got->status = P::Status::kRunning;
+    got->owner = &m;
+    st->p = got;
+    st->last_p = got->id;
+  }
+  m.mcache_ = got->mcache;
+  got->mcache->PrepareForSweep();
+}
+
+void HeapImpl::ReleaseP(Mutator& m) {
+  MutatorState* st = m.state_;
+  SaveContext(st);
+  std::lock_guard<std::mutex> l(sched_mu_);
+  if (st->p == nullptr) return;
+  st->p->status = P::Status::kIdle;
+  st->p->owner = nullptr;
+  st->p = nullptr;
+  m.mcache_ = no_p_cache_;
+  sched_cv_.notify_all();
+}
+
+void HeapImpl::Park(Mutator& m) {
+  MutatorState* st = m.state_;
+  SaveContext(st);
+  std::unique_lock<std::mutex> l(sched_mu_);
+  if (!stop_requested_.load(std::memory_order_relaxed) || st->p == nullptr) {
+    return;
+  }
+  st->p->status = P::Status::kParked;
+  sched_cv_.notify_all();
+  sched_cv_.wait(
+      l, [this] { return !stop_requested_.load(std::memory_order_relaxed); });
+  st->p->status = P::Status::kRunning;
+}
+
+bool HeapImpl::AnyRunningLocked() const {
+  for (const P& p : ps_) {
+    if (p.status == P::Status::kRunning) return true;
+  }
+  return false;
+}
+
+void HeapImpl::ReportSlowSafepoint(int waited_ms) {
+  for (const P& p : ps_) {
+    if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
+    RawLog(
+        "gcheap: stop-the-world has waited %d ms for thread %d (P %d) to "
+        "reach a safepoint; call Mutator::Safepoint() in long loops and wrap "
+        "blocking calls in a BlockingScope",
+        waited_ms, p.owner->state_->tid, p.id);
+  }
+}
+
+void HeapImpl::StopTheWorld() {
+  Mutator* self = tls_current;
+  GCHEAP_CHECK(
+      self == nullptr || self->heap_ != this || self->state_->p == nullptr,
+      "StopTheWorld called by a thread holding a P");
+  std::unique_lock<std::mutex> l(sched_mu_);
+  sched_cv_.wait(l, [this] { return !world_stopped_; });
+  world_stopped_ = true;
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  int waited = 0;
+  const int report = opts_.safepoint_report_ms;
+  while (AnyRunningLocked()) {
+    if (report > 0) {
+      if (sched_cv_.wait_for(l, std::chrono::milliseconds(report)) ==
+              std::cv_status::timeout &&
+          AnyRunningLocked()) {
+        waited += report;
+        ReportSlowSafepoint(waited);
+      }
+    } else {
+      sched_cv_.wait(l);
+    }
+  }
+}
+
+void HeapImpl::StartTheWorld() {
+  std::lock_guard<std::mutex> l(sched_mu_);
+  stop_requested_.store(false, std::memory_order_seq_cst);
+  world_stopped_ = false;
+  sched_cv_.notify_all();
+}
+
+void HeapImpl::ForEachMCache(absl::FunctionRef<void(MCache*)> fn) {
+  for (P& p : ps_) fn(p.mcache);
+}
+
+void HeapImpl::CheckRunning(const Mutator& m, const char* what) const {
+  GCHEAP_CHECK(tls_current == &m,
+               "%s: this Mutator belongs to another thread (each thread "
+               "attaches itself with Heap::AttachCurrentThread)",
+               what);
+  GCHEAP_CHECK(m.state_->p != nullptr,
+               "%s inside a BlockingScope: the thread has released its P and "
+               "must not touch the heap",
+               what);
+}
+
+void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
+  if (m != nullptr) ReleaseP(*m);
+  collector_->RunCycle(why);
+  if (why == GcReason::kForced) {
+    // Like runtime.GC: the caller sees the cycle's frees, so finish
+    // sweeping before returning.
+    collector_->FinishSweep();
+    collector_->ResumeSweeper();
+  }
+  if (m != nullptr) AcquireP(*m);
+}
+
+void HeapImpl::MaybeTrigger(Mutator& m) {
+  if (!collector_->ShouldTrigger()) return;
+  uint32_t seen = collector_->cycles();
+  ReleaseP(m);
+  collector_->RunCycle(GcReason::kHeapTrigger, seen);
+  AcquireP(m);
+}
+
+}  // namespace gcheap::internal
+
+namespace gcheap {
+
+void Mutator::SafepointSlow() { heap_->Park(*this); }
+
+BlockingScope::BlockingScope(Mutator& m) : m_(m) {
+  m_.heap_->CheckRunning(m_, "BlockingScope");
+  m_.heap_->ReleaseP(m_);
+  m_.state_->blocking = true;
+}
+
+BlockingScope::~BlockingScope() {
+  m_.state_->blocking = false;
+  m_.heap_->AcquireP(m_);
+}
+
+}  // namespace gcheap

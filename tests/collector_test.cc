@@ -1,0 +1,237 @@
+// End-to-end collection: what survives, what is freed, by type and root.
+#include <string.h>
+
+#include <vector>
+
+#include "gcheap/gcheap.h"
+#include "gtest/gtest.h"
+#include "tests/test_types.h"
+
+namespace gcheap::testing {
+namespace {
+
+Options Precise() {
+  Options o;
+  o.max_procs = 2;
+  o.stack_scanning = StackScanning::kPrecise;
+  o.background_scavenger = false;
+  return o;
+}
+
+// Builds a list of n pairs with value = i * 7 + seed.
+Pair* MakeList(Mutator& m, int n, uint64_t seed) {
+  Pair* head = nullptr;
+  for (int i = n - 1; i >= 0; i--) {
+    Pair* p = m.New<Pair>(kPairType);
+    p->value = i * 7 + seed;
+    p->cdr = head;
+    head = p;
+  }
+  return head;
+}
+
+void CheckList(Pair* head, int n, uint64_t seed) {
+  int i = 0;
+  for (Pair* p = head; p != nullptr; p = p->cdr, i++) {
+    ASSERT_EQ(p->value, i * 7 + seed) << "payload lost at " << i;
+  }
+  ASSERT_EQ(i, n);
+}
+
+class CollectorTest : public ::testing::Test {
+ protected:
+  CollectorTest() : heap_(Precise()), m_(heap_.AttachCurrentThread()) {}
+  ~CollectorTest() override { heap_.DetachCurrentThread(); }
+  uint64_t Objects() { return heap_.ReadMemStats().heap_objects; }
+  Heap heap_;
+  Mutator& m_;
+};
+
+TEST_F(CollectorTest, ReachableObjectsSurviveWithTheirPayloads) {
+  Persistent<Pair> root(heap_, MakeList(m_, 10000, 3));
+  for (int i = 0; i < 3; i++) {
+    heap_.Collect();
+    MakeList(m_, 5000, 9);  // garbage in between
+    CheckList(root.Get(), 10000, 3);
+  }
+  EXPECT_GE(heap_.ReadMemStats().num_gc, 3u);
+}
+
+TEST_F(CollectorTest, UnreachableObjectsAreFreed) {
+  heap_.Collect();
+  uint64_t base = Objects();
+  MakeList(m_, 20000, 1);
+  EXPECT_EQ(Objects(), base + 20000);
+  heap_.Collect();
+  EXPECT_EQ(Objects(), base);
+}
+
+TEST_F(CollectorTest, CyclesAreCollected) {
+  heap_.Collect();
+  uint64_t base = Objects();
+  {
+    HandleScope scope(m_);
+    Local<Pair> a(m_, m_.New<Pair>(kPairType));
+    Pair* b = m_.New<Pair>(kPairType);
+    a->cdr = b;
+    b->cdr = a.Get();  // a <-> b
+    heap_.Collect();
+    EXPECT_EQ(Objects(), base + 2);  // held by the Local
+  }
+  heap_.Collect();
+  EXPECT_EQ(Objects(), base);
+}
+
+TEST_F(CollectorTest, TracedObjectsFollowOnlyTheirPointers) {
+  HandleScope scope(m_);
+  Local<Tagged> t(m_, m_.New<Tagged>(kTaggedType));
+  Pair* kept = m_.New<Pair>(kPairType);
+  kept->value = 42;
+  t->slots[0] = reinterpret_cast<uintptr_t>(kept);
+  t->slots[1] = (12345 << 1) | 1;  // a small integer, not a pointer
+  heap_.Collect();
+  uint64_t before = Objects();
+  EXPECT_EQ(heap_.ObjectStart(kept), kept);
+  EXPECT_EQ(reinterpret_cast<Pair*>(t->slots[0])->value, 42u);
+  t->slots[0] = 1;  // drop it
+  heap_.Collect();
+  EXPECT_EQ(Objects(), before - 1);
+}
+
+TEST_F(CollectorTest, BigObjectsWithHeadersAndArraysAreScanned) {
+  HandleScope scope(m_);
+  Local<Big> big(m_, m_.New<Big>(kBigType));
+  big->first = MakeList(m_, 100, 5);
+  big->last = MakeList(m_, 100, 6);
+  // A large array of pointers, scanned in pieces.
+  const size_t kN = 100000;  // 800 KB: several oblets
+  Local<Pair*> arr(m_,
+                   static_cast<Pair**>(m_.AllocateArray(kPtrArrayElem, kN)));
+  for (size_t i = 0; i < kN; i += 1000) {
+    arr.Get()[i] = m_.New<Pair>(kPairType);
+    arr.Get()[i]->value = i;
+  }
+  heap_.Collect();
+  MakeList(m_, 50000, 0);
+  heap_.Collect();
+  CheckList(big->first, 100, 5);
+  CheckList(big->last, 100, 6);
+  for (size_t i = 0; i < kN; i += 1000) {
+    ASSERT_EQ(arr.Get()[i]->value, i);
+    ASSERT_EQ(heap_.ObjectStart(arr.Get()[i]), arr.Get()[i]);
+  }
+}
+
+int destroyed = 0;
+struct Resource {
+  int id;
+};
+void DestroyResource(void*) { destroyed++; }
+constexpr Type kResourceType =
+    Type::Noscan("Resource", sizeof(Resource)).WithDestructor(&DestroyResource);
+
+TEST_F(CollectorTest, DestructorsRunAtSweepForDeadObjectsOnly) {
+  destroyed = 0;
+  HandleScope scope(m_);
+  Local<Resource> keep(m_, m_.New<Resource>(kResourceType));
+  for (int i = 0; i < 100; i++) m_.New<Resource>(kResourceType);
+  heap_.Collect();
+  heap_.FreeOSMemory();  // finishes sweeping
+  EXPECT_EQ(destroyed, 100);
+  EXPECT_NE(heap_.ObjectStart(keep.Get()), nullptr);
+}
+
+TEST_F(CollectorTest, NoscanBytesAndTinyObjects) {
+  HandleScope scope(m_);
+  Local<char> s(m_, static_cast<char*>(m_.AllocateNoscan(100)));
+  strcpy(s.Get(), "hello, heap");
+  Local<char> tiny(m_, static_cast<char*>(m_.AllocateNoscan(5)));
+  memcpy(tiny.Get(), "abcd", 5);
+  for (int i = 0; i < 10000; i++) m_.AllocateNoscan(i % 40 + 1);
+  heap_.Collect();
+  for (int i = 0; i < 10000; i++) m_.AllocateNoscan(i % 40 + 1);
+  EXPECT_STREQ(s.Get(), "hello, heap");
+  EXPECT_STREQ(tiny.Get(), "abcd");
+}
+
+struct VmStack {
+  Pair* values[3];
+};
+void VisitVmStack(Visitor& v, void* arg) {
+  for (Pair* p : static_cast<VmStack*>(arg)->values) v.Visit(p);
+}
+
+TEST_F(CollectorTest, RootSlotsRangesAndCallbacks) {
+  static Pair* global_slot = nullptr;
+  static Pair* global_range[4] = {};
+  heap_.AddRoot(&global_slot);
+  heap_.AddRootRange(&global_range[0], &global_range[4]);
+  VmStack vm{};
+  heap_.AddRootCallback(&VisitVmStack, &vm);
+  global_slot = MakeList(m_, 10, 1);
+  global_range[2] = MakeList(m_, 10, 2);
+  vm.values[1] = MakeList(m_, 10, 3);
+  heap_.Collect();
+  MakeList(m_, 10000, 0);
+  heap_.Collect();
+  CheckList(global_slot, 10, 1);
+  CheckList(global_range[2], 10, 2);
+  CheckList(vm.values[1], 10, 3);
+  uint64_t before = Objects();
+  heap_.RemoveRoot(&global_slot);
+  heap_.Collect();
+  EXPECT_EQ(Objects(), before - 10);
+  heap_.RemoveRootRange(&global_range[0], &global_range[4]);
+  heap_.RemoveRootCallback(&VisitVmStack, &vm);
+}
+
+TEST_F(CollectorTest, PersistentHandlesCopyMoveAndReset) {
+  Persistent<Pair> a(heap_, MakeList(m_, 5, 1));
+  Persistent<Pair> b = a;             // a second root
+  Persistent<Pair> c = std::move(a);  // moved: a is empty
+  EXPECT_FALSE(a);
+  heap_.Collect();
+  CheckList(b.Get(), 5, 1);
+  uint64_t before = Objects();
+  b.Reset();
+  heap_.Collect();
+  EXPECT_EQ(Objects(), before);  // c still holds the list
+  c.Reset();
+  heap_.Collect();
+  EXPECT_EQ(Objects(), before - 5);
+}
+
+TEST_F(CollectorTest, GcPercentOffStopsAutomaticCollection) {
+  EXPECT_EQ(heap_.SetGCPercent(-1), 100);
+  uint32_t before = heap_.ReadMemStats().num_gc;
+  for (int i = 0; i < 20; i++) MakeList(m_, 20000, 0);  // ~10 MB of garbage
+  EXPECT_EQ(heap_.ReadMemStats().num_gc, before);
+  heap_.SetGCPercent(100);
+  for (int i = 0; i < 20; i++) MakeList(m_, 20000, 0);
+  EXPECT_GT(heap_.ReadMemStats().num_gc, before);
+}
+
+TEST(PacingTest, AutomaticCollectionsKeepTheHeapNearTheGoal) {
+  Heap heap(Precise());
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> live(heap, MakeList(m, 100000, 0));  // ~2.3 MB live
+    uint64_t peak = 0;
+    for (int i = 0; i < 200; i++) {
+      MakeList(m, 10000, 0);
+      if (i % 20 == 0) peak = std::max(peak, heap.ReadMemStats().heap_alloc);
+    }
+    MemStats s = heap.ReadMemStats();
+    EXPECT_GT(s.num_gc, 5u);
+    EXPECT_EQ(s.num_forced_gc, 0u);
+    // Goal = max(2 x live, 4 MiB); allow for the pessimistic trigger and
+    // cached spans.
+    EXPECT_LT(peak, 12u << 20);
+    EXPECT_GE(s.next_gc, 4u << 20);
+    CheckList(live.Get(), 100000, 0);
+  }
+  heap.DetachCurrentThread();
+}
+
+}  // namespace
+}  // namespace gcheap::testing

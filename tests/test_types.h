@@ -1,0 +1,48 @@
+// Object types shared by the end-to-end tests.
+#ifndef GCHEAP_TESTS_TEST_TYPES_H_
+#define GCHEAP_TESTS_TEST_TYPES_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gcheap/gcheap.h"
+
+namespace gcheap::testing {
+
+// A cons cell with a payload checksum.
+struct Pair {
+  Ref<Pair> car;
+  Ref<Pair> cdr;
+  uint64_t value;
+};
+inline constexpr Type kPairType =
+    Type::Of<Pair>("Pair").Pointers(offsetof(Pair, car), offsetof(Pair, cdr));
+
+// A big object with a pointer map: header path (over 512 bytes).
+struct Big {
+  Ref<Pair> first;
+  uint64_t pad[30];
+  Ref<Pair> last;
+  uint64_t tail[40];
+};
+inline constexpr Type kBigType =
+    Type::Of<Big>("Big").Pointers(offsetof(Big, first), offsetof(Big, last));
+
+// A node whose slots hold tagged values: low bit 1 = small integer, else a
+// heap pointer. Traced by callback.
+struct Tagged {
+  uintptr_t slots[4];
+};
+inline void TraceTagged(void* obj, Visitor& v) {
+  for (uintptr_t s : static_cast<Tagged*>(obj)->slots) {
+    if ((s & 1) == 0) v.Visit(reinterpret_cast<void*>(s));
+  }
+}
+inline constexpr Type kTaggedType =
+    Type::Traced("Tagged", sizeof(Tagged), &TraceTagged);
+
+inline constexpr Type kPtrArrayElem = Type::Of<void*>("Slot").Pointers(0);
+
+}  // namespace gcheap::testing
+
+#endif  // GCHEAP_TESTS_TEST_TYPES_H_
