@@ -91,7 +91,18 @@ void Collector::ResumeSweeper() {
 
 void Collector::FinishSweep() {
   PauseSweeper();
+  std::lock_guard<std::mutex> l(finish_mu_);
   heap_->SweepAll();
+}
+
+void Collector::LockSweeping() {
+  PauseSweeper();
+  finish_mu_.lock();
+}
+
+void Collector::UnlockSweeping() {
+  finish_mu_.unlock();
+  ResumeSweeper();
 }
 
 void Collector::SweeperMain() {
@@ -203,9 +214,9 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
     return;  // someone else already collected
   }
   uint64_t t_start = MonoNs();
-  FinishSweep();  // most of it concurrently, before stopping anyone
+  FinishSweep();              // most of it concurrently, before stopping anyone
+  uint64_t t_stw = MonoNs();  // pauses include the wait for safepoints
   env_->StopTheWorld();
-  uint64_t t_stw = MonoNs();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
   heap_->SweepAll();
@@ -289,7 +300,9 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
 
 GcStats Collector::ReadStats() {
   std::lock_guard<std::mutex> l(stats_mu_);
-  return stats_;
+  GcStats s = stats_;
+  s.next_gc = pacer_.goal();  // follows SetGCPercent at once
+  return s;
 }
 
 }  // namespace gcheap::internal

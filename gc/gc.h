@@ -131,6 +131,10 @@ class Collector : public SweepHook {
   void FinishSweep();
   void PauseSweeper();
   void ResumeSweeper();
+  // Keeps every sweeper that runs without a P (the background sweeper,
+  // FinishSweep) out until UnlockSweeping: for consistent statistics.
+  void LockSweeping();
+  void UnlockSweeping();
 
   // SweepHook: runs destructors of unmarked objects.
   void BeforeSweep(MSpan* s) override;
@@ -176,6 +180,7 @@ class Collector : public SweepHook {
   bool sweep_shutdown_ = false;  // guarded by sweep_mu_
   bool sweep_active_ = false;    // guarded by sweep_mu_
 
+  std::mutex finish_mu_;  // held while FinishSweep or a stats reader runs
   std::mutex stats_mu_;
   GcStats stats_;  // guarded by stats_mu_
 };

@@ -5,11 +5,11 @@
 // Grey(p) resolves p through the address map (interior pointers find their
 // object; anything else is ignored), sets the mark bit atomically and, if
 // the object can hold pointers, queues it; noscan objects turn black at
-// once. Scan(obj) reads the object's header (gc/object.h) and greys what
-// its Type says are pointers. Objects over 128 KiB whose pointers are found
-// by map or conservatively are scanned in 128 KiB pieces ("oblets") queued
-// separately, so one huge array does not keep one marker busy while the
-// others idle.
+// once. Scan(obj) reads the span's type bits or the object's header
+// (gc/object.h) and greys what they say are pointers. Objects over 128 KiB
+// whose pointers are found by map or conservatively are scanned in 128 KiB
+// pieces ("oblets") queued separately, so one huge array does not keep one
+// marker busy while the others idle.
 //
 // A Marker is one marking thread's state: its GcWork and its counters. Any
 // number of Markers may run at once over one heap.

@@ -1,8 +1,13 @@
 // Object layout: where an object's type lives. See gc/gc.h for the map.
 //
-// Objects in noscan spans have no header: the slot is the payload. Objects
-// in scan spans start with a header word holding their Type (types are at
-// least 8-byte aligned, so the low bits are free for flags):
+// Objects in noscan spans have no header: the slot is the payload. Small
+// objects (up to 512 bytes) whose Type is a pointer map or conservative
+// have no header either: their span's type bits (MSpan::heap_bits, one bit
+// per word) say which words to scan, as Go's heap bits do. All other
+// objects in scan spans (trace callbacks, destructors, arrays, objects over
+// 512 bytes) start with a header word holding their Type (types are at
+// least 8-byte aligned, so the low bits are free for flags); the span's
+// header_bits mark which small slots have one:
 //
 //   plain object   [ Type* | 0 ][ payload ............ ]
 //   array          [ Type* | 1 ][ count ][ elem 0 ][ elem 1 ] ...
@@ -12,12 +17,11 @@
 // destructors. A header of 0 means the slot is being initialized; it is
 // written before the allocating thread reaches any safepoint.
 //
-// Why a header and not Go's per-span pointer bitmap: a header word serves
-// all four kinds of Type (trace callbacks and destructors need the Type
-// itself, which a bitmap cannot give), costs one store per allocation, and
-// is trivially safe for concurrent marking. Its cost is 8 bytes per scan
-// object: a 16-byte pair becomes a 24-byte slot. docs/collector.md has the
-// measurement.
+// Why both: a header serves every kind of Type (trace callbacks and
+// destructors need the Type itself, which bits cannot give) but costs 8
+// bytes per object: a 16-byte pair would take a 24-byte slot. Type bits
+// keep small pointer-map objects (a language's pairs, boxes, closures) in
+// their own size class. docs/collector.md has the measurement.
 #ifndef GCHEAP_GC_OBJECT_H_
 #define GCHEAP_GC_OBJECT_H_
 

@@ -105,10 +105,14 @@ void* HeapImpl::ObjectStart(const void* p) const {
 }
 
 MemStats HeapImpl::ReadMemStats() {
+  // A mutator of this heap that holds a P gives it up meanwhile (one in a
+  // BlockingScope has none to give).
   Mutator* self = CurrentMutator();
-  if (self != nullptr && self->heap_ != this) self = nullptr;
+  if (self != nullptr && (self->heap_ != this || self->state_->p == nullptr)) {
+    self = nullptr;
+  }
   if (self != nullptr) ReleaseP(*self);
-  collector_->PauseSweeper();
+  collector_->LockSweeping();  // no sweeper may move counters meanwhile
   StopTheWorld();
   for (P& p : ps_) p.mcache->ReleaseAll();
   AllocStatsSnapshot a = mheap_->ReadStats();
@@ -119,7 +123,7 @@ MemStats HeapImpl::ReadMemStats() {
     persistent_bytes = persistent_chunks_.size() * 1024 * sizeof(void*);
   }
   StartTheWorld();
-  collector_->ResumeSweeper();
+  collector_->UnlockSweeping();
   if (self != nullptr) AcquireP(*self);
 
   MemStats m;

@@ -35,7 +35,7 @@ struct MemStats {
   uint64_t buck_hash_sys = 0;  // always 0: no profiling buckets
   uint64_t gc_sys = 0;         // collector metadata: bitmaps, arena map
                                // records, mark work buffers
-  uint64_t other_sys = 0;      // handle tables and other runtime records
+  uint64_t other_sys = 0;      // the Persistent handle table
 
   // Collector.
   uint64_t next_gc = 0;          // heap goal of the next cycle
@@ -44,7 +44,8 @@ struct MemStats {
   uint64_t pause_ns[256] = {};   // recent pauses; latest [(num_gc+255)%256]
   uint64_t pause_end[256] = {};  // their end times, Unix ns
   uint32_t num_gc = 0;
-  uint32_t num_forced_gc = 0;  // cycles from Heap::Collect()
+  uint32_t num_forced_gc = 0;  // cycles from Collect(), FreeOSMemory()
+                               // and allocations out of memory
   double gc_cpu_fraction = 0;  // share of CPU time (all Ps) spent in GC
   bool enable_gc = true;       // always true, as in Go
   bool debug_gc = false;       // always false

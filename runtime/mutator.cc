@@ -52,7 +52,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   const bool noscan = t.kind() == Type::Kind::kNoscan && !t.destructor();
   size_t elem = raw_bytes ? 1 : (t.size() == 0 ? 1 : t.size());
   size_t n = array ? count : 1;
-  size_t payload;
+  size_t payload = 0;
   bool ok = SizeOf(n, elem, 0, &payload);
   bool bitmap = !array && !noscan && t.kind() != Type::Kind::kTraced &&
                 !t.destructor() && payload <= MSpan::kMaxHeapBitsObject;

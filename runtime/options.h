@@ -19,10 +19,11 @@ enum class StackScanning {
   kPrecise,
 };
 
-// Where finalizers run (used by finalizers, see docs/embedding.md).
+// Where finalizers will run. Reserved: finalizers are not implemented yet
+// and this option has no effect.
 enum class FinalizerMode {
   kBackgroundThread,  // a heap-owned thread runs them
-  kEmbedderDrains,    // the embedder calls Heap::RunFinalizers()
+  kEmbedderDrains,    // the embedder drains the queue on its own thread
 };
 
 // Called when an allocation cannot be satisfied even after a collection:

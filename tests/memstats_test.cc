@@ -1,0 +1,149 @@
+// MemStats invariants and gctrace output.
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <regex>
+#include <string>
+
+#include "gcheap/gcheap.h"
+#include "gtest/gtest.h"
+#include "tests/test_types.h"
+
+namespace gcheap::testing {
+namespace {
+
+void CheckInvariants(const MemStats& s) {
+  EXPECT_EQ(s.heap_objects, s.mallocs - s.frees);
+  EXPECT_EQ(s.alloc, s.heap_alloc);
+  EXPECT_LE(s.heap_alloc, s.heap_inuse);
+  EXPECT_LE(s.heap_inuse, s.heap_sys);
+  EXPECT_EQ(s.heap_idle, s.heap_sys - s.heap_inuse);
+  EXPECT_LE(s.heap_released, s.heap_idle);
+  EXPECT_EQ(s.sys, s.heap_sys + s.stack_sys + s.mspan_sys + s.mcache_sys +
+                       s.buck_hash_sys + s.gc_sys + s.other_sys);
+  EXPECT_LE(s.mspan_inuse, s.mspan_sys);
+  EXPECT_LE(s.mcache_inuse, s.mcache_sys);
+  EXPECT_GE(s.total_alloc, s.heap_alloc);
+  uint64_t by_mallocs = 0, by_frees = 0;
+  for (const auto& c : s.by_size) {
+    by_mallocs += c.mallocs;
+    by_frees += c.frees;
+    EXPECT_LE(c.frees, c.mallocs);
+  }
+  EXPECT_LE(by_mallocs, s.mallocs);
+  EXPECT_LE(by_frees, s.frees);
+  EXPECT_EQ(s.lookups, 0u);
+  EXPECT_TRUE(s.enable_gc);
+}
+
+TEST(MemStatsTest, InvariantsHoldThroughAllocationAndCollection) {
+  Options o;
+  o.max_procs = 2;
+  o.stack_scanning = StackScanning::kPrecise;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  MemStats s0 = heap.ReadMemStats();
+  CheckInvariants(s0);
+  for (int i = 0; i < 50000; i++) m.New<Pair>(kPairType);  // 24 B -> 24
+  for (int i = 0; i < 100; i++) m.AllocateNoscan(5);       // tiny
+  for (int i = 0; i < 10; i++) m.AllocateNoscan(100000);   // large
+  MemStats s1 = heap.ReadMemStats();
+  CheckInvariants(s1);
+  EXPECT_EQ(s1.mallocs - s0.mallocs, 50000u + 100 + 10);
+  EXPECT_EQ(s1.by_size[3].size, 24u);
+  EXPECT_EQ(s1.by_size[3].mallocs - s0.by_size[3].mallocs, 50000u);
+  EXPECT_GE(s1.heap_alloc - s0.heap_alloc, 50000u * 24 + 10 * 100000);
+  heap.Collect();
+  MemStats s2 = heap.ReadMemStats();
+  CheckInvariants(s2);
+  EXPECT_EQ(s2.num_gc, s1.num_gc + 1);
+  EXPECT_EQ(s2.num_forced_gc, s1.num_forced_gc + 1);
+  EXPECT_EQ(s2.heap_objects, s0.heap_objects);  // everything died
+  // Tiny sub-allocations count as mallocs and frees at once (as in Go),
+  // so the frees since s0 equal the mallocs since s0.
+  EXPECT_EQ(s2.frees - s0.frees, s2.mallocs - s0.mallocs);
+  // The latest pause sits at (num_gc + 255) % 256.
+  uint32_t latest = (s2.num_gc + 255) % 256;
+  EXPECT_GT(s2.pause_ns[latest], 0u);
+  EXPECT_EQ(s2.pause_end[latest], s2.last_gc);
+  EXPECT_GE(s2.pause_total_ns, s2.pause_ns[latest]);
+  EXPECT_GE(s2.next_gc, 4u << 20);
+  EXPECT_GT(s2.gc_cpu_fraction, 0.0);
+  EXPECT_LT(s2.gc_cpu_fraction, 1.0);
+  heap.FreeOSMemory();
+  MemStats s3 = heap.ReadMemStats();
+  CheckInvariants(s3);
+  EXPECT_EQ(s3.heap_released, s3.heap_idle);
+  heap.DetachCurrentThread();
+}
+
+TEST(MemStatsTest, NextGcFollowsSetGcPercent) {
+  Heap heap;
+  EXPECT_EQ(heap.ReadMemStats().next_gc, 4u << 20);
+  heap.SetGCPercent(300);
+  EXPECT_EQ(heap.ReadMemStats().next_gc, 12u << 20);
+  heap.SetGCPercent(-1);
+  EXPECT_EQ(heap.ReadMemStats().next_gc, 0u);  // no goal: collection is off
+}
+
+TEST(MemStatsTest, ReadableFromInsideABlockingScope) {
+  Options o;
+  o.max_procs = 1;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  m.New<Pair>(kPairType);
+  {
+    BlockingScope b(m);
+    MemStats s = heap.ReadMemStats();  // holds no P, takes none
+    EXPECT_GE(s.mallocs, 1u);
+  }
+  m.New<Pair>(kPairType);  // the P came back exactly once
+  heap.Collect();
+  heap.DetachCurrentThread();
+}
+
+TEST(GcTraceTest, OptionPrintsOneGoFormatLinePerCycle) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* out = open_memstream(&buf, &len);
+  {
+    Options o;
+    o.max_procs = 2;
+    o.gctrace = true;
+    o.trace_output = out;
+    Heap heap(o);
+    Mutator& m = heap.AttachCurrentThread();
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 1000; j++) m.New<Pair>(kPairType);
+      heap.Collect();
+    }
+    heap.DetachCurrentThread();
+  }
+  fclose(out);
+  std::string text(buf, len);
+  free(buf);
+  std::regex line(
+      "gc ([0-9]+) @[0-9]+\\.[0-9]{3}s [0-9]+%: [0-9.]+\\+[0-9.]+\\+[0-9.]+ "
+      "ms clock, [0-9.]+\\+[0-9.]+/[0-9.]+/[0-9.]+\\+[0-9.]+ ms cpu, "
+      "[0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ "
+      "MB globals, 2 P \\(forced\\)\n");
+  int n = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    n++;
+    EXPECT_EQ(std::stoi((*it)[1]), n);
+  }
+  EXPECT_EQ(n, 3) << text;
+}
+
+TEST(GcTraceTest, EnvironmentTurnsItOn) {
+  setenv("GCHEAP_DEBUG", "gctrace=1", 1);
+  Heap heap;
+  unsetenv("GCHEAP_DEBUG");
+  EXPECT_TRUE(heap.options().gctrace);
+  Heap quiet;
+  EXPECT_FALSE(quiet.options().gctrace);
+}
+
+}  // namespace
+}  // namespace gcheap::testing

@@ -1,0 +1,152 @@
+// Several mutator threads allocating and mutating between collections;
+// safepoints and blocking scopes.
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "gcheap/gcheap.h"
+#include "gtest/gtest.h"
+#include "tests/test_types.h"
+
+namespace gcheap::testing {
+namespace {
+
+// A binary tree of depth d; value = node count below (checksum).
+Pair* Tree(Mutator& m, int d, uint64_t tag) {
+  Pair* p = m.New<Pair>(kPairType);
+  p->value = tag;
+  if (d > 0) {
+    p->car = Tree(m, d - 1, tag);
+    p->cdr = Tree(m, d - 1, tag);
+  }
+  return p;
+}
+
+uint64_t Check(Pair* p, uint64_t tag) {
+  if (p == nullptr) return 0;
+  EXPECT_EQ(p->value, tag);
+  return 1 + Check(p->car, tag) + Check(p->cdr, tag);
+}
+
+TEST(ThreadsTest, MutatorsAllocateAndRewireWhileCollectionsRun) {
+  Options o;
+  o.max_procs = 4;
+  o.gc_percent = 50;  // collect often
+  o.background_scavenger = true;
+  Heap heap(o);
+  constexpr int kThreads = 4;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> ts;
+  std::atomic<uint64_t> checked{0};
+  for (int t = 0; t < kThreads; t++) {
+    ts.emplace_back([&, t] {
+      Mutator& m = heap.AttachCurrentThread();
+      {
+        Persistent<Pair> keep(heap, Tree(m, 10, t));
+        for (int round = 0; round < 30; round++) {
+          // Rewire: replace one subtree, drop the other.
+          keep->car = Tree(m, 9, t);
+          Tree(m, 8, 99);  // garbage
+          checked += Check(keep.Get(), t);
+          if (round % 10 == 0) heap.Collect();
+        }
+      }
+      heap.DetachCurrentThread();
+    });
+  }
+  // An unattached thread reading stats and collecting meanwhile.
+  std::thread observer([&] {
+    while (!stop.load()) {
+      MemStats s = heap.ReadMemStats();
+      EXPECT_EQ(s.heap_objects, s.mallocs - s.frees);
+      EXPECT_LE(s.heap_alloc, s.heap_inuse);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  for (auto& t : ts) t.join();
+  stop = true;
+  observer.join();
+  EXPECT_EQ(checked.load(), uint64_t{kThreads} * 30 * 2047);
+  EXPECT_GT(heap.ReadMemStats().num_gc, 5u);
+}
+
+TEST(ThreadsTest, SafepointPollLetsTheWorldStop) {
+  Options o;
+  o.max_procs = 2;
+  Heap heap(o);
+  std::atomic<bool> stop{false}, started{false};
+  std::thread spinner([&] {
+    Mutator& m = heap.AttachCurrentThread();
+    started = true;
+    while (!stop.load(std::memory_order_relaxed)) m.Safepoint();
+    heap.DetachCurrentThread();
+  });
+  while (!started.load()) std::this_thread::yield();
+  for (int i = 0; i < 20; i++) heap.Collect();  // would hang without polls
+  stop = true;
+  spinner.join();
+  EXPECT_EQ(heap.ReadMemStats().num_gc, 20u);
+}
+
+TEST(ThreadsTest, BlockingScopeReleasesThePAndKeepsItsRoots) {
+  Options o;
+  o.max_procs = 1;  // one P: a blocked thread must give it up
+  Heap heap(o);
+  std::atomic<int> phase{0};
+  std::thread blocked([&] {
+    Mutator& m = heap.AttachCurrentThread();
+    Pair* volatile mine = m.New<Pair>(kPairType);
+    mine->value = 5;
+    {
+      BlockingScope b(m);
+      phase = 1;
+      while (phase.load() != 2)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(heap.ObjectStart(mine), mine);
+    EXPECT_EQ(mine->value, 5u);
+    heap.DetachCurrentThread();
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  // This thread can attach (the P is free) and collect while the other
+  // blocks; the blocked thread's stack is still scanned.
+  Mutator& m = heap.AttachCurrentThread();
+  for (int i = 0; i < 20000; i++) m.New<Pair>(kPairType);
+  heap.Collect();
+  for (int i = 0; i < 20000; i++) m.New<Pair>(kPairType);
+  heap.DetachCurrentThread();
+  phase = 2;
+  blocked.join();
+}
+
+TEST(ThreadsTest, TwoHeapsInOneProcessAreIndependent) {
+  Heap a, b;
+  std::thread ta([&] {
+    Mutator& m = a.AttachCurrentThread();
+    Persistent<Pair> keep(a, Tree(m, 12, 1));
+    for (int i = 0; i < 5; i++) {
+      Tree(m, 10, 0);
+      a.Collect();
+    }
+    EXPECT_EQ(Check(keep.Get(), 1), 8191u);
+    EXPECT_EQ(b.ObjectStart(keep.Get()), nullptr);
+    keep.Reset();
+    a.DetachCurrentThread();
+  });
+  std::thread tb([&] {
+    Mutator& m = b.AttachCurrentThread();
+    Persistent<Pair> keep(b, Tree(m, 12, 2));
+    for (int i = 0; i < 5; i++) Tree(m, 10, 0);
+    EXPECT_EQ(Check(keep.Get(), 2), 8191u);
+    keep.Reset();
+    b.DetachCurrentThread();
+  });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.ReadMemStats().num_forced_gc, 5u);
+  EXPECT_EQ(b.ReadMemStats().num_forced_gc, 0u);
+}
+
+}  // namespace
+}  // namespace gcheap::testing
