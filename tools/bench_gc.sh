@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Whole-program GC benchmark: gcheap against Go's runtime and the Boehm GC on
+# binary-trees and GCBench (bench/*.cc; the peers are in bench/peers/).
+#
+# Builds bench/binary_trees and bench/gcbench with --config=opt, runs each of
+# them REPS times (interleaved) under /usr/bin/time for the peak RSS, checks
+# that repeated runs print the same results, then runs bench/peers/run_peers.sh
+# for the Go and Boehm versions, checks that gcheap's results match theirs,
+# and prints one table of medians with gcheap's time and RSS ratios to each
+# peer.
+#
+# Usage: tools/bench_gc.sh
+# Environment:
+#   REPS         runs per program and implementation (default 3)
+#   BT_DEPTH     binary-trees max depth (default 21)
+#   BAZEL_FLAGS  extra flags for the bazel build, split on spaces (default none)
+# Runtime settings (GCHEAP_DEBUG, GOGC, GOMAXPROCS, GC_MARKERS, ...) are passed
+# through to the programs unchanged.
+#
+# Output, under out/bench/: gc.results (every run's RESULT line with
+# rss_kb=<peak RSS in KiB> appended, gcheap's and the peers'), gcheap.results
+# (gcheap's alone), <name>_gcheap.out (the first run's standard output), and
+# peers/ (run_peers.sh's binaries, outputs and results).
+#
+# Installs nothing: go, gcc, libgc-dev and time must be present.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+reps="${REPS:-3}"
+bt_depth="${BT_DEPTH:-21}"
+for v in "$reps" "$bt_depth"; do
+  case "$v" in
+    '' | *[!0-9]*) echo "REPS and BT_DEPTH must be non-negative integers" >&2; exit 2 ;;
+  esac
+done
+if [ "$reps" -lt 1 ]; then
+  echo "REPS must be at least 1" >&2
+  exit 2
+fi
+bazel_flags=()
+if [ -n "${BAZEL_FLAGS:-}" ]; then
+  read -r -a bazel_flags <<<"$BAZEL_FLAGS"
+fi
+
+out="$repo/out/bench"
+peers_out="$out/peers"
+mkdir -p "$out" "$peers_out"
+
+# --- prerequisites ----------------------------------------------------------
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[ -f /usr/include/gc.h ] || [ -f /usr/include/gc/gc.h ] || missing+=(libgc-dev)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bench_gc.sh: missing prerequisites (this script installs nothing)." >&2
+  echo "Install them first, e.g.:" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+if ! command -v bazel >/dev/null 2>&1; then
+  echo "bench_gc.sh: bazel not found" >&2
+  exit 1
+fi
+
+# --- build ------------------------------------------------------------------
+echo "building gcheap benchmarks (--config=opt ${bazel_flags[*]})" >&2
+bazel build --config=opt "${bazel_flags[@]}" //bench:binary_trees //bench:gcbench >&2
+bin_dir="$(bazel info --config=opt "${bazel_flags[@]}" bazel-bin 2>/dev/null)"
+for prog in binary_trees gcbench; do
+  install -m 755 "$bin_dir/bench/$prog" "$out/${prog}_gcheap"
+done
+
+# --- run gcheap -------------------------------------------------------------
+# Lines whose content depends on timing or on the collector; left out when
+# outputs are compared (as in run_peers.sh).
+normalize() {
+  grep -v -E 'construction took|^Completed ' "$1" || true
+}
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+gcheap_results="$out/gcheap.results"
+: >"$gcheap_results"
+status=0
+
+{
+  echo "gcheap: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo ' (modified)')"
+  echo "cpus:   $(nproc)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "binary-trees depth $bt_depth; $reps runs each"
+} >&2
+
+for ((rep = 1; rep <= reps; rep++)); do
+  for prog in binary_trees gcbench; do
+    argv=("$out/${prog}_gcheap")
+    if [ "$prog" = binary_trees ]; then argv+=("$bt_depth"); fi
+    cmd="${argv[*]}"
+    echo "run $rep/$reps: $cmd" >&2
+    if ! /usr/bin/time -f '%M' -o "$tmp/rss" "${argv[@]}" >"$tmp/stdout" 2>"$tmp/stderr"; then
+      echo "FAILED: $cmd" >&2
+      cat "$tmp/stderr" >&2
+      exit 1
+    fi
+    line="$(grep '^RESULT ' "$tmp/stderr" | tail -n 1 || true)"
+    if [ -z "$line" ]; then
+      echo "no RESULT line from: $cmd" >&2
+      cat "$tmp/stderr" >&2
+      exit 1
+    fi
+    grep -v '^RESULT ' "$tmp/stderr" >&2 || true
+    echo "$line rss_kb=$(tail -n 1 "$tmp/rss")" >>"$gcheap_results"
+    if [ "$rep" -eq 1 ]; then
+      cp "$tmp/stdout" "$out/${prog}_gcheap.out"
+    elif ! cmp -s <(normalize "$tmp/stdout") <(normalize "$out/${prog}_gcheap.out"); then
+      echo "MISMATCH: run $rep of $prog gcheap printed different results than run 1" >&2
+      status=1
+    fi
+  done
+done
+
+# --- run the peers ----------------------------------------------------------
+echo "running the Go and Boehm peers (bench/peers/run_peers.sh)" >&2
+if ! REPS="$reps" BT_DEPTH="$bt_depth" BT_THREADS=1 \
+  "$repo/bench/peers/run_peers.sh" "$peers_out" >&2; then
+  echo "run_peers.sh reported a failure or mismatch (see above)" >&2
+  status=1
+fi
+
+# --- check gcheap against the peers -----------------------------------------
+for prog in binary_trees gcbench; do
+  for impl in go boehm; do
+    peer="$peers_out/${prog}_${impl}.out"
+    if [ ! -f "$peer" ]; then
+      echo "MISSING: $peer" >&2
+      status=1
+    elif cmp -s <(normalize "$out/${prog}_gcheap.out") <(normalize "$peer"); then
+      echo "outputs match: $prog (gcheap, $impl)" >&2
+    else
+      echo "MISMATCH: $prog outputs differ between gcheap and $impl:" >&2
+      diff <(normalize "$out/${prog}_gcheap.out") <(normalize "$peer") >&2 || true
+      status=1
+    fi
+  done
+done
+
+# --- merge and summarize ----------------------------------------------------
+results="$out/gc.results"
+cat "$gcheap_results" "$peers_out/peers.results" >"$results"
+
+# field KEY NAME IMPL: the KEY values of that program's runs, one per line.
+field() {
+  grep "^RESULT name=$2 impl=$3 " "$results" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
+}
+median() {
+  sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) print "nan"; else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2];
+          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
+}
+
+echo
+echo "medians of $reps runs; peak RSS from /usr/bin/time; pauses as each program reports them"
+echo "ratios: gcheap / peer (above 1.00x: gcheap slower or larger)"
+printf '%-14s %-7s %10s %9s %6s %13s %14s | %8s %8s %8s %8s\n' \
+  program impl wall_ms rss_MiB gcs max_pause_us total_pause_ms \
+  t/go t/boehm rss/go rss/boehm
+for prog in binary_trees gcbench; do
+  declare -A wall=() rss=()
+  for impl in gcheap go boehm; do
+    wall[$impl]="$(field wall_ms "$prog" "$impl" | median)"
+    rss[$impl]="$(field rss_kb "$prog" "$impl" | median)"
+  done
+  for impl in gcheap go boehm; do
+    gcs="$(field gcs "$prog" "$impl" | median)"
+    maxp="$(field max_pause_us "$prog" "$impl" | median)"
+    totp="$(field total_pause_ms "$prog" "$impl" | median)"
+    rss_mib="$(awk -v k="${rss[$impl]}" 'BEGIN { if (k == "nan") print "nan"; else printf "%.1f", k / 1024 }')"
+    r=(- - - -)
+    if [ "$impl" = gcheap ]; then
+      r=("$(ratio "${wall[gcheap]}" "${wall[go]}")" "$(ratio "${wall[gcheap]}" "${wall[boehm]}")"
+        "$(ratio "${rss[gcheap]}" "${rss[go]}")" "$(ratio "${rss[gcheap]}" "${rss[boehm]}")")
+    fi
+    printf '%-14s %-7s %10.1f %9s %6.0f %13.1f %14.1f | %8s %8s %8s %8s\n' \
+      "$prog" "$impl" "${wall[$impl]}" "$rss_mib" "$gcs" "$maxp" "$totp" "${r[@]}"
+  done
+  unset wall rss
+done
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "raw results: $results"
+exit "$status"
