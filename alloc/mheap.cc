@@ -70,6 +70,11 @@ FixAlloc* MHeap::BitsAllocFor(size_t words) {
   return &bits_alloc_[i];
 }
 
+FixAlloc* MHeap::TypeBitsAllocFor(size_t bitmap_words) {
+  // heap bits (one page of words) followed by one header bit per slot.
+  return bitmap_words <= 8 ? &typebits_alloc_[0] : &typebits_alloc_[1];
+}
+
 bool MHeap::GrowLocked(size_t npages) {
   size_t remaining = (cur_arena_end_ - cur_arena_) / kPageSize;
   if (npages > remaining) {
@@ -165,7 +170,8 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
   s->needzero = scavenged < npages;
   if (!spc.noscan() && sizeclass != 0 &&
       s->elemsize <= MSpan::kMaxHeapBitsObject) {
-    auto* tb = static_cast<uint64_t*>(bits_alloc_[4].Alloc());
+    auto* tb =
+        static_cast<uint64_t*>(TypeBitsAllocFor(s->bitmap_words)->Alloc());
     if (tb == nullptr) {
       bits->Free(b);
       span_alloc_.Free(s);
@@ -184,17 +190,41 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
 }
 
 MSpan* MHeap::AllocSpan(size_t npages, SpanClass spc) {
-  SpinLockHolder h(&lock_);
-  size_t scavenged = 0;
-  uintptr_t base = pages_.Alloc(npages, &scavenged);
-  if (base == 0) {
-    if (!GrowLocked(npages)) return nullptr;
-    base = pages_.Alloc(npages, &scavenged);
-    if (base == 0) return nullptr;
+  for (int pass = 0;; pass++) {
+    {
+      SpinLockHolder h(&lock_);
+      size_t scavenged = 0;
+      uintptr_t base = pages_.Alloc(npages, &scavenged);
+      if (base == 0 && pass == 1) {
+        if (!GrowLocked(npages)) return nullptr;
+        base = pages_.Alloc(npages, &scavenged);
+        if (base == 0) return nullptr;
+      }
+      if (base != 0) {
+        MSpan* s = NewSpanLocked(base, npages, scavenged, spc);
+        if (s == nullptr) pages_.Free(base, npages);
+        return s;
+      }
+    }
+    // No free run: before growing the heap, sweep spans that the last
+    // cycle left unswept; dead ones give their pages back (Go's reclaim).
+    Reclaim(npages);
   }
-  MSpan* s = NewSpanLocked(base, npages, scavenged, spc);
-  if (s == nullptr) pages_.Free(base, npages);
-  return s;
+}
+
+size_t MHeap::Reclaim(size_t npages) {
+  size_t freed = 0;
+  while (freed < npages) {
+    MSpan* s = nullptr;
+    int start = next_sweep_class_.load(std::memory_order_relaxed);
+    for (int i = 0; i < kNumSpanClasses && s == nullptr; i++) {
+      s = central_[(start + i) % kNumSpanClasses].PopUnsweptClaimed();
+    }
+    if (s == nullptr) break;  // everything is swept
+    size_t n = s->npages;
+    if (SweepSpan(s, /*preserve=*/false)) freed += n;
+  }
+  return freed;
 }
 
 void MHeap::FreeSpan(MSpan* s) {
@@ -206,7 +236,9 @@ void MHeap::FreeSpan(MSpan* s) {
   heap_inuse_pages_ -= s->npages;
   BitsAllocFor(s->bitmap_words)
       ->Free(s->alloc_bits < s->gcmark_bits ? s->alloc_bits : s->gcmark_bits);
-  if (s->heap_bits != nullptr) bits_alloc_[4].Free(s->heap_bits);
+  if (s->heap_bits != nullptr) {
+    TypeBitsAllocFor(s->bitmap_words)->Free(s->heap_bits);
+  }
   s->~MSpan();
   span_alloc_.Free(s);
 }
@@ -369,6 +401,7 @@ AllocStatsSnapshot MHeap::ReadStats() {
   s.mcache_sys = mcache_alloc_.sys();
   s.gc_sys = arena_map_.metadata_bytes();
   for (const FixAlloc& b : bits_alloc_) s.gc_sys += b.sys();
+  for (const FixAlloc& b : typebits_alloc_) s.gc_sys += b.sys();
   return s;
 }
 

@@ -100,6 +100,9 @@ class MHeap {
   size_t SweepOne();
   // Sweeps until no unswept span remains (spans held by mcaches excepted).
   void SweepAll();
+  // Sweeps unswept spans until npages pages have been freed or none is
+  // left; returns the pages freed. AllocSpan calls it before growing.
+  size_t Reclaim(size_t npages);
 
   // --- addresses.
   MSpan* SpanOf(uintptr_t addr) const { return arena_map_.SpanOf(addr); }
@@ -145,6 +148,7 @@ class MHeap {
                        SpanClass spc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   bool GrowLocked(size_t npages) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   FixAlloc* BitsAllocFor(size_t words);
+  FixAlloc* TypeBitsAllocFor(size_t bitmap_words);
   void RecordFrees(MSpan* s, int nfreed);
 
   const MHeapOptions opts_;
@@ -165,6 +169,11 @@ class MHeap {
   // Bitmap pairs of 1, 2, 4, 8 and 16 words per bitmap.
   FixAlloc bits_alloc_[5] ABSL_GUARDED_BY(lock_) = {
       FixAlloc(16), FixAlloc(32), FixAlloc(64), FixAlloc(128), FixAlloc(256)};
+  // Type bits of small scan spans: 16 words of heap bits plus 8 or 16
+  // words of header bits.
+  FixAlloc typebits_alloc_[2] ABSL_GUARDED_BY(lock_) = {
+      FixAlloc((MSpan::kHeapBitsWords + 8) * 8),
+      FixAlloc((MSpan::kHeapBitsWords + 16) * 8)};
   uintptr_t cur_arena_ ABSL_GUARDED_BY(lock_) = 0;  // committed up to
   uintptr_t cur_arena_end_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_sys_ ABSL_GUARDED_BY(lock_) = 0;

@@ -2,7 +2,8 @@
 // statistics, reported at the end of a run as the same single stderr line the
 // Go and Boehm peers print (see bench/peers/README.md):
 //
-//   RESULT name=<prog> impl=gcheap wall_ms=<f> gcs=<n> max_pause_us=<f> total_pause_ms=<f>
+//   RESULT name=<prog> impl=gcheap wall_ms=<f> gcs=<n> max_pause_us=<f>
+//   total_pause_ms=<f>
 //
 // gcs is MemStats::num_gc and total_pause_ms is MemStats::pause_total_ns.
 // max_pause_us is the largest MemStats::pause_ns entry over all cycles.

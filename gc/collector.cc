@@ -162,7 +162,7 @@ void Collector::WorkerMain(int id) {
 void Collector::MarkLoop(Marker& m) {
   int n = 0;
   while (true) {
-    for (uintptr_t obj; (obj = m.TryGet()) != 0;) {
+    for (uintptr_t obj; (obj = m.Next()) != 0;) {
       m.Scan(obj);
       // Share work when others are idle and the pool is dry.
       if ((++n & 63) == 0 && idle_.load(std::memory_order_relaxed) > 0 &&

@@ -4,7 +4,8 @@
 
 namespace gcheap::internal {
 
-void Marker::Grey(uintptr_t p) {
+template <bool kCheckAllocated>
+void Marker::GreyImpl(uintptr_t p) {
   MSpan* s = heap_->SpanOf(p);
   if (s == nullptr) return;
   if (s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
@@ -12,12 +13,15 @@ void Marker::Grey(uintptr_t p) {
     return;
   }
   uintptr_t idx = s->ObjIndex(p);
-  if (!s->IsAllocated(idx)) return;  // a stale or made-up pointer
-  if (!s->TryMark(idx)) return;      // already grey or black
+  if (kCheckAllocated && !s->IsAllocated(idx)) return;  // stale or made up
+  if (!s->TryMark(idx)) return;                         // already grey or black
   marked_bytes_ += s->elemsize;
   if (s->spanclass.noscan()) return;  // black at once
   work_.Put(s->ObjBase(idx));
 }
+
+template void Marker::GreyImpl<true>(uintptr_t);
+template void Marker::GreyImpl<false>(uintptr_t);
 
 void Marker::ScanRange(const void* begin, const void* end) {
   ScanWords(reinterpret_cast<uintptr_t>(begin),
@@ -58,7 +62,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
       uintptr_t slot = elem + 8 * __builtin_ctzll(m);
       if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
       uintptr_t v = *reinterpret_cast<const uintptr_t*>(slot);
-      if (v != 0) Grey(v);
+      if (v != 0) GreyPrecise(v);
     }
   }
   scanned_bytes_ += to - from;
@@ -74,7 +78,7 @@ void Marker::Scan(uintptr_t addr) {
     for (uint64_t m = s->PointerBits(idx); m != 0; m &= m - 1) {
       uintptr_t v =
           reinterpret_cast<const uintptr_t*>(slot)[__builtin_ctzll(m)];
-      if (v != 0) Grey(v);
+      if (v != 0) GreyPrecise(v);
     }
     scanned_bytes_ += words * 8;
     return;
@@ -117,7 +121,7 @@ void Marker::Scan(uintptr_t addr) {
 }
 
 void Marker::DrainLocal() {
-  for (uintptr_t obj; (obj = work_.TryGet()) != 0;) Scan(obj);
+  for (uintptr_t obj; (obj = Next()) != 0;) Scan(obj);
 }
 
 }  // namespace gcheap::internal

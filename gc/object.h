@@ -1,11 +1,12 @@
 // Object layout: where an object's type lives. See gc/gc.h for the map.
 //
 // Objects in noscan spans have no header: the slot is the payload. Small
-// objects (up to 512 bytes) whose Type is a pointer map or conservative
-// have no header either: their span's type bits (MSpan::heap_bits, one bit
+// objects (up to 512 bytes) whose Type is a pointer map have no header
+// either: their span's type bits (MSpan::heap_bits, one bit
 // per word) say which words to scan, as Go's heap bits do. All other
 // objects in scan spans (trace callbacks, destructors, arrays, objects over
-// 512 bytes) start with a header word holding their Type (types are at
+// 512 bytes, conservative objects, whose words are checked one by one)
+// start with a header word holding their Type (types are at
 // least 8-byte aligned, so the low bits are free for flags); the span's
 // header_bits mark which small slots have one:
 //

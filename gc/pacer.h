@@ -6,8 +6,13 @@
 //             4 MiB * GOGC / 100 (the heap minimum)
 //   goal    = min(goal, what the soft memory limit leaves), never below
 //             M + 1 MiB
-//   trigger = goal   (marking stops the world in this version, so a cycle
-//                     can start as late as the goal itself)
+//   trigger = M + 0.7 * (goal - M)
+//                     (Go's lowest trigger ratio: Go starts a concurrent
+//                     cycle between 70% and 95% of the way from M to the
+//                     goal so that marking finishes before the goal. With
+//                     stop-the-world marking the heap does not grow during
+//                     the mark, so starting at 70% keeps the peak heap near
+//                     Go's for the same GOGC.)
 //
 // A cycle starts when heap_live (bytes in spans handed to mcaches plus large
 // objects, counted pessimistically at refill) reaches the trigger.
@@ -24,6 +29,7 @@ namespace gcheap::internal {
 class Pacer {
  public:
   static constexpr uint64_t kHeapMinimum = 4 << 20;
+  static constexpr uint64_t kTriggerPercent = 70;
 
   Pacer(int gc_percent, size_t soft_limit)
       : gc_percent_(gc_percent), soft_limit_(soft_limit) {
@@ -50,7 +56,11 @@ class Pacer {
       if (goal > limit_goal) goal = limit_goal;
     }
     goal_.store(goal, std::memory_order_relaxed);
-    trigger_.store(goal, std::memory_order_relaxed);
+    uint64_t trigger = goal;
+    if (goal != UINT64_MAX && goal > marked) {
+      trigger = marked + (goal - marked) * kTriggerPercent / 100;
+    }
+    trigger_.store(trigger, std::memory_order_relaxed);
   }
   int SetGCPercent(int pct) {
     int old = gc_percent_.exchange(pct, std::memory_order_relaxed);

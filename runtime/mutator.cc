@@ -47,14 +47,15 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
 
   // Layout: noscan payloads (no destructor) have no header and live in
   // noscan spans; small pointer-map objects use type bits; everything else
-  // carries a header (arrays: two words).
+  // (trace callbacks, conservative words, destructors, arrays, objects over
+  // 512 bytes) carries a header (arrays: two words).
   const bool raw_bytes = t.size() == 0 && array;  // AllocateNoscan
   const bool noscan = t.kind() == Type::Kind::kNoscan && !t.destructor();
   size_t elem = raw_bytes ? 1 : (t.size() == 0 ? 1 : t.size());
   size_t n = array ? count : 1;
   size_t payload = 0;
   bool ok = SizeOf(n, elem, 0, &payload);
-  bool bitmap = !array && !noscan && t.kind() != Type::Kind::kTraced &&
+  bool bitmap = !array && t.kind() == Type::Kind::kPointerMap &&
                 !t.destructor() && payload <= MSpan::kMaxHeapBitsObject;
   size_t header =
       (noscan || bitmap) ? 0 : (array ? kArrayHeaderBytes : kObjectHeaderBytes);
@@ -102,9 +103,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   MSpan* s = heap_->mheap().SpanOf(slot);
   uintptr_t idx = s->ObjIndex(slot);
   if (bitmap) {
-    s->SetTypeBits(idx, false,
-                   t.kind() == Type::Kind::kConservative ? ~uint64_t{0}
-                                                         : t.pointer_mask());
+    s->SetTypeBits(idx, false, t.pointer_mask());
     return p;
   }
   if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);

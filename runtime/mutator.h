@@ -119,15 +119,13 @@ class Mutator {
       return mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
     }
-    if (t.kind() != Type::Kind::kTraced && t.destructor() == nullptr &&
+    if (t.kind() == Type::Kind::kPointerMap && t.destructor() == nullptr &&
         size != 0 && size <= MSpan::kMaxHeapBitsObject) {
-      // Small pointer-map or conservative object: no header, type bits.
+      // Small pointer-map object: no header, type bits.
       void* p = mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-      s->SetTypeBits(idx, false,
-                     t.kind() == Type::Kind::kConservative ? ~uint64_t{0}
-                                                           : t.pointer_mask());
+      s->SetTypeBits(idx, false, t.pointer_mask());
       return p;
     }
     const size_t total = size + 8;  // one header word
