@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-MAIN_EXAMPLE=allocator_tour
+MAIN_EXAMPLE=memstats
 CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev g++ clang)
 BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go

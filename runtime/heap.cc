@@ -111,7 +111,10 @@ MemStats HeapImpl::ReadMemStats() {
   if (self != nullptr && (self->heap_ != this || self->state_->p == nullptr)) {
     self = nullptr;
   }
-  if (self != nullptr) ReleaseP(*self);
+  if (self != nullptr) {
+    ClearStackBelow();
+    ReleaseP(*self);
+  }
   collector_->LockSweeping();  // no sweeper may move counters meanwhile
   StopTheWorld();
   for (P& p : ps_) p.mcache->ReleaseAll();

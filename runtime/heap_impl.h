@@ -161,6 +161,8 @@ class HeapImpl : public CollectorEnv {
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// Clears 8 KiB of stack below the caller (see sched.cc).
+void ClearStackBelow();
 
 }  // namespace gcheap::internal
 

@@ -28,6 +28,15 @@ uintptr_t StackBase() {
 
 Mutator* CurrentMutator() { return tls_current; }
 
+// Zeroes the stack just below the caller's frame, where the collection's
+// own frames are about to go: stale pointers left there by earlier, deeper
+// calls would otherwise look live to the conservative stack scan (the same
+// trick as Boehm's GC_clear_stack).
+ABSL_ATTRIBUTE_NOINLINE void ClearStackBelow() {
+  volatile uintptr_t pad[1024];
+  for (size_t i = 0; i < 1024; i++) pad[i] = 0;
+}
+
 // Saves the callee-saved registers (which may hold the only copy of a
 // pointer the caller's frames use) and the stack pointer: the collector
 // scans both while the thread is stopped or blocked.
@@ -218,6 +227,7 @@ void HeapImpl::CheckRunning(const Mutator& m, const char* what) const {
 }
 
 void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
+  if (m != nullptr) ClearStackBelow();
   if (m != nullptr) ReleaseP(*m);
   collector_->RunCycle(why);
   if (why == GcReason::kForced) {
@@ -232,6 +242,7 @@ void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
 void HeapImpl::MaybeTrigger(Mutator& m) {
   if (!collector_->ShouldTrigger()) return;
   uint32_t seen = collector_->cycles();
+  ClearStackBelow();
   ReleaseP(m);
   collector_->RunCycle(GcReason::kHeapTrigger, seen);
   AcquireP(m);

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <regex>
 #include <string>
 
 #include "gcheap/gcheap.h"
@@ -122,16 +121,28 @@ TEST(GcTraceTest, OptionPrintsOneGoFormatLinePerCycle) {
   fclose(out);
   std::string text(buf, len);
   free(buf);
-  std::regex line(
-      "gc ([0-9]+) @[0-9]+\\.[0-9]{3}s [0-9]+%: [0-9.]+\\+[0-9.]+\\+[0-9.]+ "
-      "ms clock, [0-9.]+\\+[0-9.]+/[0-9.]+/[0-9.]+\\+[0-9.]+ ms cpu, "
-      "[0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ "
-      "MB globals, 2 P \\(forced\\)\n");
+  // Parse each line with the fields of Go's format.
   int n = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), line);
-       it != std::sregex_iterator(); ++it) {
-    n++;
-    EXPECT_EQ(std::stoi((*it)[1]), n);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    ASSERT_NE(nl, std::string::npos) << "unterminated line";
+    std::string l = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    unsigned num, secs, msecs, pct, h0, h1, h2, goal, stacks, globals, procs;
+    float a, b, c, d, e, f, g, h;
+    char forced[16] = {};
+    int got = sscanf(l.c_str(),
+                     "gc %u @%u.%3us %u%%: %f+%f+%f ms clock, %f+%f/%f/%f+%f "
+                     "ms cpu, %u->%u->%u MB, %u MB goal, %u MB stacks, %u MB "
+                     "globals, %u P %15s",
+                     &num, &secs, &msecs, &pct, &a, &b, &c, &d, &e, &f, &g, &h,
+                     &h0, &h1, &h2, &goal, &stacks, &globals, &procs, forced);
+    EXPECT_EQ(got, 20) << l;
+    EXPECT_EQ(num, static_cast<unsigned>(++n));
+    EXPECT_EQ(procs, 2u);
+    EXPECT_STREQ(forced, "(forced)");
+    EXPECT_GE(h1, h2);
   }
   EXPECT_EQ(n, 3) << text;
 }
