@@ -33,8 +33,9 @@ Mutator* CurrentMutator() { return tls_current; }
 // calls would otherwise look live to the conservative stack scan (the same
 // trick as Boehm's GC_clear_stack).
 ABSL_ATTRIBUTE_NOINLINE void ClearStackBelow() {
-  volatile uintptr_t pad[1024];
+  uintptr_t pad[1024];
   for (size_t i = 0; i < 1024; i++) pad[i] = 0;
+  asm volatile("" : : "r"(pad) : "memory");  // keep the stores
 }
 
 // Saves the callee-saved registers (which may hold the only copy of a
