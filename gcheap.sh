@@ -5,7 +5,10 @@
 #   ./gcheap.sh test [config]    run every test; config: asan, tsan, debug,
 #                                clang (default: the plain build). Ends with
 #                                a line "N passed, N failed".
-#   ./gcheap.sh bench            benchmarks against the peers (optimized)
+#   ./gcheap.sh bench            benchmarks against the peers (optimized):
+#                                allocation vs malloc (tools/bench_alloc.sh),
+#                                binary-trees and GCBench vs Go and Boehm GC
+#                                (tools/bench_gc.sh)
 #   ./gcheap.sh sanitizers       the asan and tsan test runs
 #   ./gcheap.sh all              example, tests, sanitizers, benchmarks
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
@@ -118,7 +121,10 @@ case "$cmd" in
     ;;
   bench)
     ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
-    tools/bench_alloc.sh
+    rc=0
+    tools/bench_alloc.sh || rc=1
+    tools/bench_gc.sh || rc=1
+    exit $rc
     ;;
   all)
     ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
@@ -128,10 +134,11 @@ case "$cmd" in
     run_tests asan || rc=1
     run_tests tsan || rc=1
     tools/bench_alloc.sh || rc=1
+    tools/bench_gc.sh || rc=1
     exit $rc
     ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac
