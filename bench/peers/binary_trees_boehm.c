@@ -1,6 +1,7 @@
 /* binary-trees (The Computer Language Benchmarks Game), Boehm GC peer.
  *
- * Usage: binary_trees_boehm [-threads N] [max_depth]   (max_depth defaults to 21)
+ * Usage: binary_trees_boehm [-threads N] [max_depth]   (max_depth defaults to
+ * 21)
  *
  * Rules followed: every tree node is allocated individually through the
  * garbage collector (GC_MALLOC(sizeof(Node))), nothing is pooled or freed by
@@ -17,7 +18,6 @@
  */
 #define GC_THREADS
 #include <gc.h>
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

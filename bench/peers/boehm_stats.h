@@ -1,7 +1,8 @@
 /* Shared by the Boehm GC peer programs: wall time and GC statistics, reported
  * as a single machine-readable line on stderr at the end of a run:
  *
- *   RESULT name=<prog> impl=boehm wall_ms=<f> gcs=<n> max_pause_us=<f> total_pause_ms=<f>
+ *   RESULT name=<prog> impl=boehm wall_ms=<f> gcs=<n> max_pause_us=<f>
+ * total_pause_ms=<f>
  *
  * Include after <gc.h>. Call peer_stats_start() right after GC_INIT() and
  * peer_stats_report(name) at the very end.
@@ -68,8 +69,8 @@ static void peer_stats_report(const char *name) {
   fprintf(stderr,
           "RESULT name=%s impl=boehm wall_ms=%.3f gcs=%lu max_pause_us=%.3f "
           "total_pause_ms=%.3f\n",
-          name, wall_ns / 1e6, gcs,
-          peer_pause_max_ns / 1e3, peer_pause_total_ns / 1e6);
+          name, wall_ns / 1e6, gcs, peer_pause_max_ns / 1e3,
+          peer_pause_total_ns / 1e6);
 }
 
 #endif /* GCHEAP_BENCH_PEERS_BOEHM_STATS_H_ */

@@ -20,7 +20,6 @@
  * Build: gcc -O2 -o gcbench_boehm gcbench_boehm.c -lgc
  */
 #include <gc.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,7 +33,7 @@ struct Node0 {
 };
 
 enum {
-  kStretchTreeDepth = 18, /* about 16Mb */
+  kStretchTreeDepth = 18,   /* about 16Mb */
   kLongLivedTreeDepth = 16, /* about 4Mb */
   kArraySize = 500000,
   kMinTreeDepth = 4,
