@@ -102,7 +102,7 @@ shift || true
 case "$cmd" in
   deps)
     ensure_pkgs "${CORE_PKGS[@]}"
-    [ "${1:-}" = bench ] && ensure_pkgs "${BENCH_PKGS[@]}"
+    if [ "${1:-}" = bench ]; then ensure_pkgs "${BENCH_PKGS[@]}"; fi
     ;;
   example)
     ensure_pkgs "${CORE_PKGS[@]}"
