@@ -67,6 +67,7 @@ class MCache {
     if (ABSL_PREDICT_FALSE(cache == 0)) return nullptr;
     s->alloc_cache = cache & (cache - 1);
     uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
+    s->PublishFreeIndex(idx + 1);
     void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
     if (s->needzero) ZeroObject(p, s->elemsize);
     *span_out = s;

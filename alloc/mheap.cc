@@ -259,6 +259,9 @@ MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
   }
   s->alloc_cache = 0;  // its one slot is taken: FreeIndex() == 1
   s->alloc_count = 1;
+  s->freeindex_at_cache = 1;
+  s->alloc_count_at_cache = 1;
+  s->PublishFreeIndex(1);
   heap_live_.fetch_add(static_cast<int64_t>(s->bytes()),
                        std::memory_order_relaxed);
   central(s->spanclass).PushSwept(s);

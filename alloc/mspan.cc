@@ -46,6 +46,7 @@ void MSpan::SyncAllocCount() {
 
 void MSpan::InitAllocState() {
   alloc_count = 0;
+  PublishFreeIndex(0);
   RefillAllocCache(0);
   NoteCached();
 }
@@ -97,6 +98,7 @@ SweepResult SweepSpanBits(MSpan* s) {
   if (r.nfreed > 0) s->needzero = true;
   s->RefillAllocCache(0);
   s->NoteCached();
+  s->PublishFreeIndex(0);  // the live objects are in alloc_bits now
   r.empty = r.nlive == 0;
   return r;
 }

@@ -69,7 +69,12 @@ struct MSpan {
   uint16_t alloc_count = 0;  // allocated slots; stale while cached
   uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
   uint16_t freeindex_at_cache = 0;    // FreeIndex() when an mcache took it
-  bool needzero = false;              // free slots may hold old data
+  // A free index published for other threads: every slot below it is
+  // allocated. The owner stores it (a relaxed atomic, a plain move) on
+  // every allocation, so markers and FindObject on any thread read it, and
+  // the alloc bits, instead of the owner's private cache fields.
+  uint16_t freeindex_for_scan = 0;
+  bool needzero = false;  // free slots may hold old data
   // Type bits of a small scan span (elemsize <= kMaxHeapBitsObject), else
   // null: heap_bits has one bit per word of the span (1 = the word may hold
   // a heap pointer), header_bits one bit per slot (1 = the object starts
@@ -105,14 +110,20 @@ struct MSpan {
   }
   uintptr_t ObjBase(uintptr_t idx) const { return start_addr + idx * elemsize; }
 
-  // Every slot below FreeIndex() is allocated.
+  // Every slot below FreeIndex() is allocated. For the owner only.
   uint32_t FreeIndex() const {
     if (alloc_cache != 0) return cache_base + __builtin_ctzll(alloc_cache);
     uint32_t end = cache_base + 64u;
     return end < nelems ? end : nelems;
   }
+  // Whether slot idx holds an allocated object; safe from any thread.
   bool IsAllocated(uintptr_t idx) const {
-    return idx < FreeIndex() || ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
+    return idx < __atomic_load_n(&freeindex_for_scan, __ATOMIC_RELAXED) ||
+           ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
+  }
+  void PublishFreeIndex(uint32_t fi) {
+    __atomic_store_n(&freeindex_for_scan, static_cast<uint16_t>(fi),
+                     __ATOMIC_RELAXED);
   }
   bool IsMarked(uintptr_t idx) const {
     return (__atomic_load_n(&gcmark_bits[idx / 64], __ATOMIC_RELAXED) >>

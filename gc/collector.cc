@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
+#include <unordered_set>
 
 #include "base/check.h"
 #include "gc/gc.h"
@@ -52,11 +54,22 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
     workers_.emplace_back([this, i] { WorkerMain(i); });
   }
   sweeper_ = std::thread([this] { SweeperMain(); });
+  coordinator_ = std::thread([this] { CoordinatorMain(); });
   std::lock_guard<std::mutex> l(stats_mu_);
   stats_.next_gc = pacer_.goal();
 }
 
+void Collector::StopCoordinator() {
+  {
+    std::lock_guard<std::mutex> l(request_mu_);
+    coordinator_stop_ = true;
+  }
+  request_cv_.notify_all();
+  if (coordinator_.joinable()) coordinator_.join();
+}
+
 Collector::~Collector() {
+  StopCoordinator();
   {
     std::lock_guard<std::mutex> l(work_mu_);
     shutdown_ = true;
@@ -149,25 +162,47 @@ void Collector::WorkerMain(int id) {
     work_cv_.wait(l, [&] { return shutdown_ || mark_epoch_ != seen; });
     if (shutdown_) return;
     seen = mark_epoch_;
+    if (id >= participants_) continue;  // not needed in this phase
+    double u = utilization_;
     l.unlock();
     uint64_t cpu0 = ThreadCpuNs();
     Marker& m = *worker_markers_[id];
-    MarkLoop(m);
+    MarkLoop(m, u);
     worker_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
     l.lock();
     if (--workers_running_ == 0) work_cv_.notify_all();
   }
 }
 
-void Collector::MarkLoop(Marker& m) {
+void Collector::MarkLoop(Marker& m, double utilization) {
+  // With utilization < 1 (a fractional background worker), the marker
+  // works in ~1 ms slices and sleeps between them to keep its share of
+  // one CPU.
+  const bool paced = utilization < 0.999;
+  uint64_t slice_start = paced ? MonoNs() : 0;
   int n = 0;
   while (true) {
     for (uintptr_t obj; (obj = m.Next()) != 0;) {
       m.Scan(obj);
+      if ((++n & 63) != 0) continue;
       // Share work when others are idle and the pool is dry.
-      if ((++n & 63) == 0 && idle_.load(std::memory_order_relaxed) > 0 &&
-          !pool_.HasFull()) {
+      if (idle_.load(std::memory_order_relaxed) > 0 && !pool_.HasFull()) {
         m.work().Balance();
+      }
+      if (concurrent()) {
+        // Scanned bytes become credit that assists can claim.
+        bg_credit_.fetch_add(static_cast<int64_t>(m.scanned_bytes()),
+                             std::memory_order_relaxed);
+        m.ResetScanned();
+      }
+      if (paced) {
+        uint64_t worked = MonoNs() - slice_start;
+        if (worked >= 1'000'000) {
+          uint64_t sleep_ns =
+              static_cast<uint64_t>(worked * (1 - utilization) / utilization);
+          std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns));
+          slice_start = MonoNs();
+        }
       }
     }
     // Out of work: wait until some appears or every marker is idle.
@@ -192,19 +227,81 @@ void Collector::MarkLoop(Marker& m) {
   }
 }
 
-void Collector::MarkParallel(Marker& self) {
-  self.work().Flush();  // publish the roots so every marker can start
+void Collector::RunMarkers(int participants, double utilization, Marker* self) {
+  participants = std::min(participants, static_cast<int>(workers_.size()));
   idle_.store(0, std::memory_order_relaxed);
-  if (!workers_.empty()) {
+  nmarkers_ = participants + (self != nullptr ? 1 : 0);
+  if (participants > 0) {
     std::lock_guard<std::mutex> l(work_mu_);
     for (Marker* m : worker_markers_) m->ResetCounters();
-    workers_running_ = static_cast<int>(workers_.size());
+    participants_ = participants;
+    utilization_ = utilization;
+    workers_running_ = participants;
     mark_epoch_++;
   }
   work_cv_.notify_all();
-  MarkLoop(self);
+  if (self != nullptr) MarkLoop(*self, 1.0);
   std::unique_lock<std::mutex> l(work_mu_);
   work_cv_.wait(l, [this] { return workers_running_ == 0; });
+}
+
+void Collector::MarkParallel(Marker& self) {
+  self.work().Flush();  // publish the roots so every marker can start
+  RunMarkers(static_cast<int>(workers_.size()), 1.0, &self);
+}
+
+void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
+  uint64_t ratio = assist_ratio_milli_.load(std::memory_order_relaxed);
+  *debt += static_cast<int64_t>(bytes * ratio / 1000);
+  if (*debt <= 0) return;
+  // Steal background credit first.
+  int64_t credit = bg_credit_.load(std::memory_order_relaxed);
+  while (credit > 0) {
+    int64_t take = std::min(credit, *debt);
+    if (bg_credit_.compare_exchange_weak(credit, credit - take,
+                                         std::memory_order_relaxed)) {
+      *debt -= take;
+      break;
+    }
+  }
+  if (*debt <= 0) return;
+  // Then mark, in bounded steps (at least 64 KiB of scanning).
+  uint64_t cpu0 = ThreadCpuNs();
+  int64_t goal = std::max<int64_t>(*debt, 64 << 10);
+  m.ResetScanned();
+  while (static_cast<int64_t>(m.scanned_bytes()) < goal) {
+    uintptr_t obj = m.Next();
+    if (obj == 0) break;  // no grey objects: nothing to pay with now
+    m.Scan(obj);
+  }
+  m.DrainQueue();
+  *debt -= static_cast<int64_t>(m.scanned_bytes());
+  if (*debt < 0) *debt = 0;
+  m.ResetScanned();
+  assist_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
+}
+
+void Collector::RequestCycle(uint32_t seen_cycles) {
+  {
+    std::lock_guard<std::mutex> l(request_mu_);
+    if (requested_) return;
+    requested_ = true;
+    request_seen_ = seen_cycles;
+  }
+  request_cv_.notify_all();
+}
+
+void Collector::CoordinatorMain() {
+  std::unique_lock<std::mutex> l(request_mu_);
+  while (true) {
+    request_cv_.wait(l, [this] { return coordinator_stop_ || requested_; });
+    if (coordinator_stop_) return;
+    uint32_t seen = request_seen_;
+    l.unlock();
+    RunCycle(GcReason::kHeapTrigger, seen);
+    l.lock();
+    requested_ = false;
+  }
 }
 
 void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
@@ -214,7 +311,16 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
     return;  // someone else already collected
   }
   uint64_t t_start = MonoNs();
-  FinishSweep();              // most of it concurrently, before stopping anyone
+  FinishSweep();  // most of it concurrently, before stopping anyone
+  if (opts_.concurrent) {
+    RunCycleConcurrent(why, t_start);
+  } else {
+    RunCycleStw(why, t_start);
+  }
+  ResumeSweeper();
+}
+
+void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t t_stw = MonoNs();  // pauses include the wait for safepoints
   env_->StopTheWorld();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
@@ -234,9 +340,109 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
 
   phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
   uint64_t t_term = MonoNs();
+  if (opts_.checkmark) Checkmark();
   uint64_t marked = self.marked_bytes();
   for (Marker* m : worker_markers_) marked += m->marked_bytes();
   uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
+  uint64_t t_end = MonoNs();
+  FinishCycle(why, t_start, t_end - t_stw, t_mark, t_term, h0, h1, marked, rb,
+              mark_cpu, 0);
+}
+
+void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
+  // 1. Sweep termination, with the world stopped: hand back the cached
+  // spans, finish sweeping, turn the barrier on, grey every root. Stacks
+  // are scanned here, once: the write barrier keeps them valid after.
+  uint64_t t_stw = MonoNs();
+  env_->StopTheWorld();
+  phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
+  env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
+  heap_->SweepAll();
+  uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
+  black_h0_ = h0;
+  // Assist ratio: the scan work expected (the last cycle's marked heap)
+  // over the bytes the program may allocate before the goal.
+  uint64_t goal = pacer_.goal();
+  uint64_t runway = goal > h0 + (1 << 20) ? goal - h0 : (1 << 20);
+  uint64_t expected = std::max<uint64_t>(pacer_.marked(), 1 << 20);
+  assist_ratio_milli_.store(expected * 1000 / runway,
+                            std::memory_order_relaxed);
+  bg_credit_.store(0, std::memory_order_relaxed);
+  for (Marker* m : worker_markers_) m->ResetCounters();
+  marking_.store(true, std::memory_order_seq_cst);
+  phase_.store(GcPhase::kMark, std::memory_order_release);
+  Marker self(heap_, &pool_);
+  CollectorEnv::RootBytes rb = env_->MarkRoots(self);
+  self.work().Flush();
+  uint64_t t_mark = MonoNs();
+  env_->StartTheWorld();
+  uint64_t pause = t_mark - t_stw;
+  if (mark_hook_) mark_hook_();
+
+  // 2. Concurrent mark: background workers at 25% of the Ps (fractional
+  // when that is not a whole number of threads), plus assists.
+  uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
+  uint64_t acpu0 = assist_cpu_ns_.load(std::memory_order_relaxed);
+  double share = 0.25 * env_->procs();
+  int nbg = std::max(1, static_cast<int>(share + 0.5));
+  double u = std::min(1.0, share / nbg);
+  uint64_t t_term;
+  for (int round = 0;; round++) {
+    // With no worker threads, the collecting thread marks.
+    RunMarkers(nbg, u, workers_.empty() ? &self : nullptr);
+    // 3. Mark termination: stop the world, flush every P's buffers; if
+    // that produced grey objects, go back to concurrent marking (up to
+    // three times), then finish them in this stop.
+    t_term = MonoNs();
+    env_->StopTheWorld();
+    phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
+    env_->FlushPWork();
+    if (!pool_.HasFull()) break;
+    if (round >= 2) {
+      MarkParallel(self);
+      break;
+    }
+    phase_.store(GcPhase::kMark, std::memory_order_release);
+    uint64_t t_restart = MonoNs();
+    env_->StartTheWorld();
+    pause += t_restart - t_term;
+  }
+  marking_.store(false, std::memory_order_seq_cst);
+  // Hand back the spans cached during the mark: their slots taken since
+  // are black, and the sweep that follows must see them as allocated.
+  env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
+  if (opts_.checkmark) Checkmark();
+  uint64_t mark_cpu = worker_cpu_ns_.load(std::memory_order_relaxed) - wcpu0;
+  uint64_t assist_cpu = assist_cpu_ns_.load(std::memory_order_relaxed) - acpu0;
+  // Objects allocated black count as marked: everything the heap grew by
+  // while marking ran.
+  uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
+  uint64_t marked = self.marked_bytes();
+  for (Marker* m : worker_markers_) marked += m->marked_bytes();
+  marked += env_->PMarkedBytes();
+  if (h1 > black_h0_) marked += h1 - black_h0_;
+  uint64_t t_end = MonoNs();
+  pause += t_end - t_term;
+  FinishCycle(why, t_start, pause, t_mark, t_term, h0, h1, marked, rb, mark_cpu,
+              assist_cpu);
+}
+
+void Collector::Checkmark() {
+  // Mark everything reachable again, with the world stopped, into a side
+  // set, failing on the first object the real mark did not mark.
+  std::unordered_set<uintptr_t> visited;
+  Marker check(heap_, &pool_);
+  check.EnableCheckmark(&visited);
+  env_->MarkRoots(check);
+  check.SetReferrer(0);
+  check.DrainLocal();
+}
+
+void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
+                            uint64_t t_mark, uint64_t t_term, uint64_t h0,
+                            uint64_t h1, uint64_t marked,
+                            CollectorEnv::RootBytes rb, uint64_t mark_cpu,
+                            uint64_t assist_cpu) {
   heap_->heap_live().store(static_cast<int64_t>(marked),
                            std::memory_order_relaxed);
   pacer_.Commit(marked, rb.stacks + rb.globals);
@@ -248,7 +454,6 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   int procs = env_->procs();
   {
     std::lock_guard<std::mutex> l(stats_mu_);
-    uint64_t pause = t_end - t_stw;
     uint32_t i = stats_.num_gc % 256;
     stats_.pause_ns[i] = pause;
     stats_.last_gc = UnixNs();
@@ -258,12 +463,14 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
     if (why == GcReason::kForced) stats_.num_forced_gc++;
     stats_.next_gc = goal;
     stats_.last_marked = marked;
-    stats_.gc_cpu_ns +=
-        (t_mark - t_stw) * procs + mark_cpu + (t_end - t_term) * procs;
+    uint64_t stw_cpu =
+        opts_.concurrent ? pause * procs : (pause - (t_term - t_mark)) * procs;
+    stats_.gc_cpu_ns += stw_cpu + mark_cpu + assist_cpu;
+    stats_.assist_cpu_ns += assist_cpu;
+    stats_.background_cpu_ns += mark_cpu;
   }
   cycles_.fetch_add(1, std::memory_order_release);
   env_->StartTheWorld();
-  ResumeSweeper();
   if (opts_.gctrace) {
     GcTraceLine line;
     {
@@ -276,10 +483,12 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
                                        (wall * static_cast<uint64_t>(procs)));
     }
     line.since_start_ns = t_start - start_ns_;
-    line.sweep_term_ns = t_mark - t_stw;
+    line.sweep_term_ns = pause - (t_end - t_term);
+    if (!opts_.concurrent) line.sweep_term_ns -= t_term - t_mark;
     line.mark_ns = t_term - t_mark;
     line.mark_term_ns = t_end - t_term;
     line.sweep_term_cpu_ns = line.sweep_term_ns * procs;
+    line.assist_cpu_ns = assist_cpu;
     line.background_cpu_ns = mark_cpu;
     line.mark_term_cpu_ns = line.mark_term_ns * procs;
     line.heap0 = h0;

@@ -37,6 +37,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -76,10 +77,23 @@ class CollectorEnv {
     uint64_t globals = 0;
   };
   virtual RootBytes MarkRoots(Marker& m) = 0;
+  // With the world stopped, during concurrent marking: move every P's
+  // write-barrier buffer and grey objects into the shared pool (the
+  // ragged barrier of Go's mark termination, done here in one stop).
+  virtual void FlushPWork() = 0;
+  // Bytes marked by the Ps' markers (assists, barrier) this cycle; resets
+  // them. With the world stopped.
+  virtual uint64_t PMarkedBytes() = 0;
   virtual int procs() const = 0;
 };
 
 struct CollectorOptions {
+  // Mark concurrently with the program (the default), or with the world
+  // stopped for the whole mark (for teaching and comparison).
+  bool concurrent = true;
+  // After a concurrent mark, mark again with the world stopped and fail
+  // loudly if the concurrent mark missed a reachable object.
+  bool checkmark = false;
   int gc_percent = 100;
   size_t soft_memory_limit = 0;  // 0: none
   int mark_workers = 0;          // extra marking threads; <0: auto
@@ -93,10 +107,12 @@ struct GcStats {
   uint32_t num_forced_gc = 0;
   uint64_t pause_total_ns = 0;
   uint64_t pause_ns[256] = {};
-  uint64_t pause_end[256] = {};  // Unix ns
-  uint64_t last_gc = 0;          // Unix ns
-  uint64_t next_gc = 0;          // heap goal
-  uint64_t gc_cpu_ns = 0;        // CPU time spent collecting (all procs)
+  uint64_t pause_end[256] = {};    // Unix ns
+  uint64_t last_gc = 0;            // Unix ns
+  uint64_t next_gc = 0;            // heap goal
+  uint64_t gc_cpu_ns = 0;          // CPU time spent collecting (all procs)
+  uint64_t assist_cpu_ns = 0;      // of which mutator assists
+  uint64_t background_cpu_ns = 0;  // of which background mark workers
   uint64_t last_marked = 0;
 };
 
@@ -104,6 +120,9 @@ class Collector : public SweepHook {
  public:
   Collector(MHeap* heap, CollectorEnv* env, const CollectorOptions& opts);
   ~Collector() override;  // stops the worker and sweeper threads
+  // Waits for a cycle in progress on the collector's thread and stops it
+  // (the first step of tearing a heap down).
+  void StopCoordinator();
 
   // Runs one full cycle and returns when marking has finished and sweeping
   // has begun. The caller must not hold a P (the runtime releases it): the
@@ -111,6 +130,29 @@ class Collector : public SweepHook {
   // A heap-triggered cycle is skipped if one completed since the caller
   // saw `seen_cycles` (several threads may trigger at once).
   void RunCycle(GcReason why, uint32_t seen_cycles = UINT32_MAX);
+  // Asks the collector's own thread to run a cycle and returns at once
+  // (the heap trigger in concurrent mode: the program keeps running).
+  void RequestCycle(uint32_t seen_cycles);
+  bool concurrent() const { return opts_.concurrent; }
+
+  // The flag every allocation and write barrier reads: true while marking
+  // runs concurrently (barrier on, allocate black).
+  const std::atomic<bool>* marking_flag() const { return &marking_; }
+  bool marking() const { return marking_.load(std::memory_order_relaxed); }
+  // A Marker over this collector's work pool, for a P (assists and
+  // write-barrier flushes).
+  std::unique_ptr<Marker> NewMarker() {
+    return std::make_unique<Marker>(heap_, &pool_);
+  }
+  // Mark assist: a mutator that allocated `bytes` while marking pays for
+  // them with scan work on its P's marker, first from the credit the
+  // background workers built up.
+  void Assist(Marker& m, int64_t* debt, size_t bytes);
+  // Tests: runs after the roots are greyed and the world restarted, before
+  // the concurrent mark proceeds.
+  void SetMarkHookForTesting(std::function<void()> hook) {
+    mark_hook_ = std::move(hook);
+  }
 
   // Cheap check for the allocation slow path.
   bool ShouldTrigger() const {
@@ -141,7 +183,18 @@ class Collector : public SweepHook {
 
  private:
   void MarkParallel(Marker& self);
-  void MarkLoop(Marker& m);
+  void MarkLoop(Marker& m, double utilization);
+  // Runs `participants` workers (and, if none, the calling thread) over the
+  // pool until all are out of work.
+  void RunMarkers(int participants, double utilization, Marker* self);
+  void RunCycleConcurrent(GcReason why, uint64_t t_start);
+  void RunCycleStw(GcReason why, uint64_t t_start);
+  void Checkmark();
+  void FinishCycle(GcReason why, uint64_t t_start, uint64_t pause_ns,
+                   uint64_t t_mark, uint64_t t_term, uint64_t h0, uint64_t h1,
+                   uint64_t marked, CollectorEnv::RootBytes rb,
+                   uint64_t mark_cpu, uint64_t assist_cpu);
+  void CoordinatorMain();
   void WorkerMain(int id);
   void SweeperMain();
   void Trace(uint64_t start_ns, uint64_t t_stw, uint64_t t_mark,
@@ -156,6 +209,22 @@ class Collector : public SweepHook {
   Pacer pacer_;
   WorkPool pool_;
   std::atomic<GcPhase> phase_{GcPhase::kOff};
+  std::atomic<bool> marking_{false};
+  std::function<void()> mark_hook_;
+  // Assists: scan work done by background workers, in bytes, that assists
+  // may claim; the bytes of scanning owed per byte allocated.
+  std::atomic<int64_t> bg_credit_{0};
+  std::atomic<uint64_t> assist_ratio_milli_{0};
+  std::atomic<uint64_t> assist_cpu_ns_{0};
+  uint64_t black_h0_ = 0;  // heap_live when concurrent marking began
+
+  // The collector's own thread: runs heap-triggered cycles.
+  std::thread coordinator_;
+  std::mutex request_mu_;
+  std::condition_variable request_cv_;
+  bool requested_ = false;         // guarded by request_mu_
+  uint32_t request_seen_ = 0;      // guarded by request_mu_
+  bool coordinator_stop_ = false;  // guarded by request_mu_
   std::atomic<uint32_t> cycles_{0};
   std::mutex cycle_mu_;  // serializes RunCycle
 
@@ -168,7 +237,9 @@ class Collector : public SweepHook {
   int workers_running_ = 0;   // guarded by work_mu_
   bool shutdown_ = false;     // guarded by work_mu_
   std::atomic<int> idle_{0};  // markers out of work in this phase
-  int nmarkers_ = 1;          // workers + the collecting thread
+  int nmarkers_ = 1;          // threads marking in the current phase
+  int participants_ = 0;      // guarded by work_mu_: workers in the phase
+  double utilization_ = 1.0;  // guarded by work_mu_: workers' duty cycle
   std::atomic<uint64_t> worker_cpu_ns_{0};
 
   // Background sweeper.

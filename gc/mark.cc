@@ -1,8 +1,49 @@
 #include "gc/mark.h"
 
+#include "base/check.h"
 #include "gc/object.h"
 
+// A marker reads heap words while the program may be storing into them
+// (concurrent marking). Stores of pointers into heap objects go through the
+// write barrier, which stores with a relaxed atomic, and the marker loads
+// with one: the race is part of the design (the barrier, not the load,
+// makes the mark correct), and on x86-64 both compile to plain moves.
+// Trace callbacks read with plain loads, so ThreadSanitizer is told to
+// ignore the reads they make during marking.
+#if defined(__SANITIZE_THREAD__)
+#define GCHEAP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GCHEAP_TSAN 1
+#endif
+#endif
+
+#if defined(GCHEAP_TSAN)
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+#endif
+
 namespace gcheap::internal {
+namespace {
+
+inline uintptr_t LoadWord(uintptr_t addr) {
+  return __atomic_load_n(reinterpret_cast<const uintptr_t*>(addr),
+                         __ATOMIC_RELAXED);
+}
+
+inline void IgnoreReadsBegin() {
+#if defined(GCHEAP_TSAN)
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+#endif
+}
+
+inline void IgnoreReadsEnd() {
+#if defined(GCHEAP_TSAN)
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+}
+
+}  // namespace
 
 template <bool kCheckAllocated>
 void Marker::GreyImpl(uintptr_t p) {
@@ -13,8 +54,14 @@ void Marker::GreyImpl(uintptr_t p) {
     return;
   }
   uintptr_t idx = s->ObjIndex(p);
-  if (kCheckAllocated && !s->IsAllocated(idx)) return;  // stale or made up
-  if (!s->TryMark(idx)) return;                         // already grey or black
+  // Stale or made-up pointers are ignored. (The owner may be allocating
+  // from the span right now: IsAllocated reads only what it publishes.)
+  if (kCheckAllocated && !s->IsAllocated(idx)) return;
+  if (ABSL_PREDICT_FALSE(check_visited_ != nullptr)) {
+    CheckGrey(s, idx);
+    return;
+  }
+  if (!s->TryMark(idx)) return;  // already grey or black
   marked_bytes_ += s->elemsize;
   if (s->spanclass.noscan()) return;  // black at once
   work_.Put(s->ObjBase(idx));
@@ -42,7 +89,7 @@ Marker::ScanRangeUnsafe(const void* begin, const void* end) {
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {
   from = (from + 7) & ~uintptr_t{7};
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
-    uintptr_t v = *reinterpret_cast<const uintptr_t*>(a);
+    uintptr_t v = LoadWord(a);
     if (v >= 4096) Grey(v);
   }
   scanned_bytes_ += to > from ? to - from : 0;
@@ -61,23 +108,57 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
     for (uint64_t m = mask; m != 0; m &= m - 1) {
       uintptr_t slot = elem + 8 * __builtin_ctzll(m);
       if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
-      uintptr_t v = *reinterpret_cast<const uintptr_t*>(slot);
+      uintptr_t v = LoadWord(slot);
       if (v != 0) GreyPrecise(v);
     }
   }
   scanned_bytes_ += to - from;
 }
 
+const char* Marker::DescribeObject(MSpan* s, uintptr_t idx) {
+  if (s->spanclass.noscan()) return "a pointer-free object";
+  if (s->heap_bits != nullptr && !s->HasHeaderBit(idx)) {
+    return "an object with a pointer map (type bits)";
+  }
+  uintptr_t header = HeaderOf(s->ObjBase(idx));
+  return header == 0 ? "an uninitialized object" : HeaderType(header)->name();
+}
+
+void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
+  uintptr_t slot = s->ObjBase(idx);
+  if (!s->IsMarked(idx)) {
+    if (referrer_ == 0 && conservative_roots_) return;
+    if (referrer_ == 0) {
+      GCHEAP_FATAL(
+          "checkmark: object %#lx (%s, %zu-byte slot) is reachable from a "
+          "root but the concurrent mark did not mark it",
+          static_cast<unsigned long>(slot), DescribeObject(s, idx),
+          s->elemsize);
+    }
+    MSpan* rs = heap_->SpanOf(referrer_);
+    uintptr_t ridx = rs->ObjIndex(referrer_);
+    GCHEAP_FATAL(
+        "checkmark: object %#lx (%s, %zu-byte slot) is reachable from object "
+        "%#lx (%s) but the concurrent mark did not mark it: a pointer store "
+        "into the referrer missed the write barrier",
+        static_cast<unsigned long>(slot), DescribeObject(s, idx), s->elemsize,
+        static_cast<unsigned long>(referrer_), DescribeObject(rs, ridx));
+  }
+  if (check_visited_->insert(slot).second && !s->spanclass.noscan()) {
+    work_.Put(slot);
+  }
+}
+
 void Marker::Scan(uintptr_t addr) {
   MSpan* s = heap_->SpanOf(addr);
   uintptr_t idx = s->ObjIndex(addr);
   uintptr_t slot = s->ObjBase(idx);
+  referrer_ = slot;
   if (s->heap_bits != nullptr && !s->HasHeaderBit(idx)) {
     // A small object described by the span's type bits.
     size_t words = s->elemsize / 8;
     for (uint64_t m = s->PointerBits(idx); m != 0; m &= m - 1) {
-      uintptr_t v =
-          reinterpret_cast<const uintptr_t*>(slot)[__builtin_ctzll(m)];
+      uintptr_t v = LoadWord(slot + 8 * __builtin_ctzll(m));
       if (v != 0) GreyPrecise(v);
     }
     scanned_bytes_ += words * 8;
@@ -94,7 +175,9 @@ void Marker::Scan(uintptr_t addr) {
       return;
     case Type::Kind::kTraced:
       for (size_t i = 0; i < count; i++) {
+        IgnoreReadsBegin();
         t->trace()(reinterpret_cast<void*>(payload + i * t->size()), visitor_);
+        IgnoreReadsEnd();
       }
       scanned_bytes_ += end - payload;
       return;

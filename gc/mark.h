@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_set>
 
 #include "absl/base/attributes.h"
 #include "alloc/mheap.h"
@@ -67,11 +68,37 @@ class Marker {
   }
   void Scan(uintptr_t addr);
 
+  // Checkmark mode: instead of marking, verify that every object reached
+  // is already marked, failing loudly (naming the object, its type and the
+  // referrer) when one is not. `visited` records the objects seen.
+  void EnableCheckmark(std::unordered_set<uintptr_t>* visited) {
+    check_visited_ = visited;
+  }
+  // The object being scanned, for checkmark messages; 0 while scanning
+  // roots.
+  void SetReferrer(uintptr_t slot) { referrer_ = slot; }
+  // Set while scanning thread stacks conservatively. Checkmark then skips
+  // unmarked objects instead of failing: a stack word that appeared after
+  // the cycle began may be a stale value in a dead slot, pointing at an
+  // object that was already garbage; a correct program never uses it.
+  void SetConservativeRoots(bool on) { conservative_roots_ = on; }
+
   GcWork& work() { return work_; }
   Visitor& visitor() { return visitor_; }
   uint64_t marked_bytes() const { return marked_bytes_; }
   uint64_t scanned_bytes() const { return scanned_bytes_; }
   void ResetCounters() { marked_bytes_ = scanned_bytes_ = 0; }
+  void ResetScanned() { scanned_bytes_ = 0; }
+  // Scans the objects waiting in the prefetch queue (a bounded step that
+  // stops early must not strand them there).
+  void DrainQueue() {
+    while (queued_ > 0) {
+      uintptr_t o = queue_[head_];
+      head_ = (head_ + 1) % kPrefetchDepth;
+      queued_--;
+      Scan(o);
+    }
+  }
 
  private:
   static void VisitThunk(void* ctx, const void* p) {
@@ -82,6 +109,8 @@ class Marker {
   }
   template <bool kCheckAllocated>
   void GreyImpl(uintptr_t p);
+  void CheckGrey(MSpan* s, uintptr_t idx);
+  static const char* DescribeObject(MSpan* s, uintptr_t idx);
   void ScanWords(uintptr_t from, uintptr_t to);
   void ScanMapped(const Type* t, uintptr_t payload, size_t count,
                   uintptr_t from, uintptr_t to);
@@ -94,6 +123,9 @@ class Marker {
   unsigned head_ = 0;
   unsigned queued_ = 0;
   Visitor visitor_;
+  std::unordered_set<uintptr_t>* check_visited_ = nullptr;
+  uintptr_t referrer_ = 0;
+  bool conservative_roots_ = false;
   uint64_t marked_bytes_ = 0;
   uint64_t scanned_bytes_ = 0;
 };

@@ -71,6 +71,7 @@ class Pacer {
   int gc_percent() const { return gc_percent_.load(std::memory_order_relaxed); }
   bool enabled() const { return gc_percent() >= 0 || soft_limit_ != 0; }
   uint64_t goal() const { return goal_.load(std::memory_order_relaxed); }
+  uint64_t marked() const { return marked_.load(std::memory_order_relaxed); }
   uint64_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
 
  private:

@@ -9,6 +9,7 @@
 #include "base/check.h"
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
+#include "runtime/testing.h"
 
 namespace gcheap::internal {
 namespace {
@@ -23,6 +24,8 @@ Options WithDebugEnv(Options o) {
     size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
     if (len > 8 && strncmp(p, "gctrace=", 8) == 0) {
       o.gctrace = p[8] != '0';
+    } else if (len > 12 && strncmp(p, "gccheckmark=", 12) == 0) {
+      o.checkmark = p[12] != '0';
     }
     p += len;
     if (*p == ',') p++;
@@ -60,12 +63,15 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   }
   no_p_cache_ = mheap_->NewMCache();
   CollectorOptions co;
+  co.concurrent = opts_.concurrent_mark;
+  co.checkmark = opts_.checkmark;
   co.gc_percent = opts_.gc_percent;
   co.soft_memory_limit = opts_.soft_memory_limit;
   co.mark_workers = opts_.mark_workers;
   co.gctrace = opts_.gctrace;
   co.trace_out = opts_.trace_output;
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
+  for (P& p : ps_) p.marker = collector_->NewMarker();
 }
 
 HeapImpl::~HeapImpl() {
@@ -82,6 +88,12 @@ HeapImpl::~HeapImpl() {
                  "Heap destroyed with %zu Persistent handle(s) still alive",
                  persistent_live_);
     for (void** chunk : persistent_chunks_) delete[] chunk;
+  }
+  collector_->StopCoordinator();  // a triggered cycle may be running
+  for (P& p : ps_) {
+    p.marker->DrainQueue();
+    p.marker->work().Flush();  // leftover grey objects go back to the pool
+    p.marker.reset();
   }
   collector_.reset();
   for (P& p : ps_) mheap_->FreeMCache(p.mcache);
@@ -218,5 +230,11 @@ void Heap::RemoveRootCallback(RootCallback cb, void* arg) {
 void* Heap::ObjectStart(const void* p) const { return impl_->ObjectStart(p); }
 
 const Options& Heap::options() const { return impl_->options(); }
+
+namespace testing_hooks {
+void SetMarkHook(Heap& heap, std::function<void()> hook) {
+  heap.impl()->collector().SetMarkHookForTesting(std::move(hook));
+}
+}  // namespace testing_hooks
 
 }  // namespace gcheap

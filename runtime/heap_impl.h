@@ -46,8 +46,16 @@ namespace gcheap::internal {
 
 struct P {
   enum class Status : uint8_t { kIdle, kRunning, kParked };
+  static constexpr size_t kWbufEntries = 512;
   int id = 0;
   MCache* mcache = nullptr;
+  // While marking: the P's grey objects (write barrier, assists) and the
+  // write-barrier buffer of values to shade, flushed into the marker when
+  // full and at mark termination. Owned by the thread holding the P.
+  std::unique_ptr<Marker> marker;
+  uintptr_t wbuf[kWbufEntries];
+  size_t wbuf_n = 0;
+  int64_t assist_debt = 0;        // bytes of scan work owed
   Status status = Status::kIdle;  // guarded by sched_mu_
   Mutator* owner = nullptr;       // guarded by sched_mu_
 };
@@ -86,7 +94,16 @@ class HeapImpl : public CollectorEnv {
   void StartTheWorld() override;
   void ForEachMCache(absl::FunctionRef<void(MCache*)> fn) override;
   RootBytes MarkRoots(Marker& m) override;
+  void FlushPWork() override;
+  uint64_t PMarkedBytes() override;
   int procs() const override { return static_cast<int>(ps_.size()); }
+  // The write barrier's slow path and the allocation-black and assist
+  // hooks of the allocation slow path (barrier.cc).
+  void BarrierShade(Mutator& m, uintptr_t old_value, uintptr_t new_value);
+  void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
+  void MarkNewObject(void* p);
+  static P* HeldP(const Mutator& m) { return m.state_->p; }
+  void AssistAlloc(Mutator& m, size_t bytes);
 
   // --- collection
   // Runs a cycle from any thread; a mutator releases its P meanwhile.
@@ -163,6 +180,9 @@ class HeapImpl : public CollectorEnv {
 Mutator* CurrentMutator();
 // Clears 8 KiB of stack below the caller (see sched.cc).
 void ClearStackBelow();
+// Points the calling thread's write barrier at a heap's marking flag (null:
+// the thread detached).
+void SetThreadBarrierFlag(const std::atomic<bool>* flag);
 
 }  // namespace gcheap::internal
 

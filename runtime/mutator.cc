@@ -44,6 +44,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   heap_->CheckRunning(*this, "allocation");
   Safepoint();
   heap_->MaybeTrigger(*this);
+  const bool marking_now = marking();
 
   // Layout: noscan payloads (no destructor) have no header and live in
   // noscan spans; small pointer-map objects use type bits; everything else
@@ -97,6 +98,12 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
         bytes, t.name(), static_cast<unsigned long long>(st.heap_sys),
         static_cast<unsigned long long>(st.heap_inuse),
         heap_->options().hard_memory_limit);
+  }
+  if (marking_now || marking()) {
+    heap_->MarkNewObject(p);  // allocate black
+    heap_->AssistAlloc(*this, bytes <= internal::kMaxSmallSize
+                                  ? 64 * bytes  // one slow path per ~64
+                                  : bytes);
   }
   if (noscan) return p;
   auto slot = reinterpret_cast<uintptr_t>(p);

@@ -115,9 +115,14 @@ class Mutator {
     uintptr_t idx;
     if (t.kind() == Type::Kind::kNoscan && t.destructor() == nullptr) {
       if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
-      if (size < internal::kTinySize) return mcache_->TryAllocTiny(size);
-      return mcache_->TryAllocSmall(
+      if (size < internal::kTinySize) {
+        if (ABSL_PREDICT_FALSE(marking())) return nullptr;  // slow path
+        return mcache_->TryAllocTiny(size);
+      }
+      void* p = mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
+      if (ABSL_PREDICT_FALSE(marking()) && p != nullptr) s->TryMark(idx);
+      return p;
     }
     if (t.kind() == Type::Kind::kPointerMap && t.destructor() == nullptr &&
         size != 0 && size <= MSpan::kMaxHeapBitsObject) {
@@ -126,6 +131,7 @@ class Mutator {
           SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
       s->SetTypeBits(idx, false, t.pointer_mask());
+      if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
       return p;
     }
     const size_t total = size + 8;  // one header word
@@ -136,14 +142,17 @@ class Mutator {
     *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
     if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);
     if (t.destructor() != nullptr) s->has_destructors = true;
+    if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
     return static_cast<char*>(p) + 8;
   }
+  bool marking() const { return marking_->load(std::memory_order_relaxed); }
 
   void* AllocateSlow(const Type& type, size_t count, bool array, bool or_null);
   void SafepointSlow();
 
   internal::MCache* mcache_ = nullptr;  // the held P's cache
   const std::atomic<bool>* poll_ = nullptr;
+  const std::atomic<bool>* marking_ = nullptr;  // the collector's flag
   internal::HeapImpl* heap_ = nullptr;
   internal::MutatorState* state_ = nullptr;
 };

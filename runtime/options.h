@@ -44,12 +44,22 @@ struct Options {
   // that would pass it fail (see Mutator::Allocate). 0: none.
   size_t hard_memory_limit = 0;
   StackScanning stack_scanning = StackScanning::kConservative;
+  // Mark while the program runs (the default): two short stops per cycle,
+  // a write barrier while marking, allocation black. false: the whole mark
+  // runs with the world stopped (simpler to follow; for comparison).
+  bool concurrent_mark = true;
+  // After each concurrent mark, mark again with the world stopped and
+  // abort, naming the object, its type and the referrer, if the concurrent
+  // mark missed a reachable object (a missing write barrier). Slow; for
+  // debugging. Also GCHEAP_DEBUG=gccheckmark=1.
+  bool checkmark = false;
   FinalizerMode finalizer_mode = FinalizerMode::kBackgroundThread;
   // Extra heap-owned marking threads; -1: one per P beyond the first,
   // capped by the number of CPUs.
   int mark_workers = -1;
   // Print one gctrace line per collection (Go's format). Also turned on by
-  // the environment: GCHEAP_DEBUG=gctrace=1.
+  // the environment: GCHEAP_DEBUG=gctrace=1 (several settings are separated
+  // by commas: GCHEAP_DEBUG=gctrace=1,gccheckmark=1).
   bool gctrace = false;
   FILE* trace_output = nullptr;  // default: stderr
   // Return free memory to the OS in the background.

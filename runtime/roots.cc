@@ -109,12 +109,14 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
     }
     return;
   }
+  m.SetConservativeRoots(true);
   m.ScanRangeUnsafe(st->saved_regs, st->saved_regs + 8);
   if (st->saved_sp != 0 && st->saved_sp < st->stack_hi) {
     m.ScanRangeUnsafe(reinterpret_cast<const void*>(st->saved_sp),
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - st->saved_sp;
   }
+  m.SetConservativeRoots(false);
   // Handles work in conservative mode too.
   for (size_t i = 0; i < st->handle_top; i++) {
     void* v =

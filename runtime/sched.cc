@@ -71,12 +71,14 @@ Mutator& HeapImpl::Attach() {
   m->heap_ = this;
   m->state_ = st;
   m->poll_ = &stop_requested_;
+  m->marking_ = collector_->marking_flag();
   m->mcache_ = no_p_cache_;
   {
     std::lock_guard<std::mutex> l(sched_mu_);
     mutators_.push_back(m);
   }
   tls_current = m;
+  SetThreadBarrierFlag(collector_->marking_flag());
   AcquireP(*m);
   return *m;
 }
@@ -104,6 +106,7 @@ void HeapImpl::Detach() {
   delete st;
   delete m;
   tls_current = nullptr;
+  SetThreadBarrierFlag(nullptr);
 }
 
 void HeapImpl::AcquireP(Mutator& m) {
@@ -243,6 +246,12 @@ void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
 void HeapImpl::MaybeTrigger(Mutator& m) {
   if (!collector_->ShouldTrigger()) return;
   uint32_t seen = collector_->cycles();
+  if (collector_->concurrent()) {
+    // The collector's thread runs the cycle; this thread goes on (it will
+    // stop briefly at a safepoint, and pay assists while marking runs).
+    collector_->RequestCycle(seen);
+    return;
+  }
   ClearStackBelow();
   ReleaseP(m);
   collector_->RunCycle(GcReason::kHeapTrigger, seen);

@@ -1,0 +1,18 @@
+// Hooks for gcheap's own tests ("gcheap/testing.h"). Not for embedders.
+#ifndef GCHEAP_RUNTIME_TESTING_H_
+#define GCHEAP_RUNTIME_TESTING_H_
+
+#include <functional>
+
+#include "runtime/heap.h"
+
+namespace gcheap::testing_hooks {
+
+// Runs `hook` on the collecting thread in every concurrent cycle, after the
+// roots are greyed and the world has restarted, before the concurrent mark
+// goes on. Lets a test act in the middle of a mark.
+void SetMarkHook(Heap& heap, std::function<void()> hook);
+
+}  // namespace gcheap::testing_hooks
+
+#endif  // GCHEAP_RUNTIME_TESTING_H_
