@@ -185,8 +185,11 @@ void Collector::MarkLoop(Marker& m, double utilization) {
     for (uintptr_t obj; (obj = m.Next()) != 0;) {
       m.Scan(obj);
       if ((++n & 63) != 0) continue;
-      // Share work when others are idle and the pool is dry.
-      if (idle_.load(std::memory_order_relaxed) > 0 && !pool_.HasFull()) {
+      // Share work when other markers or assists are idle and the pool is
+      // dry.
+      if ((idle_.load(std::memory_order_relaxed) > 0 ||
+           assists_waiting_.load(std::memory_order_relaxed) > 0) &&
+          !pool_.HasFull()) {
         m.work().Balance();
       }
       if (concurrent()) {
@@ -269,12 +272,21 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   uint64_t cpu0 = ThreadCpuNs();
   int64_t goal = std::max<int64_t>(*debt, 64 << 10);
   m.ResetScanned();
-  while (static_cast<int64_t>(m.scanned_bytes()) < goal) {
+  assists_waiting_.fetch_add(1, std::memory_order_relaxed);
+  for (int tries = 0; static_cast<int64_t>(m.scanned_bytes()) < goal;) {
     uintptr_t obj = m.Next();
-    if (obj == 0) break;  // no grey objects: nothing to pay with now
+    if (obj == 0) {
+      // No grey object here or in the pool: the workers will share theirs
+      // (they balance while assists wait); look again a few times.
+      if (++tries > 64) break;
+      sched_yield();
+      continue;
+    }
     m.Scan(obj);
   }
+  assists_waiting_.fetch_sub(1, std::memory_order_relaxed);
   m.DrainQueue();
+  m.work().Flush();  // what this assist greyed goes where workers see it
   *debt -= static_cast<int64_t>(m.scanned_bytes());
   if (*debt < 0) *debt = 0;
   m.ResetScanned();

@@ -216,6 +216,7 @@ class Collector : public SweepHook {
   std::atomic<int64_t> bg_credit_{0};
   std::atomic<uint64_t> assist_ratio_milli_{0};
   std::atomic<uint64_t> assist_cpu_ns_{0};
+  std::atomic<int> assists_waiting_{0};  // assists looking for work
   uint64_t black_h0_ = 0;  // heap_live when concurrent marking began
 
   // The collector's own thread: runs heap-triggered cycles.

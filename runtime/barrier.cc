@@ -71,6 +71,7 @@ void HeapImpl::MarkNewObject(void* obj) {
 
 void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   P* p = HeldP(m);
+  FlushWbuf(p);  // shaded values become grey objects the assist can scan
   collector_->Assist(*p->marker, &p->assist_debt, bytes);
   // Still in debt with the heap past its goal, and no grey object to pay
   // with (the mark is down to a few long chains): wait for the background
