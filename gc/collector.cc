@@ -15,6 +15,8 @@
 namespace gcheap::internal {
 namespace {
 
+constexpr int kMaxTerminationRounds = 20;
+
 uint64_t MonoNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -270,7 +272,9 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   if (*debt <= 0) return;
   // Then mark, in bounded steps (at least 64 KiB of scanning).
   uint64_t cpu0 = ThreadCpuNs();
-  int64_t goal = std::max<int64_t>(*debt, 64 << 10);
+  // At least 64 KiB (assists are not worth starting for less) and at most
+  // 256 KiB per call, so a mutator reaches its next safepoint soon.
+  int64_t goal = std::clamp<int64_t>(*debt, 64 << 10, 256 << 10);
   m.ResetScanned();
   assists_waiting_.fetch_add(1, std::memory_order_relaxed);
   for (int tries = 0; static_cast<int64_t>(m.scanned_bytes()) < goal;) {
@@ -403,14 +407,15 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     // With no worker threads, the collecting thread marks.
     RunMarkers(nbg, u, workers_.empty() ? &self : nullptr);
     // 3. Mark termination: stop the world, flush every P's buffers; if
-    // that produced grey objects, go back to concurrent marking (up to
-    // three times), then finish them in this stop.
+    // that produced grey objects, go back to concurrent marking (each
+    // round finds less: the barrier shades only what the program touched
+    // meanwhile), and after kMaxTerminationRounds finish in this stop.
     t_term = MonoNs();
     env_->StopTheWorld();
     phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
     env_->FlushPWork();
     if (!pool_.HasFull()) break;
-    if (round >= 2) {
+    if (round >= kMaxTerminationRounds) {
       MarkParallel(self);
       break;
     }
