@@ -14,7 +14,8 @@
 namespace gcheap::internal {
 namespace {
 
-// Applies GCHEAP_DEBUG=name=value,name=value (gctrace=1).
+// Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gccheckmark=1,
+// gcstoptheworld=1 (as Go's GODEBUG names them).
 Options WithDebugEnv(Options o) {
   const char* env = getenv("GCHEAP_DEBUG");
   if (env == nullptr) return o;
@@ -26,6 +27,8 @@ Options WithDebugEnv(Options o) {
       o.gctrace = p[8] != '0';
     } else if (len > 12 && strncmp(p, "gccheckmark=", 12) == 0) {
       o.checkmark = p[12] != '0';
+    } else if (len > 15 && strncmp(p, "gcstoptheworld=", 15) == 0) {
+      o.concurrent_mark = p[15] == '0';
     }
     p += len;
     if (*p == ',') p++;

@@ -47,6 +47,7 @@ struct Options {
   // Mark while the program runs (the default): two short stops per cycle,
   // a write barrier while marking, allocation black. false: the whole mark
   // runs with the world stopped (simpler to follow; for comparison).
+  // GCHEAP_DEBUG=gcstoptheworld=1 selects that.
   bool concurrent_mark = true;
   // After each concurrent mark, mark again with the world stopped and
   // abort, naming the object, its type and the referrer, if the concurrent

@@ -154,6 +154,12 @@ TEST(GcTraceTest, EnvironmentTurnsItOn) {
   EXPECT_TRUE(heap.options().gctrace);
   Heap quiet;
   EXPECT_FALSE(quiet.options().gctrace);
+  EXPECT_TRUE(quiet.options().concurrent_mark);
+  setenv("GCHEAP_DEBUG", "gccheckmark=1,gcstoptheworld=1", 1);
+  Heap debug;
+  unsetenv("GCHEAP_DEBUG");
+  EXPECT_TRUE(debug.options().checkmark);
+  EXPECT_FALSE(debug.options().concurrent_mark);
 }
 
 }  // namespace
