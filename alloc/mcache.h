@@ -23,6 +23,7 @@
 #include "alloc/heap_stats.h"
 #include "alloc/mspan.h"
 #include "alloc/size_classes.h"
+#include "base/sanitizers.h"
 
 namespace gcheap::internal {
 
@@ -69,6 +70,7 @@ class MCache {
     uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
     s->PublishFreeIndex(idx + 1);
     void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
+    UnpoisonMemory(p, s->elemsize);
     if (s->needzero) ZeroObject(p, s->elemsize);
     *span_out = s;
     *idx_out = idx;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alloc/mheap.h"
+#include "base/sanitizers.h"
 
 namespace gcheap::internal {
 
@@ -66,7 +67,9 @@ MSpan* MCentral::Grow() {
   if (s->needzero) {
     // Every slot is free: clear the whole span once instead of each object
     // at allocation.
+    UnpoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
     memset(reinterpret_cast<void*>(s->start_addr), 0, s->bytes());
+    PoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
     s->needzero = false;
   }
   return s;

@@ -8,11 +8,17 @@
 #include "alloc/scavenger.h"
 #include "base/check.h"
 #include "base/os_mem.h"
+#include "base/sanitizers.h"
 
 namespace gcheap::internal {
 namespace {
 
 constexpr size_t kCommitPages = 512;  // commit 4 MiB at a time
+#if defined(GCHEAP_ASAN)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
 
 size_t RoundUp(size_t n, size_t unit) { return (n + unit - 1) / unit * unit; }
 
@@ -185,6 +191,8 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
                     std::memory_order_relaxed);
   arena_map_.SetSpan(base, npages, s);
   heap_inuse_pages_ += npages;
+  // Every slot starts unallocated: poisoned until handed out.
+  PoisonMemory(reinterpret_cast<void*>(base), npages * kPageSize);
   s->state.store(SpanState::kInUse, std::memory_order_release);
   return s;
 }
@@ -248,6 +256,7 @@ MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
   size_t npages = (size + kPageSize - 1) / kPageSize;
   MSpan* s = AllocSpan(npages, SpanClass::Make(0, noscan));
   if (s == nullptr) return nullptr;
+  UnpoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
   if (s->needzero) {
     // Zero outside the heap lock, in chunks.
     constexpr size_t kChunk = 256 << 10;
@@ -272,6 +281,15 @@ void MHeap::BeginSweepCycle() {
   sweepgen_.fetch_add(2, std::memory_order_acq_rel);
 }
 
+void MHeap::PoisonFreed(MSpan* s) {
+  for (uint32_t idx = 0; idx < s->nelems; idx++) {
+    if (!s->IsAllocated(idx) || s->IsMarked(idx)) continue;
+    void* slot = reinterpret_cast<void*>(s->ObjBase(idx));
+    if (opts_.poison_freed) memset(slot, kFreedByte, s->elemsize);
+    PoisonMemory(slot, s->elemsize);
+  }
+}
+
 void MHeap::RecordFrees(MSpan* s, int nfreed) {
   if (nfreed == 0) return;
   if (s->is_large()) {
@@ -289,6 +307,7 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   GCHEAP_DCHECK(s->sweepgen.load(std::memory_order_relaxed) == sg - 1,
                 "sweeping a span not claimed for sweeping");
   if (s->has_destructors && sweep_hook_ != nullptr) sweep_hook_->BeforeSweep(s);
+  if (opts_.poison_freed || kAsan) PoisonFreed(s);
   SweepResult r = SweepSpanBits(s);
   RecordFrees(s, r.nfreed);
   if (preserve) return false;

@@ -57,7 +57,12 @@ struct MHeapOptions {
   bool background_scavenger = true;
   // Share of one CPU the background scavenger may use.
   double scavenger_cpu_fraction = 0.01;
+  // Fill every object the sweeper frees with kFreedByte (0xA5): a program
+  // that keeps using a freed object reads garbage at once (GC stress mode).
+  bool poison_freed = false;
 };
+
+constexpr unsigned char kFreedByte = 0xA5;
 
 class MHeap {
  public:
@@ -150,6 +155,8 @@ class MHeap {
   FixAlloc* BitsAllocFor(size_t words);
   FixAlloc* TypeBitsAllocFor(size_t bitmap_words);
   void RecordFrees(MSpan* s, int nfreed);
+  // Fills and/or ASan-poisons the slots a sweep is about to free.
+  void PoisonFreed(MSpan* s);
 
   const MHeapOptions opts_;
   ArenaMap arena_map_;

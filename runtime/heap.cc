@@ -15,7 +15,7 @@ namespace gcheap::internal {
 namespace {
 
 // Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gccheckmark=1,
-// gcstoptheworld=1 (as Go's GODEBUG names them).
+// gcstoptheworld=1 (as Go's GODEBUG names them), gcstress=N.
 Options WithDebugEnv(Options o) {
   const char* env = getenv("GCHEAP_DEBUG");
   if (env == nullptr) return o;
@@ -29,6 +29,8 @@ Options WithDebugEnv(Options o) {
       o.checkmark = p[12] != '0';
     } else if (len > 15 && strncmp(p, "gcstoptheworld=", 15) == 0) {
       o.concurrent_mark = p[15] == '0';
+    } else if (len > 9 && strncmp(p, "gcstress=", 9) == 0) {
+      o.gc_stress = atoi(p + 9);
     }
     p += len;
     if (*p == ',') p++;
@@ -57,6 +59,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   MHeapOptions mo;
   mo.memory_limit = opts_.hard_memory_limit;
   mo.background_scavenger = opts_.background_scavenger;
+  mo.poison_freed = opts_.gc_stress > 0;
   mheap_ = std::make_unique<MHeap>(mo);
   ps_.resize(opts_.max_procs);
   for (int i = 0; i < opts_.max_procs; i++) {

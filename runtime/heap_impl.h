@@ -73,8 +73,9 @@ struct MutatorState {
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
-  size_t handle_top = 0;   // slots in use
-  size_t scope_depth = 0;  // open HandleScopes
+  size_t handle_top = 0;      // slots in use
+  size_t scope_depth = 0;     // open HandleScopes
+  uint64_t stress_count = 0;  // allocations, under GC stress
 };
 
 class HeapImpl : public CollectorEnv {
@@ -109,6 +110,11 @@ class HeapImpl : public CollectorEnv {
   // Runs a cycle from any thread; a mutator releases its P meanwhile.
   void CollectFrom(Mutator* m, GcReason why);
   void MaybeTrigger(Mutator& m);
+  // GC stress: counts an allocation and collects every gc_stress of them.
+  void StressTick(Mutator& m);
+  // The held P's allocation cache (the Mutator's own pointer is an empty
+  // cache under GC stress).
+  static MCache* RealCache(const Mutator& m) { return m.state_->p->mcache; }
 
   // --- roots (roots.cc)
   void AddRootSlot(void** slot);

@@ -43,6 +43,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
                             bool or_null) {
   heap_->CheckRunning(*this, "allocation");
   Safepoint();
+  heap_->StressTick(*this);
   heap_->MaybeTrigger(*this);
   const bool marking_now = marking();
 
@@ -65,7 +66,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   if (bytes == 0) bytes = 1;
 
   void* p = nullptr;
-  internal::MCache* c = mcache_;
+  internal::MCache* c = internal::HeapImpl::RealCache(*this);
   for (int attempt = 0; ok && attempt < 3; attempt++) {
     if (noscan && bytes < internal::kTinySize) {
       p = c->AllocTiny(bytes);
@@ -78,7 +79,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
     // Out of memory: collect and retry; then ask the embedder; then retry.
     if (attempt == 0) {
       heap_->CollectFrom(this, internal::GcReason::kForced);
-      c = mcache_;
+      c = internal::HeapImpl::RealCache(*this);
     } else if (attempt == 1 && heap_->options().on_out_of_memory) {
       heap_->options().on_out_of_memory(bytes,
                                         heap_->options().out_of_memory_arg);

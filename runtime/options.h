@@ -67,6 +67,12 @@ struct Options {
   bool background_scavenger = true;
   OutOfMemoryFn on_out_of_memory = nullptr;
   void* out_of_memory_arg = nullptr;
+  // GC stress, for finding missing roots and barriers: when N > 0, run a
+  // full collection every N allocations and fill every freed object with
+  // 0xA5 bytes, so a pointer the collector does not know about fails at
+  // its next use instead of much later. Very slow. Also
+  // GCHEAP_DEBUG=gcstress=N. See docs/debugging.md.
+  int gc_stress = 0;
   // Diagnostics: when stopping the world takes longer than this, name the
   // threads that have not reached a safepoint. 0: never.
   int safepoint_report_ms = 2000;

@@ -135,7 +135,9 @@ void HeapImpl::AcquireP(Mutator& m) {
     st->p = got;
     st->last_p = got->id;
   }
-  m.mcache_ = got->mcache;
+  // Under GC stress the inline fast path sees an empty cache, so every
+  // allocation takes the slow path, which counts it.
+  m.mcache_ = opts_.gc_stress > 0 ? no_p_cache_ : got->mcache;
   got->mcache->PrepareForSweep();
 }
 
@@ -241,6 +243,13 @@ void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
     collector_->ResumeSweeper();
   }
   if (m != nullptr) AcquireP(*m);
+}
+
+void HeapImpl::StressTick(Mutator& m) {
+  if (opts_.gc_stress <= 0) return;
+  if (++m.state_->stress_count % opts_.gc_stress == 0) {
+    CollectFrom(&m, GcReason::kForced);
+  }
 }
 
 void HeapImpl::MaybeTrigger(Mutator& m) {
