@@ -219,6 +219,7 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   env_->StopTheWorld();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
+  env_->OnSweepTermination();
   heap_->SweepAll();
   uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
 
