@@ -195,8 +195,14 @@ void PoolBase::DropLocal(Local* l, std::vector<void*>* out) {
   l->shared.all = nullptr;
 }
 
-int PoolBase::Pin(const Mutator& m) const {
-  return HeapImpl::ProcIdOf(m, impl_);
+unsigned PoolBase::Pin(const Mutator& m) const {
+  unsigned pid = static_cast<unsigned>(HeapImpl::ProcIdOf(m, impl_));
+  bool marking = false;
+  if (heap_objects_) {
+    GcPhase ph = impl_->collector().phase();
+    marking = ph == GcPhase::kMark || ph == GcPhase::kMarkTermination;
+  }
+  return pid << 1 | (marking ? 1 : 0);
 }
 
 Mutator& PoolBase::CurrentMutator() const {

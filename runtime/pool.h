@@ -87,14 +87,16 @@ class PoolBase {
            std::function<void(void*)> plain_deleter);
   ~PoolBase();
 
-  // The calling mutator's P id; checks that m is attached to this pool's
-  // heap and holds its P.
-  int Pin(const Mutator& m) const;
+  // The calling mutator's P id times two, plus one if this is a heap pool
+  // and the collector is marking (then Get and Put call Barrier). Checks
+  // that m is attached to this pool's heap and holds its P.
+  unsigned Pin(const Mutator& m) const;
   Mutator& CurrentMutator() const;
   // The rest of Get after an empty private slot: own head, steal, victim.
   void* GetSlow(int pid);
   void PushShared(int pid, void* x);
-  // Heap pools: shades x if the collector is marking (see Collector::Shade).
+  // Heap pools, while marking: shades x (see Collector::Shade), as the
+  // write barrier would for a pointer slot of the heap.
   void Barrier(void* x) const;
 
   Local* locals_ = nullptr;  // the current generation, one per P
@@ -145,7 +147,8 @@ class Pool : private internal::PoolBase {
   // An object from the pool, or a new one from New (null if the pool has
   // no New function). The caller owns it until it puts it back.
   ABSL_ATTRIBUTE_ALWAYS_INLINE T* Get(Mutator& m) {
-    int pid = Pin(m);
+    unsigned pin = Pin(m);
+    int pid = static_cast<int>(pin >> 1);
     Local& l = locals_[pid];
     void* x = l.private_obj;
     if (ABSL_PREDICT_TRUE(x != nullptr)) {
@@ -154,14 +157,15 @@ class Pool : private internal::PoolBase {
       x = GetSlow(pid);
       if (x == nullptr) return New(m);
     }
-    if (heap_objects_) Barrier(x);
+    if (ABSL_PREDICT_FALSE(pin & 1)) Barrier(x);
     return static_cast<T*>(x);
   }
   // Hands x to the pool (null is ignored). x must not be used afterwards.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Put(Mutator& m, T* x) {
     if (ABSL_PREDICT_FALSE(x == nullptr)) return;
-    int pid = Pin(m);
-    if (heap_objects_) Barrier(x);
+    unsigned pin = Pin(m);
+    int pid = static_cast<int>(pin >> 1);
+    if (ABSL_PREDICT_FALSE(pin & 1)) Barrier(x);
     Local& l = locals_[pid];
     if (ABSL_PREDICT_TRUE(l.private_obj == nullptr)) {
       l.private_obj = x;
