@@ -306,6 +306,10 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   uint32_t sg = sweepgen();
   GCHEAP_DCHECK(s->sweepgen.load(std::memory_order_relaxed) == sg - 1,
                 "sweeping a span not claimed for sweeping");
+  if (specials_hook_ != nullptr &&
+      s->has_specials.load(std::memory_order_acquire)) {
+    specials_hook_->BeforeSweep(s);  // first: it may keep objects alive
+  }
   if (s->has_destructors && sweep_hook_ != nullptr) sweep_hook_->BeforeSweep(s);
   if (opts_.poison_freed || kAsan) PoisonFreed(s);
   SweepResult r = SweepSpanBits(s);

@@ -41,7 +41,9 @@ class Scavenger;
 
 // Called by the sweeper, with the span claimed, before the objects of a span
 // with has_destructors set are freed: the collector runs destructors of the
-// allocated, unmarked objects. Implemented above the allocator (gc/).
+// allocated, unmarked objects. Implemented above the allocator (gc/). The
+// specials hook (finalizers, weak handles, cleanups) has the same shape; it
+// runs first, for spans with has_specials set, and may re-mark objects.
 class SweepHook {
  public:
   virtual ~SweepHook() = default;
@@ -145,6 +147,8 @@ class MHeap {
   const MHeapOptions& options() const { return opts_; }
   // Installs the hook that runs destructors at sweep (once, at startup).
   void SetSweepHook(SweepHook* hook) { sweep_hook_ = hook; }
+  // Installs the hook that handles special records at sweep (once).
+  void SetSpecialsHook(SweepHook* hook) { specials_hook_ = hook; }
   // An empty span that every mcache slot points at before its first refill.
   MSpan* empty_span() { return &empty_span_; }
 
@@ -168,6 +172,7 @@ class MHeap {
   AllocCounters counters_;
   MSpan empty_span_;
   SweepHook* sweep_hook_ = nullptr;
+  SweepHook* specials_hook_ = nullptr;
 
   SpinLock lock_;
   PageAlloc pages_ ABSL_GUARDED_BY(lock_);

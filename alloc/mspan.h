@@ -85,6 +85,10 @@ struct MSpan {
   // Some object in the span has a destructor: the sweeper calls the
   // heap's SweepHook before freeing objects (set by the allocating owner).
   bool has_destructors = false;
+  // Some object in the span has special records (finalizer, weak handle,
+  // cleanup; gc/specials.h): the sweeper calls the heap's specials hook
+  // first. Set and cleared under the records' lock, read by sweepers.
+  std::atomic<bool> has_specials{false};
   uint64_t* alloc_bits = nullptr;
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
 

@@ -341,6 +341,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   env_->StopTheWorld();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
+  env_->OnSweepTermination();
   heap_->SweepAll();
   uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
 
@@ -373,6 +374,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   env_->StopTheWorld();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
+  env_->OnSweepTermination();
   heap_->SweepAll();
   uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
   black_h0_ = h0;

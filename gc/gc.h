@@ -85,6 +85,10 @@ class CollectorEnv {
   // them. With the world stopped.
   virtual uint64_t PMarkedBytes() = 0;
   virtual int procs() const = 0;
+  // With the world stopped, at sweep termination, right after every mcache
+  // was released and before marking: the runtime rotates its Pools'
+  // victim caches (runtime/pool.h).
+  virtual void OnSweepTermination() {}
 };
 
 struct CollectorOptions {
@@ -180,6 +184,11 @@ class Collector : public SweepHook {
 
   // SweepHook: runs destructors of unmarked objects.
   void BeforeSweep(MSpan* s) override;
+
+  // Greys p (any value; non-heap pointers are ignored) for a thread that is
+  // not marking: a weak reference made strong, a finalizer's argument, an
+  // object taken from a Pool. A no-op unless marking is on. See gc/shade.cc.
+  void Shade(const void* p);
 
  private:
   void MarkParallel(Marker& self);

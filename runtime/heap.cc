@@ -76,11 +76,13 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.mark_workers = opts_.mark_workers;
   co.gctrace = opts_.gctrace;
   co.trace_out = opts_.trace_output;
+  specials_ = std::make_unique<Specials>(mheap_.get());
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
   for (P& p : ps_) p.marker = collector_->NewMarker();
 }
 
 HeapImpl::~HeapImpl() {
+  StopFinalizerThread();  // it is attached: first
   {
     std::lock_guard<std::mutex> l(sched_mu_);
     GCHEAP_CHECK(mutators_.empty(),
@@ -95,6 +97,11 @@ HeapImpl::~HeapImpl() {
                  persistent_live_);
     for (void** chunk : persistent_chunks_) delete[] chunk;
   }
+  {
+    std::lock_guard<std::mutex> l(pools_mu_);
+    GCHEAP_CHECK(pools_.empty(), "Heap destroyed with %zu Pool(s) still alive",
+                 pools_.size());
+  }
   collector_->StopCoordinator();  // a triggered cycle may be running
   for (P& p : ps_) {
     p.marker->DrainQueue();
@@ -102,6 +109,12 @@ HeapImpl::~HeapImpl() {
     p.marker.reset();
   }
   collector_.reset();
+  // Finalizers and cleanups still queued do not run; the heap's own calls
+  // (freeing objects Pools dropped) do.
+  for (QueuedCall c; specials_->queue().TryPop(&c);) {
+    if (c.internal) c.call(c.arg);
+  }
+  specials_.reset();
   for (P& p : ps_) mheap_->FreeMCache(p.mcache);
   mheap_->FreeMCache(no_p_cache_);
 }

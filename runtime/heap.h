@@ -15,6 +15,7 @@
 #include <cstddef>
 
 #include "gc/type.h"
+#include "runtime/finalizers.h"
 #include "runtime/memstats.h"
 #include "runtime/mutator.h"
 #include "runtime/options.h"
@@ -73,6 +74,27 @@ class Heap {
   using RootCallback = void (*)(Visitor& visitor, void* arg);
   void AddRootCallback(RootCallback callback, void* arg);
   void RemoveRootCallback(RootCallback callback, void* arg);
+
+  // Finalizers and cleanups (finalizers.h, docs/finalizers.md). `object`
+  // must be the start of an object of this heap, as New returned it, and
+  // the calling thread an attached mutator of this heap holding its P; a
+  // clear error otherwise.
+  //
+  // Sets the object's finalizer: fn(object, arg) runs once the object is
+  // found unreachable (see finalizers.h). An object has at most one: setting
+  // a second is an error; fn == nullptr removes the current one. arg is
+  // kept alive until fn has run; it must not reach the object.
+  void SetFinalizer(void* object, FinalizerFn fn, void* arg = nullptr);
+  // Adds a cleanup: fn(arg) runs after the object has been freed. arg is
+  // kept alive until then and must not reach the object (if arg is the
+  // object itself, that is an error), or the object never dies.
+  CleanupHandle AddCleanup(void* object, CleanupFn fn, void* arg = nullptr);
+  // Runs the queued finalizers and cleanups on the calling thread, which
+  // must be an attached mutator of this heap, until the queue is empty;
+  // returns how many ran. The only way they run in
+  // FinalizerMode::kEmbedderDrains; allowed in either mode. In
+  // kEmbedderDrains it also frees the plain objects Pools have dropped.
+  size_t RunFinalizers();
 
   // The start of the object containing p, as New returned it, or null if
   // p does not point into an allocated object of this heap.

@@ -8,7 +8,10 @@
 //   ├── mutators         attached threads: stack bounds, saved registers,
 //   │                    handle stack
 //   ├── roots            slots, ranges, callbacks (roots.cc)
-//   └── persistents      the Persistent<T> slot table (roots.cc)
+//   ├── persistents      the Persistent<T> slot table (roots.cc)
+//   ├── specials         finalizers, weak handles, cleanups (gc/specials.h)
+//   │                    and the thread that runs finalizers (finalizers.cc)
+//   └── pools            every Pool of the heap (pool.cc)
 //
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
 // Stop-the-world raises stop_requested_ (the flag every Safepoint() polls)
@@ -22,8 +25,9 @@
 //
 // Locking: sched_mu_ guards P ownership, the mutator list and the STW
 // state; roots_mu_ guards the root registry; persistent_lock_ the handle
-// table. The collector's cycle lock is taken before sched_mu_ (StopTheWorld
-// is called with it held), never after.
+// table; pools_mu_ the pool list (held by the collector, world stopped,
+// while it rotates or scans pools). The collector's cycle lock is taken before
+// sched_mu_ (StopTheWorld is called with it held), never after.
 #ifndef GCHEAP_RUNTIME_HEAP_IMPL_H_
 #define GCHEAP_RUNTIME_HEAP_IMPL_H_
 
@@ -34,15 +38,19 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "alloc/mcache.h"
 #include "alloc/mheap.h"
 #include "base/spinlock.h"
 #include "gc/gc.h"
+#include "gc/specials.h"
 #include "runtime/heap.h"
 
 namespace gcheap::internal {
+
+class PoolBase;
 
 struct P {
   enum class Status : uint8_t { kIdle, kRunning, kParked };
@@ -126,6 +134,30 @@ class HeapImpl : public CollectorEnv {
   void** NewPersistent(void* value);
   void FreePersistent(void** slot);
 
+  // --- finalizers, cleanups and weak references (finalizers.cc, weak.cc)
+  Specials& specials() { return *specials_; }
+  // Fails loudly ("what: ...") unless p is the start of an object of this
+  // heap; returns its span and slot.
+  void ResolveObjectStart(const void* p, const char* what, MSpan** span,
+                          uintptr_t* slot) const;
+  // The calling thread's mutator; fails loudly unless it is attached to
+  // this heap and holds its P.
+  Mutator& RequireRunning(const char* what) const;
+  // Runs queued calls on m's thread until the queue is empty; returns how
+  // many finalizers and cleanups ran.
+  size_t RunQueuedCalls(Mutator& m);
+  // Starts the finalizer thread if the mode wants one (once).
+  void EnsureFinalizerThread();
+
+  // --- pools (pool.cc)
+  void RegisterPool(PoolBase* p);
+  void UnregisterPool(PoolBase* p);
+  // The P id of m, which must be attached to this heap and hold its P.
+  static int ProcIdOf(const Mutator& m, const HeapImpl* heap);
+  // With the world stopped: drop every pool's victim cache, make its
+  // current contents the victim.
+  void OnSweepTermination() override;
+
   MemStats ReadMemStats();
   void* ObjectStart(const void* p) const;
   // Fails loudly unless the calling thread is m's thread and holds a P.
@@ -143,6 +175,9 @@ class HeapImpl : public CollectorEnv {
   bool AnyRunningLocked() const;
   void ReportSlowSafepoint(int waited_ms);
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
+  void MarkPools(Marker& m);
+  void FinalizerThreadMain();
+  void StopFinalizerThread();
 
   Heap* const heap_;
   const Options opts_;
@@ -178,6 +213,15 @@ class HeapImpl : public CollectorEnv {
   std::vector<void**> persistent_chunks_;  // guarded by persistent_lock_
   uintptr_t persistent_free_ = 0;          // guarded by persistent_lock_
   size_t persistent_live_ = 0;             // guarded by persistent_lock_
+
+  // Finalizers, weak handles, cleanups; the thread that runs finalizers.
+  std::unique_ptr<Specials> specials_;
+  std::once_flag finalizer_once_;
+  std::thread finalizer_thread_;
+
+  // Pools.
+  std::mutex pools_mu_;
+  std::vector<PoolBase*> pools_;  // guarded by pools_mu_
 
   std::unique_ptr<Collector> collector_;  // last: uses everything above
 };

@@ -19,11 +19,17 @@ enum class StackScanning {
   kPrecise,
 };
 
-// Where finalizers will run. Reserved: finalizers are not implemented yet
-// and this option has no effect.
+// Where finalizers and cleanups run (see finalizers.h), and the deleters of
+// plain objects that Pools drop (pool.h).
 enum class FinalizerMode {
-  kBackgroundThread,  // a heap-owned thread runs them
-  kEmbedderDrains,    // the embedder drains the queue on its own thread
+  // A heap-owned thread runs them as soon as they are queued. It is started
+  // on first need and attaches to the heap: it takes a P while it runs
+  // them, so with max_procs == 1 it runs only while the program's thread
+  // has released its P (BlockingScope, DetachCurrentThread).
+  kBackgroundThread,
+  // Only Heap::RunFinalizers runs them, on the embedder's own attached
+  // thread (single-threaded VMs). Until it is called they wait.
+  kEmbedderDrains,
 };
 
 // Called when an allocation cannot be satisfied even after a collection:

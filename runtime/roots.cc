@@ -147,6 +147,9 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
       }
     }
   }
+  // Finalizers' referents and queued calls; heap objects held by Pools.
+  specials_->MarkRoots(m);
+  MarkPools(m);
   std::lock_guard<std::mutex> l(sched_mu_);
   for (Mutator* mu : mutators_) ScanMutator(m, mu->state_, &rb);
   return rb;

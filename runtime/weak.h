@@ -1,0 +1,213 @@
+// Weak references. Public API: "gcheap/weak.h".
+//
+// WeakRef<T>          refers to a heap object without keeping it alive, as
+//                     Go's weak.Pointer: Get() returns the object while it
+//                     lives, null once the collector has found it dead.
+// WeakValueMap<K, V>  a hash table whose values are held weakly: a VM's
+//                     table of interned strings, a cache of wrappers.
+//
+//   gcheap::WeakRef<Str> w(heap, s);
+//   ...
+//   if (Str* s = w.Get()) use(s);   // a strong pointer again, or null
+//
+// Every object that has weak references gets one handle cell, off the
+// heap, made on first use and shared by all of them (so WeakRefs to the
+// same object compare equal). When the sweeper frees the object it clears
+// the cell first; for an object with a finalizer the cell is cleared when
+// the object is found unreachable, before the finalizer can run, so an
+// object a finalizer resurrects does not come back through weak references.
+// Between the end of a cycle's marking and the sweep of the object's span,
+// Get already answers null for an object found dead (it reads the mark
+// bits), and while the collector marks, Get shades what it returns.
+//
+// Threads: WeakRef creation and Get need an attached mutator of the heap
+// holding its P (a clear error otherwise), because the answer is only
+// meaningful to a thread the collector will stop; copying and destroying a
+// WeakRef may happen on any thread. A WeakRef must not outlive its heap
+// unless it is only destroyed. docs/finalizers.md has the details.
+#ifndef GCHEAP_RUNTIME_WEAK_H_
+#define GCHEAP_RUNTIME_WEAK_H_
+
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "runtime/heap.h"
+
+namespace gcheap {
+
+namespace internal {
+struct WeakCell;
+// The object's cell with a reference for the caller; checks that object
+// starts an object of heap and that the caller may use it.
+WeakCell* NewWeakRef(Heap& heap, const void* object);
+void RetainWeakRef(WeakCell* c);
+void ReleaseWeakRef(WeakCell* c);
+void* GetWeakRef(Heap& heap, WeakCell* c);
+}  // namespace internal
+
+template <class T>
+class WeakRef {
+ public:
+  WeakRef() = default;
+  // A weak reference to `object` (an object start of `heap`, or null for
+  // an empty reference).
+  WeakRef(Heap& heap, T* object)
+      : heap_(&heap),
+        cell_(object != nullptr ? internal::NewWeakRef(heap, object)
+                                : nullptr) {}
+  ~WeakRef() { Reset(); }
+  WeakRef(const WeakRef& o) : heap_(o.heap_), cell_(o.cell_) {
+    if (cell_ != nullptr) internal::RetainWeakRef(cell_);
+  }
+  WeakRef& operator=(const WeakRef& o) {
+    if (this != &o) {
+      if (o.cell_ != nullptr) internal::RetainWeakRef(o.cell_);
+      Reset();
+      heap_ = o.heap_;
+      cell_ = o.cell_;
+    }
+    return *this;
+  }
+  WeakRef(WeakRef&& o) noexcept
+      : heap_(std::exchange(o.heap_, nullptr)),
+        cell_(std::exchange(o.cell_, nullptr)) {}
+  WeakRef& operator=(WeakRef&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      heap_ = std::exchange(o.heap_, nullptr);
+      cell_ = std::exchange(o.cell_, nullptr);
+    }
+    return *this;
+  }
+
+  // The object if it is still alive, else null. The result is an ordinary
+  // pointer: keep it where the collector sees it (a local in conservative
+  // mode, a Local<T> in precise mode).
+  T* Get() const {
+    if (cell_ == nullptr) return nullptr;
+    return static_cast<T*>(internal::GetWeakRef(*heap_, cell_));
+  }
+  // Drops the reference (Get returns null from now on).
+  void Reset() {
+    if (cell_ != nullptr) internal::ReleaseWeakRef(cell_);
+    cell_ = nullptr;
+    heap_ = nullptr;
+  }
+  // True if both were made from the same object (or both are empty),
+  // whether or not it is still alive.
+  bool operator==(const WeakRef& o) const { return cell_ == o.cell_; }
+
+ private:
+  Heap* heap_ = nullptr;
+  internal::WeakCell* cell_ = nullptr;
+};
+
+// A map from C++ keys to heap objects that does not keep its values alive:
+// once a value dies, its entry reads as absent and is removed on the next
+// lookup of its key, or by Purge(), which Insert also runs whenever the
+// table has doubled since the last purge (so dead entries cost amortized
+// O(1) each).
+//
+// Thread-safe: every call takes the map's mutex. The calls that need the
+// heap (all but size() and the destructor) must come from an attached
+// mutator holding its P. The lock is never held across a safepoint:
+// FindOrInsert runs `make` (which may allocate, and so stop for a
+// collection) with the lock released.
+template <class K, class V, class Hash = std::hash<K>,
+          class Eq = std::equal_to<K>>
+class WeakValueMap {
+ public:
+  explicit WeakValueMap(Heap& heap) : heap_(heap) {}
+  WeakValueMap(const WeakValueMap&) = delete;
+  WeakValueMap& operator=(const WeakValueMap&) = delete;
+
+  // The live value for key, or null.
+  V* Find(const K& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    return FindLocked(key);
+  }
+  // Maps key to value (an object start; null erases), replacing any entry.
+  void Insert(const K& key, V* value) {
+    std::lock_guard<std::mutex> l(mu_);
+    InsertLocked(key, value);
+  }
+  // The live value for key; if there is none, make() is called (without
+  // the lock) and its result inserted and returned, unless another thread
+  // inserted a live value meanwhile: then that one is returned. The
+  // interning operation: FindOrInsert(s, [&] { return NewString(m, s); }).
+  template <class Make>
+  V* FindOrInsert(const K& key, Make&& make) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (V* v = FindLocked(key)) return v;
+    }
+    V* made = make();
+    std::lock_guard<std::mutex> l(mu_);
+    if (V* v = FindLocked(key)) return v;
+    InsertLocked(key, made);
+    return made;
+  }
+  // Removes key's entry; true if there was a live one.
+  bool Erase(const K& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return false;
+    bool live = it->second.Get() != nullptr;
+    map_.erase(it);
+    return live;
+  }
+  // Removes every entry whose value has died; returns how many.
+  size_t Purge() {
+    std::lock_guard<std::mutex> l(mu_);
+    return PurgeLocked();
+  }
+  // Entries, dead ones not yet removed included.
+  size_t size() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return map_.size();
+  }
+
+ private:
+  V* FindLocked(const K& key) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    V* v = it->second.Get();
+    if (v == nullptr) map_.erase(it);
+    return v;
+  }
+  void InsertLocked(const K& key, V* value) {
+    if (value == nullptr) {
+      map_.erase(key);
+      return;
+    }
+    map_.insert_or_assign(key, WeakRef<V>(heap_, value));
+    if (map_.size() >= purge_at_) {
+      PurgeLocked();
+      purge_at_ = map_.size() * 2 < 16 ? 16 : map_.size() * 2;
+    }
+  }
+  size_t PurgeLocked() {
+    size_t n = 0;
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (it->second.Get() == nullptr) {
+        it = map_.erase(it);
+        n++;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
+  Heap& heap_;
+  mutable std::mutex mu_;
+  std::unordered_map<K, WeakRef<V>, Hash, Eq> map_;  // guarded by mu_
+  size_t purge_at_ = 16;                             // guarded by mu_
+};
+
+}  // namespace gcheap
+
+#endif  // GCHEAP_RUNTIME_WEAK_H_

@@ -1,0 +1,243 @@
+// Weak references and the weak-value map.
+#include <string>
+#include <vector>
+
+#include "gcheap/gcheap.h"
+#include "gtest/gtest.h"
+#include "runtime/heap_impl.h"
+#include "tests/test_types.h"
+
+namespace gcheap::testing {
+namespace {
+
+Options Drains() {
+  Options o;
+  o.max_procs = 2;
+  o.stack_scanning = StackScanning::kPrecise;
+  o.background_scavenger = false;
+  o.finalizer_mode = FinalizerMode::kEmbedderDrains;
+  return o;
+}
+
+Pair* MakeList(Mutator& m, int n, uint64_t seed) {
+  Pair* head = nullptr;
+  for (int i = n - 1; i >= 0; i--) {
+    Pair* p = m.New<Pair>(kPairType);
+    p->value = i * 7 + seed;
+    p->cdr = head;
+    head = p;
+  }
+  return head;
+}
+
+class WeakTest : public ::testing::Test {
+ protected:
+  WeakTest() : heap_(Drains()), m_(heap_.AttachCurrentThread()) {}
+  ~WeakTest() override { heap_.DetachCurrentThread(); }
+  Heap heap_;
+  Mutator& m_;
+};
+
+TEST_F(WeakTest, ClearedWhenTheTargetDiesAndNotBefore) {
+  WeakRef<Pair> w;
+  WeakRef<Pair> empty;
+  EXPECT_EQ(empty.Get(), nullptr);
+  {
+    HandleScope scope(m_);
+    Local<Pair> list(m_, MakeList(m_, 10, 1));
+    w = WeakRef<Pair>(heap_, list.Get());
+    for (int i = 0; i < 3; i++) {
+      heap_.Collect();
+      MakeList(m_, 1000, 0);
+      EXPECT_EQ(w.Get(), list.Get());
+    }
+    EXPECT_EQ(w.Get()->cdr->value, 8u);
+  }
+  heap_.Collect();
+  EXPECT_EQ(w.Get(), nullptr);
+  EXPECT_EQ(heap_.impl()->specials().CountObjects(), 0u);  // record gone
+}
+
+TEST_F(WeakTest, WeakRefsToOneObjectShareOneCell) {
+  HandleScope scope(m_);
+  Local<Pair> a(m_, m_.New<Pair>(kPairType));
+  Local<Pair> b(m_, m_.New<Pair>(kPairType));
+  WeakRef<Pair> wa1(heap_, a.Get());
+  WeakRef<Pair> wa2(heap_, a.Get());
+  WeakRef<Pair> wb(heap_, b.Get());
+  WeakRef<Pair> copy = wa1;
+  WeakRef<Pair> moved = std::move(wa2);
+  EXPECT_TRUE(wa1 == copy);
+  EXPECT_TRUE(wa1 == moved);
+  EXPECT_FALSE(wa1 == wb);
+  EXPECT_EQ(wa2.Get(), nullptr);  // moved from
+  EXPECT_EQ(heap_.impl()->specials().CountObjects(), 2u);
+  b.Set(nullptr);
+  heap_.Collect();
+  EXPECT_EQ(wb.Get(), nullptr);
+  EXPECT_EQ(copy.Get(), a.Get());
+}
+
+TEST_F(WeakTest, ManyTargetsOnlyTheDeadAreCleared) {
+  constexpr int kN = 2000;
+  std::vector<WeakRef<Pair>> weak;
+  Pair** keep = static_cast<Pair**>(m_.AllocateArray(kPtrArrayElem, kN));
+  Persistent<Pair*> keep_root(heap_, reinterpret_cast<Pair**>(keep));
+  for (int i = 0; i < kN; i++) {
+    Pair* p = m_.New<Pair>(kPairType);
+    p->value = i;
+    if (i % 2 == 0) keep[i] = p;
+    weak.emplace_back(heap_, p);
+  }
+  heap_.Collect();
+  for (int i = 0; i < kN; i++) {
+    Pair* p = weak[i].Get();
+    if (i % 2 == 0) {
+      ASSERT_EQ(p, keep[i]);
+      ASSERT_EQ(p->value, static_cast<uint64_t>(i));
+    } else {
+      ASSERT_EQ(p, nullptr) << i;
+    }
+  }
+}
+
+WeakRef<Pair>* g_weak;
+bool g_weak_was_clear = false;
+Pair* g_kept = nullptr;
+void CheckWeakThenResurrect(void* obj, void*) {
+  g_weak_was_clear = g_weak->Get() == nullptr;
+  g_kept = static_cast<Pair*>(obj);
+}
+
+TEST_F(WeakTest, ClearedBeforeTheFinalizerRunsAndStaysClear) {
+  WeakRef<Pair> w;
+  g_weak = &w;
+  g_kept = nullptr;
+  heap_.AddRoot(&g_kept);
+  {
+    HandleScope scope(m_);
+    Local<Pair> list(m_, MakeList(m_, 10, 2));
+    w = WeakRef<Pair>(heap_, list.Get());
+    heap_.SetFinalizer(list.Get(), &CheckWeakThenResurrect);
+  }
+  heap_.Collect();
+  EXPECT_EQ(w.Get(), nullptr);  // cleared, though the finalizer has not run
+  EXPECT_EQ(heap_.RunFinalizers(), 1u);
+  EXPECT_TRUE(g_weak_was_clear);
+  ASSERT_NE(g_kept, nullptr);
+  heap_.Collect();
+  EXPECT_EQ(g_kept->cdr->value, 9u);  // resurrected
+  EXPECT_EQ(w.Get(), nullptr);        // but not through the weak ref
+  // A new weak reference to the resurrected object works again.
+  WeakRef<Pair> again(heap_, g_kept);
+  EXPECT_EQ(again.Get(), g_kept);
+  g_kept = nullptr;
+  heap_.Collect();
+  EXPECT_EQ(again.Get(), nullptr);
+  heap_.RemoveRoot(&g_kept);
+}
+
+// A cycle's marking is over but the target's span is not swept yet: Get
+// must already say the target is dead (its mark bit), and the live one
+// alive.
+TEST_F(WeakTest, TargetThatDiedInTheLastCycleBeforeItsSpanIsSwept) {
+  internal::Collector& c = heap_.impl()->collector();
+  WeakRef<Pair> dead, live;
+  HandleScope scope(m_);
+  Local<Pair> keep(m_, m_.New<Pair>(kPairType));
+  live = WeakRef<Pair>(heap_, keep.Get());
+  dead = WeakRef<Pair>(heap_, m_.New<Pair>(kPairType));
+  ASSERT_NE(dead.Get(), nullptr);
+  {
+    BlockingScope b(m_);  // the collector runs on this thread, without a P
+    c.PauseSweeper();
+    c.RunCycle(internal::GcReason::kForced);
+  }
+  // No allocation here: it would sweep spans.
+  EXPECT_EQ(dead.Get(), nullptr);
+  EXPECT_EQ(live.Get(), keep.Get());
+  c.ResumeSweeper();
+  heap_.Collect();
+  EXPECT_EQ(dead.Get(), nullptr);
+  EXPECT_EQ(live.Get(), keep.Get());
+}
+
+// --- WeakValueMap
+
+struct Str {
+  uint64_t len;
+  char chars[24];
+};
+constexpr Type kStrType = Type::Noscan("Str", sizeof(Str));
+
+Str* NewStr(Mutator& m, const std::string& s) {
+  Str* p = m.New<Str>(kStrType);
+  p->len = s.size();
+  s.copy(p->chars, sizeof(p->chars));
+  return p;
+}
+
+TEST_F(WeakTest, WeakValueMapInternsAndPurges) {
+  WeakValueMap<std::string, Str> intern(heap_);
+  HandleScope scope(m_);
+  Local<Str> hello(
+      m_, intern.FindOrInsert("hello", [&] { return NewStr(m_, "hello"); }));
+  EXPECT_EQ(intern.FindOrInsert("hello", [&]() -> Str* { return nullptr; }),
+            hello.Get());
+  for (int i = 0; i < 10; i++) {
+    std::string k = "tmp" + std::to_string(i);
+    intern.FindOrInsert(k, [&] { return NewStr(m_, k); });
+  }
+  EXPECT_EQ(intern.size(), 11u);
+  heap_.Collect();
+  EXPECT_EQ(intern.Find("hello"), hello.Get());
+  EXPECT_EQ(std::string(hello->chars, hello->len), "hello");
+  EXPECT_EQ(intern.Find("tmp3"), nullptr);  // dead: purged on lookup
+  EXPECT_EQ(intern.size(), 10u);
+  EXPECT_EQ(intern.Purge(), 9u);
+  EXPECT_EQ(intern.size(), 1u);
+  // A dead key is interned afresh.
+  Str* again = intern.FindOrInsert("tmp3", [&] { return NewStr(m_, "tmp3"); });
+  EXPECT_EQ(std::string(again->chars, again->len), "tmp3");
+  EXPECT_TRUE(intern.Erase("tmp3"));
+  EXPECT_FALSE(intern.Erase("tmp3"));
+}
+
+TEST_F(WeakTest, WeakValueMapPurgesAsItGrows) {
+  WeakValueMap<int, Str> map(heap_);
+  for (int round = 0; round < 20; round++) {
+    for (int i = 0; i < 100; i++) {
+      map.Insert(round * 100 + i, NewStr(m_, "x"));
+    }
+    heap_.Collect();
+  }
+  // Without purging it would hold 2000 entries.
+  EXPECT_LT(map.size(), 400u);
+}
+
+class WeakDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+TEST_F(WeakDeathTest, BadTargetsAndThreadsFailClearly) {
+  Heap heap(Drains());
+  Mutator& m = heap.AttachCurrentThread();
+  Pair* p = m.New<Pair>(kPairType);
+  int on_stack = 0;
+  EXPECT_DEATH(WeakRef<uint64_t>(heap, &p->value),
+               "WeakRef\\(0x[0-9a-f]+\\): an interior pointer");
+  EXPECT_DEATH(WeakRef<int>(heap, &on_stack),
+               "not a pointer to an allocated object of this heap");
+  WeakRef<Pair> w(heap, p);
+  EXPECT_DEATH(
+      {
+        std::thread t([&] { w.Get(); });
+        t.join();
+      },
+      "WeakRef::Get: the calling thread is not attached to this heap");
+  heap.DetachCurrentThread();
+}
+
+}  // namespace
+}  // namespace gcheap::testing
