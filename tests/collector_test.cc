@@ -18,18 +18,6 @@ Options Precise() {
   return o;
 }
 
-// Builds a list of n pairs with value = i * 7 + seed.
-Pair* MakeList(Mutator& m, int n, uint64_t seed) {
-  Pair* head = nullptr;
-  for (int i = n - 1; i >= 0; i--) {
-    Pair* p = m.New<Pair>(kPairType);
-    p->value = i * 7 + seed;
-    p->cdr = head;
-    head = p;
-  }
-  return head;
-}
-
 void CheckList(Pair* head, int n, uint64_t seed) {
   int i = 0;
   for (Pair* p = head; p != nullptr; p = p->cdr, i++) {

@@ -11,25 +11,7 @@
 namespace gcheap::testing {
 namespace {
 
-Options Drains() {
-  Options o;
-  o.max_procs = 2;
-  o.stack_scanning = StackScanning::kPrecise;
-  o.background_scavenger = false;
-  o.finalizer_mode = FinalizerMode::kEmbedderDrains;
-  return o;
-}
-
-Pair* MakeList(Mutator& m, int n, uint64_t seed) {
-  Pair* head = nullptr;
-  for (int i = n - 1; i >= 0; i--) {
-    Pair* p = m.New<Pair>(kPairType);
-    p->value = i * 7 + seed;
-    p->cdr = head;
-    head = p;
-  }
-  return head;
-}
+Options Drains() { return PreciseDrainsOptions(); }
 
 bool ListIntact(Pair* head, int n, uint64_t seed) {
   int i = 0;

@@ -41,6 +41,29 @@ inline void TraceTagged(void* obj, Visitor& v) {
 inline constexpr Type kTaggedType =
     Type::Traced("Tagged", sizeof(Tagged), &TraceTagged);
 
+// Builds a list of n pairs with value = i * 7 + seed.
+inline Pair* MakeList(Mutator& m, int n, uint64_t seed) {
+  Pair* head = nullptr;
+  for (int i = n - 1; i >= 0; i--) {
+    Pair* p = m.New<Pair>(kPairType);
+    p->value = i * 7 + seed;
+    p->cdr = head;
+    head = p;
+  }
+  return head;
+}
+
+// Exact reachability for tests that count objects: precise stacks, no
+// scavenger thread, finalizers run only when the test drains them.
+inline Options PreciseDrainsOptions() {
+  Options o;
+  o.max_procs = 2;
+  o.stack_scanning = StackScanning::kPrecise;
+  o.background_scavenger = false;
+  o.finalizer_mode = FinalizerMode::kEmbedderDrains;
+  return o;
+}
+
 inline constexpr Type kPtrArrayElem = Type::Of<void*>("Slot").Pointers(0);
 
 }  // namespace gcheap::testing
