@@ -116,6 +116,29 @@ TEST_F(ConcurrentDeathTest, CheckmarkCatchesAMissingBarrier) {
       "write barrier");
 }
 
+TEST(ConcurrentTest, WeakGetDuringMarkShadesTheTarget) {
+  // X is only weakly reachable when the mark begins, so the mark would not
+  // reach it; the program revives it during the mark through a weak
+  // reference and keeps it in a root. Get must shade it (checkmark would
+  // abort otherwise, and the object would be freed under the root).
+  Heap heap(Concurrent(/*checkmark=*/true));
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Pair* x = m.New<Pair>(kPairType);
+    x->value = 99;
+    WeakRef<Pair> weak(heap, x);
+    x = nullptr;
+    Persistent<Pair> holder;
+    CollectWhile(heap, m, [&] { holder = Persistent<Pair>(heap, weak.Get()); });
+    ASSERT_NE(holder.Get(), nullptr);
+    heap.Collect();
+    EXPECT_NE(heap.ObjectStart(holder.Get()), nullptr);
+    EXPECT_EQ(holder->value, 99u);
+    EXPECT_EQ(weak.Get(), holder.Get());
+  }
+  heap.DetachCurrentThread();
+}
+
 TEST(ConcurrentTest, ObjectsAllocatedDuringMarkAreBlack) {
   Heap heap(Concurrent(/*checkmark=*/false));
   Mutator& m = heap.AttachCurrentThread();
