@@ -5,26 +5,35 @@
 //
 //   1. sweep termination   finish the last cycle's sweeping; every P hands
 //      (world stopped)     its cached spans back (mcache ReleaseAll), so
-//                          no span is half-owned while marking
-//   2. mark                grey the roots (globals, handles, callbacks,
-//      (world stopped in   thread stacks), then drain grey objects until
-//       this version)      none is left, on the collecting thread plus
-//                          heap-owned mark workers in parallel (mark.h,
-//                          gcwork.h)
-//   3. mark termination    heap_live := marked bytes; set the next heap goal
-//      (world stopped)     (pacer.h); sweepgen += 2: every span is now
+//                          no span is half-owned while marking; rotate the
+//                          pools; raise the marking flag (write barrier on,
+//                          allocation black); grey every root, thread
+//                          stacks included (scanned once per cycle)
+//   2. mark                drain grey objects until none is left: heap-
+//      (program running)   owned background workers at 25% of the Ps, and
+//                          mutators paying assists in proportion to what
+//                          they allocate (mark.h, gcwork.h). The write
+//                          barrier (runtime/ref.h) shades the old and new
+//                          value of every pointer store into the heap
+//   3. mark termination    flush every P's barrier buffer and grey objects;
+//      (world stopped)     if that found work, back to 2; checkmark if on;
+//                          heap_live := marked bytes; next heap goal
+//                          (pacer.h); sweepgen += 2: every span is now
 //                          unswept; record the pause; gctrace line
 //   4. sweep               concurrent with the program: a background
 //      (world running)     sweeper thread and allocation itself (mcentral's
 //                          lazy sweep) free the unmarked objects, running
-//                          destructors first; empty spans go back to the
-//                          page heap, and from there to the OS (scavenger)
+//                          destructors and special records (finalizers,
+//                          weak handles, cleanups; specials.h) first; empty
+//                          spans go back to the page heap, and from there
+//                          to the OS (scavenger)
 //
-// Everything the concurrent collector needs is already here: mark bits are
-// set atomically, each marking thread has its own work buffers over a
-// shared pool, sweeping is by sweepgen, and the phase is a published state.
-// What is stop-the-world now is only *when* marking runs.
-//
+// With CollectorOptions::concurrent = false (Options::concurrent_mark),
+// phase 2 runs with the world stopped too, on the collecting thread and
+// every worker: one pause per cycle, no barrier work (RunCycleStw).
+// Heap-triggered cycles run on the collector's own thread
+// (RequestCycle); Heap::Collect runs one on the calling thread.
+
 // The collector does not know about threads, handles or stacks: the runtime
 // (runtime/) implements CollectorEnv to stop and start the world and to
 // grey the roots. Dependencies point down: runtime -> gc -> alloc -> base.
