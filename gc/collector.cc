@@ -442,6 +442,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   if (h1 > black_h0_) marked += h1 - black_h0_;
   uint64_t t_end = MonoNs();
   pause += t_end - t_term;
+  pacer_.SetRunway(h1 > h0 ? h1 - h0 : 1);
   FinishCycle(why, t_start, pause, t_mark, t_term, h0, h1, marked, rb, mark_cpu,
               assist_cpu);
 }

@@ -6,7 +6,10 @@
 //             4 MiB * GOGC / 100 (the heap minimum)
 //   goal    = min(goal, what the soft memory limit leaves), never below
 //             M + 1 MiB
-//   trigger = M + 0.7 * (goal - M)
+//   trigger = M + 0.7 * (goal - M)            (stop-the-world marking)
+//   trigger = goal - 1.1 * runway, clamped to 70%..95% of the way from M
+//             to the goal (concurrent marking; runway = bytes allocated
+//             while the last mark ran, as Go's pacer derives it)
 //                     (Go's lowest trigger ratio: Go starts a concurrent
 //                     cycle between 70% and 95% of the way from M to the
 //                     goal so that marking finishes before the goal. With
@@ -20,6 +23,7 @@
 #ifndef GCHEAP_GC_PACER_H_
 #define GCHEAP_GC_PACER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +34,13 @@ class Pacer {
  public:
   static constexpr uint64_t kHeapMinimum = 4 << 20;
   static constexpr uint64_t kTriggerPercent = 70;
+  static constexpr uint64_t kMaxTriggerPercent = 95;
+
+  // Concurrent marking: the bytes the program allocated while the last
+  // mark ran. 0 (stop-the-world marking): trigger at 70%.
+  void SetRunway(uint64_t bytes) {
+    runway_.store(bytes, std::memory_order_relaxed);
+  }
 
   Pacer(int gc_percent, size_t soft_limit)
       : gc_percent_(gc_percent), soft_limit_(soft_limit) {
@@ -58,7 +69,18 @@ class Pacer {
     goal_.store(goal, std::memory_order_relaxed);
     uint64_t trigger = goal;
     if (goal != UINT64_MAX && goal > marked) {
-      trigger = marked + (goal - marked) * kTriggerPercent / 100;
+      uint64_t span = goal - marked;
+      trigger = marked + span * kTriggerPercent / 100;
+      uint64_t runway = runway_.load(std::memory_order_relaxed);
+      if (runway != 0) {
+        // Concurrent marking: start early enough that the program's
+        // allocation during the mark (the runway, measured last cycle,
+        // plus 10%) ends near the goal; between 70% and 95% of the way.
+        runway += runway / 10;
+        uint64_t latest = marked + span * kMaxTriggerPercent / 100;
+        uint64_t by_runway = runway < span ? goal - runway : marked;
+        trigger = std::clamp(by_runway, trigger, latest);
+      }
     }
     trigger_.store(trigger, std::memory_order_relaxed);
   }
@@ -81,6 +103,7 @@ class Pacer {
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};
   std::atomic<uint64_t> trigger_{0};
+  std::atomic<uint64_t> runway_{0};
 };
 
 }  // namespace gcheap::internal

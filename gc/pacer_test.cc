@@ -17,6 +17,19 @@ TEST(PacerTest, GoalIsMarkedTimesOnePlusGogcWithAFloor) {
   EXPECT_EQ(p.goal(), 22u << 20);
 }
 
+TEST(PacerTest, ConcurrentTriggerLeavesRoomForTheMeasuredRunway) {
+  Pacer p(100, 0);
+  p.SetRunway(10 << 20);   // 10 MiB allocated during the last mark
+  p.Commit(100 << 20, 0);  // goal 200 MiB
+  EXPECT_EQ(p.trigger(), (200u << 20) - (11u << 20));  // goal - 1.1 x runway
+  p.SetRunway(1);  // marking keeps up: start late, at 95%
+  p.Commit(100 << 20, 0);
+  EXPECT_EQ(p.trigger(), 195u << 20);
+  p.SetRunway(90 << 20);  // a slow mark: start early, but not below 70%
+  p.Commit(100 << 20, 0);
+  EXPECT_EQ(p.trigger(), 170u << 20);
+}
+
 TEST(PacerTest, GcPercentScalesAndNegativeTurnsOff) {
   Pacer p(50, 0);
   p.Commit(100 << 20, 0);
