@@ -12,6 +12,8 @@
 #   ./gcheap.sh sanitizers       the asan and tsan test runs
 #   ./gcheap.sh all              example, tests, sanitizers, benchmarks
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
+#   ./gcheap.sh fuzz [seconds]   the heap fuzzer (clang, ASan) on a scratch
+#                                copy of tests/fuzz/corpus (default 300 s)
 #
 # Packages come from Debian only. Run as root to install them; otherwise
 # the exact apt-get line is printed and the script stops.
@@ -126,6 +128,20 @@ case "$cmd" in
     tools/bench_gc.sh || rc=1
     exit $rc
     ;;
+  fuzz)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    secs=${1:-300}
+    bazel build --config=fuzz //tests/fuzz:heap_fuzz || exit 1
+    work=$(mktemp -d)
+    mkdir -p "$work/corpus" "$work/crashes"
+    cp tests/fuzz/corpus/* "$work/corpus/"
+    echo "gcheap: fuzzing for ${secs} s in $work (crashes: $work/crashes)" >&2
+    bazel-bin/tests/fuzz/heap_fuzz -max_total_time="$secs" \
+      -print_final_stats=1 -artifact_prefix="$work/crashes/" "$work/corpus"
+    rc=$?
+    ls "$work/crashes"
+    exit $rc
+    ;;
   all)
     ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
     rc=0
@@ -138,7 +154,7 @@ case "$cmd" in
     exit $rc
     ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac
