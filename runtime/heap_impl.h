@@ -207,8 +207,8 @@ class HeapImpl : public CollectorEnv {
   };
   std::vector<Callback> root_callbacks_;  // guarded by roots_mu_
 
-  // Persistent handles: chunks of slots; a free slot holds an odd value
-  // (the next free slot's address | 1), which no heap pointer is.
+  // Persistent handles: chunks of slots; a free slot holds the next free
+  // slot's address with bit 63 set, which no heap pointer has.
   SpinLock persistent_lock_;
   std::vector<void**> persistent_chunks_;  // guarded by persistent_lock_
   uintptr_t persistent_free_ = 0;          // guarded by persistent_lock_

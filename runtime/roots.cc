@@ -10,6 +10,10 @@
 namespace gcheap::internal {
 namespace {
 constexpr size_t kPersistentChunk = 1024;
+// A free Persistent slot holds the next free slot's address with the top
+// bit set: no user-space pointer has it, while any low bit may be set in a
+// valid pointer (tiny objects start at odd addresses).
+constexpr uintptr_t kFreeSlotBit = uintptr_t{1} << 63;
 }  // namespace
 
 void HeapImpl::AddRootSlot(void** slot) {
@@ -81,13 +85,13 @@ void** HeapImpl::NewPersistent(void* value) {
       uintptr_t next = i + 1 < kPersistentChunk
                            ? reinterpret_cast<uintptr_t>(&chunk[i + 1])
                            : 0;
-      chunk[i] = reinterpret_cast<void*>(next | 1);
+      chunk[i] = reinterpret_cast<void*>(next | kFreeSlotBit);
     }
     persistent_chunks_.push_back(chunk);
     persistent_free_ = reinterpret_cast<uintptr_t>(&chunk[0]);
   }
   void** slot = reinterpret_cast<void**>(persistent_free_);
-  persistent_free_ = reinterpret_cast<uintptr_t>(*slot) & ~uintptr_t{1};
+  persistent_free_ = reinterpret_cast<uintptr_t>(*slot) & ~kFreeSlotBit;
   *slot = value;
   persistent_live_++;
   return slot;
@@ -95,7 +99,7 @@ void** HeapImpl::NewPersistent(void* value) {
 
 void HeapImpl::FreePersistent(void** slot) {
   SpinLockHolder h(&persistent_lock_);
-  *slot = reinterpret_cast<void*>(persistent_free_ | 1);
+  *slot = reinterpret_cast<void*>(persistent_free_ | kFreeSlotBit);
   persistent_free_ = reinterpret_cast<uintptr_t>(slot);
   persistent_live_--;
 }
@@ -143,7 +147,7 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
     for (void** chunk : persistent_chunks_) {
       for (size_t i = 0; i < kPersistentChunk; i++) {
         auto v = reinterpret_cast<uintptr_t>(chunk[i]);
-        if ((v & 1) == 0 && v != 0) m.Grey(v);
+        if ((v & kFreeSlotBit) == 0 && v != 0) m.Grey(v);
       }
     }
   }
