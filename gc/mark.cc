@@ -1,6 +1,7 @@
 #include "gc/mark.h"
 
 #include "base/check.h"
+#include "base/sanitizers.h"
 #include "gc/object.h"
 
 // A marker reads heap words while the program may be storing into them
@@ -82,6 +83,7 @@ Marker::ScanRangeUnsafe(const void* begin, const void* end) {
   uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~uintptr_t{7};
   for (uintptr_t a = b; a < e; a += 8) {
     uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
+    TreatAsDefined(&v, sizeof(v));
     if (v >= 4096) Grey(v);
   }
 }

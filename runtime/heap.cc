@@ -56,6 +56,7 @@ uint64_t UnixNs() {
 
 HeapImpl::HeapImpl(Heap* heap, const Options& opts)
     : heap_(heap), opts_(Normalize(opts)), start_unix_ns_(UnixNs()) {
+  InstallAsanReporter();
   MHeapOptions mo;
   mo.memory_limit = opts_.hard_memory_limit;
   mo.background_scavenger = opts_.background_scavenger;

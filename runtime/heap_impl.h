@@ -112,6 +112,8 @@ class HeapImpl : public CollectorEnv {
   void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
   void MarkNewObject(void* p);
   static P* HeldP(const Mutator& m) { return m.state_->p; }
+  // AddressSanitizer builds: explains a reported address (asan_report.cc).
+  static void DescribeAddress(const Mutator& m, uintptr_t addr);
   void AssistAlloc(Mutator& m, size_t bytes);
 
   // --- collection
@@ -228,6 +230,9 @@ class HeapImpl : public CollectorEnv {
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// AddressSanitizer builds: makes ASan reports name the heap slot (once per
+// process). A no-op otherwise.
+void InstallAsanReporter();
 // Clears 8 KiB of stack below the caller (see sched.cc).
 void ClearStackBelow();
 // Points the calling thread's write barrier at a heap's marking flag (null:

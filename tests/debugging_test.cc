@@ -87,7 +87,10 @@ TEST_F(DebuggingTest, AddressSanitizerReportsAUseAfterSweep) {
         volatile uint64_t v = cached->value;  // reported here
         (void)v;
       },
-      "use-after-poison");
+      "use-after-poison(.|\n)*gcheap: address 0x[0-9a-f]+ is 16 bytes into "
+      "slot [0-9]+ \\(object 0x[0-9a-f]+\\) of a scan span of 24-byte "
+      "objects \\(size class 3\\); the slot is free: the object that was "
+      "there was swept");
 }
 #endif
 
