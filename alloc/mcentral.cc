@@ -122,6 +122,20 @@ MSpan* MCentral::PopUnsweptClaimed() {
   }
 }
 
+bool MCentral::TryClaimUnswept(MSpan* s) {
+  uint32_t sg = heap_->sweepgen();
+  SpinLockHolder h(&lock_);
+  MSpanList* list = s->list;
+  if (list != PartialUnswept(sg) && list != FullUnswept(sg)) return false;
+  uint32_t want = sg - 2;
+  if (!s->sweepgen.compare_exchange_strong(want, sg - 1,
+                                           std::memory_order_acq_rel)) {
+    return false;
+  }
+  list->Remove(s);
+  return true;
+}
+
 MCentral::Counts MCentral::CountSpans() {
   uint32_t sg = heap_->sweepgen();
   SpinLockHolder h(&lock_);

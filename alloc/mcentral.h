@@ -59,6 +59,8 @@ class MCentral {
 
   // Pops one unswept span and claims it (sweepgen sg-1), or returns null.
   MSpan* PopUnsweptClaimed();
+  // Claims a given span if it sits in an unswept set (taking it out).
+  bool TryClaimUnswept(MSpan* s);
 
   // Number of spans in each set, for tests and stats.
   struct Counts {

@@ -1,5 +1,6 @@
 #include "alloc/mheap.h"
 
+#include <sched.h>
 #include <string.h>
 
 #include <new>
@@ -344,13 +345,40 @@ void MHeap::SweepAll() {
   }
 }
 
-void* MHeap::FindObject(const void* p, MSpan** span_out) const {
+void MHeap::EnsureSwept(MSpan* s) {
+  uint32_t sg = sweepgen();
+  for (int spins = 0;; spins++) {
+    uint32_t g = s->sweepgen.load(std::memory_order_acquire);
+    // Swept (possibly cached since), or cached before this sweep began (its
+    // owner sweeps it when it lets go; meanwhile its bits are stable).
+    if (g == sg || g == sg + 3 || g == sg + 1) return;
+    if (g == sg - 2 && central(s->spanclass).TryClaimUnswept(s)) {
+      SweepSpan(s, /*preserve=*/false);
+      return;
+    }
+    // Being swept by another thread: wait for it.
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+void* MHeap::FindObject(const void* p, MSpan** span_out) {
   uintptr_t addr = reinterpret_cast<uintptr_t>(p);
   MSpan* s = arena_map_.SpanOf(addr);
   if (s == nullptr ||
       s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
       addr < s->start_addr || addr >= s->limit) {
     return nullptr;
+  }
+  // A sweep rewrites the span's bits: answer from a swept span only.
+  EnsureSwept(s);
+  if (s->state.load(std::memory_order_acquire) != SpanState::kInUse) {
+    return nullptr;  // the sweep freed the whole span
   }
   uintptr_t idx = s->ObjIndex(addr);
   if (!s->IsAllocated(idx)) return nullptr;

@@ -116,9 +116,12 @@ class MHeap {
   // The start of the allocated object containing p (interior pointers
   // resolve to their object), or null for free slots, span tails, free
   // pages and addresses outside this heap. *span_out gets its span.
-  // Valid while the object's span is not being allocated from concurrently
-  // (the world stopped, or the owner asking).
-  void* FindObject(const void* p, MSpan** span_out = nullptr) const;
+  // Safe from any thread: sweeps the span first if the current cycle has
+  // not (or waits for the thread sweeping it), since a sweep rewrites the
+  // bits the answer comes from.
+  void* FindObject(const void* p, MSpan** span_out = nullptr);
+  // Makes sure the span has been swept in the current sweep cycle.
+  void EnsureSwept(MSpan* s);
   // Sets the mark bit of the object containing p. Returns true if this
   // call marked it. CHECK-fails if p is not in an allocated object.
   bool MarkObject(const void* p);
