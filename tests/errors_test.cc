@@ -151,6 +151,19 @@ TEST_F(ErrorsDeathTest, DestroyingAHeapWithAttachedThreads) {
       "Heap destroyed with 1 thread\\(s\\) still attached");
 }
 
+TEST_F(ErrorsDeathTest, DestroyingAHeapWithLivePersistentHandles) {
+  EXPECT_DEATH(
+      {
+        auto* heap = new Heap(Small());
+        Mutator& m = heap->AttachCurrentThread();
+        auto* handle = new Persistent<Pair>(*heap, m.New<Pair>(kPairType));
+        (void)handle;  // never reset
+        heap->DetachCurrentThread();
+        delete heap;
+      },
+      "Heap destroyed with 1 Persistent handle\\(s\\) still alive");
+}
+
 TEST_F(ErrorsDeathTest, DetachingWithOpenHandleScopes) {
   Heap heap(Small());
   Mutator& m = heap.AttachCurrentThread();
