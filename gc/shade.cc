@@ -1,9 +1,8 @@
 // Collector::Shade: greying from outside the markers. See gc/gc.h.
 //
-// Marking is stop-the-world in this version, so no mutator runs while the
-// phase is kMark: the calls from weak references, finalizers and pools are
-// no-ops in practice. With concurrent marking they are the read side of the
-// barrier (a weak reference's Get must shade what it returns, as Go's
+// While marking runs concurrently (or in the stop-the-world mode, where no
+// mutator runs during kMark and these calls are no-ops) the calls from weak
+// references, finalizers and pools are the read side of the barrier (a weak reference's Get must shade what it returns, as Go's
 // weak.Pointer.Value does); the object is greyed through a Marker of its
 // own and the work published to the shared pool, which mark termination
 // drains before it ends the phase.
