@@ -2,10 +2,10 @@
 //
 // While marking runs concurrently (or in the stop-the-world mode, where no
 // mutator runs during kMark and these calls are no-ops) the calls from weak
-// references, finalizers and pools are the read side of the barrier (a weak reference's Get must shade what it returns, as Go's
-// weak.Pointer.Value does); the object is greyed through a Marker of its
-// own and the work published to the shared pool, which mark termination
-// drains before it ends the phase.
+// references, finalizers and pools are the read side of the barrier (a weak
+// reference's Get must shade what it returns, as Go's weak.Pointer.Value does);
+// the object is greyed through a Marker of its own and the work published to
+// the shared pool, which mark termination drains before it ends the phase.
 #include "gc/gc.h"
 
 namespace gcheap::internal {
