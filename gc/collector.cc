@@ -15,7 +15,11 @@
 namespace gcheap::internal {
 namespace {
 
-constexpr int kMaxTerminationRounds = 20;
+// Mark termination: ragged flushes that found work send marking back to
+// the workers; after kMaxRaggedRounds of them, or kMaxTerminationRestarts
+// stops that found work, the mark finishes inside the stop.
+constexpr int kMaxRaggedRounds = 100;
+constexpr int kMaxTerminationRestarts = 3;
 
 uint64_t MonoNs() {
   timespec ts;
@@ -218,6 +222,7 @@ void Collector::MarkLoop(Marker& m, double utilization) {
         break;
       }
       if (idle_.load(std::memory_order_acquire) == nmarkers_ &&
+          assists_active_.load(std::memory_order_acquire) == 0 &&
           !pool_.HasFull()) {
         return;
       }
@@ -238,7 +243,6 @@ void Collector::RunMarkers(int participants, double utilization, Marker* self) {
   nmarkers_ = participants + (self != nullptr ? 1 : 0);
   if (participants > 0) {
     std::lock_guard<std::mutex> l(work_mu_);
-    for (Marker* m : worker_markers_) m->ResetCounters();
     participants_ = participants;
     utilization_ = utilization;
     workers_running_ = participants;
@@ -276,21 +280,28 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   // 256 KiB per call, so a mutator reaches its next safepoint soon.
   int64_t goal = std::clamp<int64_t>(*debt, 64 << 10, 256 << 10);
   m.ResetScanned();
-  assists_waiting_.fetch_add(1, std::memory_order_relaxed);
-  for (int tries = 0; static_cast<int64_t>(m.scanned_bytes()) < goal;) {
+  assists_active_.fetch_add(1, std::memory_order_acq_rel);
+  for (int tries = 0, n = 0; static_cast<int64_t>(m.scanned_bytes()) < goal;) {
+    // A stop or a ragged flush is waiting for this thread's safepoint.
+    if ((++n & 63) == 0 && env_->PreemptRequested()) break;
     uintptr_t obj = m.Next();
     if (obj == 0) {
       // No grey object here or in the pool: the workers will share theirs
-      // (they balance while assists wait); look again a few times.
+      // (they balance while assists wait); look again a few times. This
+      // assist holds no work meanwhile.
       if (++tries > 64) break;
+      assists_active_.fetch_sub(1, std::memory_order_release);
+      assists_waiting_.fetch_add(1, std::memory_order_relaxed);
       sched_yield();
+      assists_waiting_.fetch_sub(1, std::memory_order_relaxed);
+      assists_active_.fetch_add(1, std::memory_order_acq_rel);
       continue;
     }
     m.Scan(obj);
   }
-  assists_waiting_.fetch_sub(1, std::memory_order_relaxed);
   m.DrainQueue();
   m.work().Flush();  // what this assist greyed goes where workers see it
+  assists_active_.fetch_sub(1, std::memory_order_release);
   *debt -= static_cast<int64_t>(m.scanned_bytes());
   if (*debt < 0) *debt = 0;
   m.ResetScanned();
@@ -349,6 +360,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t t_mark = MonoNs();
   uint64_t cpu0 = ThreadCpuNs();
   uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
+  for (Marker* m : worker_markers_) m->ResetCounters();
   Marker self(heap_, &pool_);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   MarkParallel(self);
@@ -405,22 +417,35 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   int nbg = std::max(1, static_cast<int>(share + 0.5));
   double u = std::min(1.0, share / nbg);
   uint64_t t_term;
-  for (int round = 0;; round++) {
+  for (int round = 0, restarts = 0;; round++) {
     // With no worker threads, the collecting thread marks.
     RunMarkers(nbg, u, workers_.empty() ? &self : nullptr);
-    // 3. Mark termination: stop the world, flush every P's buffers; if
-    // that produced grey objects, go back to concurrent marking (each
-    // round finds less: the barrier shades only what the program touched
-    // meanwhile), and after kMaxTerminationRounds finish in this stop.
+    // 3. Mark termination. First a ragged flush: every P hands its
+    // barrier buffer and grey objects to the pool at its next safepoint,
+    // with nobody stopped. If that produced work, mark it concurrently and
+    // flush again (each round finds less: the barrier shades only what the
+    // program touched meanwhile).
+    env_->RaggedFlush();
+    if ((pool_.HasFull() ||
+         assists_active_.load(std::memory_order_acquire) > 0) &&
+        round < kMaxRaggedRounds) {
+      continue;
+    }
+    // Then stop the world and flush once more, to catch what the barrier
+    // buffered since. Normally nothing: the mark is done. If something
+    // turned up, restart the world and go on marking; after
+    // kMaxTerminationRestarts such stops, or kMaxRaggedRounds rounds,
+    // finish in this stop.
     t_term = MonoNs();
     env_->StopTheWorld();
     phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
     env_->FlushPWork();
     if (!pool_.HasFull()) break;
-    if (round >= kMaxTerminationRounds) {
+    if (restarts >= kMaxTerminationRestarts || round >= kMaxRaggedRounds) {
       MarkParallel(self);
       break;
     }
+    restarts++;
     phase_.store(GcPhase::kMark, std::memory_order_release);
     uint64_t t_restart = MonoNs();
     env_->StartTheWorld();

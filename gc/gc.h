@@ -87,9 +87,15 @@ class CollectorEnv {
   };
   virtual RootBytes MarkRoots(Marker& m) = 0;
   // With the world stopped, during concurrent marking: move every P's
-  // write-barrier buffer and grey objects into the shared pool (the
-  // ragged barrier of Go's mark termination, done here in one stop).
+  // write-barrier buffer and grey objects into the shared pool.
   virtual void FlushPWork() = 0;
+  // The same without stopping the world (Go's forEachP): each running P
+  // flushes its own at its next safepoint, and the Ps nobody holds are
+  // flushed for them. Returns once every P has flushed.
+  virtual void RaggedFlush() = 0;
+  // True while a stop or a ragged flush waits for the mutators: an assist
+  // cuts its step short so its thread reaches its safepoint.
+  virtual bool PreemptRequested() const { return false; }
   // Bytes marked by the Ps' markers (assists, barrier) this cycle; resets
   // them. With the world stopped.
   virtual uint64_t PMarkedBytes() = 0;
@@ -234,6 +240,10 @@ class Collector : public SweepHook {
   std::atomic<int64_t> bg_credit_{0};
   std::atomic<uint64_t> assist_ratio_milli_{0};
   std::atomic<uint64_t> assist_cpu_ns_{0};
+  // Assists between taking work and handing back what is left: they may
+  // hold grey objects no one else sees, so marking is not done until
+  // this is 0 with the pool empty (as assists count in Go's nwait).
+  std::atomic<int> assists_active_{0};
   std::atomic<int> assists_waiting_{0};  // assists looking for work
   uint64_t black_h0_ = 0;  // heap_live when concurrent marking began
 

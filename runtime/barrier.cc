@@ -46,12 +46,14 @@ P* RunningP(Mutator* m, const char* what) {
 
 }  // namespace
 
+void HeapImpl::FlushP(P* p) {
+  FlushWbuf(p);
+  p->marker->DrainQueue();
+  p->marker->work().Flush();
+}
+
 void HeapImpl::FlushPWork() {
-  for (P& p : ps_) {
-    FlushWbuf(&p);
-    p.marker->DrainQueue();
-    p.marker->work().Flush();
-  }
+  for (P& p : ps_) FlushP(&p);
 }
 
 uint64_t HeapImpl::PMarkedBytes() {

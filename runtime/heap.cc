@@ -62,7 +62,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   mo.background_scavenger = opts_.background_scavenger;
   mo.poison_freed = opts_.gc_stress > 0;
   mheap_ = std::make_unique<MHeap>(mo);
-  ps_.resize(opts_.max_procs);
+  ps_ = std::vector<P>(opts_.max_procs);
   for (int i = 0; i < opts_.max_procs; i++) {
     ps_[i].id = i;
     ps_[i].mcache = mheap_->NewMCache();

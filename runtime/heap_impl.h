@@ -14,10 +14,15 @@
 //   └── pools            every Pool of the heap (pool.cc)
 //
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
-// Stop-the-world raises stop_requested_ (the flag every Safepoint() polls)
-// and waits until no P is running: a mutator that sees the flag parks,
-// saving its registers and stack pointer for the stack scan; one in a
-// BlockingScope has already released its P. P states:
+// Every Safepoint() polls one flag, poll_, raised while a stop or a ragged
+// flush is pending. Stop-the-world raises stop_requested_ (and poll_) and
+// waits until no P is running: a mutator that sees the flag parks, saving
+// its registers and stack pointer for the stack scan; one in a
+// BlockingScope has already released its P. A ragged flush (mark
+// termination, Go's forEachP) stops nobody: each running P moves its
+// write-barrier buffer and grey objects to the shared pool at its next
+// safepoint (or when it releases the P), and the collector does it for
+// the Ps no mutator holds. P states:
 //
 //   kIdle     no mutator holds it
 //   kRunning  a mutator holds it and may touch the heap
@@ -64,6 +69,9 @@ struct P {
   uintptr_t wbuf[kWbufEntries];
   size_t wbuf_n = 0;
   int64_t assist_debt = 0;        // bytes of scan work owed
+  // Set (under sched_mu_) when a ragged flush asks this running P to flush
+  // its marking work; cleared by the P's owner once it has.
+  std::atomic<bool> flush_requested{false};
   Status status = Status::kIdle;  // guarded by sched_mu_
   Mutator* owner = nullptr;       // guarded by sched_mu_
 };
@@ -104,6 +112,12 @@ class HeapImpl : public CollectorEnv {
   void ForEachMCache(absl::FunctionRef<void(MCache*)> fn) override;
   RootBytes MarkRoots(Marker& m) override;
   void FlushPWork() override;
+  void RaggedFlush() override;
+  bool PreemptRequested() const override {
+    return poll_.load(std::memory_order_relaxed);
+  }
+  // Safepoint() saw poll_: flush for a ragged flush, park for a stop.
+  void SafepointSlow(Mutator& m);
   uint64_t PMarkedBytes() override;
   int procs() const override { return static_cast<int>(ps_.size()); }
   // The write barrier's slow path and the allocation-black and assist
@@ -169,13 +183,24 @@ class HeapImpl : public CollectorEnv {
   MHeap& mheap() { return *mheap_; }
   Collector& collector() { return *collector_; }
   const Options& options() const { return opts_; }
-  const std::atomic<bool>* poll_flag() const { return &stop_requested_; }
+  const std::atomic<bool>* poll_flag() const { return &poll_; }
   MCache* no_p_cache() { return no_p_cache_; }
 
  private:
   void SaveContext(MutatorState* st);
   bool AnyRunningLocked() const;
-  void ReportSlowSafepoint(int waited_ms);
+  // The owner of p (or the collector, for a P nobody holds) moves p's
+  // barrier buffer and grey objects to the shared pool (barrier.cc).
+  static void FlushP(P* p);
+  // Acknowledges p's pending ragged flush, if any. sched_mu_ held.
+  void AckFlushLocked(P* p);
+  void UpdatePollLocked() {
+    poll_.store(stop_requested_.load(std::memory_order_relaxed) ||
+                    flush_pending_ > 0,
+                std::memory_order_seq_cst);
+  }
+  // Names the threads a stop (or, flush = true, a ragged flush) waits for.
+  void ReportSlowSafepoint(int waited_ms, bool flush);
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
   void MarkPools(Marker& m);
   void FinalizerThreadMain();
@@ -191,6 +216,8 @@ class HeapImpl : public CollectorEnv {
   mutable std::mutex sched_mu_;
   std::condition_variable sched_cv_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> poll_{false};   // stop_requested_ || flush_pending_ > 0
+  int flush_pending_ = 0;           // guarded by sched_mu_
   bool world_stopped_ = false;      // guarded by sched_mu_
   std::vector<Mutator*> mutators_;  // guarded by sched_mu_
   const uint64_t start_unix_ns_;

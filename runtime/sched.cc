@@ -70,7 +70,7 @@ Mutator& HeapImpl::Attach() {
   st->stack_hi = StackBase();
   m->heap_ = this;
   m->state_ = st;
-  m->poll_ = &stop_requested_;
+  m->poll_ = &poll_;
   m->marking_ = collector_->marking_flag();
   m->mcache_ = no_p_cache_;
   {
@@ -146,6 +146,11 @@ void HeapImpl::ReleaseP(Mutator& m) {
   SaveContext(st);
   std::lock_guard<std::mutex> l(sched_mu_);
   if (st->p == nullptr) return;
+  // A flush asked of this P is done now, while this thread still owns it.
+  if (st->p->flush_requested.load(std::memory_order_relaxed)) {
+    FlushP(st->p);
+    AckFlushLocked(st->p);
+  }
   st->p->status = P::Status::kIdle;
   st->p->owner = nullptr;
   st->p = nullptr;
@@ -174,14 +179,66 @@ bool HeapImpl::AnyRunningLocked() const {
   return false;
 }
 
-void HeapImpl::ReportSlowSafepoint(int waited_ms) {
+void HeapImpl::ReportSlowSafepoint(int waited_ms, bool flush) {
   for (const P& p : ps_) {
     if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
+    if (flush && !p.flush_requested.load(std::memory_order_relaxed)) continue;
     RawLog(
-        "gcheap: stop-the-world has waited %d ms for thread %d (P %d) to "
+        "gcheap: %s has waited %d ms for thread %d (P %d) to "
         "reach a safepoint; call Mutator::Safepoint() in long loops and wrap "
         "blocking calls in a BlockingScope",
-        waited_ms, p.owner->state_->tid, p.id);
+        flush ? "mark termination's flush" : "stop-the-world", waited_ms,
+        p.owner->state_->tid, p.id);
+  }
+}
+
+void HeapImpl::AckFlushLocked(P* p) {
+  if (!p->flush_requested.exchange(false, std::memory_order_acq_rel)) return;
+  if (--flush_pending_ == 0) {
+    UpdatePollLocked();
+    sched_cv_.notify_all();
+  }
+}
+
+void HeapImpl::SafepointSlow(Mutator& m) {
+  P* p = m.state_->p;
+  if (p != nullptr && p->flush_requested.load(std::memory_order_acquire)) {
+    FlushP(p);  // the P's own buffers: no lock needed
+    std::lock_guard<std::mutex> l(sched_mu_);
+    AckFlushLocked(p);
+  }
+  if (stop_requested_.load(std::memory_order_relaxed)) Park(m);
+}
+
+void HeapImpl::RaggedFlush() {
+  std::unique_lock<std::mutex> l(sched_mu_);
+  // Not while someone else holds the world stopped (ReadMemStats): parked
+  // Ps could not answer.
+  sched_cv_.wait(l, [this] { return !world_stopped_; });
+  int pending = 0;
+  for (P& p : ps_) {
+    if (p.status == P::Status::kRunning) {
+      p.flush_requested.store(true, std::memory_order_release);
+      pending++;
+    } else {
+      FlushP(&p);  // nobody holds it, and nobody can take it: we hold the lock
+    }
+  }
+  flush_pending_ = pending;
+  UpdatePollLocked();
+  int waited = 0;
+  const int report = opts_.safepoint_report_ms;
+  while (flush_pending_ > 0) {
+    if (report > 0) {
+      if (sched_cv_.wait_for(l, std::chrono::milliseconds(report)) ==
+              std::cv_status::timeout &&
+          flush_pending_ > 0) {
+        waited += report;
+        ReportSlowSafepoint(waited, /*flush=*/true);
+      }
+    } else {
+      sched_cv_.wait(l);
+    }
   }
 }
 
@@ -194,6 +251,7 @@ void HeapImpl::StopTheWorld() {
   sched_cv_.wait(l, [this] { return !world_stopped_; });
   world_stopped_ = true;
   stop_requested_.store(true, std::memory_order_seq_cst);
+  UpdatePollLocked();
   int waited = 0;
   const int report = opts_.safepoint_report_ms;
   while (AnyRunningLocked()) {
@@ -202,7 +260,7 @@ void HeapImpl::StopTheWorld() {
               std::cv_status::timeout &&
           AnyRunningLocked()) {
         waited += report;
-        ReportSlowSafepoint(waited);
+        ReportSlowSafepoint(waited, /*flush=*/false);
       }
     } else {
       sched_cv_.wait(l);
@@ -213,6 +271,7 @@ void HeapImpl::StopTheWorld() {
 void HeapImpl::StartTheWorld() {
   std::lock_guard<std::mutex> l(sched_mu_);
   stop_requested_.store(false, std::memory_order_seq_cst);
+  UpdatePollLocked();
   world_stopped_ = false;
   sched_cv_.notify_all();
 }
@@ -271,7 +330,7 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
 
 namespace gcheap {
 
-void Mutator::SafepointSlow() { heap_->Park(*this); }
+void Mutator::SafepointSlow() { heap_->SafepointSlow(*this); }
 
 BlockingScope::BlockingScope(Mutator& m) : m_(m) {
   m_.heap_->CheckRunning(m_, "BlockingScope");

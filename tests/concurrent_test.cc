@@ -88,6 +88,47 @@ TEST(ConcurrentTest, BarrierKeepsAnObjectMovedDuringMark) {
   heap.DetachCurrentThread();
 }
 
+// Mark termination flushes a running thread's barrier buffer at its next
+// safepoint (a ragged flush): the thread moves an object during the mark
+// and then only polls; checkmark fails the cycle if the shade was lost.
+TEST(ConcurrentTest, RunningThreadFlushesItsBarrierBufferAtASafepoint) {
+  Heap heap(Concurrent(/*checkmark=*/true));
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> a(heap, m.New<Pair>(kPairType));
+    a->car = m.New<Pair>(kPairType);
+    a->car->value = 9;
+    Persistent<Pair> c;
+    Rendezvous r;
+    testing_hooks::SetMarkHook(heap, [&] {
+      r.Set(1);
+      r.WaitFor(2);
+    });
+    std::atomic<bool> cycle_done{false};
+    std::thread collector([&] {
+      heap.Collect();
+      cycle_done = true;
+    });
+    {
+      BlockingScope b(m);
+      r.WaitFor(1);
+    }
+    c = Persistent<Pair>(heap, m.New<Pair>(kPairType));
+    c->car = a->car.Get();
+    a->car = nullptr;
+    r.Set(2);
+    // Keep the P: the shades sit in this P's buffer until this thread
+    // polls.
+    while (!cycle_done.load()) m.Safepoint();
+    collector.join();
+    testing_hooks::SetMarkHook(heap, nullptr);
+    heap.Collect();
+    ASSERT_NE(heap.ObjectStart(c->car.Get()), nullptr);
+    EXPECT_EQ(c->car->value, 9u);
+  }
+  heap.DetachCurrentThread();
+}
+
 class ConcurrentDeathTest : public ::testing::Test {
  protected:
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
@@ -215,8 +256,12 @@ TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
   constexpr int kMutators = 3, kRoots = 64, kOps = 60000;
   std::atomic<bool> done{false};
   std::atomic<uint64_t> checked{0};
+  std::atomic<int> collections{0};
   std::thread collector([&] {
-    while (!done.load()) heap.Collect();
+    while (!done.load()) {
+      heap.Collect();
+      collections++;
+    }
   });
   std::vector<std::thread> ts;
   for (int t = 0; t < kMutators; t++) {
@@ -227,7 +272,8 @@ TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
         Persistent<Pair*> roots(
             heap, static_cast<Pair**>(m.AllocateArray(kPtrArrayElem, kRoots)));
         uint64_t mine = 0;
-        for (int op = 0; op < kOps; op++) {
+        // At least kOps operations, and until several cycles have run.
+        for (int op = 0; op < kOps || collections.load() < 8; op++) {
           Pair** r = roots.Get();
           int i = rng() % kRoots, j = rng() % kRoots;
           switch (rng() % 5) {
@@ -267,6 +313,43 @@ TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
   MemStats s = heap.ReadMemStats();
   EXPECT_GT(s.num_gc, 5u);
   EXPECT_GT(checked.load(), 1000u);
+}
+
+// The ragged flush waits for running threads at their safepoints, without
+// stopping anyone; one that stops polling during the mark is named, as for
+// a stop.
+TEST_F(ConcurrentDeathTest, SlowSafepointDuringTheFlushIsReported) {
+  Options o = Concurrent(/*checkmark=*/false);
+  o.safepoint_report_ms = 50;
+  Heap heap(o);
+  EXPECT_DEATH(
+      {
+        std::atomic<bool> go{false};
+        std::atomic<bool> marking{false};
+        std::atomic<bool> spinning{false};
+        // The mark goes on once t runs again after the first stop.
+        testing_hooks::SetMarkHook(heap, [&] {
+          marking = true;
+          while (!spinning.load()) std::this_thread::yield();
+        });
+        std::thread t([&] {
+          Mutator& tm = heap.AttachCurrentThread();
+          go = true;
+          // Polls until the mark has begun (so the stop at sweep
+          // termination completes), then never again.
+          while (!marking.load()) tm.Safepoint();
+          spinning = true;
+          std::atomic<int> spin{0};
+          while (true) spin.fetch_add(1, std::memory_order_relaxed);
+        });
+        while (!go) std::this_thread::yield();
+        std::thread c([&] { heap.Collect(); });
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        fflush(stderr);
+        abort();
+      },
+      "mark termination's flush has waited [0-9]+ ms for thread [0-9]+ "
+      "\\(P [0-9]\\) to reach a safepoint");
 }
 
 }  // namespace
