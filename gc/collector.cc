@@ -47,11 +47,13 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       start_ns_(MonoNs()),
       pacer_(opts.gc_percent, opts.soft_memory_limit) {
   heap_->SetSweepHook(this);
+  cpu_set_t set;
+  ncpu_ = sched_getaffinity(0, sizeof(set), &set) == 0
+              ? CPU_COUNT(&set)
+              : static_cast<int>(std::thread::hardware_concurrency());
+  ncpu_ = std::max(ncpu_, 1);
   int workers = opts.mark_workers;
-  if (workers < 0) {
-    int cpus = static_cast<int>(std::thread::hardware_concurrency());
-    workers = std::min(env_->procs(), std::max(cpus, 1)) - 1;
-  }
+  if (workers < 0) workers = std::min(env_->procs(), ncpu_) - 1;
   nmarkers_ = workers + 1;
   for (int i = 0; i < workers; i++) {
     worker_markers_.push_back(new Marker(heap_, &pool_));
@@ -168,29 +170,47 @@ void Collector::WorkerMain(int id) {
     work_cv_.wait(l, [&] { return shutdown_ || mark_epoch_ != seen; });
     if (shutdown_) return;
     seen = mark_epoch_;
-    if (id >= participants_) continue;  // not needed in this phase
-    double u = utilization_;
+    if (id >= participants_ + idle_participants_) continue;  // not needed
+    const bool idle = id >= participants_;
+    double u = idle ? 1.0 : utilization_;
     l.unlock();
     uint64_t cpu0 = ThreadCpuNs();
     Marker& m = *worker_markers_[id];
-    MarkLoop(m, u);
-    worker_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
+    active_workers_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t extra = MarkLoop(m, u, idle);
+    active_workers_.fetch_sub(1, std::memory_order_relaxed);
+    uint64_t cpu = ThreadCpuNs() - cpu0;
+    if (idle) extra = cpu;
+    extra = std::min(extra, cpu);
+    worker_cpu_ns_.fetch_add(cpu - extra, std::memory_order_relaxed);
+    idle_cpu_ns_.fetch_add(extra, std::memory_order_relaxed);
     l.lock();
     if (--workers_running_ == 0) work_cv_.notify_all();
   }
 }
 
-void Collector::MarkLoop(Marker& m, double utilization) {
+uint64_t Collector::MarkLoop(Marker& m, double utilization, bool idle) {
   // With utilization < 1 (a fractional background worker), the marker
   // works in ~1 ms slices and sleeps between them to keep its share of
-  // one CPU.
+  // one CPU, unless idle-time marking is on and a CPU is idle. An idle-time
+  // worker (idle) marks only while a CPU is idle: when there is none, it
+  // hands its work to the pool and leaves the phase.
   const bool paced = utilization < 0.999;
   uint64_t slice_start = paced ? MonoNs() : 0;
+  uint64_t extra_ns = 0;  // slices run instead of sleeping
   int n = 0;
+  auto leave = [&] {
+    m.DrainQueue();
+    m.work().Flush();
+    nmarkers_.fetch_sub(1, std::memory_order_acq_rel);
+    return extra_ns;
+  };
+  if (idle && !CpuIdle()) return leave();
   while (true) {
     for (uintptr_t obj; (obj = m.Next()) != 0;) {
       m.Scan(obj);
       if ((++n & 63) != 0) continue;
+      if (idle && (n & 1023) == 0 && !CpuIdle()) return leave();
       // Share work when other markers or assists are idle and the pool is
       // dry.
       if ((idle_.load(std::memory_order_relaxed) > 0 ||
@@ -202,6 +222,8 @@ void Collector::MarkLoop(Marker& m, double utilization) {
         // Scanned bytes become credit that assists can claim.
         bg_credit_.fetch_add(static_cast<int64_t>(m.scanned_bytes()),
                              std::memory_order_relaxed);
+        scan_done_.fetch_add(static_cast<int64_t>(m.scanned_bytes()),
+                             std::memory_order_relaxed);
         m.ResetScanned();
       }
       if (paced) {
@@ -209,7 +231,13 @@ void Collector::MarkLoop(Marker& m, double utilization) {
         if (worked >= 1'000'000) {
           uint64_t sleep_ns =
               static_cast<uint64_t>(worked * (1 - utilization) / utilization);
-          std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns));
+          if (opts_.idle_mark && CpuIdle()) {
+            extra_ns += std::min(sleep_ns, worked);  // a CPU is spare
+          } else {
+            active_workers_.fetch_sub(1, std::memory_order_relaxed);
+            std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns));
+            active_workers_.fetch_add(1, std::memory_order_relaxed);
+          }
           slice_start = MonoNs();
         }
       }
@@ -221,10 +249,11 @@ void Collector::MarkLoop(Marker& m, double utilization) {
         idle_.fetch_sub(1, std::memory_order_acq_rel);
         break;
       }
-      if (idle_.load(std::memory_order_acquire) == nmarkers_ &&
+      if (idle_.load(std::memory_order_acquire) ==
+              nmarkers_.load(std::memory_order_acquire) &&
           assists_active_.load(std::memory_order_acquire) == 0 &&
           !pool_.HasFull()) {
-        return;
+        return extra_ns;
       }
       if (spins < 50) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -237,15 +266,20 @@ void Collector::MarkLoop(Marker& m, double utilization) {
   }
 }
 
-void Collector::RunMarkers(int participants, double utilization, Marker* self) {
-  participants = std::min(participants, static_cast<int>(workers_.size()));
+void Collector::RunMarkers(int participants, double utilization, Marker* self,
+                           int idle) {
+  const int nworkers = static_cast<int>(workers_.size());
+  participants = std::min(participants, nworkers);
+  idle = std::clamp(idle, 0, nworkers - participants);
   idle_.store(0, std::memory_order_relaxed);
-  nmarkers_ = participants + (self != nullptr ? 1 : 0);
-  if (participants > 0) {
+  nmarkers_.store(participants + idle + (self != nullptr ? 1 : 0),
+                  std::memory_order_relaxed);
+  if (participants + idle > 0) {
     std::lock_guard<std::mutex> l(work_mu_);
     participants_ = participants;
+    idle_participants_ = idle;
     utilization_ = utilization;
-    workers_running_ = participants;
+    workers_running_ = participants + idle;
     mark_epoch_++;
   }
   work_cv_.notify_all();
@@ -260,8 +294,19 @@ void Collector::MarkParallel(Marker& self) {
 }
 
 void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
-  uint64_t ratio = assist_ratio_milli_.load(std::memory_order_relaxed);
-  *debt += static_cast<int64_t>(bytes * ratio / 1000);
+  // The assist ratio, revised at each call as Go revises it: the scan work
+  // still expected over the bytes left before the goal. When background
+  // marking is ahead, the ratio falls and assists stop.
+  int64_t expected = scan_expected_.load(std::memory_order_relaxed);
+  int64_t remaining_scan = std::max<int64_t>(
+      expected - scan_done_.load(std::memory_order_relaxed), 64 << 10);
+  int64_t remaining_heap = std::max<int64_t>(
+      assist_goal_.load(std::memory_order_relaxed) -
+          heap_->heap_live().load(std::memory_order_relaxed),
+      1 << 20);
+  *debt += static_cast<int64_t>(static_cast<double>(bytes) *
+                                static_cast<double>(remaining_scan) /
+                                static_cast<double>(remaining_heap));
   if (*debt <= 0) return;
   // Steal background credit first.
   int64_t credit = bg_credit_.load(std::memory_order_relaxed);
@@ -302,8 +347,11 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   m.DrainQueue();
   m.work().Flush();  // what this assist greyed goes where workers see it
   assists_active_.fetch_sub(1, std::memory_order_release);
+  // Scanning more than owed (steps are at least 64 KiB) leaves credit for
+  // the next allocations.
   *debt -= static_cast<int64_t>(m.scanned_bytes());
-  if (*debt < 0) *debt = 0;
+  scan_done_.fetch_add(static_cast<int64_t>(m.scanned_bytes()),
+                       std::memory_order_relaxed);
   m.ResetScanned();
   assist_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
 }
@@ -375,7 +423,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
   uint64_t t_end = MonoNs();
   FinishCycle(why, t_start, t_end - t_stw, t_mark, t_term, h0, h1, marked, rb,
-              mark_cpu, 0);
+              mark_cpu, 0, 0);
 }
 
 void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
@@ -392,11 +440,16 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   black_h0_ = h0;
   // Assist ratio: the scan work expected (the last cycle's marked heap)
   // over the bytes the program may allocate before the goal.
+  // Assists: the scan work expected (the last cycle's marked heap) and the
+  // goal it must be done by.
   uint64_t goal = pacer_.goal();
-  uint64_t runway = goal > h0 + (1 << 20) ? goal - h0 : (1 << 20);
-  uint64_t expected = std::max<uint64_t>(pacer_.marked(), 1 << 20);
-  assist_ratio_milli_.store(expected * 1000 / runway,
-                            std::memory_order_relaxed);
+  assist_goal_.store(
+      static_cast<int64_t>(std::min<uint64_t>(goal, INT64_MAX / 2)),
+      std::memory_order_relaxed);
+  scan_expected_.store(
+      static_cast<int64_t>(std::max<uint64_t>(pacer_.marked(), 1 << 20)),
+      std::memory_order_relaxed);
+  scan_done_.store(0, std::memory_order_relaxed);
   bg_credit_.store(0, std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
   marking_.store(true, std::memory_order_seq_cst);
@@ -405,6 +458,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   self.work().Flush();
   uint64_t t_mark = MonoNs();
+  const int running_at_mark = env_->RunningPs();
   env_->StartTheWorld();
   uint64_t pause = t_mark - t_stw;
   if (mark_hook_) mark_hook_();
@@ -413,13 +467,15 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // when that is not a whole number of threads), plus assists.
   uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
   uint64_t acpu0 = assist_cpu_ns_.load(std::memory_order_relaxed);
+  uint64_t icpu0 = idle_cpu_ns_.load(std::memory_order_relaxed);
   double share = 0.25 * env_->procs();
   int nbg = std::max(1, static_cast<int>(share + 0.5));
   double u = std::min(1.0, share / nbg);
   uint64_t t_term;
   for (int round = 0, restarts = 0;; round++) {
     // With no worker threads, the collecting thread marks.
-    RunMarkers(nbg, u, workers_.empty() ? &self : nullptr);
+    RunMarkers(nbg, u, workers_.empty() ? &self : nullptr,
+               opts_.idle_mark ? static_cast<int>(workers_.size()) : 0);
     // 3. Mark termination. First a ragged flush: every P hands its
     // barrier buffer and grey objects to the pool at its next safepoint,
     // with nobody stopped. If that produced work, mark it concurrently and
@@ -458,18 +514,32 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   if (opts_.checkmark) Checkmark();
   uint64_t mark_cpu = worker_cpu_ns_.load(std::memory_order_relaxed) - wcpu0;
   uint64_t assist_cpu = assist_cpu_ns_.load(std::memory_order_relaxed) - acpu0;
+  uint64_t idle_cpu = idle_cpu_ns_.load(std::memory_order_relaxed) - icpu0;
   // Objects allocated black count as marked: everything the heap grew by
   // while marking ran.
   uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
   uint64_t marked = self.marked_bytes();
   for (Marker* m : worker_markers_) marked += m->marked_bytes();
   marked += env_->PMarkedBytes();
+  const uint64_t scanned = marked;  // greyed and scanned, not allocated black
   if (h1 > black_h0_) marked += h1 - black_h0_;
   uint64_t t_end = MonoNs();
   pause += t_end - t_term;
-  pacer_.SetRunway(h1 > h0 ? h1 - h0 : 1);
+  // The pacer's cons/mark: the program's allocation per CPU-second of its
+  // own (its Ps' wall time during the mark, less assists) over the
+  // collector's scanning per CPU-second.
+  {
+    uint64_t mark_wall = t_term > t_mark ? t_term - t_mark : 1;
+    uint64_t running = static_cast<uint64_t>(std::max(running_at_mark, 1));
+    uint64_t mutator_cpu = mark_wall * running;
+    mutator_cpu = mutator_cpu > assist_cpu + mark_wall / 10
+                      ? mutator_cpu - assist_cpu
+                      : mark_wall / 10;
+    pacer_.ObserveMark(h1 > h0 ? h1 - h0 : 0, scanned, mutator_cpu,
+                       mark_cpu + assist_cpu + idle_cpu);
+  }
   FinishCycle(why, t_start, pause, t_mark, t_term, h0, h1, marked, rb, mark_cpu,
-              assist_cpu);
+              assist_cpu, idle_cpu);
 }
 
 void Collector::Checkmark() {
@@ -487,7 +557,7 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
                             uint64_t t_mark, uint64_t t_term, uint64_t h0,
                             uint64_t h1, uint64_t marked,
                             CollectorEnv::RootBytes rb, uint64_t mark_cpu,
-                            uint64_t assist_cpu) {
+                            uint64_t assist_cpu, uint64_t idle_cpu) {
   heap_->heap_live().store(static_cast<int64_t>(marked),
                            std::memory_order_relaxed);
   pacer_.Commit(marked, rb.stacks + rb.globals);
@@ -510,9 +580,10 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     stats_.last_marked = marked;
     uint64_t stw_cpu =
         opts_.concurrent ? pause * procs : (pause - (t_term - t_mark)) * procs;
-    stats_.gc_cpu_ns += stw_cpu + mark_cpu + assist_cpu;
+    stats_.gc_cpu_ns += stw_cpu + mark_cpu + assist_cpu + idle_cpu;
     stats_.assist_cpu_ns += assist_cpu;
     stats_.background_cpu_ns += mark_cpu;
+    stats_.idle_cpu_ns += idle_cpu;
   }
   cycles_.fetch_add(1, std::memory_order_release);
   env_->StartTheWorld();
@@ -535,6 +606,7 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     line.sweep_term_cpu_ns = line.sweep_term_ns * procs;
     line.assist_cpu_ns = assist_cpu;
     line.background_cpu_ns = mark_cpu;
+    line.idle_cpu_ns = idle_cpu;
     line.mark_term_cpu_ns = line.mark_term_ns * procs;
     line.heap0 = h0;
     line.heap1 = h1;

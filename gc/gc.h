@@ -100,6 +100,9 @@ class CollectorEnv {
   // them. With the world stopped.
   virtual uint64_t PMarkedBytes() = 0;
   virtual int procs() const = 0;
+  // Ps held by mutators now, parked ones included (a racy snapshot, for
+  // idle marking and the pacer).
+  virtual int RunningPs() const { return procs(); }
   // With the world stopped, at sweep termination, right after every mcache
   // was released and before marking: the runtime rotates its Pools'
   // victim caches (runtime/pool.h).
@@ -116,6 +119,7 @@ struct CollectorOptions {
   int gc_percent = 100;
   size_t soft_memory_limit = 0;  // 0: none
   int mark_workers = 0;          // extra marking threads; <0: auto
+  bool idle_mark = true;         // mark on CPUs no running P uses
   bool gctrace = false;
   FILE* trace_out = nullptr;  // default stderr
 };
@@ -132,6 +136,7 @@ struct GcStats {
   uint64_t gc_cpu_ns = 0;          // CPU time spent collecting (all procs)
   uint64_t assist_cpu_ns = 0;      // of which mutator assists
   uint64_t background_cpu_ns = 0;  // of which background mark workers
+  uint64_t idle_cpu_ns = 0;        // of which idle-time marking
   uint64_t last_marked = 0;
 };
 
@@ -207,17 +212,28 @@ class Collector : public SweepHook {
 
  private:
   void MarkParallel(Marker& self);
-  void MarkLoop(Marker& m, double utilization);
-  // Runs `participants` workers (and, if none, the calling thread) over the
+  // Marks until every marker is out of work. utilization < 1: a fractional
+  // worker, which sleeps between slices (unless a CPU is idle). idle: an
+  // idle-time worker, which leaves as soon as no CPU is idle. Returns the
+  // CPU time (ns) spent beyond the worker's share, as idle-time marking.
+  uint64_t MarkLoop(Marker& m, double utilization, bool idle = false);
+  // Runs `participants` workers at `utilization`, then up to `idle` more as
+  // idle-time workers (and, if no worker runs, the calling thread) over the
   // pool until all are out of work.
-  void RunMarkers(int participants, double utilization, Marker* self);
+  void RunMarkers(int participants, double utilization, Marker* self,
+                  int idle = 0);
+  // True if a marking thread that is running now has a CPU of its own.
+  bool CpuIdle() const {
+    return env_->RunningPs() + active_workers_.load(std::memory_order_relaxed) <=
+           ncpu_;
+  }
   void RunCycleConcurrent(GcReason why, uint64_t t_start);
   void RunCycleStw(GcReason why, uint64_t t_start);
   void Checkmark();
   void FinishCycle(GcReason why, uint64_t t_start, uint64_t pause_ns,
                    uint64_t t_mark, uint64_t t_term, uint64_t h0, uint64_t h1,
                    uint64_t marked, CollectorEnv::RootBytes rb,
-                   uint64_t mark_cpu, uint64_t assist_cpu);
+                   uint64_t mark_cpu, uint64_t assist_cpu, uint64_t idle_cpu);
   void CoordinatorMain();
   void WorkerMain(int id);
   void SweeperMain();
@@ -238,7 +254,9 @@ class Collector : public SweepHook {
   // Assists: scan work done by background workers, in bytes, that assists
   // may claim; the bytes of scanning owed per byte allocated.
   std::atomic<int64_t> bg_credit_{0};
-  std::atomic<uint64_t> assist_ratio_milli_{0};
+  std::atomic<int64_t> scan_expected_{0};  // bytes of scanning expected
+  std::atomic<int64_t> scan_done_{0};      // bytes scanned so far
+  std::atomic<int64_t> assist_goal_{0};    // the heap goal of this mark
   std::atomic<uint64_t> assist_cpu_ns_{0};
   // Assists between taking work and handing back what is left: they may
   // hold grey objects no one else sees, so marking is not done until
@@ -266,8 +284,14 @@ class Collector : public SweepHook {
   int workers_running_ = 0;   // guarded by work_mu_
   bool shutdown_ = false;     // guarded by work_mu_
   std::atomic<int> idle_{0};  // markers out of work in this phase
-  int nmarkers_ = 1;          // threads marking in the current phase
+  // Threads marking in the current phase (an idle worker that leaves early
+  // takes itself out).
+  std::atomic<int> nmarkers_{1};
   int participants_ = 0;      // guarded by work_mu_: workers in the phase
+  int idle_participants_ = 0;  // guarded by work_mu_: of which idle-time
+  int ncpu_ = 1;              // CPUs this process may run on
+  std::atomic<int> active_workers_{0};  // workers marking, not sleeping
+  std::atomic<uint64_t> idle_cpu_ns_{0};
   double utilization_ = 1.0;  // guarded by work_mu_: workers' duty cycle
   std::atomic<uint64_t> worker_cpu_ns_{0};
 

@@ -7,15 +7,23 @@
 //   goal    = min(goal, what the soft memory limit leaves), never below
 //             M + 1 MiB
 //   trigger = M + 0.7 * (goal - M)            (stop-the-world marking)
-//   trigger = goal - 1.1 * runway, clamped to 70%..95% of the way from M
-//             to the goal (concurrent marking; runway = bytes allocated
-//             while the last mark ran, as Go's pacer derives it)
-//                     (Go's lowest trigger ratio: Go starts a concurrent
-//                     cycle between 70% and 95% of the way from M to the
-//                     goal so that marking finishes before the goal. With
-//                     stop-the-world marking the heap does not grow during
-//                     the mark, so starting at 70% keeps the peak heap near
-//                     Go's for the same GOGC.)
+//   trigger = goal - runway, clamped to 70%..95% of the way from M to the
+//             goal (concurrent marking), where, as in Go's pacer,
+//
+//     runway    = cons/mark x (1 - 0.25) / 0.25 x M
+//                 the bytes the program allocates while background marking
+//                 at 25% of the CPU scans the M bytes expected live;
+//     cons/mark = (bytes allocated per mutator CPU-second)
+//                 / (bytes scanned per collector CPU-second),
+//                 measured during each mark (ObserveMark), the largest of
+//                 the last 4 cycles.
+//
+//   A measured allocation rate alone would mislead: while assists make the
+//   program mark, it allocates little, the runway looks short, the next
+//   cycle starts late and needs more assists. Rates per CPU-second do not
+//   depend on who did the marking. (With stop-the-world marking the heap
+//   does not grow during the mark, so starting at 70% keeps the peak heap
+//   near Go's for the same GOGC.)
 //
 // A cycle starts when heap_live (bytes in spans handed to mcaches plus large
 // objects, counted pessimistically at refill) reaches the trigger.
@@ -36,10 +44,24 @@ class Pacer {
   static constexpr uint64_t kTriggerPercent = 70;
   static constexpr uint64_t kMaxTriggerPercent = 95;
 
-  // Concurrent marking: the bytes the program allocated while the last
-  // mark ran. 0 (stop-the-world marking): trigger at 70%.
-  void SetRunway(uint64_t bytes) {
-    runway_.store(bytes, std::memory_order_relaxed);
+  static constexpr double kBackgroundUtilization = 0.25;
+
+  // Concurrent marking: what the last mark measured. `allocated` bytes
+  // were allocated by the program while `scanned` bytes were marked by
+  // scanning, using `mutator_cpu_ns` and `gc_cpu_ns` of CPU time. Takes
+  // effect at the next Commit. Never called (stop-the-world marking):
+  // trigger at 70%.
+  void ObserveMark(uint64_t allocated, uint64_t scanned,
+                   uint64_t mutator_cpu_ns, uint64_t gc_cpu_ns) {
+    if (scanned == 0 || gc_cpu_ns == 0) return;
+    double alloc_rate =
+        static_cast<double>(allocated) / std::max<uint64_t>(mutator_cpu_ns, 1);
+    double scan_rate = static_cast<double>(scanned) / gc_cpu_ns;
+    cons_mark_[cons_mark_next_++ % 4] = alloc_rate / scan_rate;
+  }
+  double cons_mark() const {
+    return std::max(std::max(cons_mark_[0], cons_mark_[1]),
+                    std::max(cons_mark_[2], cons_mark_[3]));
   }
 
   Pacer(int gc_percent, size_t soft_limit)
@@ -71,15 +93,17 @@ class Pacer {
     if (goal != UINT64_MAX && goal > marked) {
       uint64_t span = goal - marked;
       trigger = marked + span * kTriggerPercent / 100;
-      uint64_t runway = runway_.load(std::memory_order_relaxed);
-      if (runway != 0) {
+      if (cons_mark_next_ > 0) {
         // Concurrent marking: start early enough that the program's
-        // allocation during the mark (the runway, measured last cycle,
-        // plus 10%) ends near the goal; between 70% and 95% of the way.
-        runway += runway / 10;
+        // allocation during the mark (the runway) ends near the goal;
+        // between 70% and 95% of the way.
+        double runway_d = cons_mark() * (1 - kBackgroundUtilization) /
+                          kBackgroundUtilization * static_cast<double>(marked);
+        uint64_t runway = runway_d >= static_cast<double>(span)
+                              ? span
+                              : static_cast<uint64_t>(runway_d);
         uint64_t latest = marked + span * kMaxTriggerPercent / 100;
-        uint64_t by_runway = runway < span ? goal - runway : marked;
-        trigger = std::clamp(by_runway, trigger, latest);
+        trigger = std::clamp(goal - runway, trigger, latest);
       }
     }
     trigger_.store(trigger, std::memory_order_relaxed);
@@ -103,7 +127,10 @@ class Pacer {
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};
   std::atomic<uint64_t> trigger_{0};
-  std::atomic<uint64_t> runway_{0};
+  // cons/mark samples of the last 4 marks (written by the collecting
+  // thread only, between Commits).
+  double cons_mark_[4] = {0, 0, 0, 0};
+  uint64_t cons_mark_next_ = 0;
 };
 
 }  // namespace gcheap::internal

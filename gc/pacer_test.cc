@@ -19,15 +19,31 @@ TEST(PacerTest, GoalIsMarkedTimesOnePlusGogcWithAFloor) {
 
 TEST(PacerTest, ConcurrentTriggerLeavesRoomForTheMeasuredRunway) {
   Pacer p(100, 0);
-  p.SetRunway(10 << 20);   // 10 MiB allocated during the last mark
+  // The program allocated 1 MiB per 10 ms of its CPU while the collector
+  // scanned 100 MiB per 100 ms of its CPU: cons/mark = 0.1, so at 25%
+  // background utilization it allocates 0.1 x 3 x 100 MiB = 30 MiB while
+  // the next 100 MiB are marked.
+  p.ObserveMark(1 << 20, 100 << 20, 10'000'000, 100'000'000);
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.1);
   p.Commit(100 << 20, 0);  // goal 200 MiB
-  EXPECT_EQ(p.trigger(), (200u << 20) - (11u << 20));  // goal - 1.1 x runway
-  p.SetRunway(1);  // marking keeps up: start late, at 95%
-  p.Commit(100 << 20, 0);
-  EXPECT_EQ(p.trigger(), 195u << 20);
-  p.SetRunway(90 << 20);  // a slow mark: start early, but not below 70%
+  EXPECT_NEAR(static_cast<double>(p.trigger()), (200u - 30u) * 1048576.0,
+              1024.0);
+  // Assists did most of the marking last time, so the program allocated
+  // little in wall time; per CPU-second it allocates as fast as before,
+  // and the largest of the last 4 samples is kept anyway.
+  p.ObserveMark(1 << 18, 100 << 20, 2'500'000, 100'000'000);
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.1);
+  // A fast allocator: the runway exceeds the 70% floor.
+  p.ObserveMark(100 << 20, 10 << 20, 10'000'000, 10'000'000);
   p.Commit(100 << 20, 0);
   EXPECT_EQ(p.trigger(), 170u << 20);
+}
+
+TEST(PacerTest, MarkingThatKeepsUpStartsLateButNotPast95Percent) {
+  Pacer p(100, 0);
+  p.ObserveMark(1 << 10, 100 << 20, 10'000'000, 10'000'000);
+  p.Commit(100 << 20, 0);
+  EXPECT_EQ(p.trigger(), 195u << 20);
 }
 
 TEST(PacerTest, GcPercentScalesAndNegativeTurnsOff) {

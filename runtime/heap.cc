@@ -75,6 +75,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.gc_percent = opts_.gc_percent;
   co.soft_memory_limit = opts_.soft_memory_limit;
   co.mark_workers = opts_.mark_workers;
+  co.idle_mark = opts_.idle_mark;
   co.gctrace = opts_.gctrace;
   co.trace_out = opts_.trace_output;
   specials_ = std::make_unique<Specials>(mheap_.get());

@@ -120,6 +120,9 @@ class HeapImpl : public CollectorEnv {
   void SafepointSlow(Mutator& m);
   uint64_t PMarkedBytes() override;
   int procs() const override { return static_cast<int>(ps_.size()); }
+  int RunningPs() const override {
+    return running_ps_.load(std::memory_order_relaxed);
+  }
   // The write barrier's slow path and the allocation-black and assist
   // hooks of the allocation slow path (barrier.cc).
   void BarrierShade(Mutator& m, uintptr_t old_value, uintptr_t new_value);
@@ -218,6 +221,8 @@ class HeapImpl : public CollectorEnv {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> poll_{false};   // stop_requested_ || flush_pending_ > 0
   int flush_pending_ = 0;           // guarded by sched_mu_
+  // Ps held by a mutator (kRunning or kParked); written under sched_mu_.
+  std::atomic<int> running_ps_{0};
   bool world_stopped_ = false;      // guarded by sched_mu_
   std::vector<Mutator*> mutators_;  // guarded by sched_mu_
   const uint64_t start_unix_ns_;

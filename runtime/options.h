@@ -64,6 +64,13 @@ struct Options {
   // Extra heap-owned marking threads; -1: one per P beyond the first,
   // capped by the number of CPUs.
   int mark_workers = -1;
+  // Idle-time marking (Go's idle mark workers): while a concurrent mark
+  // runs, the marking threads beyond the 25% of the Ps that background
+  // marking targets also mark, as long as the CPUs they would use are not
+  // running mutators (more running Ps plus marking threads than CPUs stops
+  // them). Marking finishes sooner and the heap overshoots its goal less,
+  // at the price of CPU the machine had spare. false: 25% only.
+  bool idle_mark = true;
   // Print one gctrace line per collection (Go's format). Also turned on by
   // the environment: GCHEAP_DEBUG=gctrace=1 (several settings are separated
   // by commas: GCHEAP_DEBUG=gctrace=1,gccheckmark=1).

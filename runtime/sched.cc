@@ -131,6 +131,7 @@ void HeapImpl::AcquireP(Mutator& m) {
       sched_cv_.wait(l);
     }
     got->status = P::Status::kRunning;
+    running_ps_.fetch_add(1, std::memory_order_relaxed);
     got->owner = &m;
     st->p = got;
     st->last_p = got->id;
@@ -152,6 +153,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
     AckFlushLocked(st->p);
   }
   st->p->status = P::Status::kIdle;
+  running_ps_.fetch_sub(1, std::memory_order_relaxed);
   st->p->owner = nullptr;
   st->p = nullptr;
   m.mcache_ = no_p_cache_;

@@ -1,5 +1,10 @@
 // Concurrent marking: the write barrier, allocation black, checkmark, and a
 // stress test of mutators rewiring a graph while cycles run back to back.
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -127,6 +132,60 @@ TEST(ConcurrentTest, RunningThreadFlushesItsBarrierBufferAtASafepoint) {
     EXPECT_EQ(c->car->value, 9u);
   }
   heap.DetachCurrentThread();
+}
+
+// Idle-time marking: with the program's only thread out of the heap (a
+// collection from a BlockingScope'd caller), spare CPUs mark; gctrace's
+// idle CPU column says how much. Off, that column stays 0.
+double IdleMarkCpuMs(bool idle_mark) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* out = open_memstream(&buf, &len);
+  {
+    Options o = Concurrent(/*checkmark=*/false);
+    o.max_procs = 4;
+    o.mark_workers = 3;
+    o.idle_mark = idle_mark;
+    o.gctrace = true;
+    o.trace_output = out;
+    Heap heap(o);
+    Mutator& m = heap.AttachCurrentThread();
+    {
+      // About 32 MiB of lists, so the mark lasts a while.
+      Persistent<Pair*> lists(heap, static_cast<Pair**>(m.AllocateArray(
+                                        kPtrArrayElem, 64)));
+      for (int i = 0; i < 64; i++) {
+        WriteBarrier(reinterpret_cast<void**>(&lists.Get()[i]),
+                     MakeList(m, 16384, i));
+      }
+      for (int i = 0; i < 3; i++) heap.Collect();
+    }
+    heap.DetachCurrentThread();
+  }
+  fclose(out);
+  // "... ms clock, a+b/c/d+e ms cpu, ...": d is idle-time marking.
+  double total = 0;
+  for (const char* line = buf; line != nullptr && *line != '\0';) {
+    const char* cpu = strstr(line, "ms clock, ");
+    if (cpu == nullptr) break;
+    double a, b, c, d, e;
+    if (sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &a, &b, &c, &d, &e) == 5) {
+      total += d;
+    }
+    line = strchr(cpu, '\n');
+    if (line != nullptr) line++;
+  }
+  free(buf);
+  return total;
+}
+
+TEST(ConcurrentTest, IdleCpusMarkWhenIdleMarkingIsOn) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < 2) {
+    GTEST_SKIP() << "needs 2 CPUs: one for the background worker, one idle";
+  }
+  EXPECT_GT(IdleMarkCpuMs(true), 0.0);
+  EXPECT_EQ(IdleMarkCpuMs(false), 0.0);
 }
 
 class ConcurrentDeathTest : public ::testing::Test {
