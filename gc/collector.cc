@@ -386,6 +386,7 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
     return;  // someone else already collected
   }
   uint64_t t_start = MonoNs();
+  cycle_goal_ = pacer_.goal();  // what this cycle aims for (gctrace)
   FinishSweep();  // most of it concurrently, before stopping anyone
   if (opts_.concurrent) {
     RunCycleConcurrent(why, t_start);
@@ -611,7 +612,7 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     line.heap0 = h0;
     line.heap1 = h1;
     line.heap2 = marked;
-    line.goal = goal == UINT64_MAX ? 0 : goal;
+    line.goal = cycle_goal_ == UINT64_MAX ? 0 : cycle_goal_;
     line.stacks = rb.stacks;
     line.globals = rb.globals;
     line.procs = procs;

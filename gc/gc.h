@@ -264,6 +264,7 @@ class Collector : public SweepHook {
   std::atomic<int> assists_active_{0};
   std::atomic<int> assists_waiting_{0};  // assists looking for work
   uint64_t black_h0_ = 0;  // heap_live when concurrent marking began
+  uint64_t cycle_goal_ = 0;  // the heap goal when this cycle started
 
   // The collector's own thread: runs heap-triggered cycles.
   std::thread coordinator_;
