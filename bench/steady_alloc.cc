@@ -68,8 +68,7 @@ std::vector<Cycle> ParseTrace(const char* buf) {
     const char* ps = strstr(mb, "MB globals, ");
     double d, e, f, g, h, h0, h1, h2, goal;
     int procs = 0;
-    if (sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &d, &e, &f, &g, &h) ==
-            5 &&
+    if (sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &d, &e, &f, &g, &h) == 5 &&
         sscanf(mb, "ms cpu, %lf->%lf->%lf MB, %lf MB goal", &h0, &h1, &h2,
                &goal) == 4 &&
         ps != nullptr && sscanf(ps, "MB globals, %d P", &procs) == 1 &&
@@ -179,9 +178,9 @@ void Run(size_t live_mib, int seconds, int mutators, double rate_mb,
   // GC CPU over the interval, as GCCPUFraction counts it (each cycle's
   // CPU over wall time x Ps), from the interval's own cycles.
   double gc_cpu = secs > 0 ? gc_ms / (secs * 1000 * procs) : 0;
-  printf("%8d %8.0f %8.0f %7u %7.1f%% %8.2f %8.2f %8.2f %8.0f%% %s\n",
-         mutators, rate_mb, achieved, cycles, gc_cpu * 100, Median(start),
-         Median(reach), max_reach, mark > 0 ? 100 * assist / mark : 0.0,
+  printf("%8d %8.0f %8.0f %7u %7.1f%% %8.2f %8.2f %8.2f %8.0f%% %s\n", mutators,
+         rate_mb, achieved, cycles, gc_cpu * 100, Median(start), Median(reach),
+         max_reach, mark > 0 ? 100 * assist / mark : 0.0,
          idle_mark ? "on" : "off");
   fflush(stdout);
 }

@@ -300,10 +300,10 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   int64_t expected = scan_expected_.load(std::memory_order_relaxed);
   int64_t remaining_scan = std::max<int64_t>(
       expected - scan_done_.load(std::memory_order_relaxed), 64 << 10);
-  int64_t remaining_heap = std::max<int64_t>(
-      assist_goal_.load(std::memory_order_relaxed) -
-          heap_->heap_live().load(std::memory_order_relaxed),
-      1 << 20);
+  int64_t remaining_heap =
+      std::max<int64_t>(assist_goal_.load(std::memory_order_relaxed) -
+                            heap_->heap_live().load(std::memory_order_relaxed),
+                        1 << 20);
   *debt += static_cast<int64_t>(static_cast<double>(bytes) *
                                 static_cast<double>(remaining_scan) /
                                 static_cast<double>(remaining_heap));

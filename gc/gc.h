@@ -224,7 +224,8 @@ class Collector : public SweepHook {
                   int idle = 0);
   // True if a marking thread that is running now has a CPU of its own.
   bool CpuIdle() const {
-    return env_->RunningPs() + active_workers_.load(std::memory_order_relaxed) <=
+    return env_->RunningPs() +
+               active_workers_.load(std::memory_order_relaxed) <=
            ncpu_;
   }
   void RunCycleConcurrent(GcReason why, uint64_t t_start);
@@ -263,7 +264,7 @@ class Collector : public SweepHook {
   // this is 0 with the pool empty (as assists count in Go's nwait).
   std::atomic<int> assists_active_{0};
   std::atomic<int> assists_waiting_{0};  // assists looking for work
-  uint64_t black_h0_ = 0;  // heap_live when concurrent marking began
+  uint64_t black_h0_ = 0;    // heap_live when concurrent marking began
   uint64_t cycle_goal_ = 0;  // the heap goal when this cycle started
 
   // The collector's own thread: runs heap-triggered cycles.
@@ -288,9 +289,9 @@ class Collector : public SweepHook {
   // Threads marking in the current phase (an idle worker that leaves early
   // takes itself out).
   std::atomic<int> nmarkers_{1};
-  int participants_ = 0;      // guarded by work_mu_: workers in the phase
+  int participants_ = 0;       // guarded by work_mu_: workers in the phase
   int idle_participants_ = 0;  // guarded by work_mu_: of which idle-time
-  int ncpu_ = 1;              // CPUs this process may run on
+  int ncpu_ = 1;               // CPUs this process may run on
   std::atomic<int> active_workers_{0};  // workers marking, not sleeping
   std::atomic<uint64_t> idle_cpu_ns_{0};
   double utilization_ = 1.0;  // guarded by work_mu_: workers' duty cycle

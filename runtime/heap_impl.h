@@ -68,7 +68,7 @@ struct P {
   std::unique_ptr<Marker> marker;
   uintptr_t wbuf[kWbufEntries];
   size_t wbuf_n = 0;
-  int64_t assist_debt = 0;        // bytes of scan work owed
+  int64_t assist_debt = 0;  // bytes of scan work owed
   // Set (under sched_mu_) when a ragged flush asks this running P to flush
   // its marking work; cleared by the P's owner once it has.
   std::atomic<bool> flush_requested{false};
@@ -198,9 +198,9 @@ class HeapImpl : public CollectorEnv {
   // Acknowledges p's pending ragged flush, if any. sched_mu_ held.
   void AckFlushLocked(P* p);
   void UpdatePollLocked() {
-    poll_.store(stop_requested_.load(std::memory_order_relaxed) ||
-                    flush_pending_ > 0,
-                std::memory_order_seq_cst);
+    poll_.store(
+        stop_requested_.load(std::memory_order_relaxed) || flush_pending_ > 0,
+        std::memory_order_seq_cst);
   }
   // Names the threads a stop (or, flush = true, a ragged flush) waits for.
   void ReportSlowSafepoint(int waited_ms, bool flush);
@@ -219,8 +219,8 @@ class HeapImpl : public CollectorEnv {
   mutable std::mutex sched_mu_;
   std::condition_variable sched_cv_;
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> poll_{false};   // stop_requested_ || flush_pending_ > 0
-  int flush_pending_ = 0;           // guarded by sched_mu_
+  std::atomic<bool> poll_{false};  // stop_requested_ || flush_pending_ > 0
+  int flush_pending_ = 0;          // guarded by sched_mu_
   // Ps held by a mutator (kRunning or kParked); written under sched_mu_.
   std::atomic<int> running_ps_{0};
   bool world_stopped_ = false;      // guarded by sched_mu_

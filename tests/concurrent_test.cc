@@ -152,8 +152,8 @@ double IdleMarkCpuMs(bool idle_mark) {
     Mutator& m = heap.AttachCurrentThread();
     {
       // About 32 MiB of lists, so the mark lasts a while.
-      Persistent<Pair*> lists(heap, static_cast<Pair**>(m.AllocateArray(
-                                        kPtrArrayElem, 64)));
+      Persistent<Pair*> lists(
+          heap, static_cast<Pair**>(m.AllocateArray(kPtrArrayElem, 64)));
       for (int i = 0; i < 64; i++) {
         WriteBarrier(reinterpret_cast<void**>(&lists.Get()[i]),
                      MakeList(m, 16384, i));
