@@ -19,26 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench/tree_node.h"
 #include "gcheap/gcheap.h"
 
 namespace {
 
-struct Node {
-  gcheap::Ref<Node> left, right;
-  uint64_t a, b;
-};
-constexpr gcheap::Type kNodeType = gcheap::Type::Of<Node>("Node").Pointers(
-    offsetof(Node, left), offsetof(Node, right));
-constexpr gcheap::Type kSlotType = gcheap::Type::Of<Node*>("Node*").Pointers(0);
-
-Node* Tree(gcheap::Mutator& m, int depth) {
-  Node* n = m.New<Node>(kNodeType);
-  if (depth > 0) {
-    n->left = Tree(m, depth - 1);
-    n->right = Tree(m, depth - 1);
-  }
-  return n;
-}
+using gcheap_bench::kNodeType;
+using gcheap_bench::kSlotType;
+using gcheap_bench::Node;
+using gcheap_bench::Tree;
 
 struct Result {
   uint32_t cycles = 0;
