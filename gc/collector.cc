@@ -297,13 +297,19 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   // The assist ratio, revised at each call as Go revises it: the scan work
   // still expected over the bytes left before the goal. When background
   // marking is ahead, the ratio falls and assists stop.
+  // Once the scanning passes the estimate, or the heap its goal, assume the
+  // worst as Go does: everything in the heap when marking began may need
+  // scanning (what was allocated since is black), by a hard goal 10% up.
   int64_t expected = scan_expected_.load(std::memory_order_relaxed);
-  int64_t remaining_scan = std::max<int64_t>(
-      expected - scan_done_.load(std::memory_order_relaxed), 64 << 10);
-  int64_t remaining_heap =
-      std::max<int64_t>(assist_goal_.load(std::memory_order_relaxed) -
-                            heap_->heap_live().load(std::memory_order_relaxed),
-                        1 << 20);
+  int64_t goal = assist_goal_.load(std::memory_order_relaxed);
+  const int64_t done = scan_done_.load(std::memory_order_relaxed);
+  const int64_t live = heap_->heap_live().load(std::memory_order_relaxed);
+  if (done >= expected || live >= goal) {
+    expected = std::max(expected, scan_max_.load(std::memory_order_relaxed));
+    goal += goal / 10;
+  }
+  int64_t remaining_scan = std::max<int64_t>(expected - done, 64 << 10);
+  int64_t remaining_heap = std::max<int64_t>(goal - live, 1 << 20);
   *debt += static_cast<int64_t>(static_cast<double>(bytes) *
                                 static_cast<double>(remaining_scan) /
                                 static_cast<double>(remaining_heap));
@@ -323,10 +329,10 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   uint64_t cpu0 = ThreadCpuNs();
   // At least 64 KiB (assists are not worth starting for less) and at most
   // 256 KiB per call, so a mutator reaches its next safepoint soon.
-  int64_t goal = std::clamp<int64_t>(*debt, 64 << 10, 256 << 10);
+  int64_t step = std::clamp<int64_t>(*debt, 64 << 10, 256 << 10);
   m.ResetScanned();
   assists_active_.fetch_add(1, std::memory_order_acq_rel);
-  for (int tries = 0, n = 0; static_cast<int64_t>(m.scanned_bytes()) < goal;) {
+  for (int tries = 0, n = 0; static_cast<int64_t>(m.scanned_bytes()) < step;) {
     // A stop or a ragged flush is waiting for this thread's safepoint.
     if ((++n & 63) == 0 && env_->PreemptRequested()) break;
     uintptr_t obj = m.Next();
@@ -451,6 +457,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
       static_cast<int64_t>(std::max<uint64_t>(pacer_.marked(), 1 << 20)),
       std::memory_order_relaxed);
   scan_done_.store(0, std::memory_order_relaxed);
+  scan_max_.store(static_cast<int64_t>(h0), std::memory_order_relaxed);
   bg_credit_.store(0, std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
   marking_.store(true, std::memory_order_seq_cst);

@@ -257,6 +257,7 @@ class Collector : public SweepHook {
   std::atomic<int64_t> bg_credit_{0};
   std::atomic<int64_t> scan_expected_{0};  // bytes of scanning expected
   std::atomic<int64_t> scan_done_{0};      // bytes scanned so far
+  std::atomic<int64_t> scan_max_{0};       // heap_live when marking began
   std::atomic<int64_t> assist_goal_{0};    // the heap goal of this mark
   std::atomic<uint64_t> assist_cpu_ns_{0};
   // Assists between taking work and handing back what is left: they may

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include "base/check.h"
 #include "runtime/heap_impl.h"
@@ -320,6 +321,21 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
     // The collector's thread runs the cycle; this thread goes on (it will
     // stop briefly at a safepoint, and pay assists while marking runs).
     collector_->RequestCycle(seen);
+    // But not past the goal before marking has even begun (the collector's
+    // thread may not have been scheduled yet): wait for it, without the P,
+    // as Go's allocating goroutine starts the cycle itself.
+    if (!collector_->marking() &&
+        mheap_->heap_live().load(std::memory_order_relaxed) >=
+            static_cast<int64_t>(collector_->pacer().goal())) {
+      ClearStackBelow();
+      ReleaseP(m);
+      for (int i = 0;
+           i < 5000 && !collector_->marking() && collector_->cycles() == seen;
+           i++) {
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+      AcquireP(m);
+    }
     return;
   }
   ClearStackBelow();
