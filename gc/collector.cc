@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "base/check.h"
+#include "base/cpus.h"
 #include "gc/gc.h"
 #include "gc/gctrace.h"
 #include "gc/object.h"
@@ -45,13 +46,9 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       env_(env),
       opts_(opts),
       start_ns_(MonoNs()),
+      ncpu_(NumCpus()),
       pacer_(opts.gc_percent, opts.soft_memory_limit) {
   heap_->SetSweepHook(this);
-  cpu_set_t set;
-  ncpu_ = sched_getaffinity(0, sizeof(set), &set) == 0
-              ? CPU_COUNT(&set)
-              : static_cast<int>(std::thread::hardware_concurrency());
-  ncpu_ = std::max(ncpu_, 1);
   int workers = opts.mark_workers;
   if (workers < 0) workers = std::min(env_->procs(), ncpu_) - 1;
   nmarkers_ = workers + 1;
@@ -179,9 +176,10 @@ void Collector::WorkerMain(int id) {
     active_workers_.fetch_add(1, std::memory_order_relaxed);
     uint64_t extra = MarkLoop(m, u, idle);
     active_workers_.fetch_sub(1, std::memory_order_relaxed);
+    // An idle worker's CPU is all idle-time marking; a fractional worker's
+    // is where it marked instead of sleeping.
     uint64_t cpu = ThreadCpuNs() - cpu0;
-    if (idle) extra = cpu;
-    extra = std::min(extra, cpu);
+    extra = idle ? cpu : std::min(extra, cpu);
     worker_cpu_ns_.fetch_add(cpu - extra, std::memory_order_relaxed);
     idle_cpu_ns_.fetch_add(extra, std::memory_order_relaxed);
     l.lock();
@@ -301,11 +299,12 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   // worst as Go does: everything in the heap when marking began may need
   // scanning (what was allocated since is black), by a hard goal 10% up.
   int64_t expected = scan_expected_.load(std::memory_order_relaxed);
-  int64_t goal = assist_goal_.load(std::memory_order_relaxed);
+  int64_t goal = static_cast<int64_t>(std::min<uint64_t>(
+      cycle_goal_.load(std::memory_order_relaxed), INT64_MAX / 2));
   const int64_t done = scan_done_.load(std::memory_order_relaxed);
   const int64_t live = heap_->heap_live().load(std::memory_order_relaxed);
   if (done >= expected || live >= goal) {
-    expected = std::max(expected, scan_max_.load(std::memory_order_relaxed));
+    expected = std::max(expected, mark_h0_.load(std::memory_order_relaxed));
     goal += goal / 10;
   }
   int64_t remaining_scan = std::max<int64_t>(expected - done, 64 << 10);
@@ -392,7 +391,7 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
     return;  // someone else already collected
   }
   uint64_t t_start = MonoNs();
-  cycle_goal_ = pacer_.goal();  // what this cycle aims for (gctrace)
+  cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
   FinishSweep();  // most of it concurrently, before stopping anyone
   if (opts_.concurrent) {
     RunCycleConcurrent(why, t_start);
@@ -444,20 +443,13 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   env_->OnSweepTermination();
   heap_->SweepAll();
   uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
-  black_h0_ = h0;
-  // Assist ratio: the scan work expected (the last cycle's marked heap)
-  // over the bytes the program may allocate before the goal.
-  // Assists: the scan work expected (the last cycle's marked heap) and the
-  // goal it must be done by.
-  uint64_t goal = pacer_.goal();
-  assist_goal_.store(
-      static_cast<int64_t>(std::min<uint64_t>(goal, INT64_MAX / 2)),
-      std::memory_order_relaxed);
+  mark_h0_.store(static_cast<int64_t>(h0), std::memory_order_relaxed);
+  // Assists: the scan work expected (the last cycle's marked heap), to be
+  // done by cycle_goal_ (see Assist).
   scan_expected_.store(
       static_cast<int64_t>(std::max<uint64_t>(pacer_.marked(), 1 << 20)),
       std::memory_order_relaxed);
   scan_done_.store(0, std::memory_order_relaxed);
-  scan_max_.store(static_cast<int64_t>(h0), std::memory_order_relaxed);
   bg_credit_.store(0, std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
   marking_.store(true, std::memory_order_seq_cst);
@@ -466,7 +458,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   self.work().Flush();
   uint64_t t_mark = MonoNs();
-  const int running_at_mark = env_->RunningPs();
+  const int held_at_mark = env_->HeldPs();
   env_->StartTheWorld();
   uint64_t pause = t_mark - t_stw;
   if (mark_hook_) mark_hook_();
@@ -530,7 +522,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   for (Marker* m : worker_markers_) marked += m->marked_bytes();
   marked += env_->PMarkedBytes();
   const uint64_t scanned = marked;  // greyed and scanned, not allocated black
-  if (h1 > black_h0_) marked += h1 - black_h0_;
+  if (h1 > h0) marked += h1 - h0;
   uint64_t t_end = MonoNs();
   pause += t_end - t_term;
   // The pacer's cons/mark: the program's allocation per CPU-second of its
@@ -538,8 +530,8 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // collector's scanning per CPU-second.
   {
     uint64_t mark_wall = t_term > t_mark ? t_term - t_mark : 1;
-    uint64_t running = static_cast<uint64_t>(std::max(running_at_mark, 1));
-    uint64_t mutator_cpu = mark_wall * running;
+    uint64_t held = static_cast<uint64_t>(std::max(held_at_mark, 1));
+    uint64_t mutator_cpu = mark_wall * held;
     mutator_cpu = mutator_cpu > assist_cpu + mark_wall / 10
                       ? mutator_cpu - assist_cpu
                       : mark_wall / 10;
@@ -619,7 +611,8 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     line.heap0 = h0;
     line.heap1 = h1;
     line.heap2 = marked;
-    line.goal = cycle_goal_ == UINT64_MAX ? 0 : cycle_goal_;
+    uint64_t cycle_goal = cycle_goal_.load(std::memory_order_relaxed);
+    line.goal = cycle_goal == UINT64_MAX ? 0 : cycle_goal;
     line.stacks = rb.stacks;
     line.globals = rb.globals;
     line.procs = procs;

@@ -95,14 +95,14 @@ class CollectorEnv {
   virtual void RaggedFlush() = 0;
   // True while a stop or a ragged flush waits for the mutators: an assist
   // cuts its step short so its thread reaches its safepoint.
-  virtual bool PreemptRequested() const { return false; }
+  virtual bool PreemptRequested() const = 0;
   // Bytes marked by the Ps' markers (assists, barrier) this cycle; resets
   // them. With the world stopped.
   virtual uint64_t PMarkedBytes() = 0;
   virtual int procs() const = 0;
   // Ps held by mutators now, parked ones included (a racy snapshot, for
   // idle marking and the pacer).
-  virtual int RunningPs() const { return procs(); }
+  virtual int HeldPs() const = 0;
   // With the world stopped, at sweep termination, right after every mcache
   // was released and before marking: the runtime rotates its Pools'
   // victim caches (runtime/pool.h).
@@ -224,8 +224,7 @@ class Collector : public SweepHook {
                   int idle = 0);
   // True if a marking thread that is running now has a CPU of its own.
   bool CpuIdle() const {
-    return env_->RunningPs() +
-               active_workers_.load(std::memory_order_relaxed) <=
+    return env_->HeldPs() + active_workers_.load(std::memory_order_relaxed) <=
            ncpu_;
   }
   void RunCycleConcurrent(GcReason why, uint64_t t_start);
@@ -238,35 +237,34 @@ class Collector : public SweepHook {
   void CoordinatorMain();
   void WorkerMain(int id);
   void SweeperMain();
-  void Trace(uint64_t start_ns, uint64_t t_stw, uint64_t t_mark,
-             uint64_t t_term, uint64_t t_end, uint64_t h0, uint64_t h1,
-             uint64_t marked, uint64_t goal, CollectorEnv::RootBytes rb,
-             uint64_t worker_cpu_ns);
 
   MHeap* const heap_;
   CollectorEnv* const env_;
   const CollectorOptions opts_;
   const uint64_t start_ns_;
+  const int ncpu_;  // CPUs this process may run on
   Pacer pacer_;
   WorkPool pool_;
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};
   std::function<void()> mark_hook_;
   // Assists: scan work done by background workers, in bytes, that assists
-  // may claim; the bytes of scanning owed per byte allocated.
+  // may claim; the scanning expected this cycle and done so far.
   std::atomic<int64_t> bg_credit_{0};
-  std::atomic<int64_t> scan_expected_{0};  // bytes of scanning expected
-  std::atomic<int64_t> scan_done_{0};      // bytes scanned so far
-  std::atomic<int64_t> scan_max_{0};       // heap_live when marking began
-  std::atomic<int64_t> assist_goal_{0};    // the heap goal of this mark
+  std::atomic<int64_t> scan_expected_{0};
+  std::atomic<int64_t> scan_done_{0};
   std::atomic<uint64_t> assist_cpu_ns_{0};
   // Assists between taking work and handing back what is left: they may
   // hold grey objects no one else sees, so marking is not done until
   // this is 0 with the pool empty (as assists count in Go's nwait).
   std::atomic<int> assists_active_{0};
   std::atomic<int> assists_waiting_{0};  // assists looking for work
-  uint64_t black_h0_ = 0;    // heap_live when concurrent marking began
-  uint64_t cycle_goal_ = 0;  // the heap goal when this cycle started
+  // heap_live when concurrent marking began: what was allocated since is
+  // black, so this bounds the cycle's scanning.
+  std::atomic<int64_t> mark_h0_{0};
+  // The heap goal when this cycle started: assists aim for it, gctrace
+  // prints it.
+  std::atomic<uint64_t> cycle_goal_{0};
 
   // The collector's own thread: runs heap-triggered cycles.
   std::thread coordinator_;
@@ -292,7 +290,6 @@ class Collector : public SweepHook {
   std::atomic<int> nmarkers_{1};
   int participants_ = 0;       // guarded by work_mu_: workers in the phase
   int idle_participants_ = 0;  // guarded by work_mu_: of which idle-time
-  int ncpu_ = 1;               // CPUs this process may run on
   std::atomic<int> active_workers_{0};  // workers marking, not sleeping
   std::atomic<uint64_t> idle_cpu_ns_{0};
   double utilization_ = 1.0;  // guarded by work_mu_: workers' duty cycle

@@ -4,9 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <thread>
-
 #include "base/check.h"
+#include "base/cpus.h"
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
 #include "runtime/testing.h"
@@ -39,10 +38,7 @@ Options WithDebugEnv(Options o) {
 }
 
 Options Normalize(Options o) {
-  if (o.max_procs <= 0) {
-    o.max_procs = static_cast<int>(std::thread::hardware_concurrency());
-    if (o.max_procs <= 0) o.max_procs = 1;
-  }
+  if (o.max_procs <= 0) o.max_procs = NumCpus();
   return WithDebugEnv(o);
 }
 

@@ -120,8 +120,8 @@ class HeapImpl : public CollectorEnv {
   void SafepointSlow(Mutator& m);
   uint64_t PMarkedBytes() override;
   int procs() const override { return static_cast<int>(ps_.size()); }
-  int RunningPs() const override {
-    return running_ps_.load(std::memory_order_relaxed);
+  int HeldPs() const override {
+    return held_ps_.load(std::memory_order_relaxed);
   }
   // The write barrier's slow path and the allocation-black and assist
   // hooks of the allocation slow path (barrier.cc).
@@ -202,6 +202,10 @@ class HeapImpl : public CollectorEnv {
         stop_requested_.load(std::memory_order_relaxed) || flush_pending_ > 0,
         std::memory_order_seq_cst);
   }
+  // Waits until every running P has parked (a stop) or flushed (flush =
+  // true, a ragged flush), naming the late ones every
+  // safepoint_report_ms.
+  void WaitForSafepointsLocked(std::unique_lock<std::mutex>& l, bool flush);
   // Names the threads a stop (or, flush = true, a ragged flush) waits for.
   void ReportSlowSafepoint(int waited_ms, bool flush);
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
@@ -222,7 +226,7 @@ class HeapImpl : public CollectorEnv {
   std::atomic<bool> poll_{false};  // stop_requested_ || flush_pending_ > 0
   int flush_pending_ = 0;          // guarded by sched_mu_
   // Ps held by a mutator (kRunning or kParked); written under sched_mu_.
-  std::atomic<int> running_ps_{0};
+  std::atomic<int> held_ps_{0};
   bool world_stopped_ = false;      // guarded by sched_mu_
   std::vector<Mutator*> mutators_;  // guarded by sched_mu_
   const uint64_t start_unix_ns_;

@@ -38,7 +38,8 @@ enum class FinalizerMode {
 using OutOfMemoryFn = void (*)(size_t requested, void* arg);
 
 struct Options {
-  // Ps: how many threads may run heap code at once. 0: the number of CPUs.
+  // Ps: how many threads may run heap code at once. 0: the number of CPUs the
+  // process may run on (its affinity mask).
   int max_procs = 0;
   // GOGC: collect when the heap has grown by this percentage over the live
   // heap after the last collection. Negative: no automatic collection.

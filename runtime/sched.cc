@@ -132,7 +132,7 @@ void HeapImpl::AcquireP(Mutator& m) {
       sched_cv_.wait(l);
     }
     got->status = P::Status::kRunning;
-    running_ps_.fetch_add(1, std::memory_order_relaxed);
+    held_ps_.fetch_add(1, std::memory_order_relaxed);
     got->owner = &m;
     st->p = got;
     st->last_p = got->id;
@@ -154,7 +154,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
     AckFlushLocked(st->p);
   }
   st->p->status = P::Status::kIdle;
-  running_ps_.fetch_sub(1, std::memory_order_relaxed);
+  held_ps_.fetch_sub(1, std::memory_order_relaxed);
   st->p->owner = nullptr;
   st->p = nullptr;
   m.mcache_ = no_p_cache_;
@@ -229,15 +229,23 @@ void HeapImpl::RaggedFlush() {
   }
   flush_pending_ = pending;
   UpdatePollLocked();
+  WaitForSafepointsLocked(l, /*flush=*/true);
+}
+
+void HeapImpl::WaitForSafepointsLocked(std::unique_lock<std::mutex>& l,
+                                       bool flush) {
+  auto waiting = [&] {
+    return flush ? flush_pending_ > 0 : AnyRunningLocked();
+  };
   int waited = 0;
   const int report = opts_.safepoint_report_ms;
-  while (flush_pending_ > 0) {
+  while (waiting()) {
     if (report > 0) {
       if (sched_cv_.wait_for(l, std::chrono::milliseconds(report)) ==
               std::cv_status::timeout &&
-          flush_pending_ > 0) {
+          waiting()) {
         waited += report;
-        ReportSlowSafepoint(waited, /*flush=*/true);
+        ReportSlowSafepoint(waited, flush);
       }
     } else {
       sched_cv_.wait(l);
@@ -255,20 +263,7 @@ void HeapImpl::StopTheWorld() {
   world_stopped_ = true;
   stop_requested_.store(true, std::memory_order_seq_cst);
   UpdatePollLocked();
-  int waited = 0;
-  const int report = opts_.safepoint_report_ms;
-  while (AnyRunningLocked()) {
-    if (report > 0) {
-      if (sched_cv_.wait_for(l, std::chrono::milliseconds(report)) ==
-              std::cv_status::timeout &&
-          AnyRunningLocked()) {
-        waited += report;
-        ReportSlowSafepoint(waited, /*flush=*/false);
-      }
-    } else {
-      sched_cv_.wait(l);
-    }
-  }
+  WaitForSafepointsLocked(l, /*flush=*/false);
 }
 
 void HeapImpl::StartTheWorld() {
