@@ -51,6 +51,44 @@ void MSpan::InitAllocState() {
   NoteCached();
 }
 
+void MSpan::SetTypeBitsMixed(uintptr_t idx, bool with_header,
+                             uint64_t ptrmask) {
+  uint8_t l = layout.load(std::memory_order_relaxed);
+  if (l != kLayoutMixed) {
+    // Spell out what the layout said so far for every slot (free slots
+    // included: they are rewritten when allocated), then publish.
+    const uint64_t m = l == kLayoutUniform ? uniform_mask : 0;
+    for (uint32_t w = 0; w < bitmap_words; w++) {
+      __atomic_store_n(&header_bits[w], uint64_t{0}, __ATOMIC_RELAXED);
+    }
+    for (uint32_t i = 0; i < nelems; i++) WriteTypeBits(i, false, m);
+    layout.store(kLayoutMixed, std::memory_order_release);
+  }
+  WriteTypeBits(idx, with_header, ptrmask);
+}
+
+void MSpan::WriteTypeBits(uintptr_t idx, bool with_header, uint64_t ptrmask) {
+  uint64_t hb = uint64_t{1} << (idx % 64);
+  uint64_t* hw = &header_bits[idx / 64];
+  uint64_t hv = __atomic_load_n(hw, __ATOMIC_RELAXED);
+  __atomic_store_n(hw, with_header ? hv | hb : hv & ~hb, __ATOMIC_RELAXED);
+  if (with_header) return;
+  const size_t words = elemsize / 8;  // <= 64
+  const uint64_t all = SlotWordsMask();
+  ptrmask &= all;
+  size_t pos = idx * words;
+  size_t w = pos / 64, sh = pos % 64;
+  uint64_t* p = &heap_bits[w];
+  uint64_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+  __atomic_store_n(p, (v & ~(all << sh)) | (ptrmask << sh), __ATOMIC_RELAXED);
+  if (sh + words > 64) {  // the object's bits straddle two words
+    uint64_t* q = p + 1;
+    uint64_t v2 = __atomic_load_n(q, __ATOMIC_RELAXED);
+    __atomic_store_n(q, (v2 & ~(all >> (64 - sh))) | (ptrmask >> (64 - sh)),
+                     __ATOMIC_RELAXED);
+  }
+}
+
 int MSpan::CountMarked() const {
   int n = 0;
   for (uint32_t w = 0; w < bitmap_words; w++) {

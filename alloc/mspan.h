@@ -63,6 +63,31 @@ struct MSpan {
   SpanClass spanclass;
   std::atomic<SpanState> state{SpanState::kDead};
 
+  // --- what markers read for every object, kept in the first cache line.
+  // Layout of a small scan span's objects (heap_bits != null):
+  //   kLayoutEmpty    no object has been given a layout yet;
+  //   kLayoutUniform  every object so far has no header and the pointer
+  //                   words uniform_mask: heap_bits and header_bits are not
+  //                   kept (a span of one type, the common case, costs its
+  //                   allocations and its markers no bitmap traffic);
+  //   kLayoutMixed    heap_bits and header_bits describe every slot.
+  // Moves only forward while the span lives (see SetTypeBits); written by
+  // the allocating owner, read by markers.
+  static constexpr uint8_t kLayoutEmpty = 0;
+  static constexpr uint8_t kLayoutUniform = 1;
+  static constexpr uint8_t kLayoutMixed = 2;
+  std::atomic<uint8_t> layout{kLayoutEmpty};
+  uint64_t uniform_mask = 0;  // relaxed atomic
+  // Type bits of a small scan span (elemsize <= kMaxHeapBitsObject), else
+  // null: heap_bits has one bit per word of the span (1 = the word may hold
+  // a heap pointer), header_bits one bit per slot (1 = the object starts
+  // with a type header instead; see gc/object.h). Written by the allocating
+  // owner for each new object once the layout is mixed, read by markers;
+  // relaxed atomics.
+  uint64_t* heap_bits = nullptr;
+  uint64_t* header_bits = nullptr;
+  uint64_t* gcmark_bits = nullptr;  // set atomically by markers
+
   // --- allocation state: written by the span's owner only.
   uint64_t alloc_cache = 0;  // free slots of the current word, see above
   uint16_t cache_base = 0;   // first slot of the current word
@@ -75,13 +100,6 @@ struct MSpan {
   // the alloc bits, instead of the owner's private cache fields.
   uint16_t freeindex_for_scan = 0;
   bool needzero = false;  // free slots may hold old data
-  // Type bits of a small scan span (elemsize <= kMaxHeapBitsObject), else
-  // null: heap_bits has one bit per word of the span (1 = the word may hold
-  // a heap pointer), header_bits one bit per slot (1 = the object starts
-  // with a type header instead; see gc/object.h). Written by the allocating
-  // owner for each new object, read by markers; relaxed atomics.
-  uint64_t* heap_bits = nullptr;
-  uint64_t* header_bits = nullptr;
   // Some object in the span has a destructor: the sweeper calls the
   // heap's SweepHook before freeing objects (set by the allocating owner).
   bool has_destructors = false;
@@ -90,7 +108,6 @@ struct MSpan {
   // first. Set and cleared under the records' lock, read by sweepers.
   std::atomic<bool> has_specials{false};
   uint64_t* alloc_bits = nullptr;
-  uint64_t* gcmark_bits = nullptr;  // set atomically by markers
 
   // Sweep generation relative to the heap's sweepgen sg (see mcentral.h).
   std::atomic<uint32_t> sweepgen{0};
@@ -144,51 +161,60 @@ struct MSpan {
   int CountMarked() const;
 
   // Type bits (small scan spans only).
+  // Whether slot idx's object is described by type bits (no header). For
+  // a small scan span (heap_bits != null) only.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool SlotUsesTypeBits(uintptr_t idx) const {
+    return layout.load(std::memory_order_acquire) != kLayoutMixed ||
+           !HasHeaderBit(idx);
+  }
+  // The pointer words of slot idx (bit i = word i of the object); the slot
+  // must use type bits.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t SlotPointerBits(uintptr_t idx) const {
+    uint8_t l = layout.load(std::memory_order_acquire);
+    if (l == kLayoutUniform) {
+      return __atomic_load_n(&uniform_mask, __ATOMIC_RELAXED);
+    }
+    return l == kLayoutMixed ? PointerBits(idx) : 0;  // empty: nothing yet
+  }
+  // Records slot idx's layout: with_header, or pointer words `ptrmask`
+  // (bit i = word i of the object; bits past the slot are ignored). While
+  // every object has the same pointer words and no header, only the span's
+  // uniform_mask says so; the first object that differs turns the layout
+  // mixed, filling the bitmaps for every slot first. Owner only.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(uintptr_t idx, bool with_header,
+                                                uint64_t ptrmask) {
+    if (!with_header) {
+      ptrmask &= SlotWordsMask();
+      uint8_t l = layout.load(std::memory_order_relaxed);
+      if (l == kLayoutUniform && uniform_mask == ptrmask) return;
+      if (l == kLayoutEmpty) {
+        __atomic_store_n(&uniform_mask, ptrmask, __ATOMIC_RELAXED);
+        layout.store(kLayoutUniform, std::memory_order_release);
+        return;
+      }
+    }
+    SetTypeBitsMixed(idx, with_header, ptrmask);
+  }
+  // The raw bitmaps, meaningful once the layout is mixed.
   bool HasHeaderBit(uintptr_t idx) const {
     return (__atomic_load_n(&header_bits[idx / 64], __ATOMIC_RELAXED) >>
             (idx % 64)) &
            1;
   }
-  bool PointerBit(uintptr_t word) const {
-    return (__atomic_load_n(&heap_bits[word / 64], __ATOMIC_RELAXED) >>
-            (word % 64)) &
-           1;
-  }
-  // The pointer bits of slot idx (bit i = word i of the object).
   uint64_t PointerBits(uintptr_t idx) const {
     size_t words = elemsize / 8;  // <= 64
-    uint64_t all = words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
     size_t pos = idx * words;
     size_t w = pos / 64, sh = pos % 64;
     uint64_t bits = __atomic_load_n(&heap_bits[w], __ATOMIC_RELAXED) >> sh;
     if (sh + words > 64) {
       bits |= __atomic_load_n(&heap_bits[w + 1], __ATOMIC_RELAXED) << (64 - sh);
     }
-    return bits & all;
+    return bits & SlotWordsMask();
   }
-  // Records slot idx's layout: with_header, or pointer words `ptrmask`
-  // (bit i = word i of the object; bits past the slot are ignored).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(uintptr_t idx, bool with_header,
-                                                uint64_t ptrmask) {
-    uint64_t hb = uint64_t{1} << (idx % 64);
-    uint64_t* hw = &header_bits[idx / 64];
-    uint64_t hv = __atomic_load_n(hw, __ATOMIC_RELAXED);
-    __atomic_store_n(hw, with_header ? hv | hb : hv & ~hb, __ATOMIC_RELAXED);
-    if (with_header) return;
+  // One bit per word of a slot.
+  uint64_t SlotWordsMask() const {
     size_t words = elemsize / 8;  // <= 64
-    uint64_t all = words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
-    ptrmask &= all;
-    size_t pos = idx * words;
-    size_t w = pos / 64, sh = pos % 64;
-    uint64_t* p = &heap_bits[w];
-    uint64_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
-    __atomic_store_n(p, (v & ~(all << sh)) | (ptrmask << sh), __ATOMIC_RELAXED);
-    if (sh + words > 64) {  // the object's bits straddle two words
-      uint64_t* q = p + 1;
-      uint64_t v2 = __atomic_load_n(q, __ATOMIC_RELAXED);
-      __atomic_store_n(q, (v2 & ~(all >> (64 - sh))) | (ptrmask >> (64 - sh)),
-                       __ATOMIC_RELAXED);
-    }
+    return words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
   }
 
   // Points the cache at slot `freeindex`: its word, with the slots below
@@ -205,6 +231,11 @@ struct MSpan {
     alloc_count_at_cache = alloc_count;
     freeindex_at_cache = static_cast<uint16_t>(FreeIndex());
   }
+
+  // SetTypeBits once the layout is (or becomes) mixed.
+  void SetTypeBitsMixed(uintptr_t idx, bool with_header, uint64_t ptrmask);
+  // Writes slot idx's bits into the bitmaps.
+  void WriteTypeBits(uintptr_t idx, bool with_header, uint64_t ptrmask);
 
   // Initializes a span's allocation state for `nelems` slots. The bitmaps
   // must hold bitmap_words words each and be zero.

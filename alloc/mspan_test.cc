@@ -118,6 +118,56 @@ TEST(MSpanDeathTest, MarkedFreeSlotIsAZombie) {
                "allocated");
 }
 
+TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
+  for (int cls : {2, 3, 26}) {  // 16 B, 24 B (bits straddle words), 416 B
+    TestSpan t(cls);
+    // Dirty bitmaps, as a recycled span's may be.
+    std::vector<uint64_t> tb(2 * MSpan::kHeapBitsWords, ~uint64_t{0});
+    t.s.heap_bits = tb.data();
+    t.s.header_bits = tb.data() + MSpan::kHeapBitsWords;
+    const uint64_t words = t.s.SlotWordsMask();
+    EXPECT_EQ(t.s.SlotPointerBits(0), 0u) << "empty: nothing to scan";
+
+    // One type: the span's mask alone, the bitmaps untouched.
+    for (int i = 0; i < 10; i++) t.s.SetTypeBits(i, false, 0b10 | ~words);
+    EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutUniform) << cls;
+    for (int i = 0; i < 10; i++) {
+      EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
+      EXPECT_EQ(t.s.SlotPointerBits(i), 0b10u) << cls << " slot " << i;
+    }
+    EXPECT_EQ(tb[0], ~uint64_t{0});
+
+    // A second pointer layout and a header object: every slot spelled out.
+    t.s.SetTypeBits(10, false, 0b01);
+    t.s.SetTypeBits(11, true, 0);
+    EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed) << cls;
+    for (int i = 0; i < 10; i++) {
+      EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
+      EXPECT_EQ(t.s.SlotPointerBits(i), 0b10u) << cls << " slot " << i;
+    }
+    EXPECT_EQ(t.s.SlotPointerBits(10), 0b01u) << cls;
+    EXPECT_FALSE(t.s.SlotUsesTypeBits(11)) << cls;
+    // Reusing a slot rewrites its bits.
+    t.s.SetTypeBits(11, false, 0b11);
+    EXPECT_TRUE(t.s.SlotUsesTypeBits(11)) << cls;
+    EXPECT_EQ(t.s.SlotPointerBits(11), 0b11u) << cls;
+    EXPECT_EQ(t.s.SlotPointerBits(10), 0b01u) << cls;
+  }
+}
+
+TEST(MSpanTest, AHeaderObjectFirstMakesTheLayoutMixed) {
+  TestSpan t(2);
+  std::vector<uint64_t> tb(2 * MSpan::kHeapBitsWords, ~uint64_t{0});
+  t.s.heap_bits = tb.data();
+  t.s.header_bits = tb.data() + MSpan::kHeapBitsWords;
+  t.s.SetTypeBits(5, true, 0);
+  EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed);
+  EXPECT_FALSE(t.s.SlotUsesTypeBits(5));
+  EXPECT_TRUE(t.s.SlotUsesTypeBits(4));  // stale header bits were cleared
+  t.s.SetTypeBits(4, false, 0b11);
+  EXPECT_EQ(t.s.SlotPointerBits(4), 0b11u);
+}
+
 TEST(MSpanListTest, PushRemovePop) {
   MSpan a, b, c;
   MSpanList l;

@@ -198,17 +198,14 @@ uint64_t Collector::MarkLoop(Marker& m, double utilization, bool idle) {
   uint64_t extra_ns = 0;  // slices run instead of sleeping
   int n = 0;
   auto leave = [&] {
-    m.DrainQueue();
     m.work().Flush();
     nmarkers_.fetch_sub(1, std::memory_order_acq_rel);
     return extra_ns;
   };
   if (idle && !CpuIdle()) return leave();
   while (true) {
-    for (uintptr_t obj; (obj = m.Next()) != 0;) {
-      m.Scan(obj);
-      if ((++n & 63) != 0) continue;
-      if (idle && (n & 1023) == 0 && !CpuIdle()) return leave();
+    while (m.Drain(64) == 64) {
+      if (idle && (++n & 15) == 0 && !CpuIdle()) return leave();
       // Share work when other markers or assists are idle and the pool is
       // dry.
       if ((idle_.load(std::memory_order_relaxed) > 0 ||
@@ -331,11 +328,10 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   int64_t step = std::clamp<int64_t>(*debt, 64 << 10, 256 << 10);
   m.ResetScanned();
   assists_active_.fetch_add(1, std::memory_order_acq_rel);
-  for (int tries = 0, n = 0; static_cast<int64_t>(m.scanned_bytes()) < step;) {
+  for (int tries = 0; static_cast<int64_t>(m.scanned_bytes()) < step;) {
     // A stop or a ragged flush is waiting for this thread's safepoint.
-    if ((++n & 63) == 0 && env_->PreemptRequested()) break;
-    uintptr_t obj = m.Next();
-    if (obj == 0) {
+    if (env_->PreemptRequested()) break;
+    if (m.Drain(64) == 0) {
       // No grey object here or in the pool: the workers will share theirs
       // (they balance while assists wait); look again a few times. This
       // assist holds no work meanwhile.
@@ -345,11 +341,8 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
       sched_yield();
       assists_waiting_.fetch_sub(1, std::memory_order_relaxed);
       assists_active_.fetch_add(1, std::memory_order_acq_rel);
-      continue;
     }
-    m.Scan(obj);
   }
-  m.DrainQueue();
   m.work().Flush();  // what this assist greyed goes where workers see it
   assists_active_.fetch_sub(1, std::memory_order_release);
   // Scanning more than owed (steps are at least 64 KiB) leaves credit for
@@ -550,7 +543,7 @@ void Collector::Checkmark() {
   check.EnableCheckmark(&visited);
   env_->MarkRoots(check);
   check.SetReferrer(0);
-  check.DrainLocal();
+  check.Drain(SIZE_MAX);
 }
 
 void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,

@@ -27,11 +27,6 @@ extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
 namespace gcheap::internal {
 namespace {
 
-inline uintptr_t LoadWord(uintptr_t addr) {
-  return __atomic_load_n(reinterpret_cast<const uintptr_t*>(addr),
-                         __ATOMIC_RELAXED);
-}
-
 inline void IgnoreReadsBegin() {
 #if defined(GCHEAP_TSAN)
   AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
@@ -91,7 +86,7 @@ Marker::ScanRangeUnsafe(const void* begin, const void* end) {
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {
   from = (from + 7) & ~uintptr_t{7};
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
-    uintptr_t v = LoadWord(a);
+    uintptr_t v = Marker::LoadWordRelaxed(a);
     if (v >= 4096) Grey(v);
   }
   scanned_bytes_ += to > from ? to - from : 0;
@@ -110,7 +105,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
     for (uint64_t m = mask; m != 0; m &= m - 1) {
       uintptr_t slot = elem + 8 * __builtin_ctzll(m);
       if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
-      uintptr_t v = LoadWord(slot);
+      uintptr_t v = Marker::LoadWordRelaxed(slot);
       if (v != 0) GreyPrecise(v);
     }
   }
@@ -119,7 +114,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
 
 const char* Marker::DescribeObject(MSpan* s, uintptr_t idx) {
   if (s->spanclass.noscan()) return "a pointer-free object";
-  if (s->heap_bits != nullptr && !s->HasHeaderBit(idx)) {
+  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(idx)) {
     return "an object with a pointer map (type bits)";
   }
   uintptr_t header = HeaderOf(s->ObjBase(idx));
@@ -151,21 +146,9 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
   }
 }
 
-void Marker::Scan(uintptr_t addr) {
-  MSpan* s = heap_->SpanOf(addr);
-  uintptr_t idx = s->ObjIndex(addr);
+void Marker::ScanWithHeader(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
-  if (s->heap_bits != nullptr && !s->HasHeaderBit(idx)) {
-    // A small object described by the span's type bits.
-    size_t words = s->elemsize / 8;
-    for (uint64_t m = s->PointerBits(idx); m != 0; m &= m - 1) {
-      uintptr_t v = LoadWord(slot + 8 * __builtin_ctzll(m));
-      if (v != 0) GreyPrecise(v);
-    }
-    scanned_bytes_ += words * 8;
-    return;
-  }
   uintptr_t header = HeaderOf(slot);
   if (header == 0) return;  // not initialized yet: nothing to scan
   const Type* t = HeaderType(header);
@@ -205,8 +188,32 @@ void Marker::Scan(uintptr_t addr) {
   }
 }
 
-void Marker::DrainLocal() {
-  for (uintptr_t obj; (obj = Next()) != 0;) Scan(obj);
+size_t Marker::Drain(size_t budget) {
+  // The queue lives in registers and on the stack: Scan's calls cannot
+  // touch it, so the compiler keeps its indexes out of memory.
+  uintptr_t queue[kPrefetchDepth];
+  unsigned head = 0, queued = 0;
+  size_t done = 0;
+  bool more = true;  // the buffers may hold work
+  while (true) {
+    while (more && queued < kPrefetchDepth && done + queued < budget) {
+      uintptr_t o = work_.TryGet();
+      if (o == 0) {
+        more = false;
+        break;
+      }
+      __builtin_prefetch(reinterpret_cast<const void*>(o));
+      queue[(head + queued) % kPrefetchDepth] = o;
+      queued++;
+    }
+    if (queued == 0) return done;
+    uintptr_t o = queue[head];
+    head = (head + 1) % kPrefetchDepth;
+    queued--;
+    Scan(o);
+    done++;
+    more = true;  // scanning may have greyed more
+  }
 }
 
 }  // namespace gcheap::internal

@@ -46,27 +46,39 @@ class Marker {
   // The same for memory the marker does not own and that may be changing:
   // thread stacks and saved registers. Not instrumented by the sanitizers.
   void ScanRangeUnsafe(const void* begin, const void* end);
-  // Scans queued objects until this marker and the pool run out of work.
-  void DrainLocal();
-  // The next grey object to scan, or 0 when this marker's buffers and the
-  // pool are empty. Objects pass through a small queue and are prefetched
-  // as they enter it, so their memory arrives while earlier ones are
-  // scanned (a heap far larger than the cache misses on every object).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE uintptr_t Next() {
-    while (queued_ < kPrefetchDepth) {
-      uintptr_t o = work_.TryGet();
-      if (o == 0) break;
-      __builtin_prefetch(reinterpret_cast<const void*>(o));
-      queue_[(head_ + queued_) % kPrefetchDepth] = o;
-      queued_++;
+  // Scans grey objects, this marker's and then the pool's, until it has
+  // scanned at least `budget` or there are none left; returns how many it
+  // scanned (fewer than `budget`: out of work). Objects pass through a
+  // small queue and are prefetched as they enter it, so their memory
+  // arrives while earlier ones are scanned (a heap far larger than the
+  // cache misses on every object); the queue is empty again on return.
+  size_t Drain(size_t budget);
+  // Scans one grey object (or oblet). Small objects described by their
+  // span's type bits, nearly every object of a language heap, take an
+  // inlined path; their pointers into the same span (a list or tree built
+  // in allocation order) skip the address map.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Scan(uintptr_t addr) {
+    MSpan* s = heap_->SpanOf(addr);
+    uintptr_t idx = s->ObjIndex(addr);
+    if (ABSL_PREDICT_FALSE(s->heap_bits == nullptr ||
+                           !s->SlotUsesTypeBits(idx))) {
+      ScanWithHeader(s, idx, addr);
+      return;
     }
-    if (queued_ == 0) return 0;
-    uintptr_t o = queue_[head_];
-    head_ = (head_ + 1) % kPrefetchDepth;
-    queued_--;
-    return o;
+    uintptr_t slot = s->ObjBase(idx);
+    referrer_ = slot;
+    for (uint64_t m = s->SlotPointerBits(idx); m != 0; m &= m - 1) {
+      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
+      if (v == 0) continue;
+      if (v - s->start_addr < s->limit - s->start_addr &&
+          ABSL_PREDICT_TRUE(check_visited_ == nullptr)) {
+        GreyInScanSpan(s, v);
+      } else {
+        GreyPrecise(v);
+      }
+    }
+    scanned_bytes_ += s->elemsize;
   }
-  void Scan(uintptr_t addr);
 
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
@@ -83,22 +95,18 @@ class Marker {
   // object that was already garbage; a correct program never uses it.
   void SetConservativeRoots(bool on) { conservative_roots_ = on; }
 
+  // A heap word the program may be storing to (see mark.cc).
+  static uintptr_t LoadWordRelaxed(uintptr_t addr) {
+    return __atomic_load_n(reinterpret_cast<const uintptr_t*>(addr),
+                           __ATOMIC_RELAXED);
+  }
+
   GcWork& work() { return work_; }
   Visitor& visitor() { return visitor_; }
   uint64_t marked_bytes() const { return marked_bytes_; }
   uint64_t scanned_bytes() const { return scanned_bytes_; }
   void ResetCounters() { marked_bytes_ = scanned_bytes_ = 0; }
   void ResetScanned() { scanned_bytes_ = 0; }
-  // Scans the objects waiting in the prefetch queue (a bounded step that
-  // stops early must not strand them there).
-  void DrainQueue() {
-    while (queued_ > 0) {
-      uintptr_t o = queue_[head_];
-      head_ = (head_ + 1) % kPrefetchDepth;
-      queued_--;
-      Scan(o);
-    }
-  }
 
  private:
   static void VisitThunk(void* ctx, const void* p) {
@@ -109,6 +117,15 @@ class Marker {
   }
   template <bool kCheckAllocated>
   void GreyImpl(uintptr_t p);
+  // Grey for p inside s, an in-use scan span (the object being scanned's).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void GreyInScanSpan(MSpan* s, uintptr_t p) {
+    uintptr_t idx = s->ObjIndex(p);
+    if (!s->TryMark(idx)) return;
+    marked_bytes_ += s->elemsize;
+    work_.Put(s->ObjBase(idx));
+  }
+  // Scan for objects with a header (and oblets, and large objects).
+  void ScanWithHeader(MSpan* s, uintptr_t idx, uintptr_t addr);
   void CheckGrey(MSpan* s, uintptr_t idx);
   static const char* DescribeObject(MSpan* s, uintptr_t idx);
   void ScanWords(uintptr_t from, uintptr_t to);
@@ -119,9 +136,6 @@ class Marker {
 
   MHeap* heap_;
   GcWork work_;
-  uintptr_t queue_[kPrefetchDepth];
-  unsigned head_ = 0;
-  unsigned queued_ = 0;
   Visitor visitor_;
   std::unordered_set<uintptr_t>* check_visited_ = nullptr;
   uintptr_t referrer_ = 0;

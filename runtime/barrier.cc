@@ -48,7 +48,6 @@ P* RunningP(Mutator* m, const char* what) {
 
 void HeapImpl::FlushP(P* p) {
   FlushWbuf(p);
-  p->marker->DrainQueue();
   p->marker->work().Flush();
 }
 

@@ -102,7 +102,6 @@ HeapImpl::~HeapImpl() {
   }
   collector_->StopCoordinator();  // a triggered cycle may be running
   for (P& p : ps_) {
-    p.marker->DrainQueue();
     p.marker->work().Flush();  // leftover grey objects go back to the pool
     p.marker.reset();
   }
@@ -123,7 +122,7 @@ void* HeapImpl::ObjectStart(const void* p) const {
   if (obj == nullptr) return nullptr;
   auto slot = reinterpret_cast<uintptr_t>(obj);
   if (s->spanclass.noscan()) return obj;
-  if (s->heap_bits != nullptr && !s->HasHeaderBit(s->ObjIndex(slot))) {
+  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(s->ObjIndex(slot))) {
     return obj;
   }
   uintptr_t header = HeaderOf(slot);

@@ -110,6 +110,65 @@ TEST_F(CollectorTest, BigObjectsWithHeadersAndArraysAreScanned) {
   }
 }
 
+// Same size class as Pair (24 bytes), other layouts: pointers in the last
+// two words, and a traced object (16 bytes + its header).
+struct Flipped {
+  uint64_t value;
+  Ref<Flipped> next;
+  Ref<Pair> pair;
+};
+constexpr Type kFlippedType = Type::Of<Flipped>("Flipped").Pointers(
+    offsetof(Flipped, next), offsetof(Flipped, pair));
+struct Boxed {
+  uintptr_t next;  // a Boxed*, traced
+  uint64_t value;
+};
+void TraceBoxed(void* obj, Visitor& v) {
+  v.Visit(reinterpret_cast<void*>(static_cast<Boxed*>(obj)->next));
+}
+constexpr Type kBoxedType = Type::Traced("Boxed", sizeof(Boxed), &TraceBoxed);
+
+TEST_F(CollectorTest, LayoutsSharingASpanAreEachScannedTheirWay) {
+  // Pairs first: their spans hold one layout. Then other layouts land in
+  // the same spans (the free slots after a collection, and the current
+  // span), next to live Pairs.
+  Persistent<Pair> pairs(heap_, MakeList(m_, 3000, 11));
+  MakeList(m_, 3000, 0);  // garbage: free slots in the Pairs' spans
+  heap_.Collect();
+  HandleScope scope(m_);
+  Local<Flipped> flipped(m_, nullptr);
+  Local<Boxed> boxed(m_, nullptr);
+  for (int i = 0; i < 3000; i++) {
+    Flipped* f = m_.New<Flipped>(kFlippedType);
+    f->value = i;
+    f->next = flipped.Get();
+    f->pair = m_.New<Pair>(kPairType);
+    f->pair->value = i * 3;
+    flipped.Set(f);
+    Boxed* b = m_.New<Boxed>(kBoxedType);
+    b->value = i * 5;
+    b->next = reinterpret_cast<uintptr_t>(boxed.Get());
+    boxed.Set(b);
+  }
+  for (int round = 0; round < 2; round++) {
+    heap_.Collect();
+    MakeList(m_, 5000, 0);  // reuse what the collection freed
+  }
+  CheckList(pairs.Get(), 3000, 11);
+  int i = 2999;
+  for (Flipped* f = flipped.Get(); f != nullptr; f = f->next, i--) {
+    ASSERT_EQ(f->value, static_cast<uint64_t>(i));
+    ASSERT_EQ(f->pair->value, static_cast<uint64_t>(i) * 3);
+  }
+  ASSERT_EQ(i, -1);
+  i = 2999;
+  for (Boxed* b = boxed.Get(); b != nullptr;
+       b = reinterpret_cast<Boxed*>(b->next), i--) {
+    ASSERT_EQ(b->value, static_cast<uint64_t>(i) * 5);
+  }
+  ASSERT_EQ(i, -1);
+}
+
 int destroyed = 0;
 struct Resource {
   int id;
