@@ -64,6 +64,36 @@ void Marker::GreyImpl(uintptr_t p) {
 }
 
 template void Marker::GreyImpl<true>(uintptr_t);
+
+void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
+  // No span is freed while marking runs, so a span found in use stays in
+  // use for the whole batch.
+  MSpan* s = nullptr;
+  uintptr_t start = 0, bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    uintptr_t p = vals[i];
+    if (p - start >= bytes) {
+      MSpan* t = heap_->SpanOf(p);
+      if (t == nullptr ||
+          t->state.load(std::memory_order_acquire) != SpanState::kInUse ||
+          p < t->start_addr || p >= t->limit) {
+        continue;
+      }
+      s = t;
+      start = t->start_addr;
+      bytes = t->limit - t->start_addr;
+    }
+    uintptr_t idx = s->ObjIndex(p);
+    if (!s->IsAllocated(idx)) continue;
+    if (ABSL_PREDICT_FALSE(check_visited_ != nullptr)) {
+      CheckGrey(s, idx);
+      continue;
+    }
+    if (!s->TryMark(idx)) continue;
+    marked_bytes_ += s->elemsize;
+    if (!s->spanclass.noscan()) work_.Put(s->ObjBase(idx));
+  }
+}
 template void Marker::GreyImpl<false>(uintptr_t);
 
 void Marker::ScanRange(const void* begin, const void* end) {
@@ -146,9 +176,18 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
   }
 }
 
-void Marker::ScanWithHeader(MSpan* s, uintptr_t idx, uintptr_t addr) {
+void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
+  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(idx)) {
+    // A small object described by the span's type bits.
+    for (uint64_t m = s->SlotPointerBits(idx); m != 0; m &= m - 1) {
+      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
+      if (v != 0) GreyPrecise(v);
+    }
+    scanned_bytes_ += s->elemsize;
+    return;
+  }
   uintptr_t header = HeaderOf(slot);
   if (header == 0) return;  // not initialized yet: nothing to scan
   const Type* t = HeaderType(header);

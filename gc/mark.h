@@ -41,6 +41,9 @@ class Marker {
   // an allocated object unless the program is broken: skips the
   // allocation check, one cache miss less per object.
   void GreyPrecise(uintptr_t p) { GreyImpl<false>(p); }
+  // Grey for each of vals[0..n) (a write barrier buffer): consecutive
+  // values in one span, the usual case, look the span up once.
+  void GreyBatch(const uintptr_t* vals, size_t n);
   // Greys every word in [begin, end) that points into the heap.
   void ScanRange(const void* begin, const void* end);
   // The same for memory the marker does not own and that may be changing:
@@ -53,33 +56,33 @@ class Marker {
   // arrives while earlier ones are scanned (a heap far larger than the
   // cache misses on every object); the queue is empty again on return.
   size_t Drain(size_t budget);
-  // Scans one grey object (or oblet). Small objects described by their
-  // span's type bits, nearly every object of a language heap, take an
-  // inlined path; their pointers into the same span (a list or tree built
-  // in allocation order) skip the address map.
+  // Scans one grey object (or oblet). Small objects in spans of one layout
+  // (gc/object.h), nearly every object of a language heap, take an inlined
+  // path; their pointers into the same span (a list or tree built in
+  // allocation order) are greyed without the address map.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Scan(uintptr_t addr) {
     MSpan* s = heap_->SpanOf(addr);
     uintptr_t idx = s->ObjIndex(addr);
-    if (ABSL_PREDICT_FALSE(s->heap_bits == nullptr ||
-                           !s->SlotUsesTypeBits(idx))) {
-      ScanWithHeader(s, idx, addr);
+    if (ABSL_PREDICT_FALSE(s->layout.load(std::memory_order_acquire) !=
+                               MSpan::kLayoutUniform ||
+                           check_visited_ != nullptr)) {
+      ScanSlow(s, idx, addr);
       return;
     }
-    uintptr_t slot = s->ObjBase(idx);
-    referrer_ = slot;
-    for (uint64_t m = s->SlotPointerBits(idx); m != 0; m &= m - 1) {
+    const uintptr_t slot = s->ObjBase(idx);
+    const uintptr_t start = s->start_addr;
+    const uintptr_t bytes = s->limit - start;
+    for (uint64_t m = __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED);
+         m != 0; m &= m - 1) {
       uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
-      if (v == 0) continue;
-      if (v - s->start_addr < s->limit - s->start_addr &&
-          ABSL_PREDICT_TRUE(check_visited_ == nullptr)) {
+      if (v - start < bytes) {
         GreyInScanSpan(s, v);
-      } else {
+      } else if (v != 0) {
         GreyPrecise(v);
       }
     }
     scanned_bytes_ += s->elemsize;
   }
-
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
   // referrer) when one is not. `visited` records the objects seen.
@@ -124,8 +127,9 @@ class Marker {
     marked_bytes_ += s->elemsize;
     work_.Put(s->ObjBase(idx));
   }
-  // Scan for objects with a header (and oblets, and large objects).
-  void ScanWithHeader(MSpan* s, uintptr_t idx, uintptr_t addr);
+  // Scan for everything else: spans of mixed layout, objects with a
+  // header, oblets and large objects, and checkmark mode.
+  void ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr);
   void CheckGrey(MSpan* s, uintptr_t idx);
   static const char* DescribeObject(MSpan* s, uintptr_t idx);
   void ScanWords(uintptr_t from, uintptr_t to);

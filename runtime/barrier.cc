@@ -24,7 +24,7 @@ namespace {
 
 // Moves the P's buffered values into its marker (greying them).
 void FlushWbuf(P* p) {
-  for (size_t i = 0; i < p->wbuf_n; i++) p->marker->Grey(p->wbuf[i]);
+  p->marker->GreyBatch(p->wbuf, p->wbuf_n);
   p->wbuf_n = 0;
 }
 
