@@ -27,6 +27,11 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
   return AllocSmall(spc);
 }
 
+void MCache::SetTypeBitsSlow(MSpan* s, uintptr_t idx, bool with_header,
+                             uint64_t ptrmask) {
+  s->BecomeMixed(heap_->AllocTypeBits(s), idx, with_header, ptrmask);
+}
+
 void MCache::Uncache(SpanClass spc) {
   MSpan* s = alloc_[spc.raw()];
   if (s == heap_->empty_span()) return;

@@ -107,6 +107,8 @@ class MCache {
   }
 
   void* AllocLarge(size_t size, bool noscan);
+  void SetTypeBitsSlow(MSpan* s, uintptr_t idx, bool with_header,
+                       uint64_t ptrmask);
   // The tiny allocator's slow path: a new 16-byte block.
   void* AllocTinySlow(size_t size);
 
@@ -118,6 +120,16 @@ class MCache {
   void PrepareForSweep();
   // Flushes counter deltas into the heap's totals.
   void FlushStats();
+
+  // MSpan::SetTypeBits for a span this cache allocates from, getting the
+  // span its type bits from the heap when the layout turns mixed.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(MSpan* s, uintptr_t idx,
+                                                bool with_header,
+                                                uint64_t ptrmask) {
+    if (ABSL_PREDICT_FALSE(!s->SetTypeBits(idx, with_header, ptrmask))) {
+      SetTypeBitsSlow(s, idx, with_header, ptrmask);
+    }
+  }
 
   MHeap* heap() const { return heap_; }
   MSpan* cached_span(SpanClass spc) const { return alloc_[spc.raw()]; }

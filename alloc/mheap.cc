@@ -175,18 +175,8 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
   s->alloc_bits = b;
   s->gcmark_bits = b + s->bitmap_words;
   s->needzero = scavenged < npages;
-  if (!spc.noscan() && sizeclass != 0 &&
-      s->elemsize <= MSpan::kMaxHeapBitsObject) {
-    auto* tb =
-        static_cast<uint64_t*>(TypeBitsAllocFor(s->bitmap_words)->Alloc());
-    if (tb == nullptr) {
-      bits->Free(b);
-      span_alloc_.Free(s);
-      return nullptr;
-    }
-    s->heap_bits = tb;
-    s->header_bits = tb + MSpan::kHeapBitsWords;
-  }
+  s->small_scan = !spc.noscan() && sizeclass != 0 &&
+                  s->elemsize <= MSpan::kMaxHeapBitsObject;
   s->InitAllocState();
   s->sweepgen.store(sweepgen_.load(std::memory_order_relaxed),
                     std::memory_order_relaxed);
@@ -250,6 +240,18 @@ void MHeap::FreeSpan(MSpan* s) {
   }
   s->~MSpan();
   span_alloc_.Free(s);
+}
+
+uint64_t* MHeap::AllocTypeBits(MSpan* s) {
+  void* tb;
+  {
+    SpinLockHolder h(&lock_);
+    tb = TypeBitsAllocFor(s->bitmap_words)->Alloc();
+  }
+  GCHEAP_CHECK(tb != nullptr,
+               "out of memory: the OS refused metadata for a span's type "
+               "bits");
+  return static_cast<uint64_t*>(tb);
 }
 
 MSpan* MHeap::AllocLarge(size_t size, bool noscan) {

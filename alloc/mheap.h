@@ -161,6 +161,14 @@ class MHeap {
   bool GrowLocked(size_t npages) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   FixAlloc* BitsAllocFor(size_t words);
   FixAlloc* TypeBitsAllocFor(size_t bitmap_words);
+
+ public:
+  // Type bits for a small scan span whose layout turns mixed (see
+  // MSpan::BecomeMixed); freed with the span. CHECK-fails if the OS refuses
+  // the metadata.
+  uint64_t* AllocTypeBits(MSpan* s);
+
+ private:
   void RecordFrees(MSpan* s, int nfreed);
   // Fills and/or ASan-poisons the slots a sweep is about to free.
   void PoisonFreed(MSpan* s);

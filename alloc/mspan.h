@@ -62,9 +62,12 @@ struct MSpan {
   uint16_t bitmap_words = 0;  // 64-bit words per bitmap
   SpanClass spanclass;
   std::atomic<SpanState> state{SpanState::kDead};
+  // A small scan span (elemsize <= kMaxHeapBitsObject): its objects'
+  // layouts are kept per span (layout, uniform_mask) or in type bits.
+  bool small_scan = false;
 
   // --- what markers read for every object, kept in the first cache line.
-  // Layout of a small scan span's objects (heap_bits != null):
+  // Layout of a small scan span's objects:
   //   kLayoutEmpty    no object has been given a layout yet;
   //   kLayoutUniform  every object so far has no header and the pointer
   //                   words uniform_mask: heap_bits and header_bits are not
@@ -78,12 +81,12 @@ struct MSpan {
   static constexpr uint8_t kLayoutMixed = 2;
   std::atomic<uint8_t> layout{kLayoutEmpty};
   uint64_t uniform_mask = 0;  // relaxed atomic
-  // Type bits of a small scan span (elemsize <= kMaxHeapBitsObject), else
-  // null: heap_bits has one bit per word of the span (1 = the word may hold
-  // a heap pointer), header_bits one bit per slot (1 = the object starts
-  // with a type header instead; see gc/object.h). Written by the allocating
-  // owner for each new object once the layout is mixed, read by markers;
-  // relaxed atomics.
+  // Type bits of a small scan span whose layout is mixed, else null
+  // (allocated when the layout turns mixed, so spans of one layout carry
+  // none): heap_bits has one bit per word of the span (1 = the word may
+  // hold a heap pointer), header_bits one bit per slot (1 = the object
+  // starts with a type header instead; see gc/object.h). Written by the
+  // allocating owner for each new object, read by markers; relaxed atomics.
   uint64_t* heap_bits = nullptr;
   uint64_t* header_bits = nullptr;
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
@@ -162,7 +165,7 @@ struct MSpan {
 
   // Type bits (small scan spans only).
   // Whether slot idx's object is described by type bits (no header). For
-  // a small scan span (heap_bits != null) only.
+  // a small scan span only.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SlotUsesTypeBits(uintptr_t idx) const {
     return layout.load(std::memory_order_acquire) != kLayoutMixed ||
            !HasHeaderBit(idx);
@@ -180,21 +183,29 @@ struct MSpan {
   // (bit i = word i of the object; bits past the slot are ignored). While
   // every object has the same pointer words and no header, only the span's
   // uniform_mask says so; the first object that differs turns the layout
-  // mixed, filling the bitmaps for every slot first. Owner only.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(uintptr_t idx, bool with_header,
+  // mixed. Returns false if that needs the type bits first: the caller
+  // gets them from the heap and calls BecomeMixed. Owner only.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool SetTypeBits(uintptr_t idx, bool with_header,
                                                 uint64_t ptrmask) {
+    uint8_t l = layout.load(std::memory_order_relaxed);
     if (!with_header) {
       ptrmask &= SlotWordsMask();
-      uint8_t l = layout.load(std::memory_order_relaxed);
-      if (l == kLayoutUniform && uniform_mask == ptrmask) return;
+      if (l == kLayoutUniform && uniform_mask == ptrmask) return true;
       if (l == kLayoutEmpty) {
         __atomic_store_n(&uniform_mask, ptrmask, __ATOMIC_RELAXED);
         layout.store(kLayoutUniform, std::memory_order_release);
-        return;
+        return true;
       }
     }
-    SetTypeBitsMixed(idx, with_header, ptrmask);
+    if (l != kLayoutMixed) return false;
+    WriteTypeBits(idx, with_header, ptrmask);
+    return true;
   }
+  // Turns the layout mixed with type bits `bitmaps` (2 * kHeapBitsWords
+  // words, any content): spells out what the layout said so far for every
+  // slot, publishes, then records slot idx's layout. Owner only.
+  void BecomeMixed(uint64_t* bitmaps, uintptr_t idx, bool with_header,
+                   uint64_t ptrmask);
   // The raw bitmaps, meaningful once the layout is mixed.
   bool HasHeaderBit(uintptr_t idx) const {
     return (__atomic_load_n(&header_bits[idx / 64], __ATOMIC_RELAXED) >>
@@ -232,8 +243,6 @@ struct MSpan {
     freeindex_at_cache = static_cast<uint16_t>(FreeIndex());
   }
 
-  // SetTypeBits once the layout is (or becomes) mixed.
-  void SetTypeBitsMixed(uintptr_t idx, bool with_header, uint64_t ptrmask);
   // Writes slot idx's bits into the bitmaps.
   void WriteTypeBits(uintptr_t idx, bool with_header, uint64_t ptrmask);
 

@@ -118,28 +118,40 @@ TEST(MSpanDeathTest, MarkedFreeSlotIsAZombie) {
                "allocated");
 }
 
+// MCache::SetTypeBits without a heap: the test's bitmaps, dirty as a
+// recycled span's may be, when the layout turns mixed.
+struct TypeBitsSpan : TestSpan {
+  explicit TypeBitsSpan(int sizeclass)
+      : TestSpan(sizeclass), tb(2 * MSpan::kHeapBitsWords, ~uint64_t{0}) {
+    s.small_scan = true;
+  }
+  void Set(uintptr_t idx, bool with_header, uint64_t ptrmask) {
+    if (!s.SetTypeBits(idx, with_header, ptrmask)) {
+      s.BecomeMixed(tb.data(), idx, with_header, ptrmask);
+    }
+  }
+  std::vector<uint64_t> tb;
+};
+
 TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
   for (int cls : {2, 3, 26}) {  // 16 B, 24 B (bits straddle words), 416 B
-    TestSpan t(cls);
-    // Dirty bitmaps, as a recycled span's may be.
-    std::vector<uint64_t> tb(2 * MSpan::kHeapBitsWords, ~uint64_t{0});
-    t.s.heap_bits = tb.data();
-    t.s.header_bits = tb.data() + MSpan::kHeapBitsWords;
+    TypeBitsSpan t(cls);
     const uint64_t words = t.s.SlotWordsMask();
     EXPECT_EQ(t.s.SlotPointerBits(0), 0u) << "empty: nothing to scan";
 
-    // One type: the span's mask alone, the bitmaps untouched.
-    for (int i = 0; i < 10; i++) t.s.SetTypeBits(i, false, 0b10 | ~words);
+    // One type: the span's mask alone, no bitmaps.
+    for (int i = 0; i < 10; i++) t.Set(i, false, 0b10 | ~words);
     EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutUniform) << cls;
+    EXPECT_EQ(t.s.heap_bits, nullptr);
     for (int i = 0; i < 10; i++) {
       EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
       EXPECT_EQ(t.s.SlotPointerBits(i), 0b10u) << cls << " slot " << i;
     }
-    EXPECT_EQ(tb[0], ~uint64_t{0});
 
     // A second pointer layout and a header object: every slot spelled out.
-    t.s.SetTypeBits(10, false, 0b01);
-    t.s.SetTypeBits(11, true, 0);
+    t.Set(10, false, 0b01);
+    EXPECT_EQ(t.s.heap_bits, t.tb.data());
+    t.Set(11, true, 0);
     EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed) << cls;
     for (int i = 0; i < 10; i++) {
       EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
@@ -148,7 +160,7 @@ TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
     EXPECT_EQ(t.s.SlotPointerBits(10), 0b01u) << cls;
     EXPECT_FALSE(t.s.SlotUsesTypeBits(11)) << cls;
     // Reusing a slot rewrites its bits.
-    t.s.SetTypeBits(11, false, 0b11);
+    t.Set(11, false, 0b11);
     EXPECT_TRUE(t.s.SlotUsesTypeBits(11)) << cls;
     EXPECT_EQ(t.s.SlotPointerBits(11), 0b11u) << cls;
     EXPECT_EQ(t.s.SlotPointerBits(10), 0b01u) << cls;
@@ -156,15 +168,12 @@ TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
 }
 
 TEST(MSpanTest, AHeaderObjectFirstMakesTheLayoutMixed) {
-  TestSpan t(2);
-  std::vector<uint64_t> tb(2 * MSpan::kHeapBitsWords, ~uint64_t{0});
-  t.s.heap_bits = tb.data();
-  t.s.header_bits = tb.data() + MSpan::kHeapBitsWords;
-  t.s.SetTypeBits(5, true, 0);
+  TypeBitsSpan t(2);
+  t.Set(5, true, 0);
   EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed);
   EXPECT_FALSE(t.s.SlotUsesTypeBits(5));
   EXPECT_TRUE(t.s.SlotUsesTypeBits(4));  // stale header bits were cleared
-  t.s.SetTypeBits(4, false, 0b11);
+  t.Set(4, false, 0b11);
   EXPECT_EQ(t.s.SlotPointerBits(4), 0b11u);
 }
 

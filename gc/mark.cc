@@ -144,7 +144,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
 
 const char* Marker::DescribeObject(MSpan* s, uintptr_t idx) {
   if (s->spanclass.noscan()) return "a pointer-free object";
-  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(idx)) {
+  if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     return "an object with a pointer map (type bits)";
   }
   uintptr_t header = HeaderOf(s->ObjBase(idx));
@@ -179,7 +179,7 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
 void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
-  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(idx)) {
+  if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     // A small object described by the span's type bits.
     for (uint64_t m = s->SlotPointerBits(idx); m != 0; m &= m - 1) {
       uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));

@@ -122,7 +122,7 @@ void* HeapImpl::ObjectStart(const void* p) const {
   if (obj == nullptr) return nullptr;
   auto slot = reinterpret_cast<uintptr_t>(obj);
   if (s->spanclass.noscan()) return obj;
-  if (s->heap_bits != nullptr && s->SlotUsesTypeBits(s->ObjIndex(slot))) {
+  if (s->small_scan && s->SlotUsesTypeBits(s->ObjIndex(slot))) {
     return obj;
   }
   uintptr_t header = HeaderOf(slot);

@@ -111,10 +111,10 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   MSpan* s = heap_->mheap().SpanOf(slot);
   uintptr_t idx = s->ObjIndex(slot);
   if (bitmap) {
-    s->SetTypeBits(idx, false, t.pointer_mask());
+    c->SetTypeBits(s, idx, false, t.pointer_mask());
     return p;
   }
-  if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);
+  if (s->small_scan) c->SetTypeBits(s, idx, true, 0);
   if (t.destructor() != nullptr) s->has_destructors = true;
   if (array) reinterpret_cast<size_t*>(slot)[1] = n;
   internal::HeaderOf(slot) =

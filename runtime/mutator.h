@@ -130,7 +130,7 @@ class Mutator {
       void* p = mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-      s->SetTypeBits(idx, false, t.pointer_mask());
+      mcache_->SetTypeBits(s, idx, false, t.pointer_mask());
       if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
       return p;
     }
@@ -140,7 +140,7 @@ class Mutator {
         SpanClass::Make(internal::SizeToClass(total), false), &s, &idx);
     if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
     *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
-    if (s->heap_bits != nullptr) s->SetTypeBits(idx, true, 0);
+    if (s->small_scan) mcache_->SetTypeBits(s, idx, true, 0);
     if (t.destructor() != nullptr) s->has_destructors = true;
     if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
     return static_cast<char*>(p) + 8;
