@@ -5,9 +5,12 @@
 //
 // Builds binary trees of 16-byte nodes (two pointer-map fields, the node of
 // bench/binary_trees.cc) with 2^(depth+1) - 1 nodes in all (default depth
-// 22: 8.4 M nodes, 128 MiB), in two layouts: "dfs", allocated depth first
-// as a program builds them (children next to their parent), and "shuffled",
-// the same nodes linked in a random order (every pointer a cache miss).
+// 22: 8.4 M nodes, 128 MiB), in three layouts: "dfs", allocated depth
+// first as a program builds them (children next to their parent); "mixed",
+// the same with an object of another pointer layout allocated (and
+// dropped) every 16 nodes, so every span has mixed layouts and scanning
+// reads per-slot type bits; and "shuffled", the nodes linked in a random
+// order (every pointer a cache miss).
 // Then runs `cycles` (default 7) stop-the-world collections with the
 // calling thread as the only marker (mark_workers = 0) and prints the
 // median pause over the live node count: nanoseconds per object marked and
@@ -32,11 +35,22 @@ struct Node {
 constexpr gcheap::Type kNodeType = gcheap::Type::Of<Node>("Node").Pointers(
     offsetof(Node, left), offsetof(Node, right));
 
-Node* Tree(gcheap::Mutator& m, int depth) {
+// Another 16-byte layout (one pointer word, then data). Allocated among
+// the nodes, it makes their spans' layout mixed: scanning reads per-slot
+// type bits instead of one mask per span.
+struct Other {
+  gcheap::Ref<Node> p;
+  uint64_t x;
+};
+constexpr gcheap::Type kOtherType =
+    gcheap::Type::Of<Other>("Other").Pointers(offsetof(Other, p));
+
+Node* Tree(gcheap::Mutator& m, int depth, bool mixed) {
   Node* n = m.New<Node>(kNodeType);
+  if (mixed && depth == 3) m.New<Other>(kOtherType);  // garbage
   if (depth > 0) {
-    n->left = Tree(m, depth - 1);
-    n->right = Tree(m, depth - 1);
+    n->left = Tree(m, depth - 1, mixed);
+    n->right = Tree(m, depth - 1, mixed);
   }
   return n;
 }
@@ -66,7 +80,9 @@ double MedianPauseNs(gcheap::Heap& heap, int cycles) {
   return pauses[pauses.size() / 2];
 }
 
-void Run(const char* layout, bool shuffled, int depth, int cycles) {
+enum class Layout { kDfs, kMixed, kShuffled };
+
+void Run(const char* name, Layout layout, int depth, int cycles) {
   gcheap::Options options;
   options.concurrent_mark = false;
   options.mark_workers = 0;
@@ -75,12 +91,14 @@ void Run(const char* layout, bool shuffled, int depth, int cycles) {
   gcheap::Mutator& m = heap.AttachCurrentThread();
   {
     gcheap::Persistent<Node> root(
-        heap, shuffled ? ShuffledTree(m, depth) : Tree(m, depth));
+        heap, layout == Layout::kShuffled
+                  ? ShuffledTree(m, depth)
+                  : Tree(m, depth, layout == Layout::kMixed));
     heap.Collect();  // sweeps the construction garbage (shuffle's vector)
     const double objects = static_cast<double>((size_t{2} << depth) - 1);
     const double ns = MedianPauseNs(heap, cycles);
     std::printf("%-9s %10.0f objects  %8.1f ms  %6.2f ns/object  %7.0f MB/s\n",
-                layout, objects, ns / 1e6, ns / objects,
+                name, objects, ns / 1e6, ns / objects,
                 objects * sizeof(Node) / ns * 1e3);
   }
   heap.DetachCurrentThread();
@@ -97,7 +115,8 @@ int main(int argc, char** argv) {
   }
   std::printf("one marking thread, median of %d stop-the-world cycles\n",
               cycles);
-  Run("dfs", false, depth, cycles);
-  Run("shuffled", true, depth, cycles);
+  Run("dfs", Layout::kDfs, depth, cycles);
+  Run("mixed", Layout::kMixed, depth, cycles);
+  Run("shuffled", Layout::kShuffled, depth, cycles);
   return 0;
 }

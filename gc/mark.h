@@ -5,8 +5,11 @@
 // Grey(p) resolves p through the address map (interior pointers find their
 // object; anything else is ignored), sets the mark bit atomically and, if
 // the object can hold pointers, queues it; noscan objects turn black at
-// once. Scan(obj) reads the span's type bits or the object's header
-// (gc/object.h) and greys what they say are pointers. Objects over 128 KiB
+// once. Scan(obj) reads the span's layout (one mask, or type bits) or the
+// object's header (gc/object.h) and greys what they say are pointers; the
+// common case, a small object in a span of one layout, is inlined into
+// Drain, the loop every marker runs (docs/collector.md, "One marker's
+// inner loop", has the measurements). Objects over 128 KiB
 // whose pointers are found by map or conservatively are scanned in 128 KiB
 // pieces ("oblets") queued separately, so one huge array does not keep one
 // marker busy while the others idle.

@@ -2,8 +2,9 @@
 //
 // Objects in noscan spans have no header: the slot is the payload. Small
 // objects (up to 512 bytes) whose Type is a pointer map have no header
-// either: their span's type bits (MSpan::heap_bits, one bit
-// per word) say which words to scan, as Go's heap bits do. All other
+// either: their span says which words to scan, with one mask while all its
+// objects share a layout (MSpan::uniform_mask), else with type bits
+// (MSpan::heap_bits, one bit per word, as Go's heap bits). All other
 // objects in scan spans (trace callbacks, destructors, arrays, objects over
 // 512 bytes, conservative objects, whose words are checked one by one)
 // start with a header word holding their Type (types are at
