@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "absl/base/attributes.h"
 #include "alloc/mheap.h"
+#include "base/os_mem.h"
 #include "base/sanitizers.h"
 
 namespace gcheap::internal {
@@ -11,6 +13,15 @@ namespace {
 // How many unswept partial spans CacheSpan sweeps before it gives up and
 // grows the heap, bounding the latency of one refill.
 constexpr int kSweepBudget = 100;
+
+// Writes a zero word to each OS page of [start, start + bytes), which must
+// read as zero and be owned by the caller (its slots may be poisoned).
+ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS void TouchPages(uintptr_t start,
+                                                   size_t bytes) {
+  for (uintptr_t a = start; a < start + bytes; a += kOsPageSize) {
+    *reinterpret_cast<volatile uint64_t*>(a) = 0;
+  }
+}
 }  // namespace
 
 MSpan* MCentral::CacheSpan() {
@@ -71,6 +82,15 @@ MSpan* MCentral::Grow() {
     memset(reinterpret_cast<void*>(s->start_addr), 0, s->bytes());
     PoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
     s->needzero = false;
+  } else {
+    // Fresh pages (from the OS, or released by the scavenger) read as
+    // zero, but the kernel maps them only on first touch. If that touch is
+    // a read (the write barrier loads the old value of a field before the
+    // program's first store) the kernel maps its shared zero page, and the
+    // store then faults a second time to copy it, flushing the TLBs of
+    // every CPU running the program. Writing a zero word to each page now
+    // takes the one fault the page needs anyway.
+    TouchPages(s->start_addr, s->bytes());
   }
   return s;
 }
