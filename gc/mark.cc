@@ -64,6 +64,7 @@ void Marker::GreyImpl(uintptr_t p) {
 }
 
 template void Marker::GreyImpl<true>(uintptr_t);
+template void Marker::GreyImpl<false>(uintptr_t);
 
 void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
   // No span is freed while marking runs, so a span found in use stays in
@@ -94,7 +95,6 @@ void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
     if (!s->spanclass.noscan()) work_.Put(s->ObjBase(idx));
   }
 }
-template void Marker::GreyImpl<false>(uintptr_t);
 
 void Marker::ScanRange(const void* begin, const void* end) {
   ScanWords(reinterpret_cast<uintptr_t>(begin),
@@ -116,7 +116,7 @@ Marker::ScanRangeUnsafe(const void* begin, const void* end) {
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {
   from = (from + 7) & ~uintptr_t{7};
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
-    uintptr_t v = Marker::LoadWordRelaxed(a);
+    uintptr_t v = LoadWordRelaxed(a);
     if (v >= 4096) Grey(v);
   }
   scanned_bytes_ += to > from ? to - from : 0;
@@ -135,7 +135,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
     for (uint64_t m = mask; m != 0; m &= m - 1) {
       uintptr_t slot = elem + 8 * __builtin_ctzll(m);
       if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
-      uintptr_t v = Marker::LoadWordRelaxed(slot);
+      uintptr_t v = LoadWordRelaxed(slot);
       if (v != 0) GreyPrecise(v);
     }
   }
