@@ -47,7 +47,9 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       opts_(opts),
       start_ns_(MonoNs()),
       ncpu_(NumCpus()),
-      pacer_(opts.gc_percent, opts.soft_memory_limit) {
+      pacer_(opts.gc_percent, opts.soft_memory_limit),
+      limiter_(env->procs()),
+      limiter_last_ns_(start_ns_) {
   heap_->SetSweepHook(this);
   int workers = opts.mark_workers;
   if (workers < 0) workers = std::min(env_->procs(), ncpu_) - 1;
@@ -278,7 +280,12 @@ void Collector::RunMarkers(int participants, double utilization, Marker* self,
     mark_epoch_++;
   }
   work_cv_.notify_all();
-  if (self != nullptr) MarkLoop(*self, 1.0);
+  if (self != nullptr) {
+    // The collecting thread's marking is background marking too.
+    uint64_t cpu0 = ThreadCpuNs();
+    MarkLoop(*self, 1.0);
+    worker_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
+  }
   std::unique_lock<std::mutex> l(work_mu_);
   work_cv_.wait(l, [this] { return workers_running_ == 0; });
 }
@@ -289,6 +296,12 @@ void Collector::MarkParallel(Marker& self) {
 }
 
 void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
+  if (limiter_.limiting()) {
+    // The collector has had more than half the CPU for a while: the
+    // program runs and the heap may pass its goal (limiter.h).
+    *debt = 0;
+    return;
+  }
   // The assist ratio, revised at each call as Go revises it: the scan work
   // still expected over the bytes left before the goal. When background
   // marking is ahead, the ratio falls and assists stop.
@@ -574,6 +587,13 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     uint64_t stw_cpu =
         opts_.concurrent ? pause * procs : (pause - (t_term - t_mark)) * procs;
     stats_.gc_cpu_ns += stw_cpu + mark_cpu + assist_cpu + idle_cpu;
+    // The limiter counts the collector's CPU since its last update against
+    // the Ps' time; idle-time marking used CPU no one else wanted.
+    if (limiter_.Update(stw_cpu + mark_cpu + assist_cpu,
+                        (t_end - limiter_last_ns_) * procs)) {
+      stats_.cpu_limited_cycles++;
+    }
+    limiter_last_ns_ = t_end;
     stats_.assist_cpu_ns += assist_cpu;
     stats_.background_cpu_ns += mark_cpu;
     stats_.idle_cpu_ns += idle_cpu;

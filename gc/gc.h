@@ -18,7 +18,8 @@
 //   3. mark termination    flush every P's barrier buffer and grey objects;
 //      (world stopped)     if that found work, back to 2; checkmark if on;
 //                          heap_live := marked bytes; next heap goal
-//                          (pacer.h); sweepgen += 2: every span is now
+//                          (pacer.h); the GC CPU limiter's bucket
+//                          (limiter.h); sweepgen += 2: every span is now
 //                          unswept; record the pause; gctrace line
 //   4. sweep               concurrent with the program: a background
 //      (world running)     sweeper thread and allocation itself (mcentral's
@@ -55,6 +56,7 @@
 #include "alloc/mcache.h"
 #include "alloc/mheap.h"
 #include "gc/gcwork.h"
+#include "gc/limiter.h"
 #include "gc/mark.h"
 #include "gc/pacer.h"
 
@@ -138,6 +140,7 @@ struct GcStats {
   uint64_t background_cpu_ns = 0;  // of which background mark workers
   uint64_t idle_cpu_ns = 0;        // of which idle-time marking
   uint64_t last_marked = 0;
+  uint32_t cpu_limited_cycles = 0;  // cycles that ended with the limiter on
 };
 
 class Collector : public SweepHook {
@@ -190,6 +193,9 @@ class Collector : public SweepHook {
   int SetGCPercent(int percent) { return pacer_.SetGCPercent(percent); }
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
+  // The GC CPU limiter is on (limiter.h): mutators neither assist nor wait
+  // for the mark.
+  bool cpu_limited() const { return limiter_.limiting(); }
   GcStats ReadStats();
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
   // Pauses the background sweeper (nested calls count), sweeps everything
@@ -244,6 +250,8 @@ class Collector : public SweepHook {
   const uint64_t start_ns_;
   const int ncpu_;  // CPUs this process may run on
   Pacer pacer_;
+  GcCpuLimiter limiter_;
+  uint64_t limiter_last_ns_;  // end of the last update (collecting thread)
   WorkPool pool_;
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};

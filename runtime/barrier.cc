@@ -80,6 +80,7 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   // run away from a slow mark. Safepoints are polled meanwhile; the wait
   // is bounded.
   for (int i = 0; i < 500 && p->assist_debt > 0 && collector_->marking() &&
+                  !collector_->cpu_limited() &&
                   mheap_->heap_live().load(std::memory_order_relaxed) >
                       static_cast<int64_t>(collector_->pacer().goal());
        i++) {

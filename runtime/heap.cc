@@ -251,6 +251,10 @@ namespace testing_hooks {
 void SetMarkHook(Heap& heap, std::function<void()> hook) {
   heap.impl()->collector().SetMarkHookForTesting(std::move(hook));
 }
+
+uint32_t CpuLimitedCycles(Heap& heap) {
+  return heap.impl()->collector().ReadStats().cpu_limited_cycles;
+}
 }  // namespace testing_hooks
 
 }  // namespace gcheap

@@ -45,7 +45,8 @@ struct Options {
   // heap after the last collection. Negative: no automatic collection.
   int gc_percent = 100;
   // Soft limit, in bytes, on the heap: the collector runs more often to
-  // stay under it. 0: none.
+  // stay under it, but not with more than about half the CPU for long (the
+  // GC CPU limiter lets the heap pass the limit instead). 0: none.
   size_t soft_memory_limit = 0;
   // Hard limit, in bytes, on heap memory obtained from the OS: allocations
   // that would pass it fail (see Mutator::Allocate). 0: none.

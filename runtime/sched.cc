@@ -319,7 +319,7 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
     // But not past the goal before marking has even begun (the collector's
     // thread may not have been scheduled yet): wait for it, without the P,
     // as Go's allocating goroutine starts the cycle itself.
-    if (!collector_->marking() &&
+    if (!collector_->marking() && !collector_->cpu_limited() &&
         mheap_->heap_live().load(std::memory_order_relaxed) >=
             static_cast<int64_t>(collector_->pacer().goal())) {
       ClearStackBelow();

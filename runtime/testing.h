@@ -2,6 +2,7 @@
 #ifndef GCHEAP_RUNTIME_TESTING_H_
 #define GCHEAP_RUNTIME_TESTING_H_
 
+#include <cstdint>
 #include <functional>
 
 #include "runtime/heap.h"
@@ -12,6 +13,8 @@ namespace gcheap::testing_hooks {
 // roots are greyed and the world has restarted, before the concurrent mark
 // goes on. Lets a test act in the middle of a mark.
 void SetMarkHook(Heap& heap, std::function<void()> hook);
+// Cycles that ended with the GC CPU limiter on (gc/limiter.h).
+uint32_t CpuLimitedCycles(Heap& heap);
 
 }  // namespace gcheap::testing_hooks
 

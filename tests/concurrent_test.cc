@@ -307,6 +307,42 @@ void Verify(Heap& heap, Pair* const* roots, int n, int owner,
   }
 }
 
+TEST(ConcurrentTest, CpuLimiterLetsTheProgramRunUnderAnImpossibleSoftLimit) {
+  // A soft limit far below the live heap: every MiB allocated starts a
+  // cycle that marks the whole live list, and assists would take most of
+  // the program's time. The limiter (gc/limiter.h) turns assists off once
+  // the collector has had more than half the CPU for a CPU-second per P;
+  // the heap then stays over its limit and the program goes on.
+  Options o;  // conservative stacks: MakeList's locals are roots
+  o.max_procs = 1;
+  o.soft_memory_limit = 1 << 20;
+  o.idle_mark = false;  // idle-time marking is not counted
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> live(heap, MakeList(m, 100000, 5));  // about 3 MiB
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (testing_hooks::CpuLimitedCycles(heap) == 0 &&
+           std::chrono::steady_clock::now() < give_up) {
+      MakeList(m, 20000, 0);  // garbage
+    }
+    ASSERT_GT(testing_hooks::CpuLimitedCycles(heap), 0u)
+        << "the collector never had more than half the CPU, or the limiter "
+           "never noticed";
+    // Still limited, cycles go on without assists and the live data is
+    // intact.
+    uint32_t before = heap.ReadMemStats().num_gc;
+    for (int i = 0; i < 50; i++) MakeList(m, 20000, 0);
+    EXPECT_GT(heap.ReadMemStats().num_gc, before);
+    int n = 0;
+    for (Pair* p = live.Get(); p != nullptr; p = p->cdr, n++) {
+      ASSERT_EQ(p->value, n * 7 + 5u) << "payload lost at " << n;
+    }
+    EXPECT_EQ(n, 100000);
+  }
+  heap.DetachCurrentThread();
+}
+
 TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
   Options o;
   o.max_procs = 4;
