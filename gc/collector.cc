@@ -370,7 +370,11 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
 void Collector::RequestCycle(uint32_t seen_cycles) {
   {
     std::lock_guard<std::mutex> l(request_mu_);
-    if (requested_) return;
+    // A pending request for an earlier cycle count was answered by a cycle
+    // since (RunCycle would drop it): this one replaces it.
+    if (requested_ && static_cast<int32_t>(seen_cycles - request_seen_) <= 0) {
+      return;
+    }
     requested_ = true;
     request_seen_ = seen_cycles;
   }
@@ -382,11 +386,15 @@ void Collector::CoordinatorMain() {
   while (true) {
     request_cv_.wait(l, [this] { return coordinator_stop_ || requested_; });
     if (coordinator_stop_) return;
+    // Take the request before running it: one made while the cycle runs
+    // (the heap reached the next trigger as this cycle ended) must not be
+    // lost, or its thread waits at the goal for a cycle nobody starts.
+    // RunCycle drops a request that a finished cycle already answered.
     uint32_t seen = request_seen_;
+    requested_ = false;
     l.unlock();
     RunCycle(GcReason::kHeapTrigger, seen);
     l.lock();
-    requested_ = false;
   }
 }
 

@@ -78,12 +78,14 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   // with (the mark is down to a few long chains): wait for the background
   // workers to earn credit, as Go's assists queue, so the heap does not
   // run away from a slow mark. Safepoints are polled meanwhile; the wait
-  // is bounded.
-  for (int i = 0; i < 500 && p->assist_debt > 0 && collector_->marking() &&
-                  !collector_->cpu_limited() &&
-                  mheap_->heap_live().load(std::memory_order_relaxed) >
-                      static_cast<int64_t>(collector_->pacer().goal());
-       i++) {
+  // is bounded (10 ms by the clock).
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
+  while (p->assist_debt > 0 && collector_->marking() &&
+         !collector_->cpu_limited() &&
+         mheap_->heap_live().load(std::memory_order_relaxed) >
+             static_cast<int64_t>(collector_->pacer().goal()) &&
+         std::chrono::steady_clock::now() < deadline) {
     m.Safepoint();
     std::this_thread::sleep_for(std::chrono::microseconds(20));
     p = HeldP(m);

@@ -324,9 +324,11 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
             static_cast<int64_t>(collector_->pacer().goal())) {
       ClearStackBelow();
       ReleaseP(m);
-      for (int i = 0;
-           i < 5000 && !collector_->marking() && collector_->cycles() == seen;
-           i++) {
+      // At most 100 ms by the clock (a 20 us sleep takes longer than that).
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      while (!collector_->marking() && collector_->cycles() == seen &&
+             std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::microseconds(20));
       }
       AcquireP(m);
