@@ -148,6 +148,9 @@ void Collector::SweeperMain() {
 void Collector::BeforeSweep(MSpan* s) {
   for (uint32_t idx = 0; idx < s->nelems; idx++) {
     if (!s->IsAllocated(idx) || s->IsMarked(idx)) continue;
+    // An object described by type bits has no header (and no destructor):
+    // its first word is its own data.
+    if (s->small_scan && s->SlotUsesTypeBits(idx)) continue;
     uintptr_t slot = s->ObjBase(idx);
     uintptr_t header = HeaderOf(slot);
     if (header == 0) continue;

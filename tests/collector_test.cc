@@ -188,6 +188,40 @@ TEST_F(CollectorTest, DestructorsRunAtSweepForDeadObjectsOnly) {
   EXPECT_NE(heap_.ObjectStart(keep.Get()), nullptr);
 }
 
+// A 16-byte pointer-map object (type bits, no header) sharing the size
+// class of Resource (4 bytes + its header). `decoy` holds the address of a
+// function: a sweeper that took the first word of a dead Link for a header
+// would find a "destructor" there (Type's destructor is its sixth word, and
+// the Links are laid out so that word is some Link's decoy) and call it.
+int decoy_calls = 0;
+void Decoy(void*) { decoy_calls++; }
+struct Link {
+  Ref<Link> next;
+  uint64_t decoy;
+};
+constexpr Type kLinkType =
+    Type::Of<Link>("Link").Pointers(offsetof(Link, next));
+
+TEST_F(CollectorTest, DestructorsSkipHeaderlessObjectsSharingTheirSpan) {
+  destroyed = 0;
+  decoy_calls = 0;
+  {
+    HandleScope scope(m_);
+    Local<Link> head(m_, nullptr);
+    for (int i = 0; i < 2000; i++) {
+      if (i % 10 == 0) m_.New<Resource>(kResourceType);  // dies
+      Link* l = m_.New<Link>(kLinkType);
+      l->decoy = reinterpret_cast<uint64_t>(&Decoy);
+      l->next = head.Get();
+      head.Set(l);
+    }
+  }
+  heap_.Collect();
+  heap_.FreeOSMemory();  // finishes sweeping
+  EXPECT_EQ(destroyed, 200);
+  EXPECT_EQ(decoy_calls, 0) << "a headerless object was read as a header";
+}
+
 TEST_F(CollectorTest, NoscanBytesAndTinyObjects) {
   HandleScope scope(m_);
   Local<char> s(m_, static_cast<char*>(m_.AllocateNoscan(100)));
