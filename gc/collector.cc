@@ -395,8 +395,10 @@ void Collector::CoordinatorMain() {
     // RunCycle drops a request that a finished cycle already answered.
     uint32_t seen = request_seen_;
     requested_ = false;
+    std::function<void()> hook = cycle_end_hook_;
     l.unlock();
     RunCycle(GcReason::kHeapTrigger, seen);
+    if (hook) hook();
     l.lock();
   }
 }

@@ -180,6 +180,14 @@ class Collector : public SweepHook {
   void SetMarkHookForTesting(std::function<void()> hook) {
     mark_hook_ = std::move(hook);
   }
+  // Tests: runs on the collector's own thread after each cycle it ran
+  // (heap-triggered), before it looks for the next request.
+  void SetCycleEndHookForTesting(std::function<void()> hook) {
+    std::lock_guard<std::mutex> l(request_mu_);
+    cycle_end_hook_ = std::move(hook);
+  }
+  // Tests: the trigger and the heap it is compared with.
+  uint64_t trigger() const { return pacer_.trigger(); }
 
   // Cheap check for the allocation slow path.
   bool ShouldTrigger() const {
@@ -256,6 +264,7 @@ class Collector : public SweepHook {
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};
   std::function<void()> mark_hook_;
+  std::function<void()> cycle_end_hook_;  // guarded by request_mu_
   // Assists: scan work done by background workers, in bytes, that assists
   // may claim; the scanning expected this cycle and done so far.
   std::atomic<int64_t> bg_credit_{0};

@@ -252,6 +252,16 @@ void SetMarkHook(Heap& heap, std::function<void()> hook) {
   heap.impl()->collector().SetMarkHookForTesting(std::move(hook));
 }
 
+void SetCycleEndHook(Heap& heap, std::function<void()> hook) {
+  heap.impl()->collector().SetCycleEndHookForTesting(std::move(hook));
+}
+
+bool PastTrigger(Heap& heap) {
+  internal::HeapImpl* h = heap.impl();
+  return h->mheap().heap_live().load(std::memory_order_relaxed) >=
+         static_cast<int64_t>(h->collector().trigger());
+}
+
 uint32_t CpuLimitedCycles(Heap& heap) {
   return heap.impl()->collector().ReadStats().cpu_limited_cycles;
 }

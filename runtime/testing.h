@@ -13,6 +13,11 @@ namespace gcheap::testing_hooks {
 // roots are greyed and the world has restarted, before the concurrent mark
 // goes on. Lets a test act in the middle of a mark.
 void SetMarkHook(Heap& heap, std::function<void()> hook);
+// Runs `hook` on the collector's own thread after each heap-triggered
+// cycle it ran, before it takes the next request.
+void SetCycleEndHook(Heap& heap, std::function<void()> hook);
+// Whether the heap has reached the trigger of the next cycle.
+bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
 

@@ -343,6 +343,58 @@ TEST(ConcurrentTest, CpuLimiterLetsTheProgramRunUnderAnImpossibleSoftLimit) {
   heap.DetachCurrentThread();
 }
 
+TEST(ConcurrentTest, ARequestMadeAsACycleEndsStartsTheNextCycle) {
+  // Heap-triggered cycles run on the collector's own thread. A thread that
+  // reaches the next trigger just as a cycle ends asks for the next cycle;
+  // that request must not be lost. (It was, while the collector's thread
+  // still counted the request it had just answered as pending: the asking
+  // thread then waited at the goal, and with no further allocation no
+  // cycle ever came.) The cycle-end hook holds the collector's thread in
+  // that window while this thread crosses the trigger.
+  Options o;  // conservative stacks: MakeList's locals are roots
+  o.max_procs = 2;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> live(heap, MakeList(m, 100000, 1));
+    std::mutex mu;
+    std::condition_variable cv;
+    int stage = 0;  // 1: a cycle ended, the hook holds on; 2: let it go
+    testing_hooks::SetCycleEndHook(heap, [&] {
+      std::unique_lock<std::mutex> l(mu);
+      if (stage != 0) return;
+      stage = 1;
+      cv.notify_all();
+      cv.wait(l, [&] { return stage == 2; });
+    });
+    auto stage_is = [&](int s) {
+      std::lock_guard<std::mutex> l(mu);
+      return stage == s;
+    };
+    while (!stage_is(1)) MakeList(m, 1000, 0);  // until a cycle ends
+    while (!testing_hooks::PastTrigger(heap)) MakeList(m, 500, 0);
+    MakeList(m, 1000, 0);  // a slow path past the trigger: the request
+    const uint32_t before = heap.ReadMemStats().num_gc;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stage = 2;
+    }
+    cv.notify_all();
+    // No more allocation: only the request can start the next cycle.
+    uint32_t now = before;
+    for (int i = 0; i < 1000 && now == before; i++) {
+      {
+        BlockingScope blocked(m);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      now = heap.ReadMemStats().num_gc;
+    }
+    EXPECT_GT(now, before) << "the cycle requested at the trigger never ran";
+    testing_hooks::SetCycleEndHook(heap, nullptr);
+  }
+  heap.DetachCurrentThread();
+}
+
 TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
   Options o;
   o.max_procs = 4;
