@@ -186,8 +186,6 @@ class Collector : public SweepHook {
     std::lock_guard<std::mutex> l(request_mu_);
     cycle_end_hook_ = std::move(hook);
   }
-  // Tests: the trigger and the heap it is compared with.
-  uint64_t trigger() const { return pacer_.trigger(); }
 
   // Cheap check for the allocation slow path.
   bool ShouldTrigger() const {

@@ -259,7 +259,7 @@ void SetCycleEndHook(Heap& heap, std::function<void()> hook) {
 bool PastTrigger(Heap& heap) {
   internal::HeapImpl* h = heap.impl();
   return h->mheap().heap_live().load(std::memory_order_relaxed) >=
-         static_cast<int64_t>(h->collector().trigger());
+         static_cast<int64_t>(h->collector().pacer().trigger());
 }
 
 uint32_t CpuLimitedCycles(Heap& heap) {
