@@ -181,18 +181,8 @@ void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   referrer_ = slot;
   if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     // A small object described by the span's type bits.
-    const uintptr_t start = s->start_addr;
-    const uintptr_t bytes = s->limit - start;
-    const bool checking = check_visited_ != nullptr;
-    for (uint64_t m = s->SlotPointerBits(idx); m != 0; m &= m - 1) {
-      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
-      if (v - start < bytes && !checking) {
-        GreyInScanSpan(s, v);
-      } else if (v != 0) {
-        GreyPrecise(v);
-      }
-    }
-    scanned_bytes_ += s->elemsize;
+    ScanSlotBits(s, slot, s->SlotPointerBits(idx),
+                 /*same_span=*/check_visited_ == nullptr);
     return;
   }
   uintptr_t header = HeaderOf(slot);

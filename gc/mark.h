@@ -72,19 +72,9 @@ class Marker {
       ScanSlow(s, idx, addr);
       return;
     }
-    const uintptr_t slot = s->ObjBase(idx);
-    const uintptr_t start = s->start_addr;
-    const uintptr_t bytes = s->limit - start;
-    for (uint64_t m = __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED);
-         m != 0; m &= m - 1) {
-      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
-      if (v - start < bytes) {
-        GreyInScanSpan(s, v);
-      } else if (v != 0) {
-        GreyPrecise(v);
-      }
-    }
-    scanned_bytes_ += s->elemsize;
+    ScanSlotBits(s, s->ObjBase(idx),
+                 __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED),
+                 /*same_span=*/true);
   }
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
@@ -123,6 +113,24 @@ class Marker {
   }
   template <bool kCheckAllocated>
   void GreyImpl(uintptr_t p);
+  // Greys the words of the object at `slot` (in small scan span s) that
+  // `mask` names (bit i = word i). With same_span, pointers into s itself
+  // skip the address map (not in checkmark mode, which checks each one).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void ScanSlotBits(MSpan* s, uintptr_t slot,
+                                                 uint64_t mask,
+                                                 bool same_span) {
+    const uintptr_t start = s->start_addr;
+    const uintptr_t bytes = same_span ? s->limit - start : 0;
+    for (uint64_t m = mask; m != 0; m &= m - 1) {
+      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
+      if (v - start < bytes) {
+        GreyInScanSpan(s, v);
+      } else if (v != 0) {
+        GreyPrecise(v);
+      }
+    }
+    scanned_bytes_ += s->elemsize;
+  }
   // Grey for p inside s, an in-use scan span (the object being scanned's).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void GreyInScanSpan(MSpan* s, uintptr_t p) {
     uintptr_t idx = s->ObjIndex(p);
