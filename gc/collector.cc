@@ -420,14 +420,18 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   ResumeSweeper();
 }
 
-void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
-  uint64_t t_stw = MonoNs();  // pauses include the wait for safepoints
+uint64_t Collector::SweepTermination() {
   env_->StopTheWorld();
   phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
   env_->OnSweepTermination();
   heap_->SweepAll();
-  uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
+  return heap_->heap_live().load(std::memory_order_relaxed);
+}
+
+void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
+  uint64_t t_stw = MonoNs();  // pauses include the wait for safepoints
+  uint64_t h0 = SweepTermination();
 
   phase_.store(GcPhase::kMark, std::memory_order_release);
   uint64_t t_mark = MonoNs();
@@ -456,12 +460,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // spans, finish sweeping, turn the barrier on, grey every root. Stacks
   // are scanned here, once: the write barrier keeps them valid after.
   uint64_t t_stw = MonoNs();
-  env_->StopTheWorld();
-  phase_.store(GcPhase::kSweepTermination, std::memory_order_release);
-  env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
-  env_->OnSweepTermination();
-  heap_->SweepAll();
-  uint64_t h0 = heap_->heap_live().load(std::memory_order_relaxed);
+  uint64_t h0 = SweepTermination();
   mark_h0_.store(static_cast<int64_t>(h0), std::memory_order_relaxed);
   // Assists: the scan work expected (the last cycle's marked heap), to be
   // done by cycle_goal_ (see Assist).

@@ -240,6 +240,9 @@ class Collector : public SweepHook {
            ncpu_;
   }
   void RunCycleConcurrent(GcReason why, uint64_t t_start);
+  // Stops the world, hands back every cached span and finishes sweeping
+  // (the world stays stopped); returns heap_live at that point.
+  uint64_t SweepTermination();
   void RunCycleStw(GcReason why, uint64_t t_start);
   void Checkmark();
   void FinishCycle(GcReason why, uint64_t t_start, uint64_t pause_ns,

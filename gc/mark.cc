@@ -41,14 +41,20 @@ inline void IgnoreReadsEnd() {
 
 }  // namespace
 
-template <bool kCheckAllocated>
-void Marker::GreyImpl(uintptr_t p) {
+// The in-use span whose slots hold p, or null: stale, made-up and non-heap
+// values are ignored.
+inline MSpan* Marker::InUseSpanOf(uintptr_t p) const {
   MSpan* s = heap_->SpanOf(p);
-  if (s == nullptr) return;
-  if (s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
+  if (s == nullptr ||
+      s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
       p < s->start_addr || p >= s->limit) {
-    return;
+    return nullptr;
   }
+  return s;
+}
+
+template <bool kCheckAllocated>
+inline void Marker::GreyInSpan(MSpan* s, uintptr_t p) {
   uintptr_t idx = s->ObjIndex(p);
   // Stale or made-up pointers are ignored. (The owner may be allocating
   // from the span right now: IsAllocated reads only what it publishes.)
@@ -63,6 +69,11 @@ void Marker::GreyImpl(uintptr_t p) {
   work_.Put(s->ObjBase(idx));
 }
 
+template <bool kCheckAllocated>
+void Marker::GreyImpl(uintptr_t p) {
+  if (MSpan* s = InUseSpanOf(p)) GreyInSpan<kCheckAllocated>(s, p);
+}
+
 template void Marker::GreyImpl<true>(uintptr_t);
 template void Marker::GreyImpl<false>(uintptr_t);
 
@@ -74,25 +85,13 @@ void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uintptr_t p = vals[i];
     if (p - start >= bytes) {
-      MSpan* t = heap_->SpanOf(p);
-      if (t == nullptr ||
-          t->state.load(std::memory_order_acquire) != SpanState::kInUse ||
-          p < t->start_addr || p >= t->limit) {
-        continue;
-      }
+      MSpan* t = InUseSpanOf(p);
+      if (t == nullptr) continue;
       s = t;
       start = t->start_addr;
       bytes = t->limit - t->start_addr;
     }
-    uintptr_t idx = s->ObjIndex(p);
-    if (!s->IsAllocated(idx)) continue;
-    if (ABSL_PREDICT_FALSE(check_visited_ != nullptr)) {
-      CheckGrey(s, idx);
-      continue;
-    }
-    if (!s->TryMark(idx)) continue;
-    marked_bytes_ += s->elemsize;
-    if (!s->spanclass.noscan()) work_.Put(s->ObjBase(idx));
+    GreyInSpan<true>(s, p);
   }
 }
 

@@ -113,6 +113,10 @@ class Marker {
   }
   template <bool kCheckAllocated>
   void GreyImpl(uintptr_t p);
+  MSpan* InUseSpanOf(uintptr_t p) const;
+  // GreyImpl once p's span is known to be in use and to hold p.
+  template <bool kCheckAllocated>
+  void GreyInSpan(MSpan* s, uintptr_t p);
   // Greys the words of the object at `slot` (in small scan span s) that
   // `mask` names (bit i = word i). With same_span, pointers into s itself
   // skip the address map (not in checkmark mode, which checks each one).
