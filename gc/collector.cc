@@ -306,19 +306,22 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
     return;
   }
   // The assist ratio, revised at each call as Go revises it: the scan work
-  // still expected over the bytes left before the goal. When background
-  // marking is ahead, the ratio falls and assists stop.
-  // Once the scanning passes the estimate, or the heap its goal, assume the
-  // worst as Go does: everything in the heap when marking began may need
-  // scanning (what was allocated since is black), by a hard goal 10% up.
+  // still expected over the bytes left before the mark's soft goal (the
+  // heap goal, or sooner when the mark's growth budget runs out first: see
+  // gc/pacer.h). When background marking is ahead, the ratio falls and
+  // assists stop. Once the scanning passes the estimate, or the heap the
+  // soft goal, assume the worst as Go does: everything in the heap when
+  // marking began may need scanning (what was allocated since is black),
+  // by the hard goal.
   int64_t expected = scan_expected_.load(std::memory_order_relaxed);
   int64_t goal = static_cast<int64_t>(std::min<uint64_t>(
-      cycle_goal_.load(std::memory_order_relaxed), INT64_MAX / 2));
+      assist_goal_.load(std::memory_order_relaxed), INT64_MAX / 2));
   const int64_t done = scan_done_.load(std::memory_order_relaxed);
   const int64_t live = heap_->heap_live().load(std::memory_order_relaxed);
   if (done >= expected || live >= goal) {
     expected = std::max(expected, mark_h0_.load(std::memory_order_relaxed));
-    goal += goal / 10;
+    goal = static_cast<int64_t>(std::min<uint64_t>(
+        assist_hard_goal_.load(std::memory_order_relaxed), INT64_MAX / 2));
   }
   int64_t remaining_scan = std::max<int64_t>(expected - done, 64 << 10);
   int64_t remaining_heap = std::max<int64_t>(goal - live, 1 << 20);
@@ -450,8 +453,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t marked = self.marked_bytes();
   for (Marker* m : worker_markers_) marked += m->marked_bytes();
   uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
-  uint64_t t_end = MonoNs();
-  FinishCycle(why, t_start, t_end - t_stw, t_mark, t_term, h0, h1, marked, rb,
+  FinishCycle(why, t_start, t_term - t_stw, t_mark, t_term, h0, h1, marked, rb,
               mark_cpu, 0, 0);
 }
 
@@ -463,12 +465,15 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   uint64_t h0 = SweepTermination();
   mark_h0_.store(static_cast<int64_t>(h0), std::memory_order_relaxed);
   // Assists: the scan work expected (the last cycle's marked heap), to be
-  // done by cycle_goal_ (see Assist).
+  // done by the mark's soft goal (see Assist).
   scan_expected_.store(
       static_cast<int64_t>(std::max<uint64_t>(pacer_.marked(), 1 << 20)),
       std::memory_order_relaxed);
   scan_done_.store(0, std::memory_order_relaxed);
   bg_credit_.store(0, std::memory_order_relaxed);
+  const Pacer::MarkGoals mg = pacer_.ForMark(h0);
+  assist_goal_.store(mg.soft, std::memory_order_relaxed);
+  assist_hard_goal_.store(mg.hard, std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
   marking_.store(true, std::memory_order_seq_cst);
   phase_.store(GcPhase::kMark, std::memory_order_release);
@@ -477,15 +482,16 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   self.work().Flush();
   uint64_t t_mark = MonoNs();
   const int held_at_mark = env_->HeldPs();
+  // The mark's CPU counts from here: assists start with the world.
+  const uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
+  const uint64_t acpu0 = assist_cpu_ns_.load(std::memory_order_relaxed);
+  const uint64_t icpu0 = idle_cpu_ns_.load(std::memory_order_relaxed);
   env_->StartTheWorld();
   uint64_t pause = t_mark - t_stw;
   if (mark_hook_) mark_hook_();
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional
   // when that is not a whole number of threads), plus assists.
-  uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
-  uint64_t acpu0 = assist_cpu_ns_.load(std::memory_order_relaxed);
-  uint64_t icpu0 = idle_cpu_ns_.load(std::memory_order_relaxed);
   double share = 0.25 * env_->procs();
   int nbg = std::max(1, static_cast<int>(share + 0.5));
   double u = std::min(1.0, share / nbg);
@@ -541,8 +547,6 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   marked += env_->PMarkedBytes();
   const uint64_t scanned = marked;  // greyed and scanned, not allocated black
   if (h1 > h0) marked += h1 - h0;
-  uint64_t t_end = MonoNs();
-  pause += t_end - t_term;
   // The pacer's cons/mark: the program's allocation per CPU-second of its
   // own (its Ps' wall time during the mark, less assists) over the
   // collector's scanning per CPU-second.
@@ -584,6 +588,7 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
   heap_->BeginSweepCycle();
   phase_.store(GcPhase::kOff, std::memory_order_release);
   uint64_t t_end = MonoNs();
+  pause += t_end - t_term;  // the world restarts just below
   int procs = env_->procs();
   {
     std::lock_guard<std::mutex> l(stats_mu_);

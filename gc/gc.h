@@ -245,6 +245,8 @@ class Collector : public SweepHook {
   uint64_t SweepTermination();
   void RunCycleStw(GcReason why, uint64_t t_start);
   void Checkmark();
+  // Ends a cycle with the world stopped since t_term; pause_ns is the
+  // stopped time before t_term.
   void FinishCycle(GcReason why, uint64_t t_start, uint64_t pause_ns,
                    uint64_t t_mark, uint64_t t_term, uint64_t h0, uint64_t h1,
                    uint64_t marked, CollectorEnv::RootBytes rb,
@@ -280,9 +282,11 @@ class Collector : public SweepHook {
   // heap_live when concurrent marking began: what was allocated since is
   // black, so this bounds the cycle's scanning.
   std::atomic<int64_t> mark_h0_{0};
-  // The heap goal when this cycle started: assists aim for it, gctrace
-  // prints it.
+  // The heap goal when this cycle started (gctrace prints it), and the
+  // soft and hard goals assists pace this mark by (Pacer::ForMark).
   std::atomic<uint64_t> cycle_goal_{0};
+  std::atomic<uint64_t> assist_goal_{UINT64_MAX};
+  std::atomic<uint64_t> assist_hard_goal_{UINT64_MAX};
 
   // The collector's own thread: runs heap-triggered cycles.
   std::thread coordinator_;

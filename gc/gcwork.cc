@@ -111,10 +111,15 @@ void GcWork::Balance() {
     pool_->PutFull(w2_);
     w2_ = nullptr;
   } else if (w1_ != nullptr && w1_->n > 4) {
-    // Give away half of the current buffer.
+    // Give away the older half of the current buffer. The buffer is a
+    // stack: marking a tree or list depth first leaves the big subtrees
+    // near its bottom and the leaves on top, so the older half is the work
+    // worth handing over (an assist or idle marker that gets leaves is
+    // back for more at once).
     WorkBuf* b = pool_->GetEmpty();
     size_t half = w1_->n / 2;
-    for (size_t i = 0; i < half; i++) b->obj[i] = w1_->obj[w1_->n - half + i];
+    for (size_t i = 0; i < half; i++) b->obj[i] = w1_->obj[i];
+    for (size_t i = half; i < w1_->n; i++) w1_->obj[i - half] = w1_->obj[i];
     b->n = half;
     w1_->n -= half;
     pool_->PutFull(b);

@@ -29,8 +29,12 @@ TEST(GcWorkTest, FlushAndBalanceHandWorkToOtherMarkers) {
   a.Balance();  // half of the current buffer goes to the pool
   EXPECT_TRUE(pool.HasFull());
   size_t taken = 0;
-  while (b.TryGet() != 0) taken++;
+  // The older half (the bottom of the stack, where a depth-first mark
+  // leaves the big subtrees) is given away; the newer stays, in order.
+  for (uintptr_t v; (v = b.TryGet()) != 0; taken++) EXPECT_LE(v, 50u * 8);
   EXPECT_EQ(taken, 50u);
+  EXPECT_EQ(a.TryGet(), 100u * 8);
+  a.Put(100 * 8);
   a.Flush();
   while (b.TryGet() != 0) taken++;
   EXPECT_EQ(taken, 100u);

@@ -25,6 +25,21 @@
 //   does not grow during the mark, so starting at 70% keeps the peak heap
 //   near Go's for the same GOGC.)
 //
+// While a concurrent mark runs, assists pace the program (Collector::Assist)
+// toward two goals that ForMark sets when the mark begins at heap size H0:
+//
+//   soft = min(goal, H0 + 20% of (goal - M))   the mark's growth budget
+//   hard = min(goal + 10% of goal, soft + 25% of that budget)
+//
+// Go's assists aim at the goal itself. Every object allocated during a mark
+// is black and counts as marked, so the next goal doubles it: a program
+// that allocates faster than the collector marks (cons/mark high, the
+// trigger at its 70% floor) inflates every goal, and its peak heap, by what
+// it allocates while marking (a quarter of the live heap per mark in
+// binary-trees before the budget; docs/collector.md, "The mark's growth
+// budget"). The budget binds only then: marking that keeps up (a trigger
+// past 80% of the way) has the goal as its soft goal, as in Go.
+//
 // A cycle starts when heap_live (bytes in spans handed to mcaches plus large
 // objects, counted pessimistically at refill) reaches the trigger.
 // gc_percent < 0 turns automatic collection off.
@@ -45,6 +60,9 @@ class Pacer {
   static constexpr uint64_t kMaxTriggerPercent = 95;
 
   static constexpr double kBackgroundUtilization = 0.25;
+  // The heap may grow by this share of (goal - marked) during a mark
+  // before assists pace the program hard (ForMark).
+  static constexpr uint64_t kMarkGrowthPercent = 20;
 
   // Concurrent marking: what the last mark measured. `allocated` bytes
   // were allocated by the program while `scanned` bytes were marked by
@@ -107,6 +125,27 @@ class Pacer {
       }
     }
     trigger_.store(trigger, std::memory_order_relaxed);
+  }
+  // The goals a concurrent mark that begins with h0 bytes in the heap
+  // paces assists by (see the map comment). UINT64_MAX when unlimited.
+  struct MarkGoals {
+    uint64_t soft;
+    uint64_t hard;
+  };
+  MarkGoals ForMark(uint64_t h0) const {
+    const uint64_t goal = this->goal();
+    const uint64_t marked = this->marked();
+    if (goal == UINT64_MAX) return {goal, goal};
+    MarkGoals g{goal, goal + goal / 10};
+    if (goal > marked) {
+      uint64_t budget = std::max<uint64_t>(
+          (goal - marked) * kMarkGrowthPercent / 100, uint64_t{1} << 20);
+      if (h0 < goal && budget < goal - h0) {
+        g.soft = h0 + budget;
+        g.hard = std::min(g.hard, g.soft + budget / 4);
+      }
+    }
+    return g;
   }
   int SetGCPercent(int pct) {
     int old = gc_percent_.exchange(pct, std::memory_order_relaxed);

@@ -46,6 +46,28 @@ TEST(PacerTest, MarkingThatKeepsUpStartsLateButNotPast95Percent) {
   EXPECT_EQ(p.trigger(), 195u << 20);
 }
 
+TEST(PacerTest, AMarkThatStartsEarlyGetsAGrowthBudget) {
+  Pacer p(100, 0);
+  p.Commit(100 << 20, 0);  // goal 200 MiB
+  // Started at the 70% floor: the heap may grow 20% of the 100 MiB of
+  // headroom before assists aim at the worst case, and a quarter of that
+  // again at most.
+  Pacer::MarkGoals g = p.ForMark(170 << 20);
+  EXPECT_EQ(g.soft, 190u << 20);
+  EXPECT_EQ(g.hard, 195u << 20);
+  // Started late (marking kept up): the goal and Go's hard goal.
+  g = p.ForMark(185 << 20);
+  EXPECT_EQ(g.soft, 200u << 20);
+  EXPECT_EQ(g.hard, 220u << 20);
+  g = p.ForMark(230 << 20);  // already past the goal
+  EXPECT_EQ(g.soft, 200u << 20);
+  EXPECT_EQ(g.hard, 220u << 20);
+  p.SetGCPercent(-1);
+  g = p.ForMark(170 << 20);
+  EXPECT_EQ(g.soft, UINT64_MAX);
+  EXPECT_EQ(g.hard, UINT64_MAX);
+}
+
 TEST(PacerTest, GcPercentScalesAndNegativeTurnsOff) {
   Pacer p(50, 0);
   p.Commit(100 << 20, 0);
