@@ -138,6 +138,28 @@ TEST(ConcurrentTest, RunningThreadFlushesItsBarrierBufferAtASafepoint) {
 // Idle-time marking: with the program's only thread out of the heap (a
 // collection from a BlockingScope'd caller), spare CPUs mark; gctrace's
 // idle CPU column says how much. Off, that column stays 0.
+// The CPU split of each gctrace line: "... ms clock, a+b/c/d+e ms cpu, ..."
+// where b is assist, c background and d idle-time marking.
+struct TraceCpu {
+  double assist_ms, background_ms, idle_ms;
+  bool forced;
+};
+std::vector<TraceCpu> ParseTraceCpu(const char* buf) {
+  std::vector<TraceCpu> lines;
+  for (const char* line = buf; line != nullptr && *line != '\0';) {
+    const char* end = strchr(line, '\n');
+    std::string l(line, end == nullptr ? strlen(line) : end - line);
+    const char* cpu = strstr(l.c_str(), "ms clock, ");
+    double a, b, c, d, e;
+    if (cpu != nullptr &&
+        sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &a, &b, &c, &d, &e) == 5) {
+      lines.push_back({b, c, d, l.find("(forced)") != std::string::npos});
+    }
+    line = end == nullptr ? nullptr : end + 1;
+  }
+  return lines;
+}
+
 double IdleMarkCpuMs(bool idle_mark) {
   char* buf = nullptr;
   size_t len = 0;
@@ -164,18 +186,8 @@ double IdleMarkCpuMs(bool idle_mark) {
     heap.DetachCurrentThread();
   }
   fclose(out);
-  // "... ms clock, a+b/c/d+e ms cpu, ...": d is idle-time marking.
   double total = 0;
-  for (const char* line = buf; line != nullptr && *line != '\0';) {
-    const char* cpu = strstr(line, "ms clock, ");
-    if (cpu == nullptr) break;
-    double a, b, c, d, e;
-    if (sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &a, &b, &c, &d, &e) == 5) {
-      total += d;
-    }
-    line = strchr(cpu, '\n');
-    if (line != nullptr) line++;
-  }
+  for (const TraceCpu& c : ParseTraceCpu(buf)) total += c.idle_ms;
   free(buf);
   return total;
 }
@@ -295,20 +307,12 @@ TEST(ConcurrentTest, AFastAllocatorMarksBeforeOutgrowingTheMarksBudget) {
     heap.DetachCurrentThread();
   }
   fclose(out);
-  // The last forced cycle's "... ms clock, a+b/c/d+e ms cpu": b is assist
-  // CPU, c background and d idle-time marking.
+  // The last forced cycle is the one run during the allocation.
   double assist = -1, others = -1;
-  for (const char* line = buf; line != nullptr && *line != '\0';) {
-    const char* end = strchr(line, '\n');
-    std::string l(line, end == nullptr ? strlen(line) : end - line);
-    const char* cpu = strstr(l.c_str(), "ms clock, ");
-    double a, b, c, d, e;
-    if (cpu != nullptr && l.find("(forced)") != std::string::npos &&
-        sscanf(cpu, "ms clock, %lf+%lf/%lf/%lf+%lf", &a, &b, &c, &d, &e) == 5) {
-      assist = b;
-      others = c + d;
-    }
-    line = end == nullptr ? nullptr : end + 1;
+  for (const TraceCpu& c : ParseTraceCpu(buf)) {
+    if (!c.forced) continue;
+    assist = c.assist_ms;
+    others = c.background_ms + c.idle_ms;
   }
   free(buf);
   ASSERT_GE(assist, 0) << "no gctrace line for the cycle";
