@@ -313,6 +313,9 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
   if (!collector_->ShouldTrigger()) return;
   uint32_t seen = collector_->cycles();
   if (collector_->concurrent()) {
+    // Past the trigger while marking: that cycle is the one this heap
+    // needs (a request now would name it, and be dropped when it ends).
+    if (collector_->marking()) return;
     // The collector's thread runs the cycle; this thread goes on (it will
     // stop briefly at a safepoint, and pay assists while marking runs).
     collector_->RequestCycle(seen);
