@@ -2,11 +2,15 @@
 // mutator does for the collector while marking runs concurrently. See
 // runtime/ref.h and gc/gc.h.
 #include <chrono>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <thread>
 
 #include "base/check.h"
 #include "runtime/heap_impl.h"
 #include "runtime/ref.h"
+#include "runtime/testing.h"
 
 namespace gcheap::internal {
 namespace {
@@ -100,6 +104,73 @@ void WriteBarrierSlow(void** slot, const void* value) {
   Buffer(p, reinterpret_cast<uintptr_t>(value));  // the value stored
 }
 
+}  // namespace gcheap::internal
+
+// The register-preserving entry's two halves (barrier_stub_x86_64.S).
+// Hidden: the stub, in this library, calls them directly.
+extern "C" {
+
+// Whether the stub may save the extended state with XSAVE: the OS has
+// enabled it (CPUID.1:ECX.OSXSAVE). Otherwise FXSAVE (x87 and SSE).
+__attribute__((visibility("hidden"))) int gcheap_internal_wb_xsave = [] {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27)) != 0 ? 1 : 0;
+#else
+  return 0;
+#endif
+}();
+
+// The common case without touching a vector register (the stub saves none
+// for it): both values fit in the running P's buffer. Returns 1 for
+// everything else (a full buffer, no P, an unattached thread), which the
+// stub hands to gcheap_internal_wb_slow with the full state saved.
+__attribute__((visibility("hidden"), target("general-regs-only"))) int
+gcheap_internal_wb_append(void** slot, const void* value) {
+  using gcheap::internal::P;
+  gcheap::Mutator* m = gcheap::internal::tls_current;
+  if (m == nullptr) return 1;
+  P* p = gcheap::internal::HeapImpl::HeldPGeneralRegs(*m);
+  if (p == nullptr || p->wbuf_n + 2 > P::kWbufEntries) return 1;
+  const uintptr_t old_value =
+      __atomic_load_n(reinterpret_cast<uintptr_t*>(slot), __ATOMIC_RELAXED);
+  const uintptr_t new_value = reinterpret_cast<uintptr_t>(value);
+  // As Buffer: null and small tagged integers are not pointers.
+  if (old_value >= 4096) p->wbuf[p->wbuf_n++] = old_value;
+  if (new_value >= 4096) p->wbuf[p->wbuf_n++] = new_value;
+  return 0;
+}
+
+namespace {
+std::atomic<bool> wb_scribble{false};  // testing_hooks
+}  // namespace
+
+__attribute__((visibility("hidden"))) void gcheap_internal_wb_slow(
+    void** slot, const void* value) {
+  gcheap::internal::WriteBarrierSlow(slot, value);
+#if defined(__x86_64__)
+  if (wb_scribble.load(std::memory_order_relaxed)) {
+    asm volatile(
+        "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+        "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+        "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+        "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+        "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+        "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+        "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+        "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+        :
+        :
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  }
+#endif
+}
+
+}  // extern "C"
+
+namespace gcheap::internal {
+
 void CopyPointersSlow(void** dst, void* const* src, size_t n) {
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "CopyPointers");
@@ -110,3 +181,9 @@ void CopyPointersSlow(void** dst, void* const* src, size_t n) {
 }
 
 }  // namespace gcheap::internal
+
+namespace gcheap::testing_hooks {
+void ScribbleVectorRegistersInBarrier(bool on) {
+  wb_scribble.store(on, std::memory_order_relaxed);
+}
+}  // namespace gcheap::testing_hooks

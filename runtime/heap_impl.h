@@ -129,6 +129,12 @@ class HeapImpl : public CollectorEnv {
   void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
   void MarkNewObject(void* p);
   static P* HeldP(const Mutator& m) { return m.state_->p; }
+  // The same, inlinable into code built with general registers only (the
+  // write barrier's register-preserving path, barrier.cc).
+  __attribute__((target("general-regs-only"))) static P* HeldPGeneralRegs(
+      const Mutator& m) {
+    return m.state_->p;
+  }
   // AddressSanitizer builds: explains a reported address (asan_report.cc).
   static void DescribeAddress(const Mutator& m, uintptr_t addr);
   void AssistAlloc(Mutator& m, size_t bytes);
@@ -266,6 +272,10 @@ class HeapImpl : public CollectorEnv {
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// The calling thread's mutator, or null (CurrentMutator without a call,
+// for the write barrier's register-preserving path in barrier.cc).
+extern constinit thread_local Mutator* tls_current
+    __attribute__((tls_model("initial-exec")));
 // AddressSanitizer builds: makes ASan reports name the heap slot (once per
 // process). A no-op otherwise.
 void InstallAsanReporter();

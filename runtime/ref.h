@@ -31,6 +31,40 @@ extern constinit thread_local const std::atomic<bool>* tls_write_barrier
     __attribute__((tls_model("initial-exec")));
 void WriteBarrierSlow(void** slot, const void* value);
 void CopyPointersSlow(void** dst, void* const* src, size_t n);
+
+// On x86-64 the slow path is entered through a stub that preserves every
+// register (runtime/barrier_stub_x86_64.S), so the caller spills nothing
+// around it. Not in sanitizer builds (their instrumentation expects
+// ordinary calls) or with GCHEAP_NO_BARRIER_STUB defined.
+#if defined(__x86_64__) && defined(__ELF__) &&                            \
+    !defined(GCHEAP_NO_BARRIER_STUB) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && \
+    !__has_feature(memory_sanitizer)
+#define GCHEAP_BARRIER_STUB 1
+#endif
+#else
+#define GCHEAP_BARRIER_STUB 1
+#endif
+#endif
+
+inline void WriteBarrierCall(void** slot, const void* value) {
+#if defined(GCHEAP_BARRIER_STUB)
+  // Steps over the caller's red zone (the call pushes a return address),
+  // and through the PLT when the stub is in a shared library: r10 and r11
+  // are left to the dynamic linker.
+  asm volatile(
+      "lea -128(%%rsp), %%rsp\n\t"
+      "call gcheap_write_barrier_stub@PLT\n\t"
+      "lea 128(%%rsp), %%rsp"
+      :
+      : "D"(slot), "S"(value)
+      : "memory", "cc", "r10", "r11");
+#else
+  WriteBarrierSlow(slot, value);
+#endif
+}
 }  // namespace internal
 
 // Stores `value` (a heap pointer, null, or any tagged word) into `*slot`, a
@@ -38,7 +72,7 @@ void CopyPointersSlow(void** dst, void* const* src, size_t n);
 inline void WriteBarrier(void** slot, void* value) {
   if (ABSL_PREDICT_FALSE(
           internal::tls_write_barrier->load(std::memory_order_relaxed))) {
-    internal::WriteBarrierSlow(slot, value);
+    internal::WriteBarrierCall(slot, value);
   }
   // A relaxed atomic store (a plain move on x86-64): markers may be
   // reading the slot at the same moment.

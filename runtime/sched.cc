@@ -10,9 +10,10 @@
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {
-namespace {
 
-thread_local Mutator* tls_current = nullptr;
+constinit thread_local Mutator* tls_current = nullptr;
+
+namespace {
 
 uintptr_t StackBase() {
   pthread_attr_t attr;

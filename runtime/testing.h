@@ -20,6 +20,10 @@ void SetCycleEndHook(Heap& heap, std::function<void()> hook);
 bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
+// While on, the write barrier's slow path (the part that flushes the
+// buffer) zeroes every SSE register before it returns, as any C++ code may,
+// so a test sees whether the entry that promises to keep them does.
+void ScribbleVectorRegistersInBarrier(bool on);
 
 }  // namespace gcheap::testing_hooks
 
