@@ -324,7 +324,12 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
         assist_hard_goal_.load(std::memory_order_relaxed), INT64_MAX / 2));
   }
   int64_t remaining_scan = std::max<int64_t>(expected - done, 64 << 10);
-  int64_t remaining_heap = std::max<int64_t>(goal - live, 1 << 20);
+  // Past the hard goal the ratio is the work left over a small runway, so
+  // the program allocates little until the mark is done: about half a
+  // percent of the goal each time the work left halves (a fixed 1 MiB let
+  // a young heap pass its goal by a third while a big structure grew).
+  int64_t remaining_heap = std::max<int64_t>(
+      goal - live, std::max<int64_t>(goal / 128, 64 << 10));
   *debt += static_cast<int64_t>(static_cast<double>(bytes) *
                                 static_cast<double>(remaining_scan) /
                                 static_cast<double>(remaining_heap));
