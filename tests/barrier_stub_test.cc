@@ -1,7 +1,8 @@
 // The write barrier's register-preserving entry (runtime/ref.h,
 // runtime/barrier_stub_x86_64.S): the program's registers, general and
 // vector, come back intact from the slow path, also when it flushes the
-// P's buffer and marks; and an unattached thread still gets the error.
+// P's buffer and marks; and a barrier from a thread that gave up its P
+// still gets its error.
 // Built with -O2 (tests/BUILD.bazel) so the values below stay in registers
 // across the barrier instead of in stack slots.
 #include <atomic>
@@ -39,7 +40,9 @@ struct Sums {
     (s).h6 += (s).h5 * 3;                                   \
   } while (0)
 
-constexpr int kStores = 8192;  // 16 flushes of a 512-entry buffer
+// Two barriers per step, two values each: 64 flushes of the P's 512-entry
+// buffer.
+constexpr int kStores = 8192;
 
 __attribute__((noinline)) Sums Reference() {
   Sums s{1.0, 0.5, 1, 2, 3, 4, 5, 6};
@@ -91,6 +94,32 @@ TEST(BarrierStubTest, RegistersSurviveTheSlowPathAndItsFlushes) {
     EXPECT_EQ(heap.ObjectStart(a.Get()->car.Get()), a.Get()->car.Get());
   }
   heap.DetachCurrentThread();
+}
+
+TEST(BarrierStubDeathTest, AStoreInsideABlockingScopeDuringAMarkIsReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Options o;
+        o.max_procs = 2;
+        o.stack_scanning = StackScanning::kPrecise;
+        o.gc_percent = -1;
+        Heap heap(o);
+        Mutator& m = heap.AttachCurrentThread();
+        Persistent<Pair> a(heap, m.New<Pair>(kPairType));
+        std::atomic<int> stage{0};
+        testing_hooks::SetMarkHook(heap, [&] {
+          stage.store(1);
+          while (stage.load() != 2) std::this_thread::yield();
+        });
+        std::thread collector([&] { heap.Collect(); });
+        BlockingScope blocking(m);
+        while (stage.load() != 1) std::this_thread::yield();
+        a.Get()->car = a.Get();  // the barrier, without a P
+        stage.store(2);
+        collector.join();
+      },
+      "a write barrier inside a BlockingScope");
 }
 
 }  // namespace
