@@ -149,8 +149,6 @@ TEST_F(FinalizerTest, ChainRunsTheReferrerFirstAndTheReferentACycleLater) {
 }
 
 TEST_F(FinalizerTest, ArgIsKeptAliveUntilTheFinalizerRuns) {
-  Seen seen;
-  Persistent<Pair> check_arg;
   {
     HandleScope scope(m_);
     Local<Pair> obj(m_, m_.New<Pair>(kPairType));
