@@ -60,36 +60,53 @@ __attribute__((noinline)) Sums WithBarriers(Pair* a, Pair* b) {
   return s;
 }
 
-TEST(BarrierStubTest, RegistersSurviveTheSlowPathAndItsFlushes) {
+Options OnlyTheCyclesTheTestStarts() {
   Options o;
   o.max_procs = 2;
   o.stack_scanning = StackScanning::kPrecise;
   o.gc_percent = -1;
+  return o;
+}
+
+// A cycle run on another thread and held in its mark hook: the barrier is
+// on from the constructor until Release.
+class HeldMark {
+ public:
+  HeldMark(Heap& heap, Mutator& m) : heap_(heap) {
+    testing_hooks::SetMarkHook(heap_, [this] {
+      stage_.store(1);
+      while (stage_.load() != 2) std::this_thread::yield();
+    });
+    collector_ = std::thread([this] { heap_.Collect(); });
+    BlockingScope blocking(m);
+    while (stage_.load() != 1) std::this_thread::yield();
+  }
+  void Release(Mutator& m) {
+    stage_.store(2);
+    BlockingScope blocking(m);
+    collector_.join();
+    testing_hooks::SetMarkHook(heap_, nullptr);
+  }
+
+ private:
+  Heap& heap_;
+  std::atomic<int> stage_{0};
+  std::thread collector_;
+};
+
+TEST(BarrierStubTest, RegistersSurviveTheSlowPathAndItsFlushes) {
+  Options o = OnlyTheCyclesTheTestStarts();
   o.checkmark = true;  // and nothing the barrier shaded was missed
   Heap heap(o);
   Mutator& m = heap.AttachCurrentThread();
   {
     Persistent<Pair> a(heap, m.New<Pair>(kPairType));
     Persistent<Pair> b(heap, m.New<Pair>(kPairType));
-    std::atomic<int> stage{0};
-    testing_hooks::SetMarkHook(heap, [&] {
-      stage.store(1);
-      while (stage.load() != 2) std::this_thread::yield();
-    });
-    std::thread collector([&] { heap.Collect(); });
-    {
-      BlockingScope blocking(m);
-      while (stage.load() != 1) std::this_thread::yield();
-    }
+    HeldMark mark(heap, m);
     testing_hooks::ScribbleVectorRegistersInBarrier(true);
     const Sums got = WithBarriers(a.Get(), b.Get());  // while marking
     testing_hooks::ScribbleVectorRegistersInBarrier(false);
-    stage.store(2);
-    {
-      BlockingScope blocking(m);
-      collector.join();
-    }
-    testing_hooks::SetMarkHook(heap, nullptr);
+    mark.Release(m);
     EXPECT_TRUE(got == Reference());
     EXPECT_EQ(heap.ObjectStart(a.Get()->car.Get()), a.Get()->car.Get());
   }
@@ -100,24 +117,12 @@ TEST(BarrierStubDeathTest, AStoreInsideABlockingScopeDuringAMarkIsReported) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
-        Options o;
-        o.max_procs = 2;
-        o.stack_scanning = StackScanning::kPrecise;
-        o.gc_percent = -1;
-        Heap heap(o);
+        Heap heap(OnlyTheCyclesTheTestStarts());
         Mutator& m = heap.AttachCurrentThread();
         Persistent<Pair> a(heap, m.New<Pair>(kPairType));
-        std::atomic<int> stage{0};
-        testing_hooks::SetMarkHook(heap, [&] {
-          stage.store(1);
-          while (stage.load() != 2) std::this_thread::yield();
-        });
-        std::thread collector([&] { heap.Collect(); });
+        HeldMark mark(heap, m);
         BlockingScope blocking(m);
-        while (stage.load() != 1) std::this_thread::yield();
         a.Get()->car = a.Get();  // the barrier, without a P
-        stage.store(2);
-        collector.join();
       },
       "a write barrier inside a BlockingScope");
 }
