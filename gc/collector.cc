@@ -328,8 +328,8 @@ void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
   // the program allocates little until the mark is done: about half a
   // percent of the goal each time the work left halves (a fixed 1 MiB let
   // a young heap pass its goal by a third while a big structure grew).
-  int64_t remaining_heap = std::max<int64_t>(
-      goal - live, std::max<int64_t>(goal / 128, 64 << 10));
+  int64_t remaining_heap =
+      std::max<int64_t>(goal - live, std::max<int64_t>(goal / 128, 64 << 10));
   *debt += static_cast<int64_t>(static_cast<double>(bytes) *
                                 static_cast<double>(remaining_scan) /
                                 static_cast<double>(remaining_heap));
