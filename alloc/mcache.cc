@@ -35,6 +35,10 @@ void MCache::SetTypeBitsSlow(MSpan* s, uintptr_t idx, bool with_header,
 void MCache::Uncache(SpanClass spc) {
   MSpan* s = alloc_[spc.raw()];
   if (s == heap_->empty_span()) return;
+  if (s->black_cached) {
+    s->MarkFreeSlots(false);  // what was not allocated is free again
+    s->black_cached = false;
+  }
   // Small mallocs are counted here, from the span, not on the fast path.
   uint16_t before = s->alloc_count_at_cache;
   s->SyncAllocCount();
@@ -49,6 +53,10 @@ bool MCache::Refill(SpanClass spc) {
   MSpan* s = heap_->central(spc).CacheSpan();
   if (s == nullptr) return false;
   GCHEAP_DCHECK(s->alloc_count < s->nelems, "mcentral handed out a full span");
+  if (heap_->allocate_black()) {
+    s->MarkFreeSlots(true);
+    s->black_cached = true;
+  }
   alloc_[spc.raw()] = s;
   return true;
 }

@@ -92,6 +92,17 @@ class MHeap {
 
   MCentral& central(SpanClass spc) { return central_[spc.raw()]; }
 
+  // Allocate black: set by the collector, with the world stopped, for a
+  // concurrent mark (after every mcache has handed its spans back) and
+  // cleared at mark termination. An mcache that takes a span meanwhile
+  // marks its free slots (MSpan::MarkFreeSlots).
+  bool allocate_black() const {
+    return allocate_black_.load(std::memory_order_relaxed);
+  }
+  void SetAllocateBlack(bool on) {
+    allocate_black_.store(on, std::memory_order_relaxed);
+  }
+
   // --- sweeping (see mcentral.h for the sweepgen table).
   uint32_t sweepgen() const {
     return sweepgen_.load(std::memory_order_acquire);
@@ -177,6 +188,7 @@ class MHeap {
   ArenaMap arena_map_;
   MCentral central_[kNumSpanClasses];
   std::atomic<uint32_t> sweepgen_{0};
+  std::atomic<bool> allocate_black_{false};
   std::atomic<int64_t> heap_live_{0};
   std::atomic<size_t> scavenge_goal_{0};
   std::atomic<int> next_sweep_class_{0};

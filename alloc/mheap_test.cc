@@ -124,6 +124,56 @@ TEST_F(MHeapTest, SpanCachedAcrossASweepCycleIsSweptWhenUncached) {
   EXPECT_EQ(heap_.FindObject(b), nullptr);
 }
 
+TEST_F(MHeapTest, SpansCachedWhileMarkingAllocateBlackAndFreeTheRest) {
+  // A span with old objects, some of them marked by the collector.
+  std::vector<char*> old;
+  for (int i = 0; i < 10; i++) {
+    old.push_back(static_cast<char*>(c_->Alloc(48, false)));
+  }
+  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(old[0]));
+  c_->ReleaseAll();
+  heap_.MarkObject(old[0]);  // a cycle: only old[0] lives on
+  heap_.BeginSweepCycle();
+  heap_.SweepAll();
+  EXPECT_EQ(s->CountMarked(), 0);
+
+  // A mark begins; the mcache takes the span again (slots 0 and 1..9 are
+  // free now except 0; it allocates from slot 1).
+  heap_.SetAllocateBlack(true);
+  std::vector<char*> young;
+  for (int i = 0; i < 5; i++) {
+    young.push_back(static_cast<char*>(c_->Alloc(48, false)));
+    ASSERT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(young.back())), s);
+  }
+  EXPECT_TRUE(s->black_cached);
+  for (char* p : young) {
+    EXPECT_TRUE(s->IsMarked(s->ObjIndex(reinterpret_cast<uintptr_t>(p))))
+        << "an object allocated during the mark is not black";
+  }
+  // The old survivor is not marked by allocation: tracing must find it.
+  EXPECT_FALSE(s->IsMarked(s->ObjIndex(reinterpret_cast<uintptr_t>(old[0]))));
+  heap_.MarkObject(old[0]);
+
+  // Mark termination: the mcache hands the span back; the slots it did
+  // not allocate are unmarked again, and the sweep keeps exactly the old
+  // survivor and the young objects (it would fail on a marked free slot).
+  heap_.SetAllocateBlack(false);
+  c_->ReleaseAll();
+  EXPECT_FALSE(s->black_cached);
+  EXPECT_EQ(s->CountMarked(), 6);
+  heap_.BeginSweepCycle();
+  heap_.SweepAll();
+  EXPECT_EQ(s->alloc_count, 6);
+  EXPECT_EQ(heap_.FindObject(old[0]), old[0]);
+  for (char* p : young) EXPECT_EQ(heap_.FindObject(p), p);
+  EXPECT_EQ(heap_.FindObject(young.back() + 48), nullptr);
+  // After the mark, spans are cached without marks.
+  char* later = static_cast<char*>(c_->Alloc(48, false));
+  MSpan* ls = heap_.SpanOf(reinterpret_cast<uintptr_t>(later));
+  EXPECT_FALSE(ls->black_cached);
+  EXPECT_FALSE(ls->IsMarked(ls->ObjIndex(reinterpret_cast<uintptr_t>(later))));
+}
+
 TEST_F(MHeapTest, EmptySpansGoBackToThePageHeap) {
   std::vector<void*> objs;
   for (int i = 0; i < 20000; i++) objs.push_back(c_->Alloc(128, false));

@@ -26,6 +26,24 @@ bool MSpan::NextFreeWordSlow() {
   return true;
 }
 
+void MSpan::MarkFreeSlots(bool set) {
+  for (uint32_t i = FreeIndex(); i < nelems;) {
+    uint32_t w = i / 64, lo = i % 64;
+    uint32_t hi = nelems - w * 64 < 64 ? nelems - w * 64 : 64;
+    uint64_t free = ~alloc_bits[w] &
+                    (hi == 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1) &
+                    (~uint64_t{0} << lo);
+    if (free != 0) {
+      if (set) {
+        __atomic_fetch_or(&gcmark_bits[w], free, __ATOMIC_RELAXED);
+      } else {
+        __atomic_fetch_and(&gcmark_bits[w], ~free, __ATOMIC_RELAXED);
+      }
+    }
+    i = w * 64 + hi;
+  }
+}
+
 void MSpan::SyncAllocCount() {
   // Slots taken since caching are the ones free in alloc_bits (which
   // allocation does not change) between the two free indexes.

@@ -28,7 +28,10 @@
 // mcache slot (sweepgen = sg+3 or sg+1), the hands of a sweeper (sg-1), or
 // the mheap's free pages (state kDead). Only the owner writes freeindex,
 // alloc_cache, alloc_bits and alloc_count. gcmark_bits are set atomically by
-// markers; they are cleared only by the sweeper that owns the span.
+// markers, and by an mcache that takes the span while the collector marks
+// (allocate black for the free slots, cleared again, atomically, when the
+// mcache hands it back: MarkFreeSlots); otherwise they are cleared only by
+// the sweeper that owns the span.
 #ifndef GCHEAP_ALLOC_MSPAN_H_
 #define GCHEAP_ALLOC_MSPAN_H_
 
@@ -103,6 +106,10 @@ struct MSpan {
   // the alloc bits, instead of the owner's private cache fields.
   uint16_t freeindex_for_scan = 0;
   bool needzero = false;  // free slots may hold old data
+  // Cached while the collector marked: every free slot at or above the
+  // free index was marked when the mcache took the span, so what the
+  // mcache allocates from it is black already (see MarkFreeSlots).
+  bool black_cached = false;
   // Some object in the span has a destructor: the sweeper calls the
   // heap's SweepHook before freeing objects (set by the allocating owner).
   bool has_destructors = false;
@@ -237,6 +244,16 @@ struct MSpan {
   // Brings alloc_count up to date after allocation from the cache: adds
   // the slots taken since the span was cached.
   void SyncAllocCount();
+  // Allocate-black for a whole cached span: sets (or, when the mcache hands
+  // the span back, clears again) the mark bits of the free slots at or
+  // above FreeIndex(). Allocation takes exactly those slots, in order, so
+  // while the span is cached each object it hands out is already marked,
+  // and the fast path writes no mark bit. Clearing leaves the slots taken
+  // meanwhile (now below FreeIndex()) marked and the rest free for the
+  // sweep. Markers never set a free slot's bit (they check IsAllocated),
+  // so the atomic read-modify-writes here and theirs touch different
+  // bits of a word. For the owner only.
+  void MarkFreeSlots(bool set);
   // Records the allocation state when an mcache takes the span.
   void NoteCached() {
     alloc_count_at_cache = alloc_count;

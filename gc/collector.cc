@@ -484,6 +484,9 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   assist_hard_goal_.store(mg.hard, std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
   marking_.store(true, std::memory_order_seq_cst);
+  // Allocate black: every span an mcache takes from now on has its free
+  // slots marked (the mcaches are empty: SweepTermination emptied them).
+  heap_->SetAllocateBlack(true);
   phase_.store(GcPhase::kMark, std::memory_order_release);
   Marker self(heap_, &pool_);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
@@ -540,8 +543,10 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     pause += t_restart - t_term;
   }
   marking_.store(false, std::memory_order_seq_cst);
+  heap_->SetAllocateBlack(false);
   // Hand back the spans cached during the mark: their slots taken since
-  // are black, and the sweep that follows must see them as allocated.
+  // are black, and the sweep that follows must see them as allocated; the
+  // free slots their mcaches marked in advance are cleared again.
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
   if (opts_.checkmark) Checkmark();
   uint64_t mark_cpu = worker_cpu_ns_.load(std::memory_order_relaxed) - wcpu0;

@@ -100,8 +100,10 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
         static_cast<unsigned long long>(st.heap_inuse),
         heap_->options().hard_memory_limit);
   }
+  // Allocate black, if the collector marks now (a cycle run above, out of
+  // memory, has ended the mark that marking_now saw).
+  if (marking()) heap_->MarkNewObject(p);
   if (marking_now || marking()) {
-    heap_->MarkNewObject(p);  // allocate black
     heap_->AssistAlloc(*this, bytes <= internal::kMaxSmallSize
                                   ? 64 * bytes  // one slow path per ~64
                                   : bytes);

@@ -119,10 +119,11 @@ class Mutator {
         if (ABSL_PREDICT_FALSE(marking())) return nullptr;  // slow path
         return mcache_->TryAllocTiny(size);
       }
-      void* p = mcache_->TryAllocSmall(
+      // Allocate black needs no work here: while the collector marks,
+      // every cached span's free slots are marked already
+      // (MSpan::MarkFreeSlots).
+      return mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
-      if (ABSL_PREDICT_FALSE(marking()) && p != nullptr) s->TryMark(idx);
-      return p;
     }
     if (t.kind() == Type::Kind::kPointerMap && t.destructor() == nullptr &&
         size != 0 && size <= MSpan::kMaxHeapBitsObject) {
@@ -131,7 +132,6 @@ class Mutator {
           SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
       mcache_->SetTypeBits(s, idx, false, t.pointer_mask());
-      if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
       return p;
     }
     const size_t total = size + 8;  // one header word
@@ -142,7 +142,6 @@ class Mutator {
     *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
     if (s->small_scan) mcache_->SetTypeBits(s, idx, true, 0);
     if (t.destructor() != nullptr) s->has_destructors = true;
-    if (ABSL_PREDICT_FALSE(marking())) s->TryMark(idx);  // allocate black
     return static_cast<char*>(p) + 8;
   }
   bool marking() const { return marking_->load(std::memory_order_relaxed); }
