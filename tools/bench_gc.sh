@@ -2,12 +2,13 @@
 # Whole-program GC benchmark: gcheap against Go's runtime and the Boehm GC on
 # binary-trees and GCBench (bench/*.cc; the peers are in bench/peers/).
 #
-# Builds bench/binary_trees and bench/gcbench with --config=opt, runs each of
-# them REPS times (interleaved) under /usr/bin/time for the peak RSS, checks
-# that repeated runs print the same results, then runs bench/peers/run_peers.sh
-# for the Go and Boehm versions, checks that gcheap's results match theirs,
-# and prints one table of medians with gcheap's time and RSS ratios to each
-# peer.
+# Builds bench/binary_trees and bench/gcbench with --config=opt and runs REPS
+# rounds under /usr/bin/time for the peak RSS: each round runs both gcheap
+# programs once, then bench/peers/run_peers.sh once (the Go and Boehm
+# versions, each once), so every implementation sees the same drift in the
+# machine's state. Checks that repeated runs print the same results and that
+# gcheap's results match the peers', and prints one table of medians with
+# gcheap's time and RSS ratios to each peer.
 #
 # Usage: tools/bench_gc.sh
 # Environment:
@@ -20,7 +21,8 @@
 # Output, under out/bench/: gc.results (every run's RESULT line with
 # rss_kb=<peak RSS in KiB> appended, gcheap's and the peers'), gcheap.results
 # (gcheap's alone), <name>_gcheap.out (the first run's standard output), and
-# peers/ (run_peers.sh's binaries, outputs and results).
+# peers/ (peers.results, all rounds' peer runs, and round<N>/, run_peers.sh's
+# binaries, outputs and results for round N).
 #
 # Installs nothing: go, gcc, libgc-dev and time must be present.
 set -euo pipefail
@@ -85,6 +87,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 gcheap_results="$out/gcheap.results"
 : >"$gcheap_results"
+: >"$peers_out/peers.results"
 status=0
 
 {
@@ -119,20 +122,22 @@ for ((rep = 1; rep <= reps; rep++)); do
       status=1
     fi
   done
+  # --- the peers, once each in this round (bench/peers/run_peers.sh) ---------
+  # Interleaved with gcheap's runs, so that slow drift in the machine's
+  # state (these machines are shared) does not favor either side.
+  echo "run $rep/$reps: the Go and Boehm peers (bench/peers/run_peers.sh)" >&2
+  if ! REPS=1 BT_DEPTH="$bt_depth" BT_THREADS=1 \
+    "$repo/bench/peers/run_peers.sh" "$peers_out/round$rep" >&2; then
+    echo "run_peers.sh reported a failure or mismatch (see above)" >&2
+    status=1
+  fi
+  cat "$peers_out/round$rep/peers.results" >>"$peers_out/peers.results"
 done
-
-# --- run the peers ----------------------------------------------------------
-echo "running the Go and Boehm peers (bench/peers/run_peers.sh)" >&2
-if ! REPS="$reps" BT_DEPTH="$bt_depth" BT_THREADS=1 \
-  "$repo/bench/peers/run_peers.sh" "$peers_out" >&2; then
-  echo "run_peers.sh reported a failure or mismatch (see above)" >&2
-  status=1
-fi
 
 # --- check gcheap against the peers -----------------------------------------
 for prog in binary_trees gcbench; do
   for impl in go boehm; do
-    peer="$peers_out/${prog}_${impl}.out"
+    peer="$peers_out/round1/${prog}_${impl}.out"
     if [ ! -f "$peer" ]; then
       echo "MISSING: $peer" >&2
       status=1
