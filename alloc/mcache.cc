@@ -62,13 +62,9 @@ bool MCache::Refill(SpanClass spc) {
 }
 
 void* MCache::AllocTinySlow(size_t size) {
-  void* block = AllocSmall(SpanClass::Make(2, /*noscan=*/true));
+  void* block = AllocSmall(SpanClass::Make(kTinySpanClass, /*noscan=*/true));
   if (block == nullptr) return nullptr;
-  // Keep whichever block has more room left.
-  if (tiny_ == 0 || size < tiny_offset_) {
-    tiny_ = reinterpret_cast<uintptr_t>(block);
-    tiny_offset_ = size;
-  }
+  KeepTinyBlock(block, size);
   return block;
 }
 

@@ -117,6 +117,34 @@ TEST_F(MCacheTest, TinyKeepsTheBlockWithMoreRoom) {
   EXPECT_EQ(d, b + 8);
 }
 
+TEST_F(MCacheTest, TinyFastPathTakesNewBlocksUntilTheSpansWordIsSpent) {
+  // The mutator's fast path (TryAllocTinyOrBlock) packs as AllocTiny does
+  // and takes fresh blocks itself; it gives up (null: the caller's slow
+  // path) only when the 16-byte span's current 64-slot word is spent.
+  auto first = reinterpret_cast<uintptr_t>(c_->Alloc(8, true));  // refill
+  MSpan* s = heap_.SpanOf(first);
+  ASSERT_EQ(s->spanclass, SpanClass::Make(2, true));
+  std::vector<uintptr_t> got{first};
+  while (true) {
+    void* p = c_->TryAllocTinyOrBlock(8);
+    if (p == nullptr) break;
+    got.push_back(reinterpret_cast<uintptr_t>(p));
+    ASSERT_LT(got.size(), 200u) << "the fast path never gave up";
+  }
+  // Two 8-byte pieces per block, blocks in slot order, all in one word.
+  ASSERT_EQ(got.size() % 2, 0u);
+  for (size_t i = 0; i < got.size(); i++) {
+    EXPECT_EQ(got[i], first + 8 * i) << i;
+    EXPECT_EQ(heap_.SpanOf(got[i]), s);
+  }
+  EXPECT_EQ(got.size(), 2u * (64 - (first - s->start_addr) / 16));
+  // The slow path moves on to the next word.
+  auto next = reinterpret_cast<uintptr_t>(c_->Alloc(8, true));
+  EXPECT_EQ(next, got.back() + 8);
+  c_->FlushStats();
+  EXPECT_EQ(heap_.ReadStats().tiny_allocs, got.size() / 2);  // second halves
+}
+
 TEST_F(MCacheTest, PointerfulSmallRequestsSkipTheTinyAllocator) {
   auto a = c_->Alloc(8, false);
   auto b = c_->Alloc(8, false);

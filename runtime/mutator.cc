@@ -104,9 +104,16 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   // memory, has ended the mark that marking_now saw).
   if (marking()) heap_->MarkNewObject(p);
   if (marking_now || marking()) {
-    heap_->AssistAlloc(*this, bytes <= internal::kMaxSmallSize
-                                  ? 64 * bytes  // one slow path per ~64
-                                  : bytes);
+    // What the program allocated since its last slow path: a 64-slot word
+    // of a small size class (for tiny objects, of 16-byte blocks), or the
+    // large object.
+    size_t charge = bytes;
+    if (noscan && bytes < internal::kTinySize) {
+      charge = 64 * internal::kTinySize;
+    } else if (bytes <= internal::kMaxSmallSize) {
+      charge = 64 * bytes;
+    }
+    heap_->AssistAlloc(*this, charge);
   }
   if (noscan) return p;
   auto slot = reinterpret_cast<uintptr_t>(p);

@@ -116,8 +116,9 @@ class Mutator {
     if (t.kind() == Type::Kind::kNoscan && t.destructor() == nullptr) {
       if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
       if (size < internal::kTinySize) {
-        if (ABSL_PREDICT_FALSE(marking())) return nullptr;  // slow path
-        return mcache_->TryAllocTiny(size);
+        // While marking, the current block is black: it was taken during
+        // the mark (sweep termination empties the mcache).
+        return mcache_->TryAllocTinyOrBlock(size);
       }
       // Allocate black needs no work here: while the collector marks,
       // every cached span's free slots are marked already
