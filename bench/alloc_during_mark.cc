@@ -50,30 +50,7 @@ struct Traced {
 constexpr gcheap::Type kTracedType =
     gcheap::Type::Traced("Traced", sizeof(Traced), &Traced::Trace);
 
-// A cycle run on another thread and held in its mark hook.
-class HeldMark {
- public:
-  HeldMark(gcheap::Heap& heap, gcheap::Mutator& m) : heap_(heap) {
-    gcheap::testing_hooks::SetMarkHook(heap_, [this] {
-      stage_.store(1);
-      while (stage_.load() != 2) std::this_thread::yield();
-    });
-    collector_ = std::thread([this] { heap_.Collect(); });
-    gcheap::BlockingScope blocking(m);
-    while (stage_.load() != 1) std::this_thread::yield();
-  }
-  void Release(gcheap::Mutator& m) {
-    stage_.store(2);
-    gcheap::BlockingScope blocking(m);
-    collector_.join();
-    gcheap::testing_hooks::SetMarkHook(heap_, nullptr);
-  }
-
- private:
-  gcheap::Heap& heap_;
-  std::atomic<int> stage_{0};
-  std::thread collector_;
-};
+using gcheap::testing_hooks::HeldMark;
 
 template <const gcheap::Type* kType>
 void BM_Alloc(benchmark::State& state) {

@@ -2,10 +2,13 @@
 #ifndef GCHEAP_RUNTIME_TESTING_H_
 #define GCHEAP_RUNTIME_TESTING_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <thread>
 
 #include "runtime/heap.h"
+#include "runtime/mutator.h"
 
 namespace gcheap::testing_hooks {
 
@@ -24,6 +27,34 @@ uint32_t CpuLimitedCycles(Heap& heap);
 // buffer) zeroes every SSE register before it returns, as any C++ code may,
 // so a test sees whether the entry that promises to keep them does.
 void ScribbleVectorRegistersInBarrier(bool on);
+
+// A concurrent mark held open: the constructor runs a cycle on another
+// thread and returns once it waits in its mark hook (the barrier on,
+// allocation black); Release lets it finish and joins it. `m` is the
+// calling thread's mutator. Replaces the heap's mark hook meanwhile.
+class HeldMark {
+ public:
+  HeldMark(Heap& heap, Mutator& m) : heap_(heap) {
+    SetMarkHook(heap_, [this] {
+      stage_.store(1);
+      while (stage_.load() != 2) std::this_thread::yield();
+    });
+    collector_ = std::thread([this] { heap_.Collect(); });
+    BlockingScope blocking(m);
+    while (stage_.load() != 1) std::this_thread::yield();
+  }
+  void Release(Mutator& m) {
+    stage_.store(2);
+    BlockingScope blocking(m);
+    collector_.join();
+    SetMarkHook(heap_, nullptr);
+  }
+
+ private:
+  Heap& heap_;
+  std::atomic<int> stage_{0};
+  std::thread collector_;
+};
 
 }  // namespace gcheap::testing_hooks
 

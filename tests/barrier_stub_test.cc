@@ -68,31 +68,7 @@ Options OnlyTheCyclesTheTestStarts() {
   return o;
 }
 
-// A cycle run on another thread and held in its mark hook: the barrier is
-// on from the constructor until Release.
-class HeldMark {
- public:
-  HeldMark(Heap& heap, Mutator& m) : heap_(heap) {
-    testing_hooks::SetMarkHook(heap_, [this] {
-      stage_.store(1);
-      while (stage_.load() != 2) std::this_thread::yield();
-    });
-    collector_ = std::thread([this] { heap_.Collect(); });
-    BlockingScope blocking(m);
-    while (stage_.load() != 1) std::this_thread::yield();
-  }
-  void Release(Mutator& m) {
-    stage_.store(2);
-    BlockingScope blocking(m);
-    collector_.join();
-    testing_hooks::SetMarkHook(heap_, nullptr);
-  }
-
- private:
-  Heap& heap_;
-  std::atomic<int> stage_{0};
-  std::thread collector_;
-};
+using testing_hooks::HeldMark;
 
 TEST(BarrierStubTest, RegistersSurviveTheSlowPathAndItsFlushes) {
   Options o = OnlyTheCyclesTheTestStarts();
