@@ -137,8 +137,8 @@ TEST_F(MHeapTest, SpansCachedWhileMarkingAllocateBlackAndFreeTheRest) {
   heap_.SweepAll();
   EXPECT_EQ(s->CountMarked(), 0);
 
-  // A mark begins; the mcache takes the span again (slots 0 and 1..9 are
-  // free now except 0; it allocates from slot 1).
+  // A mark begins; the mcache takes the span again (slot 0 holds the
+  // survivor, slots 1..9 are free again: it allocates from slot 1).
   heap_.SetAllocateBlack(true);
   std::vector<char*> young;
   for (int i = 0; i < 5; i++) {
