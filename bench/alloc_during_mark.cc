@@ -17,6 +17,8 @@
 //   Tiny     an 8-byte noscan object (the tiny allocator: 16-byte blocks)
 //   Small    a 16-byte object with two pointer fields (pointer-map type)
 //   Header   a 24-byte object carrying a type header (trace callback)
+//   Bytes5   AllocateNoscan(5), a short string (tiny)
+//   Bytes24  AllocateNoscan(24), a string of 24 bytes
 #include <stddef.h>
 
 #include <atomic>
@@ -52,8 +54,10 @@ constexpr gcheap::Type kTracedType =
 
 using gcheap::testing_hooks::HeldMark;
 
-template <const gcheap::Type* kType>
-void BM_Alloc(benchmark::State& state) {
+// Runs alloc(m) once per iteration, with a mark held open when the
+// benchmark's argument is 1.
+template <class AllocFn>
+void Run(benchmark::State& state, AllocFn alloc) {
   const bool marking = state.range(0) != 0;
   gcheap::Options o;
   o.max_procs = 2;
@@ -63,7 +67,7 @@ void BM_Alloc(benchmark::State& state) {
   auto* held = marking ? new HeldMark(heap, m) : nullptr;
   int64_t n = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(m.New<char>(*kType));
+    benchmark::DoNotOptimize(alloc(m));
     if ((++n & 0xffff) == 0) {
       state.PauseTiming();
       if (held != nullptr) held->Release(m), delete held;
@@ -75,6 +79,16 @@ void BM_Alloc(benchmark::State& state) {
   if (held != nullptr) held->Release(m), delete held;
   heap.DetachCurrentThread();
   state.SetItemsProcessed(state.iterations());
+}
+
+template <const gcheap::Type* kType>
+void BM_Alloc(benchmark::State& state) {
+  Run(state, [](gcheap::Mutator& m) { return m.New<char>(*kType); });
+}
+
+template <size_t kBytes>
+void BM_AllocBytes(benchmark::State& state) {
+  Run(state, [](gcheap::Mutator& m) { return m.AllocateNoscan(kBytes); });
 }
 
 BENCHMARK_TEMPLATE(BM_Alloc, &kWordType)
@@ -89,6 +103,17 @@ BENCHMARK_TEMPLATE(BM_Alloc, &kNodeType)
     ->Arg(1);
 BENCHMARK_TEMPLATE(BM_Alloc, &kTracedType)
     ->Name("Header")
+    ->ArgName("marking")
+    ->Arg(0)
+    ->Arg(1);
+
+BENCHMARK_TEMPLATE(BM_AllocBytes, 5)
+    ->Name("Bytes5")
+    ->ArgName("marking")
+    ->Arg(0)
+    ->Arg(1);
+BENCHMARK_TEMPLATE(BM_AllocBytes, 24)
+    ->Name("Bytes24")
     ->ArgName("marking")
     ->Arg(0)
     ->Arg(1);

@@ -29,14 +29,9 @@ bool SizeOf(size_t count, size_t size, size_t header, size_t* out) {
 
 Heap& Mutator::heap() const { return *heap_->heap(); }
 
-void* Mutator::AllocateNoscan(size_t bytes) {
+void* Mutator::AllocateNoscanSlow(size_t bytes, bool or_null) {
   static constexpr Type kBytes = Type::Noscan("bytes", 0);
-  return AllocateSlow(kBytes, bytes, /*array=*/true, /*or_null=*/false);
-}
-
-void* Mutator::TryAllocateNoscan(size_t bytes) {
-  static constexpr Type kBytes = Type::Noscan("bytes", 0);
-  return AllocateSlow(kBytes, bytes, /*array=*/true, /*or_null=*/true);
+  return AllocateSlow(kBytes, bytes, /*array=*/true, or_null);
 }
 
 void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,

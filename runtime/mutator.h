@@ -81,8 +81,16 @@ class Mutator {
   }
   // `bytes` zeroed bytes that will never hold heap pointers (strings,
   // numbers). Requests under 16 bytes share blocks (the tiny allocator).
-  void* AllocateNoscan(size_t bytes);
-  void* TryAllocateNoscan(size_t bytes);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateNoscan(size_t bytes) {
+    void* p = AllocateNoscanFast(bytes);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateNoscanSlow(bytes, /*or_null=*/false);
+  }
+  void* TryAllocateNoscan(size_t bytes) {
+    void* p = AllocateNoscanFast(bytes);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateNoscanSlow(bytes, /*or_null=*/true);
+  }
 
   // Polls for a pending stop-the-world: call in long loops that do not
   // allocate. One load and a predictable branch.
@@ -114,17 +122,7 @@ class Mutator {
     internal::MSpan* s;
     uintptr_t idx;
     if (t.kind() == Type::Kind::kNoscan && t.destructor() == nullptr) {
-      if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
-      if (size < internal::kTinySize) {
-        // While marking, the current block is black: it was taken during
-        // the mark (sweep termination empties the mcache).
-        return mcache_->TryAllocTinyOrBlock(size);
-      }
-      // Allocate black needs no work here: while the collector marks,
-      // every cached span's free slots are marked already
-      // (MSpan::MarkFreeSlots).
-      return mcache_->TryAllocSmall(
-          SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
+      return AllocateNoscanFast(size);
     }
     if (t.kind() == Type::Kind::kPointerMap && t.destructor() == nullptr &&
         size != 0 && size <= MSpan::kMaxHeapBitsObject) {
@@ -145,6 +143,22 @@ class Mutator {
     if (t.destructor() != nullptr) s->has_destructors = true;
     return static_cast<char*>(p) + 8;
   }
+  // The inline part for `size` pointer-free bytes (no header). Allocate
+  // black needs no work here: while the collector marks, every cached
+  // span's free slots are marked already (MSpan::MarkFreeSlots), and the
+  // tiny block was taken during the mark (sweep termination empties the
+  // mcache).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateNoscanFast(size_t size) {
+    if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
+    if (size < internal::kTinySize) {
+      return mcache_->TryAllocTinyOrBlock(size);
+    }
+    internal::MSpan* s;
+    uintptr_t idx;
+    return mcache_->TryAllocSmall(
+        internal::SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
+  }
+  void* AllocateNoscanSlow(size_t bytes, bool or_null);
   bool marking() const { return marking_->load(std::memory_order_relaxed); }
 
   void* AllocateSlow(const Type& type, size_t count, bool array, bool or_null);
