@@ -274,6 +274,9 @@ MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
   s->freeindex_at_cache = 1;
   s->alloc_count_at_cache = 1;
   s->PublishFreeIndex(1);
+  // Allocate black (allocate_black()): a large object allocated while the
+  // collector marks survives the cycle without being scanned.
+  if (allocate_black()) s->TryMark(0);
   heap_live_.fetch_add(static_cast<int64_t>(s->bytes()),
                        std::memory_order_relaxed);
   central(s->spanclass).PushSwept(s);

@@ -95,7 +95,8 @@ class MHeap {
   // Allocate black: set by the collector, with the world stopped, for a
   // concurrent mark (after every mcache has handed its spans back) and
   // cleared at mark termination. An mcache that takes a span meanwhile
-  // marks its free slots (MSpan::MarkFreeSlots).
+  // marks its free slots (MSpan::MarkFreeSlots); AllocLarge marks the
+  // object it returns.
   bool allocate_black() const {
     return allocate_black_.load(std::memory_order_relaxed);
   }

@@ -174,6 +174,23 @@ TEST_F(MHeapTest, SpansCachedWhileMarkingAllocateBlackAndFreeTheRest) {
   EXPECT_FALSE(ls->IsMarked(ls->ObjIndex(reinterpret_cast<uintptr_t>(later))));
 }
 
+TEST_F(MHeapTest, LargeObjectsAllocatedWhileMarkingAreBlack) {
+  heap_.SetAllocateBlack(true);
+  void* during = c_->Alloc(100 << 10, false);
+  heap_.SetAllocateBlack(false);
+  void* after = c_->Alloc(100 << 10, false);
+  MSpan* sd = heap_.SpanOf(reinterpret_cast<uintptr_t>(during));
+  MSpan* sa = heap_.SpanOf(reinterpret_cast<uintptr_t>(after));
+  ASSERT_TRUE(sd->is_large());
+  EXPECT_TRUE(sd->IsMarked(0));
+  EXPECT_FALSE(sa->IsMarked(0));
+  c_->ReleaseAll();
+  heap_.BeginSweepCycle();
+  heap_.SweepAll();
+  EXPECT_EQ(heap_.FindObject(during), during);  // survived its cycle
+  EXPECT_EQ(heap_.FindObject(after), nullptr);  // unmarked: freed
+}
+
 TEST_F(MHeapTest, EmptySpansGoBackToThePageHeap) {
   std::vector<void*> objs;
   for (int i = 0; i < 20000; i++) objs.push_back(c_->Alloc(128, false));

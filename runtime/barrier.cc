@@ -69,17 +69,6 @@ uint64_t HeapImpl::PMarkedBytes() {
   return n;
 }
 
-void HeapImpl::MarkNewObject(void* obj) {
-  MSpan* s = mheap_->SpanOf(reinterpret_cast<uintptr_t>(obj));
-  uintptr_t idx = s->ObjIndex(reinterpret_cast<uintptr_t>(obj));
-  // A small object comes from a span its mcache took while marking, whose
-  // free slots it marked then (MSpan::MarkFreeSlots); a large one is
-  // marked here.
-  GCHEAP_DCHECK(s->is_large() || s->IsMarked(idx),
-                "allocate black: a span cached during the mark was not marked");
-  s->TryMark(idx);
-}
-
 void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   P* p = HeldP(m);
   FlushWbuf(p);  // shaded values become grey objects the assist can scan

@@ -123,11 +123,10 @@ class HeapImpl : public CollectorEnv {
   int HeldPs() const override {
     return held_ps_.load(std::memory_order_relaxed);
   }
-  // The write barrier's slow path and the allocation-black and assist
-  // hooks of the allocation slow path (barrier.cc).
+  // The write barrier's slow path and the assist hook of the allocation
+  // slow path (barrier.cc).
   void BarrierShade(Mutator& m, uintptr_t old_value, uintptr_t new_value);
   void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
-  void MarkNewObject(void* p);
   static P* HeldP(const Mutator& m) { return m.state_->p; }
   // The same, inlinable into code built with general registers only (the
   // write barrier's register-preserving path, barrier.cc).

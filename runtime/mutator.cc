@@ -95,9 +95,16 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
         static_cast<unsigned long long>(st.heap_inuse),
         heap_->options().hard_memory_limit);
   }
-  // Allocate black, if the collector marks now (a cycle run above, out of
-  // memory, has ended the mark that marking_now saw).
-  if (marking()) heap_->MarkNewObject(p);
+  // Allocate black is the allocator's work: while the collector marks, an
+  // mcache marks the free slots of each span it takes
+  // (MSpan::MarkFreeSlots) and the page heap marks each large object
+  // (MHeap::AllocLarge).
+  if (GCHEAP_DCHECK_IS_ON && marking()) {
+    MSpan* ms = heap_->mheap().SpanOf(reinterpret_cast<uintptr_t>(p));
+    GCHEAP_CHECK(ms->IsMarked(ms->ObjIndex(reinterpret_cast<uintptr_t>(p))),
+                 "allocate black: an object allocated during the mark is not "
+                 "marked");
+  }
   if (marking_now || marking()) {
     // What the program allocated since its last slow path: a 64-slot word
     // of a small size class (for tiny objects, of 16-byte blocks), or the
