@@ -256,6 +256,11 @@ void SetCycleEndHook(Heap& heap, std::function<void()> hook) {
   heap.impl()->collector().SetCycleEndHookForTesting(std::move(hook));
 }
 
+void SetStackScanHook(
+    Heap& heap, std::function<void(uintptr_t, uintptr_t, uintptr_t)> hook) {
+  heap.impl()->SetStackScanHookForTesting(std::move(hook));
+}
+
 bool PastTrigger(Heap& heap) {
   internal::HeapImpl* h = heap.impl();
   return h->mheap().heap_live().load(std::memory_order_relaxed) >=

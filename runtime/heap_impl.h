@@ -41,6 +41,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -85,7 +86,12 @@ struct MutatorState {
   uintptr_t stack_hi = 0;        // stack base (highest address)
   uintptr_t saved_sp = 0;        // valid while not running
   uintptr_t saved_regs[8] = {};  // callee-saved registers, idem
-  bool blocking = false;         // inside a BlockingScope
+  // While the thread is inside the runtime (an allocation slow path or a
+  // safepoint): the lowest address of the program's frames. The
+  // conservative stack scan starts here instead of at saved_sp, leaving out
+  // the runtime's own frames (RuntimeFrames). 0: scan from saved_sp.
+  uintptr_t runtime_frames = 0;
+  bool blocking = false;  // inside a BlockingScope
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
@@ -118,6 +124,11 @@ class HeapImpl : public CollectorEnv {
   }
   // Safepoint() saw poll_: flush for a ragged flush, park for a stop.
   void SafepointSlow(Mutator& m);
+  void SetStackScanHookForTesting(
+      std::function<void(uintptr_t, uintptr_t, uintptr_t)> hook) {
+    std::lock_guard<std::mutex> l(sched_mu_);
+    stack_scan_hook_ = std::move(hook);
+  }
   uint64_t PMarkedBytes() override;
   int procs() const override { return static_cast<int>(ps_.size()); }
   int HeldPs() const override {
@@ -234,6 +245,10 @@ class HeapImpl : public CollectorEnv {
   std::atomic<int> held_ps_{0};
   bool world_stopped_ = false;      // guarded by sched_mu_
   std::vector<Mutator*> mutators_;  // guarded by sched_mu_
+  // testing_hooks::SetStackScanHook: called for each conservative stack
+  // scan with (scan start, stack base, saved stack pointer).
+  std::function<void(uintptr_t, uintptr_t, uintptr_t)>
+      stack_scan_hook_;  // guarded by sched_mu_
   const uint64_t start_unix_ns_;
 
   // Roots.
@@ -267,6 +282,57 @@ class HeapImpl : public CollectorEnv {
   std::vector<PoolBase*> pools_;  // guarded by pools_mu_
 
   std::unique_ptr<Collector> collector_;  // last: uses everything above
+};
+
+// Runtime frames. The allocation slow path and the safepoint are entered
+// through a small out-of-line function that saves every callee-saved
+// register in its own frame (__builtin_unwind_init) and then calls the
+// real work, which opens a RuntimeFrames scope with its own frame address.
+// Everything the program's frames hold is then at or above that address:
+// their stack slots, and their register values in the entry function's
+// frame. The frames below it are the runtime's: the slow path's locals,
+// the collector's calls, the park. They hold no pointer the program needs
+// (an allocation's result exists only after the last point where the
+// slow path can stop), but they are large and each call leaves a
+// different pattern of slots unwritten, where a conservative scan would
+// find stale pointers left by earlier, deeper calls: a dead tree's root,
+// kept alive for a cycle (docs/collector.md, "Conservative roots: the
+// runtime's own frames"). So while the scope is open, the stack scan
+// starts at its boundary instead of at the saved stack pointer.
+//
+// Only the outermost scope sets the boundary: a safepoint polled inside
+// the allocation slow path is runtime code too. Calls out to program code
+// (the out-of-memory callback) close it for their duration (ProgramFrames),
+// so a stop inside them scans the whole stack again.
+class RuntimeFrames {
+ public:
+  RuntimeFrames(MutatorState* st, const void* boundary)
+      : st_(st), prev_(st->runtime_frames) {
+    if (prev_ == 0) st_->runtime_frames = reinterpret_cast<uintptr_t>(boundary);
+  }
+  ~RuntimeFrames() { st_->runtime_frames = prev_; }
+  RuntimeFrames(const RuntimeFrames&) = delete;
+  RuntimeFrames& operator=(const RuntimeFrames&) = delete;
+
+ private:
+  MutatorState* const st_;
+  const uintptr_t prev_;
+};
+
+// Program code called from inside a RuntimeFrames scope: scanned in full.
+class ProgramFrames {
+ public:
+  explicit ProgramFrames(MutatorState* st)
+      : st_(st), prev_(st->runtime_frames) {
+    st_->runtime_frames = 0;
+  }
+  ~ProgramFrames() { st_->runtime_frames = prev_; }
+  ProgramFrames(const ProgramFrames&) = delete;
+  ProgramFrames& operator=(const ProgramFrames&) = delete;
+
+ private:
+  MutatorState* const st_;
+  const uintptr_t prev_;
 };
 
 // The calling thread's mutator, or null.

@@ -34,13 +34,29 @@ void* Mutator::AllocateNoscanSlow(size_t bytes, bool or_null) {
   return AllocateSlow(kBytes, bytes, /*array=*/true, or_null);
 }
 
-void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
-                            bool or_null) {
+// The entry from the inline fast paths (RuntimeFrames in
+// runtime/heap_impl.h): __builtin_unwind_init saves every callee-saved
+// register, some of which may hold the program's only copy of a pointer,
+// in this frame, which the stack scan keeps.
+ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlow(const Type& t, size_t count,
+                                                    bool array, bool or_null) {
+  __builtin_unwind_init();
+  void* p = AllocateSlowWork(t, count, array, or_null);
+  // Not a tail call: this frame, with the registers, must stay below the
+  // program's while the work runs.
+  asm volatile("" : : : "memory");
+  return p;
+}
+
+ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
+                                                        size_t count,
+                                                        bool array,
+                                                        bool or_null) {
   heap_->CheckRunning(*this, "allocation");
+  internal::RuntimeFrames runtime(state_, __builtin_frame_address(0));
   Safepoint();
   heap_->StressTick(*this);
   heap_->MaybeTrigger(*this);
-  const bool marking_now = marking();
 
   // Layout: noscan payloads (no destructor) have no header and live in
   // noscan spans; small pointer-map objects use type bits; everything else
@@ -60,6 +76,22 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
   ok = ok && SizeOf(1, payload, header, &bytes);
   if (bytes == 0) bytes = 1;
 
+  // Mark assists come first, as in Go: an assist may stop at a safepoint,
+  // and the object it would be charged for is not allocated yet, so no
+  // frame below the program's holds it (RuntimeFrames). The charge is what
+  // the program allocated since its last slow path: a 64-slot word of a
+  // small size class (for tiny objects, of 16-byte blocks), or the large
+  // object.
+  if (ok && marking()) {
+    size_t charge = bytes;
+    if (noscan && bytes < internal::kTinySize) {
+      charge = 64 * internal::kTinySize;
+    } else if (bytes <= internal::kMaxSmallSize) {
+      charge = 64 * bytes;
+    }
+    heap_->AssistAlloc(*this, charge);
+  }
+
   void* p = nullptr;
   internal::MCache* c = internal::HeapImpl::RealCache(*this);
   for (int attempt = 0; ok && attempt < 3; attempt++) {
@@ -76,6 +108,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
       heap_->CollectFrom(this, internal::GcReason::kForced);
       c = internal::HeapImpl::RealCache(*this);
     } else if (attempt == 1 && heap_->options().on_out_of_memory) {
+      internal::ProgramFrames program(state_);  // scanned in full
       heap_->options().on_out_of_memory(bytes,
                                         heap_->options().out_of_memory_arg);
     }
@@ -105,18 +138,7 @@ void* Mutator::AllocateSlow(const Type& t, size_t count, bool array,
                  "allocate black: an object allocated during the mark is not "
                  "marked");
   }
-  if (marking_now || marking()) {
-    // What the program allocated since its last slow path: a 64-slot word
-    // of a small size class (for tiny objects, of 16-byte blocks), or the
-    // large object.
-    size_t charge = bytes;
-    if (noscan && bytes < internal::kTinySize) {
-      charge = 64 * internal::kTinySize;
-    } else if (bytes <= internal::kMaxSmallSize) {
-      charge = 64 * bytes;
-    }
-    heap_->AssistAlloc(*this, charge);
-  }
+  // No safepoint from here on: the object exists.
   if (noscan) return p;
   auto slot = reinterpret_cast<uintptr_t>(p);
   MSpan* s = heap_->mheap().SpanOf(slot);

@@ -161,7 +161,12 @@ class Mutator {
   void* AllocateNoscanSlow(size_t bytes, bool or_null);
   bool marking() const { return marking_->load(std::memory_order_relaxed); }
 
+  // The runtime's entries from the inline paths: each saves the program's
+  // registers in its frame and calls the work below it (RuntimeFrames in
+  // runtime/heap_impl.h).
   void* AllocateSlow(const Type& type, size_t count, bool array, bool or_null);
+  void* AllocateSlowWork(const Type& type, size_t count, bool array,
+                         bool or_null);
   void SafepointSlow();
 
   internal::MCache* mcache_ = nullptr;  // the held P's cache

@@ -115,10 +115,14 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
   }
   m.SetConservativeRoots(true);
   m.ScanRangeUnsafe(st->saved_regs, st->saved_regs + 8);
-  if (st->saved_sp != 0 && st->saved_sp < st->stack_hi) {
-    m.ScanRangeUnsafe(reinterpret_cast<const void*>(st->saved_sp),
+  // Inside the runtime, its own frames are left out (RuntimeFrames).
+  uintptr_t lo = st->saved_sp;
+  if (st->runtime_frames > lo) lo = st->runtime_frames;
+  if (stack_scan_hook_) stack_scan_hook_(lo, st->stack_hi, st->saved_sp);
+  if (st->saved_sp != 0 && lo < st->stack_hi) {
+    m.ScanRangeUnsafe(reinterpret_cast<const void*>(lo),
                       reinterpret_cast<const void*>(st->stack_hi));
-    rb->stacks += st->stack_hi - st->saved_sp;
+    rb->stacks += st->stack_hi - lo;
   }
   m.SetConservativeRoots(false);
   // Handles work in conservative mode too.

@@ -204,7 +204,8 @@ void HeapImpl::AckFlushLocked(P* p) {
   }
 }
 
-void HeapImpl::SafepointSlow(Mutator& m) {
+ABSL_ATTRIBUTE_NOINLINE void HeapImpl::SafepointSlow(Mutator& m) {
+  RuntimeFrames runtime(m.state_, __builtin_frame_address(0));
   P* p = m.state_->p;
   if (p != nullptr && p->flush_requested.load(std::memory_order_acquire)) {
     FlushP(p);  // the P's own buffers: no lock needed
@@ -349,7 +350,13 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
 
 namespace gcheap {
 
-void Mutator::SafepointSlow() { heap_->SafepointSlow(*this); }
+// The entry from the inline Safepoint(), as Mutator::AllocateSlow is for
+// allocation (RuntimeFrames in runtime/heap_impl.h).
+ABSL_ATTRIBUTE_NOINLINE void Mutator::SafepointSlow() {
+  __builtin_unwind_init();
+  heap_->SafepointSlow(*this);
+  asm volatile("" : : : "memory");  // not a tail call
+}
 
 BlockingScope::BlockingScope(Mutator& m) : m_(m) {
   m_.heap_->CheckRunning(m_, "BlockingScope");

@@ -19,6 +19,13 @@ void SetMarkHook(Heap& heap, std::function<void()> hook);
 // Runs `hook` on the collector's own thread after each heap-triggered
 // cycle it ran, before it takes the next request.
 void SetCycleEndHook(Heap& heap, std::function<void()> hook);
+// Runs `hook` for each conservative scan of a mutator's stack, with the
+// address the scan starts at, the stack's base (highest address) and the
+// stack pointer the thread saved when it stopped. Null removes it.
+void SetStackScanHook(
+    Heap& heap,
+    std::function<void(uintptr_t start, uintptr_t base, uintptr_t saved_sp)>
+        hook);
 // Whether the heap has reached the trigger of the next cycle.
 bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).

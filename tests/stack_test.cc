@@ -1,7 +1,10 @@
 // Conservative and precise stack scanning.
+#include <atomic>
+#include <cstdint>
 #include <vector>
 
 #include "gcheap/gcheap.h"
+#include "gcheap/testing.h"
 #include "gtest/gtest.h"
 #include "tests/test_types.h"
 
@@ -110,6 +113,54 @@ TEST(StackTest, CalleeSavedRegistersAreRoots) {
   heap.Collect();
   MakeGarbage(m, 30000);
   for (int i = 0; i < 12; i++) EXPECT_EQ(p[i]->value, 100u + i);
+  heap.DetachCurrentThread();
+}
+
+Options StressEverySlowPath() {
+  Options o = With(StackScanning::kConservative);
+  o.gc_stress = 1;  // every allocation slow path runs a collection
+  return o;
+}
+
+// The allocation slow path's own frames (large, and full of slots that
+// earlier calls left behind) are not scanned; the program's frames are.
+TEST(StackTest, StackScanLeavesOutTheAllocationSlowPath) {
+  Heap heap(StressEverySlowPath());
+  Mutator& m = heap.AttachCurrentThread();
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  std::atomic<int> scans{0}, left_out{0}, missed_program{0};
+  testing_hooks::SetStackScanHook(
+      heap, [&](uintptr_t start, uintptr_t base, uintptr_t saved_sp) {
+        if (here >= base || here < saved_sp) return;  // another thread
+        scans++;
+        if (start > saved_sp) left_out++;
+        if (start > here) missed_program++;
+      });
+  MakeGarbage(m, 2000);  // slow paths, each collecting from inside
+  testing_hooks::SetStackScanHook(heap, nullptr);
+  EXPECT_GT(scans, 10);
+  EXPECT_EQ(left_out, scans);  // always inside the slow path here
+  EXPECT_EQ(missed_program, 0);
+  heap.DetachCurrentThread();
+}
+
+// Holds three objects across allocation slow paths that collect, so the
+// compiler keeps them in callee-saved registers (or spills them to this
+// frame): both are program state the scan must keep.
+__attribute__((noinline)) bool HoldAcrossSlowPaths(Heap& heap, Mutator& m) {
+  Pair* a = MakePair(m, 11);
+  Pair* b = MakePair(m, 22);
+  Pair* c = MakePair(m, 33);
+  for (int i = 0; i < 3000; i++) m.New<Pair>(kPairType)->value = i;
+  return heap.ObjectStart(a) == a && heap.ObjectStart(b) == b &&
+         heap.ObjectStart(c) == c && a->value == 11 && b->value == 22 &&
+         c->value == 33;
+}
+
+TEST(StackTest, RegistersAreRootsWhileTheSlowPathCollects) {
+  Heap heap(StressEverySlowPath());
+  Mutator& m = heap.AttachCurrentThread();
+  EXPECT_TRUE(HoldAcrossSlowPaths(heap, m));
   heap.DetachCurrentThread();
 }
 
