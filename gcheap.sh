@@ -2,8 +2,8 @@
 # gcheap's one entry point: installs what is missing, builds, runs.
 #
 #   ./gcheap.sh example [name]   run the main example (or examples/<name>)
-#   ./gcheap.sh test [config]    run every test; config: asan, tsan, debug,
-#                                clang (default: the plain build). Ends with
+#   ./gcheap.sh test [config]    run every test; config: opt, asan, tsan,
+#                                debug, clang (default: the plain build). Ends with
 #                                a line "N passed, N failed".
 #   ./gcheap.sh bench            benchmarks against the peers (optimized):
 #                                allocation vs malloc (tools/bench_alloc.sh),

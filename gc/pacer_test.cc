@@ -33,10 +33,11 @@ TEST(PacerTest, ConcurrentTriggerLeavesRoomForTheMeasuredRunway) {
   // and the largest of the last 4 samples is kept anyway.
   p.ObserveMark(1 << 18, 100 << 20, 2'500'000, 100'000'000);
   EXPECT_DOUBLE_EQ(p.cons_mark(), 0.1);
-  // A fast allocator: the runway exceeds the 70% floor.
+  // A fast allocator: the runway exceeds the concurrent floor, 65% of the
+  // way (stop-the-world marking starts at 70%).
   p.ObserveMark(100 << 20, 10 << 20, 10'000'000, 10'000'000);
   p.Commit(100 << 20, 0);
-  EXPECT_EQ(p.trigger(), 170u << 20);
+  EXPECT_EQ(p.trigger(), 165u << 20);
 }
 
 TEST(PacerTest, MarkingThatKeepsUpStartsLateButNotPast95Percent) {
@@ -49,7 +50,7 @@ TEST(PacerTest, MarkingThatKeepsUpStartsLateButNotPast95Percent) {
 TEST(PacerTest, AMarkThatStartsEarlyGetsAGrowthBudget) {
   Pacer p(100, 0);
   p.Commit(100 << 20, 0);  // goal 200 MiB
-  // Started at the 70% floor: the heap may grow 20% of the 100 MiB of
+  // Started at 70% of the way: the heap may grow 20% of the 100 MiB of
   // headroom before assists aim at the worst case, and a quarter of that
   // again at most.
   Pacer::MarkGoals g = p.ForMark(170 << 20);

@@ -58,8 +58,10 @@ class Persistent {
 
   T* Get() const { return slot_ ? static_cast<T*>(*slot_) : nullptr; }
   void Set(T* value) { *slot_ = value; }
-  T* operator->() const { return Get(); }
-  T& operator*() const { return *Get(); }
+  // Through the slot itself: an empty handle (default-constructed or moved
+  // from) has none to go through.
+  T* operator->() const { return static_cast<T*>(*slot_); }
+  T& operator*() const { return *static_cast<T*>(*slot_); }
   explicit operator bool() const { return Get() != nullptr; }
   // Drops the root.
   void Reset() {
@@ -94,8 +96,10 @@ class Local {
   Local(Mutator& m, T* value) : slot_(internal::NewLocalSlot(m, value)) {}
   T* Get() const { return slot_ ? static_cast<T*>(*slot_) : nullptr; }
   void Set(T* value) { *slot_ = value; }
-  T* operator->() const { return Get(); }
-  T& operator*() const { return *Get(); }
+  // Through the slot itself: an empty handle (default-constructed or moved
+  // from) has none to go through.
+  T* operator->() const { return static_cast<T*>(*slot_); }
+  T& operator*() const { return *static_cast<T*>(*slot_); }
   explicit operator bool() const { return Get() != nullptr; }
 
  private:
