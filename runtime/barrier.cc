@@ -28,14 +28,14 @@ namespace {
 
 // Moves the P's buffered values into its marker (greying them).
 void FlushWbuf(P* p) {
-  p->marker->GreyBatch(p->wbuf, p->wbuf_n);
-  p->wbuf_n = 0;
+  p->marker->GreyBatch(p->wbuf.data, p->wbuf.n);
+  p->wbuf.n = 0;
 }
 
 void Buffer(P* p, uintptr_t v) {
   if (v < 4096) return;  // null and small tagged integers
-  if (p->wbuf_n == P::kWbufEntries) FlushWbuf(p);
-  p->wbuf[p->wbuf_n++] = v;
+  if (p->wbuf.n == WriteBuffer::kEntries) FlushWbuf(p);
+  p->wbuf.data[p->wbuf.n++] = v;
 }
 
 P* RunningP(Mutator* m, const char* what) {
@@ -126,13 +126,14 @@ gcheap_internal_wb_append(void** slot, const void* value) {
   gcheap::Mutator* m = gcheap::internal::tls_current;
   if (m == nullptr) return 1;
   P* p = gcheap::internal::HeapImpl::HeldPGeneralRegs(*m);
-  if (p == nullptr || p->wbuf_n + 2 > P::kWbufEntries) return 1;
+  if (p == nullptr || p->wbuf.n + 2 > gcheap::internal::WriteBuffer::kEntries)
+    return 1;
   const uintptr_t old_value =
       __atomic_load_n(reinterpret_cast<uintptr_t*>(slot), __ATOMIC_RELAXED);
   const uintptr_t new_value = reinterpret_cast<uintptr_t>(value);
   // As Buffer: null and small tagged integers are not pointers.
-  if (old_value >= 4096) p->wbuf[p->wbuf_n++] = old_value;
-  if (new_value >= 4096) p->wbuf[p->wbuf_n++] = new_value;
+  if (old_value >= 4096) p->wbuf.data[p->wbuf.n++] = old_value;
+  if (new_value >= 4096) p->wbuf.data[p->wbuf.n++] = new_value;
   return 0;
 }
 

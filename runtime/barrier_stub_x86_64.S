@@ -10,7 +10,13 @@
 //
 //   entry: rdi = slot, rsi = value; rsp 8 bytes below a 128-byte gap the
 //          caller left for its red zone; any alignment.
-//   1. Save the caller-saved general registers and align the stack.
+//   0. The common case, in three scratch registers: the thread holds a P
+//      (gcheap_internal_held_wbuf, a thread-local pointer to its buffer)
+//      with room for two more values. Append the old value of *slot and
+//      the new value (each unless null or a small tagged integer, below
+//      4096) and return, clearing the registers' saved copies.
+//   1. Otherwise save the caller-saved general registers and align the
+//      stack.
 //   2. gcheap_internal_wb_append(slot, value): appends the old and new
 //      values to the P's buffer. Compiled with general registers only, so
 //      no vector register needs saving for it. Returns 0 when done.
@@ -22,6 +28,8 @@
 //      below the caller holds no stale pointers either.
 #if defined(__x86_64__) && defined(__ELF__)
 
+#include "runtime/wbuf_layout.h"
+
   .text
   .globl gcheap_write_barrier_stub
   .type gcheap_write_barrier_stub, @function
@@ -29,6 +37,52 @@
 gcheap_write_barrier_stub:
   .cfi_startproc
   endbr64
+  pushq %rax
+  .cfi_adjust_cfa_offset 8
+  pushq %rcx
+  .cfi_adjust_cfa_offset 8
+  pushq %rdx
+  .cfi_adjust_cfa_offset 8
+  movq gcheap_internal_held_wbuf@GOTTPOFF(%rip), %rax
+  movq %fs:(%rax), %rax
+  testq %rax, %rax
+  jz .Lnot_here
+  movq GCHEAP_WBUF_N_OFFSET(%rax), %rcx
+  cmpq $(GCHEAP_WBUF_ENTRIES - 2), %rcx
+  ja .Lnot_here
+  movq (%rdi), %rdx
+  cmpq $4096, %rdx
+  jb 1f
+  movq %rdx, GCHEAP_WBUF_DATA_OFFSET(%rax,%rcx,8)
+  addq $1, %rcx
+1:
+  cmpq $4096, %rsi
+  jb 2f
+  movq %rsi, GCHEAP_WBUF_DATA_OFFSET(%rax,%rcx,8)
+  addq $1, %rcx
+2:
+  movq %rcx, GCHEAP_WBUF_N_OFFSET(%rax)
+  popq %rdx
+  .cfi_adjust_cfa_offset -8
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  popq %rax
+  .cfi_adjust_cfa_offset -8
+  movq $0, -8(%rsp)
+  movq $0, -16(%rsp)
+  movq $0, -24(%rsp)
+  ret
+.Lnot_here:
+  .cfi_adjust_cfa_offset 24
+  popq %rdx
+  .cfi_adjust_cfa_offset -8
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  popq %rax
+  .cfi_adjust_cfa_offset -8
+  movq $0, -8(%rsp)
+  movq $0, -16(%rsp)
+  movq $0, -24(%rsp)
   pushq %rbp
   .cfi_def_cfa_offset 16
   .cfi_offset %rbp, -16

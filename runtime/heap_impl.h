@@ -40,6 +40,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,22 +54,33 @@
 #include "gc/gc.h"
 #include "gc/specials.h"
 #include "runtime/heap.h"
+#include "runtime/wbuf_layout.h"
 
 namespace gcheap::internal {
 
 class PoolBase;
 
+// A P's write-barrier buffer: values to shade, appended by the barrier
+// (the stub's assembly too, at the offsets in runtime/wbuf_layout.h) and
+// flushed into the P's marker when full, at assists and at mark
+// termination.
+struct WriteBuffer {
+  static constexpr size_t kEntries = GCHEAP_WBUF_ENTRIES;
+  size_t n = 0;
+  uintptr_t data[kEntries];
+};
+static_assert(offsetof(WriteBuffer, n) == GCHEAP_WBUF_N_OFFSET);
+static_assert(offsetof(WriteBuffer, data) == GCHEAP_WBUF_DATA_OFFSET);
+
 struct P {
   enum class Status : uint8_t { kIdle, kRunning, kParked };
-  static constexpr size_t kWbufEntries = 512;
   int id = 0;
   MCache* mcache = nullptr;
   // While marking: the P's grey objects (write barrier, assists) and the
   // write-barrier buffer of values to shade, flushed into the marker when
   // full and at mark termination. Owned by the thread holding the P.
   std::unique_ptr<Marker> marker;
-  uintptr_t wbuf[kWbufEntries];
-  size_t wbuf_n = 0;
+  WriteBuffer wbuf;
   int64_t assist_debt = 0;  // bytes of scan work owed
   // Set (under sched_mu_) when a ragged flush asks this running P to flush
   // its marking work; cleared by the P's owner once it has.
@@ -337,6 +349,10 @@ class ProgramFrames {
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// The write-barrier buffer of the P the calling thread holds, or null; set
+// by AcquireP and ReleaseP. The barrier stub's assembly appends to it.
+extern "C" constinit thread_local WriteBuffer* gcheap_internal_held_wbuf
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
 // The calling thread's mutator, or null (CurrentMutator without a call,
 // for the write barrier's register-preserving path in barrier.cc).
 extern constinit thread_local Mutator* tls_current

@@ -30,6 +30,10 @@ uintptr_t StackBase() {
 
 Mutator* CurrentMutator() { return tls_current; }
 
+extern "C" {
+constinit thread_local WriteBuffer* gcheap_internal_held_wbuf = nullptr;
+}
+
 // Zeroes the stack just below the caller's frame, where the collection's
 // own frames are about to go: stale pointers left there by earlier, deeper
 // calls would otherwise look live to the conservative stack scan (the same
@@ -138,6 +142,7 @@ void HeapImpl::AcquireP(Mutator& m) {
     st->p = got;
     st->last_p = got->id;
   }
+  gcheap_internal_held_wbuf = &got->wbuf;
   // Under GC stress the inline fast path sees an empty cache, so every
   // allocation takes the slow path, which counts it.
   m.mcache_ = opts_.gc_stress > 0 ? no_p_cache_ : got->mcache;
@@ -158,6 +163,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
   held_ps_.fetch_sub(1, std::memory_order_relaxed);
   st->p->owner = nullptr;
   st->p = nullptr;
+  gcheap_internal_held_wbuf = nullptr;
   m.mcache_ = no_p_cache_;
   sched_cv_.notify_all();
 }

@@ -94,6 +94,41 @@ TEST(ConcurrentTest, BarrierKeepsAnObjectMovedDuringMark) {
   heap.DetachCurrentThread();
 }
 
+// Deletion half of the barrier, for 2000 objects: each is taken out of a
+// grey object into a new handle (the handles were scanned when the mark
+// began and are not scanned again) and its heap slot cleared, so only the
+// shade of the overwritten value keeps it. The 2000 shades pass through
+// the P's 512-entry buffer, so the barrier's inline append and its
+// full-buffer path (flush, then append) both run; checkmark fails the
+// cycle if one was lost.
+TEST(ConcurrentTest, BarrierShadesEveryOverwrittenValueAcrossBufferFlushes) {
+  Heap heap(Concurrent(/*checkmark=*/true));
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    constexpr int kObjects = 2000;
+    std::vector<Persistent<Pair>> from;
+    for (int i = 0; i < kObjects; i++) {
+      from.emplace_back(heap, m.New<Pair>(kPairType));
+      from.back()->car = m.New<Pair>(kPairType);
+      from.back()->car->value = static_cast<uint64_t>(i);
+    }
+    HandleScope scope(m);
+    std::vector<Local<Pair>> taken;
+    taken.reserve(kObjects);
+    CollectWhile(heap, m, [&] {
+      for (int i = 0; i < kObjects; i++) {
+        taken.emplace_back(m, from[i]->car.Get());
+        from[i]->car = nullptr;
+      }
+    });
+    for (int i = 0; i < kObjects; i++) {
+      ASSERT_NE(heap.ObjectStart(taken[i].Get()), nullptr) << i;
+      EXPECT_EQ(taken[i]->value, static_cast<uint64_t>(i));
+    }
+  }
+  heap.DetachCurrentThread();
+}
+
 // Mark termination flushes a running thread's barrier buffer at its next
 // safepoint (a ragged flush): the thread moves an object during the mark
 // and then only polls; checkmark fails the cycle if the shade was lost.
