@@ -30,6 +30,20 @@
 
 #include "runtime/wbuf_layout.h"
 
+// Restores the fast path's three scratch registers and zeroes their
+// saved copies.
+.macro RESTORE_SCRATCH
+  popq %rdx
+  .cfi_adjust_cfa_offset -8
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  popq %rax
+  .cfi_adjust_cfa_offset -8
+  movq $0, -8(%rsp)
+  movq $0, -16(%rsp)
+  movq $0, -24(%rsp)
+.endm
+
   .text
   .globl gcheap_write_barrier_stub
   .type gcheap_write_barrier_stub, @function
@@ -62,27 +76,11 @@ gcheap_write_barrier_stub:
   addq $1, %rcx
 2:
   movq %rcx, GCHEAP_WBUF_N_OFFSET(%rax)
-  popq %rdx
-  .cfi_adjust_cfa_offset -8
-  popq %rcx
-  .cfi_adjust_cfa_offset -8
-  popq %rax
-  .cfi_adjust_cfa_offset -8
-  movq $0, -8(%rsp)
-  movq $0, -16(%rsp)
-  movq $0, -24(%rsp)
+  RESTORE_SCRATCH
   ret
 .Lnot_here:
   .cfi_adjust_cfa_offset 24
-  popq %rdx
-  .cfi_adjust_cfa_offset -8
-  popq %rcx
-  .cfi_adjust_cfa_offset -8
-  popq %rax
-  .cfi_adjust_cfa_offset -8
-  movq $0, -8(%rsp)
-  movq $0, -16(%rsp)
-  movq $0, -24(%rsp)
+  RESTORE_SCRATCH
   pushq %rbp
   .cfi_def_cfa_offset 16
   .cfi_offset %rbp, -16

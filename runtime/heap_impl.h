@@ -316,35 +316,36 @@ class HeapImpl : public CollectorEnv {
 // the allocation slow path is runtime code too. Calls out to program code
 // (the out-of-memory callback) close it for their duration (ProgramFrames),
 // so a stop inside them scans the whole stack again.
-class RuntimeFrames {
+class FramesScope {
  public:
-  RuntimeFrames(MutatorState* st, const void* boundary)
+  FramesScope(const FramesScope&) = delete;
+  FramesScope& operator=(const FramesScope&) = delete;
+
+ protected:
+  // Sets the thread's boundary for the scope, restoring the previous one.
+  FramesScope(MutatorState* st, uintptr_t boundary)
       : st_(st), prev_(st->runtime_frames) {
-    if (prev_ == 0) st_->runtime_frames = reinterpret_cast<uintptr_t>(boundary);
+    st_->runtime_frames = boundary;
   }
-  ~RuntimeFrames() { st_->runtime_frames = prev_; }
-  RuntimeFrames(const RuntimeFrames&) = delete;
-  RuntimeFrames& operator=(const RuntimeFrames&) = delete;
+  ~FramesScope() { st_->runtime_frames = prev_; }
 
  private:
   MutatorState* const st_;
   const uintptr_t prev_;
 };
 
-// Program code called from inside a RuntimeFrames scope: scanned in full.
-class ProgramFrames {
+class RuntimeFrames : FramesScope {
  public:
-  explicit ProgramFrames(MutatorState* st)
-      : st_(st), prev_(st->runtime_frames) {
-    st_->runtime_frames = 0;
-  }
-  ~ProgramFrames() { st_->runtime_frames = prev_; }
-  ProgramFrames(const ProgramFrames&) = delete;
-  ProgramFrames& operator=(const ProgramFrames&) = delete;
+  RuntimeFrames(MutatorState* st, const void* boundary)
+      : FramesScope(st, st->runtime_frames != 0
+                            ? st->runtime_frames
+                            : reinterpret_cast<uintptr_t>(boundary)) {}
+};
 
- private:
-  MutatorState* const st_;
-  const uintptr_t prev_;
+// Program code called from inside a RuntimeFrames scope: scanned in full.
+class ProgramFrames : FramesScope {
+ public:
+  explicit ProgramFrames(MutatorState* st) : FramesScope(st, 0) {}
 };
 
 // The calling thread's mutator, or null.
