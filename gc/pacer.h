@@ -119,12 +119,15 @@ class Pacer {
     uint64_t trigger = goal;
     if (goal != UINT64_MAX && goal > marked) {
       uint64_t span = goal - marked;
-      trigger = marked + span * kTriggerPercent / 100;
-      if (cons_mark_next_ > 0) {
+      const bool concurrent = cons_mark_next_ > 0;
+      trigger =
+          marked +
+          span * (concurrent ? kMinConcurrentTriggerPercent : kTriggerPercent) /
+              100;
+      if (concurrent) {
         // Concurrent marking: start early enough that the program's
         // allocation during the mark (the runway) ends near the goal;
         // between 65% and 95% of the way.
-        trigger = marked + span * kMinConcurrentTriggerPercent / 100;
         double runway_d = cons_mark() * (1 - kBackgroundUtilization) /
                           kBackgroundUtilization * static_cast<double>(marked);
         uint64_t runway = runway_d >= static_cast<double>(span)

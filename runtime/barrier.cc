@@ -101,8 +101,9 @@ void WriteBarrierSlow(void** slot, const void* value) {
 
 }  // namespace gcheap::internal
 
-// The register-preserving entry's two halves (barrier_stub_x86_64.S).
-// Hidden: the stub, in this library, calls them directly.
+// What the register-preserving entry (barrier_stub_x86_64.S) uses when its
+// own append cannot be done. Hidden: the stub, in this library, reaches
+// them directly.
 extern "C" {
 
 // Whether the stub may save the extended state with XSAVE: the OS has
@@ -115,27 +116,6 @@ __attribute__((visibility("hidden"))) int gcheap_internal_wb_xsave = [] {
   return 0;
 #endif
 }();
-
-// The common case without touching a vector register (the stub saves none
-// for it): both values fit in the running P's buffer. Returns 1 for
-// everything else (a full buffer, no P, an unattached thread), which the
-// stub hands to gcheap_internal_wb_slow with the full state saved.
-__attribute__((visibility("hidden"), target("general-regs-only"))) int
-gcheap_internal_wb_append(void** slot, const void* value) {
-  using gcheap::internal::P;
-  gcheap::Mutator* m = gcheap::internal::tls_current;
-  if (m == nullptr) return 1;
-  P* p = gcheap::internal::HeapImpl::HeldPGeneralRegs(*m);
-  if (p == nullptr || p->wbuf.n + 2 > gcheap::internal::WriteBuffer::kEntries)
-    return 1;
-  const uintptr_t old_value =
-      __atomic_load_n(reinterpret_cast<uintptr_t*>(slot), __ATOMIC_RELAXED);
-  const uintptr_t new_value = reinterpret_cast<uintptr_t>(value);
-  // As Buffer: null and small tagged integers are not pointers.
-  if (old_value >= 4096) p->wbuf.data[p->wbuf.n++] = old_value;
-  if (new_value >= 4096) p->wbuf.data[p->wbuf.n++] = new_value;
-  return 0;
-}
 
 namespace {
 std::atomic<bool> wb_scribble{false};  // testing_hooks

@@ -15,16 +15,12 @@
 //      with room for two more values. Append the old value of *slot and
 //      the new value (each unless null or a small tagged integer, below
 //      4096) and return, clearing the registers' saved copies.
-//   1. Otherwise save the caller-saved general registers and align the
-//      stack.
-//   2. gcheap_internal_wb_append(slot, value): appends the old and new
-//      values to the P's buffer. Compiled with general registers only, so
-//      no vector register needs saving for it. Returns 0 when done.
-//   3. Otherwise (buffer full, no P, not attached) save the whole extended
-//      state (XSAVE, or FXSAVE without OS support for it) and call
-//      gcheap_internal_wb_slow, the ordinary C++ slow path, which flushes
-//      the buffer or reports the error.
-//   4. Restore the registers and clear their saved copies, so the stack
+//   1. Otherwise (buffer full, no P, not attached) save the caller-saved
+//      general registers and the whole extended state (XSAVE, or FXSAVE
+//      without OS support for it), and call gcheap_internal_wb_slow, the
+//      ordinary C++ slow path, which flushes the buffer or reports the
+//      error.
+//   2. Restore the registers and clear their saved copies, so the stack
 //      below the caller holds no stale pointers either.
 #if defined(__x86_64__) && defined(__ELF__)
 
@@ -96,9 +92,7 @@ gcheap_write_barrier_stub:
   pushq %r10   // -64
   pushq %r11   // -72
   andq $-16, %rsp
-  call gcheap_internal_wb_append
-  testl %eax, %eax
-  jnz .Lslow
+  jmp .Lslow
 .Lrestore:
   movq -8(%rbp), %rax
   movq -16(%rbp), %rcx

@@ -151,12 +151,6 @@ class HeapImpl : public CollectorEnv {
   void BarrierShade(Mutator& m, uintptr_t old_value, uintptr_t new_value);
   void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
   static P* HeldP(const Mutator& m) { return m.state_->p; }
-  // The same, inlinable into code built with general registers only (the
-  // write barrier's register-preserving path, barrier.cc).
-  __attribute__((target("general-regs-only"))) static P* HeldPGeneralRegs(
-      const Mutator& m) {
-    return m.state_->p;
-  }
   // AddressSanitizer builds: explains a reported address (asan_report.cc).
   static void DescribeAddress(const Mutator& m, uintptr_t addr);
   void AssistAlloc(Mutator& m, size_t bytes);
@@ -308,9 +302,9 @@ class HeapImpl : public CollectorEnv {
 // slow path can stop), but they are large and each call leaves a
 // different pattern of slots unwritten, where a conservative scan would
 // find stale pointers left by earlier, deeper calls: a dead tree's root,
-// kept alive for a cycle (docs/collector.md, "Conservative roots: the
-// runtime's own frames"). So while the scope is open, the stack scan
-// starts at its boundary instead of at the saved stack pointer.
+// kept alive for a cycle (docs/collector.md, "Thread stacks"). So while the
+// scope is open, the stack scan starts at its boundary instead of at the saved
+// stack pointer.
 //
 // Only the outermost scope sets the boundary: a safepoint polled inside
 // the allocation slow path is runtime code too. Calls out to program code
