@@ -154,6 +154,15 @@ class MCache {
     }
   }
 
+  // The same for a conservative object without a header (every word of
+  // the slot may be a pointer): flags the span conservative first, so
+  // markers check each word it names (MSpan::kLayoutConservative).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void SetConservativeBits(MSpan* s,
+                                                        uintptr_t idx) {
+    s->MarkConservative();
+    SetTypeBits(s, idx, false, ~uint64_t{0});
+  }
+
   MHeap* heap() const { return heap_; }
   MSpan* cached_span(SpanClass spc) const { return alloc_[spc.raw()]; }
   uintptr_t tiny_block() const { return tiny_; }

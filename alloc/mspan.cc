@@ -76,14 +76,15 @@ void MSpan::BecomeMixed(uint64_t* bitmaps, uintptr_t idx, bool with_header,
   // What the layout said so far, for every slot (free slots included: they
   // are rewritten when allocated); markers read the bits once the release
   // store below shows them the mixed layout.
-  const uint64_t m = layout.load(std::memory_order_relaxed) == kLayoutUniform
-                         ? uniform_mask
-                         : 0;
+  const uint8_t raw = layout.load(std::memory_order_relaxed);
+  const uint64_t m =
+      (raw & kLayoutStateMask) == kLayoutUniform ? uniform_mask : 0;
   for (uint32_t w = 0; w < bitmap_words; w++) {
     __atomic_store_n(&header_bits[w], uint64_t{0}, __ATOMIC_RELAXED);
   }
   for (uint32_t i = 0; i < nelems; i++) WriteTypeBits(i, false, m);
-  layout.store(kLayoutMixed, std::memory_order_release);
+  layout.store((raw & kLayoutConservative) | kLayoutMixed,
+               std::memory_order_release);
   WriteTypeBits(idx, with_header, ptrmask);
 }
 

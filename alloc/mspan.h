@@ -76,12 +76,20 @@ struct MSpan {
   //                   words uniform_mask: heap_bits and header_bits are not
   //                   kept (a span of one type, the common case, costs its
   //                   allocations and its markers no bitmap traffic);
-  //   kLayoutMixed    heap_bits and header_bits describe every slot.
-  // Moves only forward while the span lives (see SetTypeBits); written by
-  // the allocating owner, read by markers.
+  //   kLayoutMixed    heap_bits and header_bits describe every slot;
+  // plus the flag kLayoutConservative: some object in the span has no
+  // layout of its own (a conservative object without a header, whose type
+  // bits name all its words), so every word the span's type bits name may
+  // be a non-pointer: markers check each value (see gc/mark.h).
+  // The state moves only forward while the span lives (see SetTypeBits),
+  // and the flag, once set, stays; written by the allocating owner, read
+  // by markers. A span whose layout byte is exactly kLayoutUniform is the
+  // markers' inlined case.
   static constexpr uint8_t kLayoutEmpty = 0;
   static constexpr uint8_t kLayoutUniform = 1;
   static constexpr uint8_t kLayoutMixed = 2;
+  static constexpr uint8_t kLayoutStateMask = 3;
+  static constexpr uint8_t kLayoutConservative = 4;
   std::atomic<uint8_t> layout{kLayoutEmpty};
   uint64_t uniform_mask = 0;  // relaxed atomic
   // Type bits of a small scan span whose layout is mixed, else null
@@ -174,13 +182,25 @@ struct MSpan {
   // Whether slot idx's object is described by type bits (no header). For
   // a small scan span only.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SlotUsesTypeBits(uintptr_t idx) const {
-    return layout.load(std::memory_order_acquire) != kLayoutMixed ||
+    return (layout.load(std::memory_order_acquire) & kLayoutStateMask) !=
+               kLayoutMixed ||
            !HasHeaderBit(idx);
+  }
+  // Some object of the span is conservative (kLayoutConservative).
+  bool conservative() const {
+    return layout.load(std::memory_order_acquire) & kLayoutConservative;
+  }
+  // Owner only: before the first conservative object is handed out.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void MarkConservative() {
+    uint8_t l = layout.load(std::memory_order_relaxed);
+    if (ABSL_PREDICT_FALSE(!(l & kLayoutConservative))) {
+      layout.store(l | kLayoutConservative, std::memory_order_release);
+    }
   }
   // The pointer words of slot idx (bit i = word i of the object); the slot
   // must use type bits.
   ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t SlotPointerBits(uintptr_t idx) const {
-    uint8_t l = layout.load(std::memory_order_acquire);
+    uint8_t l = layout.load(std::memory_order_acquire) & kLayoutStateMask;
     if (l == kLayoutUniform) {
       return __atomic_load_n(&uniform_mask, __ATOMIC_RELAXED);
     }
@@ -194,13 +214,14 @@ struct MSpan {
   // gets them from the heap and calls BecomeMixed. Owner only.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SetTypeBits(uintptr_t idx, bool with_header,
                                                 uint64_t ptrmask) {
-    uint8_t l = layout.load(std::memory_order_relaxed);
+    const uint8_t raw = layout.load(std::memory_order_relaxed);
+    const uint8_t l = raw & kLayoutStateMask;
     if (!with_header) {
       ptrmask &= SlotWordsMask();
       if (l == kLayoutUniform && uniform_mask == ptrmask) return true;
       if (l == kLayoutEmpty) {
         __atomic_store_n(&uniform_mask, ptrmask, __ATOMIC_RELAXED);
-        layout.store(kLayoutUniform, std::memory_order_release);
+        layout.store(raw | kLayoutUniform, std::memory_order_release);
         return true;
       }
     }

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "gcheap/gcheap.h"
 
@@ -31,8 +32,11 @@ namespace gcheap_bench {
 class GcStats {
  public:
   // Starts the wall clock.
-  GcStats(gcheap::Heap& heap, const char* name)
-      : heap_(heap), name_(name), start_(std::chrono::steady_clock::now()) {}
+  GcStats(gcheap::Heap& heap, const char* name, const char* impl = "gcheap")
+      : heap_(heap),
+        name_(name),
+        impl_(impl),
+        start_(std::chrono::steady_clock::now()) {}
 
   // Folds the pauses of the cycles since the last fold into the maximum.
   void Fold() { Fold(heap_.ReadMemStats()); }
@@ -42,6 +46,13 @@ class GcStats {
     return std::chrono::duration<double, std::milli>(
                std::chrono::steady_clock::now() - start_)
         .count();
+  }
+
+  // Adds " key=value" to the RESULT line.
+  void AddField(const char* key, double value) {
+    char buf[96];
+    snprintf(buf, sizeof(buf), " %s=%.3f", key, value);
+    extra_ += buf;
   }
 
   uint32_t NumGC() { return heap_.ReadMemStats().num_gc; }
@@ -59,10 +70,10 @@ class GcStats {
               missed_);
     }
     fprintf(stderr,
-            "RESULT name=%s impl=gcheap wall_ms=%.3f gcs=%u max_pause_us=%.3f "
-            "total_pause_ms=%.3f\n",
-            name_, wall_ms, s.num_gc, static_cast<double>(max_pause_ns_) / 1e3,
-            static_cast<double>(s.pause_total_ns) / 1e6);
+            "RESULT name=%s impl=%s wall_ms=%.3f gcs=%u max_pause_us=%.3f "
+            "total_pause_ms=%.3f%s\n",
+            name_, impl_, wall_ms, s.num_gc, static_cast<double>(max_pause_ns_) / 1e3,
+            static_cast<double>(s.pause_total_ns) / 1e6, extra_.c_str());
   }
 
  private:
@@ -84,6 +95,8 @@ class GcStats {
 
   gcheap::Heap& heap_;
   const char* name_;
+  const char* impl_;
+  std::string extra_;  // " key=value" fields after the standard ones
   std::chrono::steady_clock::time_point start_;
   uint32_t folded_ = 0;  // cycles 1..folded_ are in max_pause_ns_
   uint64_t max_pause_ns_ = 0;

@@ -2,6 +2,15 @@
 // mutator threads, in concurrent and stop-the-world marking mode.
 //
 //   bazel run --config=opt //bench:pauses -- [live_MiB] [seconds]
+//   bazel run --config=opt //bench:pauses -- -live 256 -seconds 10
+//       -mutators 2 -spinners 2             (one command line)
+//
+// The second form (bench/peers/pauses.go is its Go peer, run by
+// tools/bench_shapes.sh) runs concurrent marking only, with `spinners`
+// more attached threads in loops that neither allocate nor poll (they sum
+// an array and look at a stop flag every 2^24 iterations): stops reach
+// them through signals (docs/collector.md, "Stopping threads that do not
+// poll"). It prints a RESULT line with the pause distribution.
 //
 // Builds a live heap of `live_MiB` (default 256) of 32-byte nodes (binary
 // trees hanging off a root array), then runs two mutators for `seconds`
@@ -16,9 +25,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "bench/tree_node.h"
 #include "gcheap/gcheap.h"
 
@@ -37,7 +48,24 @@ struct Result {
   double peak_over_goal = 0;
 };
 
-Result Run(bool concurrent, size_t live_mib, int seconds) {
+// A loop that neither allocates nor polls: the shape of an embedder's
+// native code (a hash, a sort, a numeric kernel) on an attached thread.
+ABSL_ATTRIBUTE_NOINLINE uint64_t Spin(const std::atomic<bool>& stop) {
+  uint64_t data[512];
+  for (int i = 0; i < 512; i++) data[i] = i * 2654435761u;
+  uint64_t sum = 0;
+  for (uint64_t n = 1;; n++) {
+    sum += data[n & 511] ^ (sum >> 3);
+    if ((n & ((1u << 24) - 1)) == 0 && stop.load(std::memory_order_relaxed)) {
+      return sum;
+    }
+  }
+}
+
+std::atomic<uint64_t> spin_sink{0};
+
+Result Run(bool concurrent, size_t live_mib, int seconds, int mutators = 2,
+           int spinners = 0, std::vector<double>* all_pauses = nullptr) {
   gcheap::Options o;
   o.concurrent_mark = concurrent;
   gcheap::Heap heap(o);
@@ -71,7 +99,15 @@ Result Run(bool concurrent, size_t live_mib, int seconds) {
       }
       if (id != 0) heap.DetachCurrentThread();
     };
-    std::thread other(mutator, 1);
+    std::vector<std::thread> others;
+    for (int id = 1; id < mutators; id++) others.emplace_back(mutator, id);
+    for (int k = 0; k < spinners; k++) {
+      others.emplace_back([&] {
+        heap.AttachCurrentThread();
+        spin_sink += Spin(stop);
+        heap.DetachCurrentThread();
+      });
+    }
     std::thread watcher([&] {
       while (!stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -91,7 +127,7 @@ Result Run(bool concurrent, size_t live_mib, int seconds) {
     {
       gcheap::BlockingScope b(m);  // joins block: give up the P meanwhile
       timer.join();
-      other.join();
+      for (std::thread& t : others) t.join();
       watcher.join();
     }
     double secs =
@@ -104,6 +140,7 @@ Result Run(bool concurrent, size_t live_mib, int seconds) {
       pauses.push_back(after.pause_ns[n % 256] / 1000.0);
     }
     std::sort(pauses.begin(), pauses.end());
+    if (all_pauses != nullptr) *all_pauses = pauses;
     r.cycles = after.num_gc - before.num_gc;
     if (!pauses.empty()) {
       r.p50_us = pauses[pauses.size() / 2];
@@ -122,6 +159,46 @@ Result Run(bool concurrent, size_t live_mib, int seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && argv[1][0] == '-') {
+    size_t live_mib = 256;
+    int seconds = 10, mutators = 2, spinners = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+      std::string k = argv[i];
+      long v = std::strtol(argv[i + 1], nullptr, 10);
+      if (k == "-live") {
+        live_mib = static_cast<size_t>(v);
+      } else if (k == "-seconds") {
+        seconds = static_cast<int>(v);
+      } else if (k == "-mutators") {
+        mutators = static_cast<int>(v);
+      } else if (k == "-spinners") {
+        spinners = static_cast<int>(v);
+      } else {
+        std::fprintf(stderr,
+                     "usage: pauses [-live MiB] [-seconds S] [-mutators N] "
+                     "[-spinners K]\n");
+        return 2;
+      }
+    }
+    if (mutators < 1) mutators = 1;
+    std::printf("pauses live %zu seconds %d mutators %d spinners %d\n",
+                live_mib, seconds, mutators, spinners);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<double> p;
+    Result r = Run(true, live_mib, seconds, mutators, spinners, &p);
+    double wall_ms = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count();
+    double total_ms = 0;
+    for (double us : p) total_ms += us / 1000;
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "RESULT name=pauses impl=gcheap wall_ms=%.3f gcs=%u "
+                 "max_pause_us=%.3f total_pause_ms=%.3f p50_pause_us=%.3f "
+                 "p99_pause_us=%.3f\n",
+                 wall_ms, r.cycles, r.max_us, total_ms, r.p50_us, r.p99_us);
+    return 0;
+  }
   size_t live_mib = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 256;
   int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
   std::printf("live heap %zu MiB of 32-byte nodes, 2 mutators, %d s per mode\n",

@@ -299,9 +299,12 @@ void Collector::MarkParallel(Marker& self) {
 }
 
 void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
-  if (limiter_.limiting()) {
+  if (limiter_.limiting() && !PastHardGoal()) {
     // The collector has had more than half the CPU for a while: the
-    // program runs and the heap may pass its goal (limiter.h).
+    // program runs, and the heap may grow past its goal up to the mark's
+    // hard goal (limiter.h). Past that, assists pay as usual whatever the
+    // limiter says: the limiter caps the collector's share of the CPU, it
+    // never lets the heap grow without bound.
     *debt = 0;
     return;
   }
@@ -460,9 +463,18 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   if (opts_.checkmark) Checkmark();
   uint64_t marked = self.marked_bytes();
   for (Marker* m : worker_markers_) marked += m->marked_bytes();
-  uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
-  FinishCycle(why, t_start, t_term - t_stw, t_mark, t_term, h0, h1, marked, rb,
-              mark_cpu, 0, 0);
+  CycleRecord r;
+  r.why = why;
+  r.t_start = t_start;
+  r.pause = t_term - t_stw;
+  r.t_mark = t_mark;
+  r.t_term = t_term;
+  r.h0 = h0;
+  r.h1 = heap_->heap_live().load(std::memory_order_relaxed);
+  r.marked = r.pace_marked = marked;
+  r.rb = rb;
+  r.mark_cpu = mark_cpu;
+  FinishCycle(r);
 }
 
 void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
@@ -573,8 +585,27 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     pacer_.ObserveMark(h1 > h0 ? h1 - h0 : 0, scanned, mutator_cpu,
                        mark_cpu + assist_cpu + idle_cpu);
   }
-  FinishCycle(why, t_start, pause, t_mark, t_term, h0, h1, marked, rb, mark_cpu,
-              assist_cpu, idle_cpu);
+  CycleRecord r;
+  r.why = why;
+  r.t_start = t_start;
+  r.pause = pause;
+  r.t_mark = t_mark;
+  r.t_term = t_term;
+  r.h0 = h0;
+  r.h1 = h1;
+  r.marked = marked;
+  // The next goal does not inherit an overshoot: black allocation past
+  // this cycle's goal is left out of the live bytes it is computed from
+  // (it stays in heap_live, so the next cycle starts that much sooner).
+  const uint64_t goal = cycle_goal_.load(std::memory_order_relaxed);
+  const uint64_t black = h1 > h0 ? h1 - h0 : 0;
+  const uint64_t over = goal != UINT64_MAX && h1 > goal ? h1 - goal : 0;
+  r.pace_marked = marked - std::min(black, over);
+  r.rb = rb;
+  r.mark_cpu = mark_cpu;
+  r.assist_cpu = assist_cpu;
+  r.idle_cpu = idle_cpu;
+  FinishCycle(r);
 }
 
 void Collector::Checkmark() {
@@ -588,14 +619,16 @@ void Collector::Checkmark() {
   check.Drain(SIZE_MAX);
 }
 
-void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
-                            uint64_t t_mark, uint64_t t_term, uint64_t h0,
-                            uint64_t h1, uint64_t marked,
-                            CollectorEnv::RootBytes rb, uint64_t mark_cpu,
-                            uint64_t assist_cpu, uint64_t idle_cpu) {
+void Collector::FinishCycle(const CycleRecord& r) {
+  const GcReason why = r.why;
+  const uint64_t t_start = r.t_start, t_mark = r.t_mark, t_term = r.t_term;
+  const uint64_t marked = r.marked;
+  const uint64_t mark_cpu = r.mark_cpu, assist_cpu = r.assist_cpu,
+                 idle_cpu = r.idle_cpu;
+  uint64_t pause = r.pause;
   heap_->heap_live().store(static_cast<int64_t>(marked),
                            std::memory_order_relaxed);
-  pacer_.Commit(marked, rb.stacks + rb.globals);
+  pacer_.Commit(r.pace_marked, r.rb.stacks + r.rb.globals);
   uint64_t goal = pacer_.goal();
   heap_->SetScavengeGoal(goal == UINT64_MAX ? 0 : goal + goal / 10);
   heap_->BeginSweepCycle();
@@ -651,13 +684,15 @@ void Collector::FinishCycle(GcReason why, uint64_t t_start, uint64_t pause,
     line.background_cpu_ns = mark_cpu;
     line.idle_cpu_ns = idle_cpu;
     line.mark_term_cpu_ns = line.mark_term_ns * procs;
-    line.heap0 = h0;
-    line.heap1 = h1;
+    line.heap0 = r.h0;
+    line.heap1 = r.h1;
     line.heap2 = marked;
+    line.overshoot = marked - r.pace_marked;
+    line.limited = limiter_.limiting();
     uint64_t cycle_goal = cycle_goal_.load(std::memory_order_relaxed);
     line.goal = cycle_goal == UINT64_MAX ? 0 : cycle_goal;
-    line.stacks = rb.stacks;
-    line.globals = rb.globals;
+    line.stacks = r.rb.stacks;
+    line.globals = r.rb.globals;
     line.procs = procs;
     line.forced = why == GcReason::kForced;
     char buf[512];

@@ -200,8 +200,15 @@ class Collector : public SweepHook {
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
   // The GC CPU limiter is on (limiter.h): mutators neither assist nor wait
-  // for the mark.
+  // for the mark while the heap is below the mark's hard goal.
   bool cpu_limited() const { return limiter_.limiting(); }
+  // While marking: the heap has passed the mark's hard goal, where assists
+  // pace the program even with the limiter on.
+  bool PastHardGoal() const {
+    return static_cast<uint64_t>(
+               heap_->heap_live().load(std::memory_order_relaxed)) >=
+           assist_hard_goal_.load(std::memory_order_relaxed);
+  }
   GcStats ReadStats();
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
   // Pauses the background sweeper (nested calls count), sweeps everything
@@ -245,12 +252,24 @@ class Collector : public SweepHook {
   uint64_t SweepTermination();
   void RunCycleStw(GcReason why, uint64_t t_start);
   void Checkmark();
-  // Ends a cycle with the world stopped since t_term; pause_ns is the
-  // stopped time before t_term.
-  void FinishCycle(GcReason why, uint64_t t_start, uint64_t pause_ns,
-                   uint64_t t_mark, uint64_t t_term, uint64_t h0, uint64_t h1,
-                   uint64_t marked, CollectorEnv::RootBytes rb,
-                   uint64_t mark_cpu, uint64_t assist_cpu, uint64_t idle_cpu);
+  // What one cycle measured, for FinishCycle.
+  struct CycleRecord {
+    GcReason why = GcReason::kForced;
+    uint64_t t_start = 0;  // the cycle began (monotonic ns)
+    uint64_t pause = 0;    // stopped time before t_term
+    uint64_t t_mark = 0;   // marking began
+    uint64_t t_term = 0;   // the world stopped for the last time
+    uint64_t h0 = 0, h1 = 0;  // heap_live at mark start and at its end
+    uint64_t marked = 0;      // marked bytes, black allocation included
+    // The live bytes the next goal is computed from: `marked` less what
+    // the heap grew past this cycle's goal while marking (an overshoot
+    // is not live data the program needs; see gc/pacer.h).
+    uint64_t pace_marked = 0;
+    CollectorEnv::RootBytes rb;
+    uint64_t mark_cpu = 0, assist_cpu = 0, idle_cpu = 0;
+  };
+  // Ends a cycle with the world stopped since r.t_term.
+  void FinishCycle(const CycleRecord& r);
   void CoordinatorMain();
   void WorkerMain(int id);
   void SweeperMain();

@@ -50,12 +50,22 @@ size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n) {
       buf, n,
       "gc %u @%llu.%03llus %d%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
       "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, "
-      "%d P%s\n",
+      "%d P%s%s",
       l.num_gc, static_cast<unsigned long long>(ms / 1000),
       static_cast<unsigned long long>(ms % 1000), l.cpu_percent, a, b, c, d, e,
       f, g, h, mb(l.heap0), mb(l.heap1), mb(l.heap2), mb(l.goal), mb(l.stacks),
-      mb(l.globals), l.procs, l.forced ? " (forced)" : "");
+      mb(l.globals), l.procs, l.forced ? " (forced)" : "",
+      l.limited ? " (limited)" : "");
   if (len < 0) return 0;
+  if (static_cast<size_t>(len) < n && l.overshoot >= (1 << 20)) {
+    int k = snprintf(buf + len, n - len, " (over goal %llu MB)",
+                     mb(l.overshoot));
+    if (k > 0) len += k;
+  }
+  if (static_cast<size_t>(len) + 1 < n) {
+    buf[len++] = '\n';
+    buf[len] = '\0';
+  }
   return static_cast<size_t>(len) < n ? len : n - 1;
 }
 

@@ -8,6 +8,11 @@
 // (STW); d, h: those pauses times the procs stopped; e, f, g: assist,
 // background-worker and idle-worker CPU during mark; H0 heap live at cycle
 // start, H1 at mark termination, H2 marked; G the heap goal; sizes in MiB.
+// Two suffixes that Go does not print follow the "(forced)" one when they
+// apply: "(limited)" when the GC CPU limiter was on at the cycle's end, and
+// "(over goal N MB)" when the heap passed its goal while marking: those N
+// MB of black allocation count as live for this cycle's sweep but not for
+// the next goal (gc/pacer.h).
 // Times follow Go's formatting: two significant digits, at most three
 // decimals, whole milliseconds from 10 ms up.
 #ifndef GCHEAP_GC_GCTRACE_H_
@@ -29,6 +34,8 @@ struct GcTraceLine {
   uint64_t stacks = 0, globals = 0;                    // bytes
   int procs = 0;
   bool forced = false;
+  bool limited = false;    // the GC CPU limiter was on at the cycle's end
+  uint64_t overshoot = 0;  // bytes of H2 left out of the next goal
 };
 
 // Formats ns as Go's gctrace does (e.g. 18000 -> "0.018", 1200000 -> "1.2",

@@ -180,8 +180,17 @@ void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   referrer_ = slot;
   if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     // A small object described by the span's type bits.
-    ScanSlotBits(s, slot, s->SlotPointerBits(idx),
-                 /*same_span=*/check_visited_ == nullptr);
+    const bool same_span = check_visited_ == nullptr;
+    if (s->conservative()) {
+      // The program stores non-pointers into conservative objects with
+      // plain stores, which the marker's relaxed loads race with by
+      // design (see the top of this file).
+      IgnoreReadsBegin();
+      ScanSlotBits<true>(s, slot, s->SlotPointerBits(idx), same_span);
+      IgnoreReadsEnd();
+    } else {
+      ScanSlotBits(s, slot, s->SlotPointerBits(idx), same_span);
+    }
     return;
   }
   uintptr_t header = HeaderOf(slot);
@@ -217,7 +226,9 @@ void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
     to = payload + kObletBytes;
   }
   if (t->kind() == Type::Kind::kConservative) {
+    IgnoreReadsBegin();
     ScanWords(from, to);
+    IgnoreReadsEnd();
   } else {
     ScanMapped(t, payload, count, from, to);
   }

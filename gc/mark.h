@@ -120,6 +120,10 @@ class Marker {
   // Greys the words of the object at `slot` (in small scan span s) that
   // `mask` names (bit i = word i). With same_span, pointers into s itself
   // skip the address map (not in checkmark mode, which checks each one).
+  // kConservative: the span holds conservative objects, whose words may be
+  // anything: each value is checked against the address map and the
+  // allocation bits before it is greyed.
+  template <bool kConservative = false>
   ABSL_ATTRIBUTE_ALWAYS_INLINE void ScanSlotBits(MSpan* s, uintptr_t slot,
                                                  uint64_t mask,
                                                  bool same_span) {
@@ -128,7 +132,10 @@ class Marker {
     for (uint64_t m = mask; m != 0; m &= m - 1) {
       uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
       if (v - start < bytes) {
+        if (kConservative && !s->IsAllocated(s->ObjIndex(v))) continue;
         GreyInScanSpan(s, v);
+      } else if (kConservative) {
+        if (v >= 4096) Grey(v);
       } else if (v != 0) {
         GreyPrecise(v);
       }

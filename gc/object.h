@@ -4,10 +4,14 @@
 // objects (up to 512 bytes) whose Type is a pointer map have no header
 // either: their span says which words to scan, with one mask while all its
 // objects share a layout (MSpan::uniform_mask), else with type bits
-// (MSpan::heap_bits, one bit per word, as Go's heap bits). All other
-// objects in scan spans (trace callbacks, destructors, arrays, objects over
-// 512 bytes, conservative objects, whose words are checked one by one)
-// start with a header word holding their Type (types are at
+// (MSpan::heap_bits, one bit per word, as Go's heap bits). Small
+// conservative objects (Type::Conservative without a destructor, arrays of
+// one, Mutator::AllocateConservative) are recorded the same way, with every
+// word of the slot named, and their span flagged conservative
+// (MSpan::kLayoutConservative): markers check each of its words against the
+// address map and the allocation bits. All other objects in scan spans
+// (trace callbacks, destructors, arrays, objects over 512 bytes, larger
+// conservative objects, whose words are checked one by one) start with a header word holding their Type (types are at
 // least 8-byte aligned, so the low bits are free for flags); the span's
 // header_bits mark which small slots have one:
 //

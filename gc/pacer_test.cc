@@ -50,12 +50,13 @@ TEST(PacerTest, MarkingThatKeepsUpStartsLateButNotPast95Percent) {
 TEST(PacerTest, AMarkThatStartsEarlyGetsAGrowthBudget) {
   Pacer p(100, 0);
   p.Commit(100 << 20, 0);  // goal 200 MiB
-  // Started at 70% of the way: the heap may grow 20% of the 100 MiB of
+  // Started at 40% of the way: the heap may grow 40% of the 100 MiB of
   // headroom before assists aim at the worst case, and a quarter of that
   // again at most.
-  Pacer::MarkGoals g = p.ForMark(170 << 20);
-  EXPECT_EQ(g.soft, 190u << 20);
-  EXPECT_EQ(g.hard, 195u << 20);
+  static_assert(Pacer::kMarkGrowthPercent == 40);
+  Pacer::MarkGoals g = p.ForMark(140 << 20);
+  EXPECT_EQ(g.soft, 180u << 20);
+  EXPECT_EQ(g.hard, 190u << 20);
   // Started late (marking kept up): the goal and Go's hard goal.
   g = p.ForMark(185 << 20);
   EXPECT_EQ(g.soft, 200u << 20);
@@ -64,7 +65,7 @@ TEST(PacerTest, AMarkThatStartsEarlyGetsAGrowthBudget) {
   EXPECT_EQ(g.soft, 200u << 20);
   EXPECT_EQ(g.hard, 220u << 20);
   p.SetGCPercent(-1);
-  g = p.ForMark(170 << 20);
+  g = p.ForMark(140 << 20);
   EXPECT_EQ(g.soft, UINT64_MAX);
   EXPECT_EQ(g.hard, UINT64_MAX);
 }

@@ -11,7 +11,9 @@
 //                                         vary or hold tagged values (NaN
 //                                         boxing, low-bit tags)
 //   Type::Conservative(name, size)        every word may be a pointer (an
-//                                         easy path when porting Boehm code)
+//                                         easy path when porting Boehm code;
+//                                         no header up to 512 bytes, see
+//                                         gc/object.h)
 //
 // .WithDestructor(fn) adds a function run when the collector frees the
 // object (at sweep), for objects that own outside resources.

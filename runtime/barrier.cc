@@ -81,7 +81,7 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
   while (p->assist_debt > 0 && collector_->marking() &&
-         !collector_->cpu_limited() &&
+         (!collector_->cpu_limited() || collector_->PastHardGoal()) &&
          mheap_->heap_live().load(std::memory_order_relaxed) >
              static_cast<int64_t>(collector_->pacer().goal()) &&
          std::chrono::steady_clock::now() < deadline) {
@@ -93,6 +93,7 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
 }
 
 void WriteBarrierSlow(void** slot, const void* value) {
+  NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "a write barrier");
   Buffer(p, reinterpret_cast<uintptr_t>(*slot));  // the value overwritten
@@ -148,6 +149,7 @@ __attribute__((visibility("hidden"))) void gcheap_internal_wb_slow(
 namespace gcheap::internal {
 
 void CopyPointersSlow(void** dst, void* const* src, size_t n) {
+  NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "CopyPointers");
   for (size_t i = 0; i < n; i++) {

@@ -150,6 +150,12 @@ gcheap_write_barrier_stub:
   fxrstor64 (%rsp)
   jmp .Lrestore
   .cfi_endproc
+  // The end of the stub's code: a thread interrupted between here and
+  // gcheap_write_barrier_stub may be appending to its P's buffer, and is
+  // not stopped there (runtime/preempt.cc).
+  .globl gcheap_write_barrier_stub_end
+  .hidden gcheap_write_barrier_stub_end
+gcheap_write_barrier_stub_end:
   .size gcheap_write_barrier_stub, .-gcheap_write_barrier_stub
 
 #endif

@@ -93,6 +93,7 @@ void HeapImpl::StopFinalizerThread() {
 namespace gcheap {
 
 void Heap::SetFinalizer(void* object, FinalizerFn fn, void* arg) {
+  internal::NoPreempt no_preempt;
   impl_->RequireRunning("SetFinalizer");
   internal::MSpan* s;
   uintptr_t slot;
@@ -116,6 +117,7 @@ void Heap::SetFinalizer(void* object, FinalizerFn fn, void* arg) {
 }
 
 CleanupHandle Heap::AddCleanup(void* object, CleanupFn fn, void* arg) {
+  internal::NoPreempt no_preempt;
   impl_->RequireRunning("AddCleanup");
   GCHEAP_CHECK(fn != nullptr, "AddCleanup(%p): null function", object);
   internal::MSpan* s;
@@ -132,11 +134,13 @@ CleanupHandle Heap::AddCleanup(void* object, CleanupFn fn, void* arg) {
 }
 
 size_t Heap::RunFinalizers() {
+  internal::NoPreempt no_preempt;
   Mutator& m = impl_->RequireRunning("RunFinalizers");
   return impl_->RunQueuedCalls(m);
 }
 
 bool CleanupHandle::Cancel() {
+  internal::NoPreempt no_preempt;
   if (heap_ == nullptr || id_ == 0) return false;
   bool ok = heap_->impl()->specials().CancelCleanup(span_, slot_, id_);
   id_ = 0;

@@ -77,6 +77,8 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   specials_ = std::make_unique<Specials>(mheap_.get());
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
   for (P& p : ps_) p.marker = collector_->NewMarker();
+  if (opts_.preempt_signal != 0) InstallPreemptHandler(opts_.preempt_signal);
+  if (opts_.scan_static_data) AddStaticDataRoots();
 }
 
 HeapImpl::~HeapImpl() {
@@ -117,6 +119,7 @@ HeapImpl::~HeapImpl() {
 }
 
 void* HeapImpl::ObjectStart(const void* p) const {
+  NoPreempt no_preempt;
   MSpan* s = nullptr;
   void* obj = mheap_->FindObject(p, &s);
   if (obj == nullptr) return nullptr;
@@ -133,6 +136,7 @@ void* HeapImpl::ObjectStart(const void* p) const {
 }
 
 MemStats HeapImpl::ReadMemStats() {
+  NoPreempt no_preempt;
   // A mutator of this heap that holds a P gives it up meanwhile (one in a
   // BlockingScope has none to give).
   Mutator* self = CurrentMutator();
@@ -211,6 +215,7 @@ void Heap::DetachCurrentThread() { impl_->Detach(); }
 Mutator* Heap::CurrentMutator() { return internal::CurrentMutator(); }
 
 void Heap::Collect() {
+  internal::NoPreempt no_preempt;
   Mutator* m = internal::CurrentMutator();
   if (m != nullptr && m->heap_ != impl_) m = nullptr;
   if (m != nullptr) impl_->CheckRunning(*m, "Collect");
@@ -218,11 +223,13 @@ void Heap::Collect() {
 }
 
 void Heap::FreeOSMemory() {
+  internal::NoPreempt no_preempt;
   Collect();  // returns with sweeping finished
   impl_->mheap().ScavengeAll();
 }
 
 int Heap::SetGCPercent(int percent) {
+  internal::NoPreempt no_preempt;
   return impl_->collector().SetGCPercent(percent);
 }
 
@@ -230,6 +237,8 @@ MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
 
 void Heap::AddRootSlot(void** slot) { impl_->AddRootSlot(slot); }
 void Heap::RemoveRootSlot(void** slot) { impl_->RemoveRootSlot(slot); }
+void Heap::AddStaticDataRoots() { impl_->AddStaticDataRoots(); }
+
 void Heap::AddRootRange(const void* b, const void* e) {
   impl_->AddRootRange(b, e);
 }

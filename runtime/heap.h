@@ -69,6 +69,12 @@ class Heap {
     RemoveRootSlot(reinterpret_cast<void**>(slot));
   }
   void AddRootRange(const void* begin, const void* end);
+  // Boehm-style ports in one call: makes the static data (the writable
+  // segments: .data, .bss) of the program and of every shared library
+  // loaded now roots, scanned conservatively each cycle. Calling it again
+  // replaces the set (after dlopen or dlclose). Options::scan_static_data
+  // calls it when the heap is made.
+  void AddStaticDataRoots();
   void RemoveRootRange(const void* begin, const void* end);
   // A callback that reports roots each cycle (e.g. a VM's value stack).
   using RootCallback = void (*)(Visitor& visitor, void* arg);

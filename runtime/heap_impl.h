@@ -14,6 +14,8 @@
 //   └── pools            every Pool of the heap (pool.cc)
 //
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
+// A stop that a running thread does not answer within preempt_after_us
+// stops it with a signal (preempt.cc), outside gcheap's own code.
 // Every Safepoint() polls one flag, poll_, raised while a stop or a ragged
 // flush is pending. Stop-the-world raises stop_requested_ (and poll_) and
 // waits until no P is running: a mutator that sees the flag parks, saving
@@ -104,6 +106,21 @@ struct MutatorState {
   // the runtime's own frames (RuntimeFrames). 0: scan from saved_sp.
   uintptr_t runtime_frames = 0;
   bool blocking = false;  // inside a BlockingScope
+  // Runtime code the thread is running outside RuntimeFrames scopes (lock
+  // holders, barrier and pool slow paths: NoPreempt); the thread's own.
+  int nopreempt = 0;
+  // Signal stops (runtime/preempt.cc). preempt_req: a stop or a ragged
+  // flush asked this thread's signal handler to stop the thread.
+  // sig_state: 1 while the thread waits in its handler, stopped, with its
+  // registers in sig_regs and its stack pointer (less the red zone) in
+  // sig_sp; the collector stores 0 and wakes it (a futex word).
+  std::atomic<bool> preempt_req{false};
+  std::atomic<int> sig_state{0};
+  uintptr_t sig_regs[16] = {};
+  uintptr_t sig_sp = 0;
+  bool sig_parked = false;      // guarded by sched_mu_: parked by a signal
+  uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
+  uint64_t preempt_refused = 0;  // the handler found it in runtime code
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
@@ -151,6 +168,12 @@ class HeapImpl : public CollectorEnv {
   void BarrierShade(Mutator& m, uintptr_t old_value, uintptr_t new_value);
   void BulkBarrier(Mutator& m, void* const* dst, void* const* src, size_t n);
   static P* HeldP(const Mutator& m) { return m.state_->p; }
+  static MutatorState* StateOf(const Mutator& m) { return m.state_; }
+  // m's thread is inside an inline fast path (FastPathScope).
+  static bool InFastPath(const Mutator& m) {
+    return *static_cast<const volatile uint8_t*>(&m.in_fast_path_) != 0;
+  }
+  static HeapImpl* ImplOf(const Mutator& m) { return m.heap_; }
   // AddressSanitizer builds: explains a reported address (asan_report.cc).
   static void DescribeAddress(const Mutator& m, uintptr_t addr);
   void AssistAlloc(Mutator& m, size_t bytes);
@@ -169,6 +192,7 @@ class HeapImpl : public CollectorEnv {
   void AddRootSlot(void** slot);
   void RemoveRootSlot(void** slot);
   void AddRootRange(const void* b, const void* e);
+  void AddStaticDataRoots();
   void RemoveRootRange(const void* b, const void* e);
   void AddRootCallback(Heap::RootCallback cb, void* arg);
   void RemoveRootCallback(Heap::RootCallback cb, void* arg);
@@ -224,6 +248,14 @@ class HeapImpl : public CollectorEnv {
         stop_requested_.load(std::memory_order_relaxed) || flush_pending_ > 0,
         std::memory_order_seq_cst);
   }
+  // Signal stops (preempt.cc): asks each running P's thread that has not
+  // reached a safepoint (a stop) or flushed (a ragged flush) to stop in its
+  // signal handler, and takes over those already stopped there: parks
+  // their P (a stop, until StartTheWorld) or flushes it for them and lets
+  // them go (a ragged flush). sched_mu_ held.
+  void PreemptLocked(bool flush);
+  // Lets every thread stopped in its signal handler go. sched_mu_ held.
+  void ResumeSignaledLocked();
   // Waits until every running P has parked (a stop) or flushed (flush =
   // true, a ragged flush), naming the late ones every
   // safepoint_report_ms.
@@ -265,6 +297,8 @@ class HeapImpl : public CollectorEnv {
     const void* end;
   };
   std::vector<Range> root_ranges_;  // guarded by roots_mu_
+  // AddStaticDataRoots: the loaded objects' writable segments.
+  std::vector<Range> static_ranges_;  // guarded by roots_mu_
   struct Callback {
     Heap::RootCallback fn;
     void* arg;
@@ -341,6 +375,25 @@ class ProgramFrames : FramesScope {
  public:
   explicit ProgramFrames(MutatorState* st) : FramesScope(st, 0) {}
 };
+
+// Marks runtime code that a signal stop must not interrupt (it may hold a
+// lock the collector takes, or be halfway through a change to its P's
+// state): the thread's handler refuses to stop it and is asked again.
+// RuntimeFrames scopes count as such code too. A no-op on unattached
+// threads.
+class NoPreempt {
+ public:
+  NoPreempt();
+  ~NoPreempt();
+  NoPreempt(const NoPreempt&) = delete;
+  NoPreempt& operator=(const NoPreempt&) = delete;
+
+ private:
+  MutatorState* const st_;
+};
+// Installs the signal handler for signal stops (once per process; Options::
+// preempt_signal).
+void InstallPreemptHandler(int sig);
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();

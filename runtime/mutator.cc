@@ -34,6 +34,11 @@ void* Mutator::AllocateNoscanSlow(size_t bytes, bool or_null) {
   return AllocateSlow(kBytes, bytes, /*array=*/true, or_null);
 }
 
+void* Mutator::AllocateConservativeSlow(size_t bytes, bool or_null) {
+  static constexpr Type kWords = Type::Conservative("conservative bytes", 1);
+  return AllocateSlow(kWords, bytes, /*array=*/true, or_null);
+}
+
 // The entry from the inline fast paths (RuntimeFrames in
 // runtime/heap_impl.h): __builtin_unwind_init saves every callee-saved
 // register, some of which may hold the program's only copy of a pointer,
@@ -70,6 +75,12 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
   bool ok = SizeOf(n, elem, 0, &payload);
   bool bitmap = !array && t.kind() == Type::Kind::kPointerMap &&
                 !t.destructor() && payload <= MSpan::kMaxHeapBitsObject;
+  // Small conservative objects and arrays need no header either: their
+  // span is flagged conservative and every word of the slot is scanned.
+  const bool conservative_bits =
+      t.kind() == Type::Kind::kConservative && !t.destructor() &&
+      payload != 0 && payload <= MSpan::kMaxHeapBitsObject;
+  bitmap = bitmap || conservative_bits;
   size_t header =
       (noscan || bitmap) ? 0 : (array ? kArrayHeaderBytes : kObjectHeaderBytes);
   size_t bytes = 0;
@@ -143,6 +154,10 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
   auto slot = reinterpret_cast<uintptr_t>(p);
   MSpan* s = heap_->mheap().SpanOf(slot);
   uintptr_t idx = s->ObjIndex(slot);
+  if (conservative_bits) {
+    c->SetConservativeBits(s, idx);
+    return p;
+  }
   if (bitmap) {
     c->SetTypeBits(s, idx, false, t.pointer_mask());
     return p;

@@ -39,6 +39,7 @@ class Local;
 
 namespace internal {
 class HeapImpl;
+class FastPathScope;
 struct MutatorState;
 void** NewLocalSlot(Mutator& m, void* value);
 }  // namespace internal
@@ -62,12 +63,12 @@ class Mutator {
   }
 
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(const Type& type) {
-    void* p = AllocateFast(type);
+    void* p = FastAllocate(type);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/false);
   }
   void* TryAllocate(const Type& type) {
-    void* p = AllocateFast(type);
+    void* p = FastAllocate(type);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/true);
   }
@@ -82,14 +83,30 @@ class Mutator {
   // `bytes` zeroed bytes that will never hold heap pointers (strings,
   // numbers). Requests under 16 bytes share blocks (the tiny allocator).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateNoscan(size_t bytes) {
-    void* p = AllocateNoscanFast(bytes);
+    void* p = FastAllocateNoscan(bytes);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/false);
   }
   void* TryAllocateNoscan(size_t bytes) {
-    void* p = AllocateNoscanFast(bytes);
+    void* p = FastAllocateNoscan(bytes);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/true);
+  }
+
+  // `bytes` zeroed bytes with no layout: every word may be a heap pointer
+  // (Boehm's GC_MALLOC). Objects up to 512 bytes carry no header: their
+  // span records them as conservative (gc/object.h). Stores of heap
+  // pointers into the object go through the write barrier as into any
+  // other; other stores need nothing.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateConservative(size_t bytes) {
+    void* p = FastAllocateConservative(bytes);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateConservativeSlow(bytes, /*or_null=*/false);
+  }
+  void* TryAllocateConservative(size_t bytes) {
+    void* p = FastAllocateConservative(bytes);
+    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    return AllocateConservativeSlow(bytes, /*or_null=*/true);
   }
 
   // Polls for a pending stop-the-world: call in long loops that do not
@@ -104,6 +121,7 @@ class Mutator {
 
  private:
   friend class internal::HeapImpl;
+  friend class internal::FastPathScope;
   friend class Heap;
   friend class BlockingScope;
   friend class HandleScope;
@@ -112,6 +130,11 @@ class Mutator {
   friend void** internal::NewLocalSlot(Mutator& m, void* value);
 
   Mutator() = default;
+
+  // The inline fast paths, each inside a FastPathScope (below).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocate(const Type& t);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocateNoscan(size_t bytes);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocateConservative(size_t bytes);
 
   // The inline part of allocation: the P's cache, no locks, no calls.
   // Null when the slow path must run.
@@ -132,6 +155,9 @@ class Mutator {
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
       mcache_->SetTypeBits(s, idx, false, t.pointer_mask());
       return p;
+    }
+    if (t.kind() == Type::Kind::kConservative && t.destructor() == nullptr) {
+      return AllocateConservativeFast(size);
     }
     const size_t total = size + 8;  // one header word
     if (total > internal::kMaxSmallSize) return nullptr;
@@ -158,7 +184,23 @@ class Mutator {
     return mcache_->TryAllocSmall(
         internal::SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
   }
+  // The inline part for a conservative object of `size` bytes without a
+  // header (MCache::SetConservativeBits).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateConservativeFast(size_t size) {
+    if (size == 0 || size > internal::MSpan::kMaxHeapBitsObject) {
+      return nullptr;
+    }
+    internal::MSpan* s;
+    uintptr_t idx;
+    void* p = mcache_->TryAllocSmall(
+        internal::SpanClass::Make(internal::SizeToClass(size), false), &s,
+        &idx);
+    if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
+    mcache_->SetConservativeBits(s, idx);
+    return p;
+  }
   void* AllocateNoscanSlow(size_t bytes, bool or_null);
+  void* AllocateConservativeSlow(size_t bytes, bool or_null);
   bool marking() const { return marking_->load(std::memory_order_relaxed); }
 
   // The runtime's entries from the inline paths: each saves the program's
@@ -170,11 +212,53 @@ class Mutator {
   void SafepointSlow();
 
   internal::MCache* mcache_ = nullptr;  // the held P's cache
+  // Nonzero while the thread runs an inline fast path (FastPathScope).
+  uint8_t in_fast_path_ = 0;
   const std::atomic<bool>* poll_ = nullptr;
   const std::atomic<bool>* marking_ = nullptr;  // the collector's flag
   internal::HeapImpl* heap_ = nullptr;
   internal::MutatorState* state_ = nullptr;
 };
+
+namespace internal {
+
+// Brackets an inline fast path that changes the P's state in several steps
+// (the allocation cache, a Pool's per-P slot). A stop that interrupts the
+// thread with a signal (runtime/preempt.cc) does not stop it inside one: it
+// asks again a few microseconds later. The signal fences keep the fast
+// path's memory operations between the two stores as the signal handler,
+// on the same thread, sees them; they cost no instruction.
+class FastPathScope {
+ public:
+  ABSL_ATTRIBUTE_ALWAYS_INLINE explicit FastPathScope(Mutator& m) : m_(m) {
+    m_.in_fast_path_ = 1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE ~FastPathScope() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    m_.in_fast_path_ = 0;
+  }
+  FastPathScope(const FastPathScope&) = delete;
+  FastPathScope& operator=(const FastPathScope&) = delete;
+
+ private:
+  Mutator& m_;
+};
+
+}  // namespace internal
+
+inline void* Mutator::FastAllocate(const Type& t) {
+  internal::FastPathScope fast(*this);
+  return AllocateFast(t);
+}
+inline void* Mutator::FastAllocateNoscan(size_t bytes) {
+  internal::FastPathScope fast(*this);
+  return AllocateNoscanFast(bytes);
+}
+inline void* Mutator::FastAllocateConservative(size_t bytes) {
+  internal::FastPathScope fast(*this);
+  return AllocateConservativeFast(bytes);
+}
 
 // Releases the mutator's P for the scope's lifetime: the collector will not
 // wait for this thread. The thread must not touch the heap (allocate, read

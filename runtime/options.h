@@ -2,6 +2,7 @@
 #ifndef GCHEAP_RUNTIME_OPTIONS_H_
 #define GCHEAP_RUNTIME_OPTIONS_H_
 
+#include <signal.h>
 #include <stdio.h>
 
 #include <cstddef>
@@ -91,6 +92,22 @@ struct Options {
   // Diagnostics: when stopping the world takes longer than this, name the
   // threads that have not reached a safepoint. 0: never.
   int safepoint_report_ms = 2000;
+  // Signal stops: a thread that has not reached a safepoint preempt_after_us
+  // microseconds after a stop began (a loop that neither allocates nor
+  // polls, a blocking call outside a BlockingScope) is sent this signal,
+  // and its handler stops it where it is unless it is inside gcheap's own
+  // code (docs/collector.md, "Stopping threads that do not poll"). SIGURG,
+  // as Go's runtime uses, since programs rarely do; a handler the program
+  // installed before the heap was made still gets the signals not meant
+  // for the heap. 0: no signals (stops wait for every thread to poll).
+  // All heaps of a process use the same signal.
+  int preempt_signal = SIGURG;
+  int preempt_after_us = 50;
+  // Boehm-style ports: make the static data of the program and of every
+  // shared library loaded when the heap is made (their writable segments:
+  // .data, .bss) roots, scanned conservatively, as Boehm GC does by
+  // default. Heap::AddStaticDataRoots does the same later (after dlopen).
+  bool scan_static_data = false;
 };
 
 }  // namespace gcheap

@@ -210,6 +210,7 @@ Mutator& PoolBase::CurrentMutator() const {
 }
 
 void* PoolBase::GetSlow(int pid) {
+  NoPreempt no_preempt;
   if (void* x = ChainPopHead(&locals_[pid].shared)) return x;
   for (int i = 1; i < procs_; i++) {
     if (void* x = ChainPopTail(&locals_[(pid + i) % procs_].shared)) return x;
@@ -231,6 +232,7 @@ void* PoolBase::GetSlow(int pid) {
 }
 
 void PoolBase::PushShared(int pid, void* x) {
+  NoPreempt no_preempt;
   ChainPushHead(&locals_[pid].shared, x);
 }
 
@@ -262,11 +264,13 @@ void PoolBase::MarkRoots(Marker& m) {
 // --- the heap's side.
 
 void HeapImpl::RegisterPool(PoolBase* p) {
+  NoPreempt no_preempt;
   std::lock_guard<std::mutex> l(pools_mu_);
   pools_.push_back(p);
 }
 
 void HeapImpl::UnregisterPool(PoolBase* p) {
+  NoPreempt no_preempt;
   std::lock_guard<std::mutex> l(pools_mu_);
   auto it = std::find(pools_.begin(), pools_.end(), p);
   GCHEAP_CHECK(it != pools_.end(), "Pool destroyed twice or not registered");

@@ -149,11 +149,14 @@ class Pool : private internal::PoolBase {
   ABSL_ATTRIBUTE_ALWAYS_INLINE T* Get(Mutator& m) {
     unsigned pin = Pin(m);
     int pid = static_cast<int>(pin >> 1);
-    Local& l = locals_[pid];
-    void* x = l.private_obj;
-    if (ABSL_PREDICT_TRUE(x != nullptr)) {
-      l.private_obj = nullptr;
-    } else {
+    void* x;
+    {
+      internal::FastPathScope fast(m);
+      Local& l = locals_[pid];
+      x = l.private_obj;
+      if (ABSL_PREDICT_TRUE(x != nullptr)) l.private_obj = nullptr;
+    }
+    if (ABSL_PREDICT_FALSE(x == nullptr)) {
       x = GetSlow(pid);
       if (x == nullptr) return New(m);
     }
@@ -166,12 +169,14 @@ class Pool : private internal::PoolBase {
     unsigned pin = Pin(m);
     int pid = static_cast<int>(pin >> 1);
     if (ABSL_PREDICT_FALSE(pin & 1)) Barrier(x);
-    Local& l = locals_[pid];
-    if (ABSL_PREDICT_TRUE(l.private_obj == nullptr)) {
-      l.private_obj = x;
-    } else {
-      PushShared(pid, x);
+    bool kept;
+    {
+      internal::FastPathScope fast(m);
+      Local& l = locals_[pid];
+      kept = l.private_obj == nullptr;
+      if (ABSL_PREDICT_TRUE(kept)) l.private_obj = x;
     }
+    if (ABSL_PREDICT_FALSE(!kept)) PushShared(pid, x);
   }
   // The same, for the calling thread's mutator.
   T* Get() { return Get(CurrentMutator()); }

@@ -1,6 +1,8 @@
 // Roots: registered slots, ranges and callbacks, Persistent handles, and
 // each mutator's stack (conservative) or handle stack (precise). See
 // runtime/heap_impl.h.
+#include <link.h>
+
 #include <algorithm>
 
 #include "base/check.h"
@@ -17,6 +19,7 @@ constexpr uintptr_t kFreeSlotBit = uintptr_t{1} << 63;
 }  // namespace
 
 void HeapImpl::AddRootSlot(void** slot) {
+  NoPreempt no_preempt;
   GCHEAP_CHECK(slot != nullptr, "AddRoot(nullptr)");
   std::lock_guard<std::mutex> l(roots_mu_);
   GCHEAP_CHECK(std::find(root_slots_.begin(), root_slots_.end(), slot) ==
@@ -27,6 +30,7 @@ void HeapImpl::AddRootSlot(void** slot) {
 }
 
 void HeapImpl::RemoveRootSlot(void** slot) {
+  NoPreempt no_preempt;
   std::lock_guard<std::mutex> l(roots_mu_);
   auto it = std::find(root_slots_.begin(), root_slots_.end(), slot);
   GCHEAP_CHECK(it != root_slots_.end(), "RemoveRoot(%p): slot not registered",
@@ -35,6 +39,7 @@ void HeapImpl::RemoveRootSlot(void** slot) {
 }
 
 void HeapImpl::AddRootRange(const void* b, const void* e) {
+  NoPreempt no_preempt;
   GCHEAP_CHECK(b <= e, "AddRootRange: begin %p after end %p", b, e);
   std::lock_guard<std::mutex> l(roots_mu_);
   for (const Range& r : root_ranges_) {
@@ -45,6 +50,7 @@ void HeapImpl::AddRootRange(const void* b, const void* e) {
 }
 
 void HeapImpl::RemoveRootRange(const void* b, const void* e) {
+  NoPreempt no_preempt;
   std::lock_guard<std::mutex> l(roots_mu_);
   for (size_t i = 0; i < root_ranges_.size(); i++) {
     if (root_ranges_[i].begin == b && root_ranges_[i].end == e) {
@@ -56,6 +62,7 @@ void HeapImpl::RemoveRootRange(const void* b, const void* e) {
 }
 
 void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
+  NoPreempt no_preempt;
   GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
   std::lock_guard<std::mutex> l(roots_mu_);
   for (const Callback& c : root_callbacks_) {
@@ -66,6 +73,7 @@ void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
 }
 
 void HeapImpl::RemoveRootCallback(Heap::RootCallback cb, void* arg) {
+  NoPreempt no_preempt;
   std::lock_guard<std::mutex> l(roots_mu_);
   for (size_t i = 0; i < root_callbacks_.size(); i++) {
     if (root_callbacks_[i].fn == cb && root_callbacks_[i].arg == arg) {
@@ -77,6 +85,7 @@ void HeapImpl::RemoveRootCallback(Heap::RootCallback cb, void* arg) {
 }
 
 void** HeapImpl::NewPersistent(void* value) {
+  NoPreempt no_preempt;
   SpinLockHolder h(&persistent_lock_);
   if (persistent_free_ == 0) {
     auto** chunk = new void*[kPersistentChunk];
@@ -98,10 +107,41 @@ void** HeapImpl::NewPersistent(void* value) {
 }
 
 void HeapImpl::FreePersistent(void** slot) {
+  NoPreempt no_preempt;
   SpinLockHolder h(&persistent_lock_);
   *slot = reinterpret_cast<void*>(persistent_free_ | kFreeSlotBit);
   persistent_free_ = reinterpret_cast<uintptr_t>(slot);
   persistent_live_--;
+}
+
+namespace {
+
+int CollectWritableSegments(dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<std::pair<uintptr_t, uintptr_t>>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W) || ph.p_memsz == 0) {
+      continue;
+    }
+    uintptr_t b = info->dlpi_addr + ph.p_vaddr;
+    out->emplace_back(b, b + ph.p_memsz);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void HeapImpl::AddStaticDataRoots() {
+  NoPreempt no_preempt;
+  std::vector<std::pair<uintptr_t, uintptr_t>> segs;
+  dl_iterate_phdr(CollectWritableSegments, &segs);
+  std::vector<Range> ranges;
+  for (const auto& [b, e] : segs) {
+    ranges.push_back(Range{reinterpret_cast<const void*>(b),
+                           reinterpret_cast<const void*>(e)});
+  }
+  std::lock_guard<std::mutex> l(roots_mu_);
+  static_ranges_ = std::move(ranges);
 }
 
 void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
@@ -114,12 +154,21 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
     return;
   }
   m.SetConservativeRoots(true);
-  m.ScanRangeUnsafe(st->saved_regs, st->saved_regs + 8);
+  // A thread stopped by a signal (preempt.cc): its registers and stack
+  // pointer as the signal found them. Otherwise what it saved when it
+  // parked, released its P or entered the runtime.
+  const bool sig = st->sig_parked;
+  if (sig) {
+    m.ScanRangeUnsafe(st->sig_regs, st->sig_regs + 16);
+  } else {
+    m.ScanRangeUnsafe(st->saved_regs, st->saved_regs + 8);
+  }
+  const uintptr_t sp = sig ? st->sig_sp : st->saved_sp;
   // Inside the runtime, its own frames are left out (RuntimeFrames).
-  uintptr_t lo = st->saved_sp;
-  if (st->runtime_frames > lo) lo = st->runtime_frames;
-  if (stack_scan_hook_) stack_scan_hook_(lo, st->stack_hi, st->saved_sp);
-  if (st->saved_sp != 0 && lo < st->stack_hi) {
+  uintptr_t lo = sp;
+  if (!sig && st->runtime_frames > lo) lo = st->runtime_frames;
+  if (stack_scan_hook_) stack_scan_hook_(lo, st->stack_hi, sp);
+  if (sp != 0 && lo < st->stack_hi) {
     m.ScanRangeUnsafe(reinterpret_cast<const void*>(lo),
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - lo;
@@ -139,6 +188,11 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
     std::lock_guard<std::mutex> l(roots_mu_);
     for (void** slot : root_slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
     rb.globals += root_slots_.size() * sizeof(void*);
+    for (const Range& r : static_ranges_) {
+      m.ScanRange(r.begin, r.end);
+      rb.globals +=
+          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
+    }
     for (const Range& r : root_ranges_) {
       m.ScanRange(r.begin, r.end);
       rb.globals +=
@@ -172,6 +226,7 @@ void FreePersistentSlot(Heap& heap, void** slot) {
 }
 
 void** NewLocalSlot(Mutator& m, void* value) {
+  NoPreempt no_preempt;
   MutatorState* st = m.state_;
   GCHEAP_CHECK(st->scope_depth > 0,
                "Local<T> created with no HandleScope open on this mutator");

@@ -116,6 +116,7 @@ void HeapImpl::Detach() {
 }
 
 void HeapImpl::AcquireP(Mutator& m) {
+  NoPreempt no_preempt;
   MutatorState* st = m.state_;
   P* got = nullptr;
   {
@@ -150,6 +151,7 @@ void HeapImpl::AcquireP(Mutator& m) {
 }
 
 void HeapImpl::ReleaseP(Mutator& m) {
+  NoPreempt no_preempt;
   MutatorState* st = m.state_;
   SaveContext(st);
   std::lock_guard<std::mutex> l(sched_mu_);
@@ -238,6 +240,7 @@ void HeapImpl::RaggedFlush() {
   flush_pending_ = pending;
   UpdatePollLocked();
   WaitForSafepointsLocked(l, /*flush=*/true);
+  ResumeSignaledLocked();  // requests still in flight are withdrawn
 }
 
 void HeapImpl::WaitForSafepointsLocked(std::unique_lock<std::mutex>& l,
@@ -245,16 +248,32 @@ void HeapImpl::WaitForSafepointsLocked(std::unique_lock<std::mutex>& l,
   auto waiting = [&] {
     return flush ? flush_pending_ > 0 : AnyRunningLocked();
   };
-  int waited = 0;
   const int report = opts_.safepoint_report_ms;
+  const bool signals = opts_.preempt_signal != 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto preempt_after = std::chrono::microseconds(opts_.preempt_after_us);
+  int reported_ms = 0;
   while (waiting()) {
+    const auto waited = std::chrono::steady_clock::now() - start;
+    // Threads that have not polled by now are stopped by a signal
+    // (preempt.cc); asked again each round until they are.
+    if (signals && waited >= preempt_after) {
+      PreemptLocked(flush);
+      if (!waiting()) break;
+    }
     if (report > 0) {
-      if (sched_cv_.wait_for(l, std::chrono::milliseconds(report)) ==
-              std::cv_status::timeout &&
-          waiting()) {
-        waited += report;
-        ReportSlowSafepoint(waited, flush);
+      const int waited_ms = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(waited)
+              .count());
+      if (waited_ms >= reported_ms + report) {
+        reported_ms = waited_ms - waited_ms % report;
+        ReportSlowSafepoint(reported_ms, flush);
       }
+    }
+    if (signals) {
+      sched_cv_.wait_for(l, preempt_after);
+    } else if (report > 0) {
+      sched_cv_.wait_for(l, std::chrono::milliseconds(report));
     } else {
       sched_cv_.wait(l);
     }
@@ -278,6 +297,7 @@ void HeapImpl::StartTheWorld() {
   std::lock_guard<std::mutex> l(sched_mu_);
   stop_requested_.store(false, std::memory_order_seq_cst);
   UpdatePollLocked();
+  ResumeSignaledLocked();
   world_stopped_ = false;
   sched_cv_.notify_all();
 }
@@ -330,7 +350,7 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
     // But not past the goal before marking has even begun (the collector's
     // thread may not have been scheduled yet): wait for it, without the P,
     // as Go's allocating goroutine starts the cycle itself.
-    if (!collector_->marking() && !collector_->cpu_limited() &&
+    if (!collector_->marking() &&
         mheap_->heap_live().load(std::memory_order_relaxed) >=
             static_cast<int64_t>(collector_->pacer().goal())) {
       ClearStackBelow();

@@ -8,6 +8,7 @@
 namespace gcheap::internal {
 
 WeakCell* NewWeakRef(Heap& heap, const void* object) {
+  NoPreempt no_preempt;
   HeapImpl* impl = heap.impl();
   impl->RequireRunning("WeakRef");
   MSpan* s;
@@ -16,11 +17,18 @@ WeakCell* NewWeakRef(Heap& heap, const void* object) {
   return impl->specials().WeakCellFor(s, slot, const_cast<void*>(object));
 }
 
-void RetainWeakRef(WeakCell* c) { Specials::RetainWeakCell(c); }
+void RetainWeakRef(WeakCell* c) {
+  NoPreempt no_preempt;
+  Specials::RetainWeakCell(c);
+}
 
-void ReleaseWeakRef(WeakCell* c) { Specials::ReleaseWeakCell(c); }
+void ReleaseWeakRef(WeakCell* c) {
+  NoPreempt no_preempt;
+  Specials::ReleaseWeakCell(c);
+}
 
 void* GetWeakRef(Heap& heap, WeakCell* c) {
+  NoPreempt no_preempt;
   HeapImpl* impl = heap.impl();
   Mutator* m = CurrentMutator();
   GCHEAP_CHECK(m != nullptr && &m->heap() == &heap,

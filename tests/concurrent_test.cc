@@ -613,6 +613,7 @@ TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
 TEST_F(ConcurrentDeathTest, SlowSafepointDuringTheFlushIsReported) {
   Options o = Concurrent(/*checkmark=*/false);
   o.safepoint_report_ms = 50;
+  o.preempt_signal = 0;  // with signal stops the thread would be stopped
   Heap heap(o);
   EXPECT_DEATH(
       {

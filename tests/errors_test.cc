@@ -186,6 +186,7 @@ TEST_F(ErrorsDeathTest, LocalWithoutAHandleScope) {
 TEST_F(ErrorsDeathTest, SlowSafepointIsReported) {
   Options o = Small();
   o.safepoint_report_ms = 50;
+  o.preempt_signal = 0;  // with signal stops the thread would be stopped
   Heap heap(o);
   EXPECT_DEATH(
       {

@@ -9,9 +9,13 @@
 // The default is single-threaded: the trees of each depth are built one after
 // another by the main goroutine, because the first comparison against gcheap
 // is single-threaded. (The Go runtime still runs its own background GC
-// workers; see README.md.) With -threads N > 1 the depths are handed to N
-// goroutines, as in the Benchmarks Game's parallel programs; the output is
-// the same.
+// workers; see README.md.) With -threads N > 1 each depth's iterations are
+// split over N worker goroutines: worker t builds and checks trees
+// i = t, t+N, t+2N, ... and sums their checks, and the depth's check is the
+// sum over the workers. The depths still run one after another, and the
+// stretch and long-lived trees are built by the main goroutine, so the output
+// is the same as single-threaded. The program then reports itself as
+// binary_trees_tN.
 //
 // Build: go build -o binary_trees_go binary_trees.go gcstats.go
 package main
@@ -85,42 +89,34 @@ func main() {
 
 	longLived := create(maxDepth)
 
-	nDepths := (maxDepth-minDepth)/2 + 1
-	lines := make([]string, nDepths)
-	work := func(k int) {
-		depth := minDepth + 2*k
+	for depth := minDepth; depth <= maxDepth; depth += 2 {
 		iterations := 1 << uint(maxDepth-depth+minDepth)
 		check := 0
-		for i := 0; i < iterations; i++ {
-			check += create(depth).check()
+		if threads == 1 {
+			for i := 0; i < iterations; i++ {
+				check += create(depth).check()
+			}
+		} else {
+			// Worker t takes trees t, t+threads, t+2*threads, ...
+			sums := make([]int, threads)
+			var wg sync.WaitGroup
+			for t := 0; t < threads; t++ {
+				wg.Add(1)
+				go func(t int) {
+					defer wg.Done()
+					sum := 0
+					for i := t; i < iterations; i += threads {
+						sum += create(depth).check()
+					}
+					sums[t] = sum
+				}(t)
+			}
+			wg.Wait()
+			for _, sum := range sums {
+				check += sum
+			}
 		}
-		lines[k] = fmt.Sprintf("%d\t trees of depth %d\t check: %d\n", iterations, depth, check)
-	}
-	if threads == 1 {
-		for k := 0; k < nDepths; k++ {
-			work(k)
-			fmt.Print(lines[k])
-		}
-	} else {
-		next := make(chan int, nDepths)
-		for k := 0; k < nDepths; k++ {
-			next <- k
-		}
-		close(next)
-		var wg sync.WaitGroup
-		for t := 0; t < threads; t++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for k := range next {
-					work(k)
-				}
-			}()
-		}
-		wg.Wait()
-		for _, l := range lines {
-			fmt.Print(l)
-		}
+		fmt.Printf("%d\t trees of depth %d\t check: %d\n", iterations, depth, check)
 	}
 
 	fmt.Printf("long lived tree of depth %d\t check: %d\n", maxDepth, longLived.check())

@@ -10,9 +10,15 @@
  *
  * The default is single-threaded: the trees of each depth are built one after
  * another by the main thread, because the first comparison against gcheap is
- * single-threaded. With -threads N > 1 the depths are handed to N threads
- * (created through the collector, so that it scans their stacks), as in the
- * Benchmarks Game's parallel programs; the output is the same.
+ * single-threaded. With -threads N > 1 each depth's iterations are split over
+ * N worker threads: worker t builds and checks trees i = t, t+N, t+2N, ...
+ * and sums their checks, and the depth's check is the sum over the workers.
+ * The depths still run one after another, and the stretch and long-lived
+ * trees are built by the main thread, so the output is the same as
+ * single-threaded; the program then reports itself as binary_trees_tN. The
+ * workers are registered with the collector: GC_THREADS makes <gc.h> map
+ * pthread_create to GC_pthread_create, so their stacks are scanned and they
+ * may allocate.
  *
  * Build: gcc -O2 -o binary_trees_boehm binary_trees_boehm.c -lgc -lpthread
  */
@@ -50,36 +56,53 @@ static long check(const Node *n) {
 
 enum { kMinDepth = 4 };
 
-static int max_depth;
-static int n_depths;
-static long *iterations_of; /* per depth index */
-static long *check_of;
-static int next_index;
-static pthread_mutex_t next_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void work(int k) {
-  int depth = kMinDepth + 2 * k;
-  long iterations = 1L << (max_depth - depth + kMinDepth);
-  long sum = 0;
-  for (long i = 0; i < iterations; i++) sum += check(create(depth));
-  iterations_of[k] = iterations;
-  check_of[k] = sum;
-}
-
-static void print_depth(int k) {
-  printf("%ld\t trees of depth %d\t check: %ld\n", iterations_of[k],
-         kMinDepth + 2 * k, check_of[k]);
-}
+/* One worker's share of a depth: trees first, first+stride, ... < iterations. */
+typedef struct Share {
+  int depth;
+  long iterations;
+  long first, stride;
+  long sum; /* out: the sum of the checks */
+} Share;
 
 static void *worker(void *arg) {
-  (void)arg;
-  for (;;) {
-    pthread_mutex_lock(&next_mu);
-    int k = next_index++;
-    pthread_mutex_unlock(&next_mu);
-    if (k >= n_depths) return NULL;
-    work(k);
+  Share *s = (Share *)arg;
+  long sum = 0;
+  for (long i = s->first; i < s->iterations; i += s->stride)
+    sum += check(create(s->depth));
+  s->sum = sum;
+  return NULL;
+}
+
+/* The sum of the checks of `iterations` trees of `depth`, built on `threads`
+ * threads (on the calling thread when threads == 1). */
+static long run_depth(int depth, long iterations, int threads) {
+  if (threads == 1) {
+    long sum = 0;
+    for (long i = 0; i < iterations; i++) sum += check(create(depth));
+    return sum;
   }
+  /* Plain malloc: these hold no pointers into the GC heap. */
+  pthread_t *tids = (pthread_t *)calloc((size_t)threads, sizeof(pthread_t));
+  Share *shares = (Share *)calloc((size_t)threads, sizeof(Share));
+  if (tids == NULL || shares == NULL) {
+    fprintf(stderr, "out of memory\n");
+    exit(1);
+  }
+  for (int t = 0; t < threads; t++) {
+    shares[t] = (Share){depth, iterations, t, threads, 0};
+    if (pthread_create(&tids[t], NULL, worker, &shares[t]) != 0) {
+      fprintf(stderr, "pthread_create failed\n");
+      exit(1);
+    }
+  }
+  long sum = 0;
+  for (int t = 0; t < threads; t++) {
+    pthread_join(tids[t], NULL);
+    sum += shares[t].sum;
+  }
+  free(tids);
+  free(shares);
+  return sum;
 }
 
 static void usage(void) {
@@ -87,22 +110,22 @@ static void usage(void) {
   exit(2);
 }
 
-static int parse_int(const char *s, int min) {
+static int parse_int(const char *s, int min, int max) {
   char *end;
   long v = strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > 62) usage();
+  if (*s == '\0' || *end != '\0' || v < min || v > max) usage();
   return (int)v;
 }
 
 int main(int argc, char **argv) {
   int threads = 1;
-  max_depth = 21;
+  int max_depth = 21;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-threads") == 0 || strcmp(argv[i], "--threads") == 0) {
       if (i + 1 >= argc) usage();
-      threads = parse_int(argv[++i], 1);
+      threads = parse_int(argv[++i], 1, 1 << 16);
     } else {
-      max_depth = parse_int(argv[i], 0);
+      max_depth = parse_int(argv[i], 0, 62);
     }
   }
 
@@ -116,28 +139,10 @@ int main(int argc, char **argv) {
 
   Node *long_lived = create(max_depth);
 
-  n_depths = (max_depth - kMinDepth) / 2 + 1;
-  /* Plain malloc: these hold no pointers into the GC heap. */
-  iterations_of = (long *)calloc((size_t)n_depths, sizeof(long));
-  check_of = (long *)calloc((size_t)n_depths, sizeof(long));
-  if (iterations_of == NULL || check_of == NULL) usage();
-
-  if (threads == 1) {
-    for (int k = 0; k < n_depths; k++) {
-      work(k);
-      print_depth(k);
-    }
-  } else {
-    pthread_t *tids = (pthread_t *)calloc((size_t)threads, sizeof(pthread_t));
-    for (int t = 0; t < threads; t++) {
-      if (pthread_create(&tids[t], NULL, worker, NULL) != 0) {
-        fprintf(stderr, "pthread_create failed\n");
-        return 1;
-      }
-    }
-    for (int t = 0; t < threads; t++) pthread_join(tids[t], NULL);
-    free(tids);
-    for (int k = 0; k < n_depths; k++) print_depth(k);
+  for (int depth = kMinDepth; depth <= max_depth; depth += 2) {
+    long iterations = 1L << (max_depth - depth + kMinDepth);
+    printf("%ld\t trees of depth %d\t check: %ld\n", iterations, depth,
+           run_depth(depth, iterations, threads));
   }
 
   printf("long lived tree of depth %d\t check: %ld\n", max_depth,
@@ -149,7 +154,5 @@ int main(int argc, char **argv) {
   else
     snprintf(name, sizeof name, "binary_trees");
   peer_stats_report(name);
-  free(iterations_of);
-  free(check_of);
   return 0;
 }

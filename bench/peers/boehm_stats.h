@@ -2,10 +2,12 @@
  * as a single machine-readable line on stderr at the end of a run:
  *
  *   RESULT name=<prog> impl=boehm wall_ms=<f> gcs=<n> max_pause_us=<f>
- * total_pause_ms=<f>
+ * total_pause_ms=<f> [extra fields]
  *
  * Include after <gc.h>. Call peer_stats_start() right after GC_INIT() and
- * peer_stats_report(name) at the very end.
+ * peer_stats_report(name) at the very end (peer_stats_report_extra(name,
+ * " key=value ...") to append fields; peer_elapsed_s() gives the wall time
+ * so far).
  *
  * Pauses. These programs use Boehm GC in its default mode: not incremental,
  * so each collection runs to completion in the thread whose allocation
@@ -59,7 +61,11 @@ static void peer_stats_start(void) {
   peer_start_ns = peer_now_ns();
 }
 
-static void peer_stats_report(const char *name) {
+static inline double peer_elapsed_s(void) {
+  return (peer_now_ns() - peer_start_ns) / 1e9;
+}
+
+static void peer_stats_report_extra(const char *name, const char *extra) {
   double wall_ns = peer_now_ns() - peer_start_ns;
   unsigned long gcs = (unsigned long)(GC_get_gc_no() - peer_gc_no_at_start);
   fflush(stdout);
@@ -68,9 +74,13 @@ static void peer_stats_report(const char *name) {
             peer_pauses);
   fprintf(stderr,
           "RESULT name=%s impl=boehm wall_ms=%.3f gcs=%lu max_pause_us=%.3f "
-          "total_pause_ms=%.3f\n",
+          "total_pause_ms=%.3f%s\n",
           name, wall_ns / 1e6, gcs, peer_pause_max_ns / 1e3,
-          peer_pause_total_ns / 1e6);
+          peer_pause_total_ns / 1e6, extra);
+}
+
+static inline void peer_stats_report(const char *name) {
+  peer_stats_report_extra(name, "");
 }
 
 #endif /* GCHEAP_BENCH_PEERS_BOEHM_STATS_H_ */

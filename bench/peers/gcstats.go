@@ -1,7 +1,7 @@
 // Shared by the Go peer programs: wall time and GC statistics, reported as a
 // single machine-readable line on stderr at the end of a run:
 //
-//	RESULT name=<prog> impl=go wall_ms=<f> gcs=<n> max_pause_us=<f> total_pause_ms=<f>
+//	RESULT name=<prog> impl=go wall_ms=<f> gcs=<n> max_pause_us=<f> total_pause_ms=<f> [extra fields]
 //
 // Build each program together with this file, e.g.
 //
@@ -15,7 +15,8 @@
 // cycle; it reads the cycle count through runtime/metrics (no stop-the-world)
 // and folds the ring into the running maximum whenever half of it has been
 // written since the last fold. That costs one ReadMemStats (a very short
-// stop-the-world of its own, not counted as a GC pause) per 128 cycles.
+// stop-the-world of its own, not counted as a GC pause) per 128 cycles. Each
+// folded cycle's pause is also kept, one word per cycle, for percentiles.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,9 +40,10 @@ type gcStats struct {
 	start time.Time
 
 	mu        sync.Mutex
-	folded    uint32 // cycles 1..folded are in maxPause
-	maxPause  uint64 // ns
-	missed    uint32 // cycles whose ring entry was overwritten before folding
+	folded    uint32   // cycles 1..folded are in maxPause
+	maxPause  uint64   // ns
+	pauses    []uint64 // ns, one per folded cycle
+	missed    uint32   // cycles whose ring entry was overwritten before folding
 	cycles    []metrics.Sample
 	stopped   atomic.Bool
 	finalizer func(*gcSentinel)
@@ -98,17 +101,31 @@ func (s *gcStats) fold(ms *runtime.MemStats) {
 		lo = ms.NumGC - pauseRing + 1
 	}
 	for k := lo; k <= ms.NumGC; k++ {
-		if p := ms.PauseNs[(k+pauseRing-1)%pauseRing]; p > s.maxPause {
+		p := ms.PauseNs[(k+pauseRing-1)%pauseRing]
+		if p > s.maxPause {
 			s.maxPause = p
 		}
+		s.pauses = append(s.pauses, p)
 	}
 	if ms.NumGC > s.folded {
 		s.folded = ms.NumGC
 	}
 }
 
+// elapsed is the wall time since startGCStats.
+func (s *gcStats) elapsed() time.Duration {
+	return time.Since(s.start)
+}
+
 // report prints the RESULT line; call it once, at the very end of the run.
 func (s *gcStats) report() {
+	s.reportWith(func([]uint64) string { return "" })
+}
+
+// reportWith is report with extra fields: extra gets the pauses (ns) of every
+// folded cycle, sorted, and returns what is appended to the RESULT line
+// (" key=value ...", or "").
+func (s *gcStats) reportWith(extra func(sortedPausesNs []uint64) string) {
 	wall := time.Since(s.start)
 	s.stopped.Store(true)
 	s.mu.Lock()
@@ -119,7 +136,8 @@ func (s *gcStats) report() {
 	if s.missed > 0 {
 		fmt.Fprintf(os.Stderr, "warning: %d GC pauses were overwritten in the ring before being read; max_pause_us covers the rest\n", s.missed)
 	}
-	fmt.Fprintf(os.Stderr, "RESULT name=%s impl=go wall_ms=%.3f gcs=%d max_pause_us=%.3f total_pause_ms=%.3f\n",
+	sort.Slice(s.pauses, func(a, b int) bool { return s.pauses[a] < s.pauses[b] })
+	fmt.Fprintf(os.Stderr, "RESULT name=%s impl=go wall_ms=%.3f gcs=%d max_pause_us=%.3f total_pause_ms=%.3f%s\n",
 		s.name, float64(wall.Nanoseconds())/1e6, ms.NumGC,
-		float64(s.maxPause)/1e3, float64(ms.PauseTotalNs)/1e6)
+		float64(s.maxPause)/1e3, float64(ms.PauseTotalNs)/1e6, extra(s.pauses))
 }

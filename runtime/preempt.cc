@@ -1,0 +1,268 @@
+// Signal stops: bounded time to safepoint for threads that never poll. See
+// runtime/heap_impl.h for the scheduler and docs/collector.md ("Stopping
+// threads that do not poll") for the guarantees.
+//
+// A stop (or a ragged flush) first waits for running mutators to reach a
+// safepoint on their own, as before. A thread still running after
+// Options::preempt_after_us (a loop that neither allocates nor polls, a
+// blocking call outside a BlockingScope) is sent Options::preempt_signal.
+// Its handler, on the thread itself, looks at where the signal landed:
+//
+//   in the program's own code                 stop here: save every
+//   or at a system call (blocked in read,     general register and the
+//   pthread_join, futex...)                   stack pointer, then wait on
+//                                             a futex until the collector
+//                                             lets the thread go
+//   inside an inline fast path (allocation,   refuse: the P's state is
+//   Pool), a RuntimeFrames or NoPreempt       halfway through a change, or
+//   scope (gcheap's own slow paths, which     the thread may hold a lock
+//   hold locks), the write barrier's stub,    the collector needs; the
+//   or elsewhere in the C library             collector asks again a few
+//   (malloc's locks)                          microseconds later
+//
+// A thread stopped in its handler is, for the collector, a thread parked at
+// a safepoint: its P's cache, barrier buffer and Pool slots are consistent
+// (no fast path is halfway), so the collector releases, flushes and rotates
+// them as it does a parked P's; its stack is scanned from the interrupted
+// stack pointer less the 128-byte red zone, and its registers from the
+// signal's context (conservative mode; precise mode scans its handles).
+//
+// The handler uses only async-signal-safe operations: atomics, and the
+// futex system call. Only threads that asked are stopped: the request flag
+// (MutatorState::preempt_req) is set by the collector before it signals;
+// a signal without one goes to the handler the program had installed.
+#include <errno.h>
+#include <linux/futex.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "base/check.h"
+#include "runtime/heap_impl.h"
+
+extern "C" char gcheap_write_barrier_stub[] __attribute__((weak));
+extern "C" char gcheap_write_barrier_stub_end[] __attribute__((weak));
+
+namespace gcheap::internal {
+namespace {
+
+uint64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The C library's executable segments (found once, at install): code
+// there may hold malloc's locks, so the handler stops a thread there only
+// when it is blocked in a system call.
+constexpr int kMaxLibcRanges = 4;
+uintptr_t libc_lo[kMaxLibcRanges], libc_hi[kMaxLibcRanges];
+int libc_ranges = 0;
+
+int FindLibc(dl_phdr_info* info, size_t, void*) {
+  const char* name = info->dlpi_name;
+  if (name == nullptr || strstr(name, "/libc.so") == nullptr) return 0;
+  for (int i = 0; i < info->dlpi_phnum && libc_ranges < kMaxLibcRanges; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    libc_lo[libc_ranges] = info->dlpi_addr + ph.p_vaddr;
+    libc_hi[libc_ranges] = libc_lo[libc_ranges] + ph.p_memsz;
+    libc_ranges++;
+  }
+  return 1;
+}
+
+bool InLibc(uintptr_t pc) {
+  for (int i = 0; i < libc_ranges; i++) {
+    if (pc >= libc_lo[i] && pc < libc_hi[i]) return true;
+  }
+  return false;
+}
+
+// The thread is in (or about to restart) a system call: the bytes before
+// or at pc are the syscall instruction (0f 05).
+bool AtSyscall(uintptr_t pc) {
+  auto* b = reinterpret_cast<const unsigned char*>(pc);
+  return (b[-2] == 0x0f && b[-1] == 0x05) || (b[0] == 0x0f && b[1] == 0x05);
+}
+
+bool InBarrierStub(uintptr_t pc) {
+  auto lo = reinterpret_cast<uintptr_t>(gcheap_write_barrier_stub);
+  auto hi = reinterpret_cast<uintptr_t>(gcheap_write_barrier_stub_end);
+  return lo != 0 && pc >= lo && pc < hi;
+}
+
+void FutexWait(std::atomic<int>* word, int value) {
+  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAIT_PRIVATE, value,
+          nullptr, nullptr, 0);
+}
+
+void FutexWake(std::atomic<int>* word) {
+  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAKE_PRIVATE, 1,
+          nullptr, nullptr, 0);
+}
+
+struct sigaction previous_action;
+int installed_signal = 0;
+
+void ChainToPrevious(int sig, siginfo_t* info, void* uc) {
+  if (previous_action.sa_flags & SA_SIGINFO) {
+    if (previous_action.sa_sigaction != nullptr) {
+      previous_action.sa_sigaction(sig, info, uc);
+    }
+  } else if (previous_action.sa_handler != SIG_IGN &&
+             previous_action.sa_handler != SIG_DFL &&
+             previous_action.sa_handler != nullptr) {
+    previous_action.sa_handler(sig);
+  }
+}
+
+bool SafeToStop(const Mutator& m, MutatorState* st, uintptr_t pc) {
+  if (HeapImpl::InFastPath(m) || st->nopreempt != 0 ||
+      st->runtime_frames != 0 || st->p == nullptr || st->blocking) {
+    return false;
+  }
+  if (InBarrierStub(pc)) return false;
+  if (InLibc(pc) && !AtSyscall(pc)) return false;
+  return true;
+}
+
+void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
+  const int saved_errno = errno;
+  Mutator* m = tls_current;
+  MutatorState* st = m != nullptr ? HeapImpl::StateOf(*m) : nullptr;
+  if (st == nullptr || !st->preempt_req.load(std::memory_order_acquire)) {
+    ChainToPrevious(sig, info, ucv);
+    errno = saved_errno;
+    return;
+  }
+  auto* uc = static_cast<ucontext_t*>(ucv);
+#if defined(__x86_64__)
+  const greg_t* g = uc->uc_mcontext.gregs;
+  const uintptr_t pc = static_cast<uintptr_t>(g[REG_RIP]);
+  if (!SafeToStop(*m, st, pc)) {
+    st->preempt_refused++;
+    errno = saved_errno;
+    return;
+  }
+  static constexpr int kRegs[16] = {REG_RAX, REG_RBX, REG_RCX, REG_RDX,
+                                    REG_RSI, REG_RDI, REG_RBP, REG_R8,
+                                    REG_R9,  REG_R10, REG_R11, REG_R12,
+                                    REG_R13, REG_R14, REG_R15, REG_RSP};
+  for (int i = 0; i < 16; i++) {
+    st->sig_regs[i] = static_cast<uintptr_t>(g[kRegs[i]]);
+  }
+  // The red zone below the stack pointer may hold a leaf function's data.
+  st->sig_sp = static_cast<uintptr_t>(g[REG_RSP]) - 128;
+#else
+  (void)uc;
+  errno = saved_errno;
+  return;
+#endif
+  st->sig_state.store(1, std::memory_order_seq_cst);
+  // The request may have been withdrawn meanwhile (the stop ended): then
+  // nobody would let this thread go.
+  if (!st->preempt_req.load(std::memory_order_seq_cst)) {
+    int one = 1;
+    st->sig_state.compare_exchange_strong(one, 0, std::memory_order_seq_cst);
+  }
+  while (st->sig_state.load(std::memory_order_acquire) == 1) {
+    FutexWait(&st->sig_state, 1);
+  }
+  errno = saved_errno;
+}
+
+}  // namespace
+
+NoPreempt::NoPreempt()
+    : st_(tls_current != nullptr ? HeapImpl::StateOf(*tls_current) : nullptr) {
+  if (st_ != nullptr) {
+    st_->nopreempt++;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
+NoPreempt::~NoPreempt() {
+  if (st_ != nullptr) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    st_->nopreempt--;
+  }
+}
+
+void InstallPreemptHandler(int sig) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  if (installed_signal != 0) {
+    GCHEAP_CHECK(installed_signal == sig,
+                 "Options::preempt_signal: heaps of one process must use one "
+                 "signal (%d is installed, %d asked)",
+                 installed_signal, sig);
+    return;
+  }
+  dl_iterate_phdr(FindLibc, nullptr);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = PreemptHandler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  GCHEAP_CHECK(sigaction(sig, &sa, &previous_action) == 0,
+               "cannot install the signal handler for signal %d", sig);
+  installed_signal = sig;
+}
+
+void HeapImpl::PreemptLocked(bool flush) {
+  const uint64_t now = MonoNs();
+  const uint64_t resend_ns = uint64_t{1000} * opts_.preempt_after_us;
+  for (P& p : ps_) {
+    if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
+    if (flush && !p.flush_requested.load(std::memory_order_relaxed)) continue;
+    MutatorState* st = p.owner->state_;
+    if (st->sig_state.load(std::memory_order_acquire) == 1) {
+      if (flush) {
+        // Stopped where its P's state is consistent: flush for it.
+        FlushP(&p);
+        AckFlushLocked(&p);
+        st->preempt_req.store(false, std::memory_order_seq_cst);
+        st->sig_state.store(0, std::memory_order_release);
+        FutexWake(&st->sig_state);
+      } else {
+        p.status = P::Status::kParked;
+        st->sig_parked = true;
+      }
+      continue;
+    }
+    if (st->preempt_req.load(std::memory_order_relaxed) &&
+        now - st->preempt_sent_ns < resend_ns) {
+      continue;
+    }
+    st->preempt_req.store(true, std::memory_order_seq_cst);
+    st->preempt_sent_ns = now;
+    pthread_kill(st->thread, opts_.preempt_signal);
+  }
+}
+
+void HeapImpl::ResumeSignaledLocked() {
+  for (Mutator* mu : mutators_) {
+    MutatorState* st = mu->state_;
+    if (st->sig_parked) {
+      st->sig_parked = false;
+      if (st->p != nullptr) st->p->status = P::Status::kRunning;
+    }
+    if (!st->preempt_req.load(std::memory_order_relaxed)) continue;
+    st->preempt_req.store(false, std::memory_order_seq_cst);
+    if (st->sig_state.load(std::memory_order_seq_cst) == 1) {
+      st->sig_state.store(0, std::memory_order_release);
+      FutexWake(&st->sig_state);
+    }
+  }
+}
+
+}  // namespace gcheap::internal
