@@ -8,7 +8,9 @@
 #   ./gcheap.sh bench            benchmarks against the peers (optimized):
 #                                allocation vs malloc (tools/bench_alloc.sh),
 #                                binary-trees and GCBench vs Go and Boehm GC
-#                                (tools/bench_gc.sh)
+#                                (tools/bench_gc.sh), the multi-threaded
+#                                shapes vs Go 1.26, Go 1.19, Boehm GC and
+#                                mimalloc (tools/bench_shapes.sh)
 #   ./gcheap.sh sanitizers       the asan and tsan test runs
 #   ./gcheap.sh all              example, tests, sanitizers, benchmarks
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
@@ -126,6 +128,8 @@ case "$cmd" in
     rc=0
     tools/bench_alloc.sh || rc=1
     tools/bench_gc.sh || rc=1
+    if [ "$(id -u)" -eq 0 ]; then tools/fetch_go126.sh || true; fi
+    tools/bench_shapes.sh || rc=1
     exit $rc
     ;;
   fuzz)

@@ -77,6 +77,19 @@ void Marker::GreyImpl(uintptr_t p) {
 template void Marker::GreyImpl<true>(uintptr_t);
 template void Marker::GreyImpl<false>(uintptr_t);
 
+void Marker::GreyAndScanNow(uintptr_t p) {
+  if (check_visited_ != nullptr) {  // checkmark: a root like any other
+    Grey(p);
+    return;
+  }
+  MSpan* s = InUseSpanOf(p);
+  if (s == nullptr) return;
+  uintptr_t idx = s->ObjIndex(p);
+  if (!s->IsAllocated(idx)) return;
+  GreyInSpan<false>(s, p);
+  if (!s->spanclass.noscan()) Scan(s->ObjBase(idx));
+}
+
 void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
   // No span is freed while marking runs, so a span found in use stays in
   // use for the whole batch.
@@ -100,16 +113,32 @@ void Marker::ScanRange(const void* begin, const void* end) {
             reinterpret_cast<uintptr_t>(end));
 }
 
+// Reads [begin, end) as ScanRangeUnsafe does, calling fn for each word
+// that may be a heap pointer.
+template <class Fn>
 ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
-ABSL_ATTRIBUTE_NOINLINE void
-Marker::ScanRangeUnsafe(const void* begin, const void* end) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void ForEachWordUnsafe(const void* begin,
+                                                           const void* end,
+                                                           Fn fn) {
   uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + 7) & ~uintptr_t{7};
   uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~uintptr_t{7};
   for (uintptr_t a = b; a < e; a += 8) {
     uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
     TreatAsDefined(&v, sizeof(v));
-    if (v >= 4096) Grey(v);
+    if (v >= 4096) fn(v);
   }
+}
+
+ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
+ABSL_ATTRIBUTE_NOINLINE void
+Marker::ScanRangeUnsafe(const void* begin, const void* end) {
+  ForEachWordUnsafe(begin, end, [this](uintptr_t v) { Grey(v); });
+}
+
+ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
+ABSL_ATTRIBUTE_NOINLINE void
+Marker::GreyAndScanRangeNowUnsafe(const void* begin, const void* end) {
+  ForEachWordUnsafe(begin, end, [this](uintptr_t v) { GreyAndScanNow(v); });
 }
 
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {

@@ -76,6 +76,16 @@ class Marker {
                  __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED),
                  /*same_span=*/true);
   }
+  // Greys the object containing p (if any) and scans it at once, instead
+  // of queueing it: for the words a thread stopped by a signal holds in
+  // its registers and at the top of its stack, which may address the slot
+  // of a store it was about to make without the barrier (it saw marking
+  // off before the stop; docs/collector.md, "Stopping threads that do not
+  // poll"). Scanning the object now records the slot's old value.
+  void GreyAndScanNow(uintptr_t p);
+  // GreyAndScanNow for every word of [begin, end), memory the marker does
+  // not own (a stopped thread's stack), as ScanRangeUnsafe reads it.
+  void GreyAndScanRangeNowUnsafe(const void* begin, const void* end);
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
   // referrer) when one is not. `visited` records the objects seen.

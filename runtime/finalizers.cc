@@ -1,6 +1,8 @@
 // Finalizers and cleanups: the public calls, argument checks and the
 // thread that runs queued calls. The records and the sweep-time logic are
 // in gc/specials.cc. See runtime/finalizers.h.
+#include <optional>
+
 #include "runtime/finalizers.h"
 
 #include "base/check.h"
@@ -42,14 +44,17 @@ size_t HeapImpl::RunQueuedCalls(Mutator& m) {
   while (true) {
     HandleScope scope(m);
     QueuedCall c;
+    std::optional<NoPreempt> no_preempt(std::in_place);
     if (!specials_->queue().TryPop(&c)) break;
     // The queue no longer holds them: until the call returns, these
-    // handles do. No safepoint comes between the pop and here. (Shaded
-    // too, for a collector that marks while this thread runs.)
+    // handles do. No safepoint, and no signal stop, comes between the pop
+    // and here. (Shaded too, for a collector that marks while this thread
+    // runs.)
     Local<char> object(m, static_cast<char*>(c.object));
     Local<char> arg(m, static_cast<char*>(c.arg));
     collector_->Shade(c.object);
     collector_->Shade(c.arg);
+    no_preempt.reset();  // the call is the program's code
     if (c.finalizer != nullptr) {
       c.finalizer(c.object, c.arg);
     } else {

@@ -236,7 +236,10 @@ void PoolBase::PushShared(int pid, void* x) {
   ChainPushHead(&locals_[pid].shared, x);
 }
 
-void PoolBase::Barrier(void* x) const { impl_->collector().Shade(x); }
+void PoolBase::Barrier(void* x) const {
+  NoPreempt no_preempt;  // Shade checks the phase, then greys
+  impl_->collector().Shade(x);
+}
 
 void PoolBase::Rotate(std::vector<void*>* dropped) {
   std::vector<void*> objs;

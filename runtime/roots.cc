@@ -173,6 +173,15 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - lo;
   }
+  if (sig) {
+    // A store the thread was about to make, having seen marking off before
+    // the stop, skips the barrier: record the old values of the slots it
+    // may address (registers, the top of its stack) now.
+    m.GreyAndScanRangeNowUnsafe(st->sig_regs, st->sig_regs + 16);
+    const uintptr_t top = std::min(sp + 64 * 8, st->stack_hi);
+    m.GreyAndScanRangeNowUnsafe(reinterpret_cast<const void*>(sp),
+                                reinterpret_cast<const void*>(top));
+  }
   m.SetConservativeRoots(false);
   // Handles work in conservative mode too.
   for (size_t i = 0; i < st->handle_top; i++) {
@@ -189,7 +198,9 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
     for (void** slot : root_slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
     rb.globals += root_slots_.size() * sizeof(void*);
     for (const Range& r : static_ranges_) {
-      m.ScanRange(r.begin, r.end);
+      // Memory the program does not hand over (sanitizer redzones between
+      // globals, other threads' plain stores): read as stacks are.
+      m.ScanRangeUnsafe(r.begin, r.end);
       rb.globals +=
           static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
     }
