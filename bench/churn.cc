@@ -11,9 +11,15 @@
 //   size = 16 + ((x >> 8) % 16) * 16            (16..256 bytes)
 //   j    = (x >> 20) & 0xFFFF
 //   obj  = a new zeroed object of `size` bytes, no layout (Mutator::
-//          AllocateConservative, Boehm's GC_MALLOC shape); its first word
-//          = table[(j + 1) & 0xFFFF], stored through the write barrier
+//          AllocateConservative, Boehm's GC_MALLOC shape)
+//   table[(j + 1) & 0xFFFF]'s first word = obj, if that slot is not null
+//          (a pointer store into an older object, through the barrier)
 //   table[j] = obj                                (through the barrier)
+//
+// Each object's first word points at the current occupant of the slot
+// before its own, so nothing outlives its slot: at most N * 65536 objects
+// are live. The tables are heap objects (pointer arrays held by a
+// Persistent), as the Go peer's slices are.
 //
 // The main thread prints "churn threads N ops M bytes B live L" (B bytes
 // allocated, L non-null table entries at the end) and a RESULT line (see
@@ -42,22 +48,28 @@ struct Worker {
 };
 
 void* WorkerMain(void* arg) {
+  static constexpr gcheap::Type kSlot =
+      gcheap::Type::Of<void*>("slot").Pointers(0);
   auto* w = static_cast<Worker*>(arg);
   gcheap::Mutator& m = w->heap->AttachCurrentThread();
-  std::vector<void*> table(kTable, nullptr);
-  w->heap->AddRootRange(table.data(), table.data() + kTable);
-  for (uint64_t i = 0; i < w->ops; i++) {
-    uint64_t x = (i + 1 + (w->id << 32)) * 0x9E3779B97F4A7C15ull;
-    x ^= x >> 29;
-    const size_t size = 16 + ((x >> 8) % 16) * 16;
-    const uint64_t j = (x >> 20) & 0xFFFF;
-    void** obj = static_cast<void**>(m.AllocateConservative(size));
-    gcheap::WriteBarrier(&obj[0], table[(j + 1) & 0xFFFF]);
-    gcheap::WriteBarrier(&table[j], obj);
-    w->bytes += size;
+  {
+    gcheap::Persistent<void*> holder(
+        *w->heap, static_cast<void**>(m.AllocateArray(kSlot, kTable)));
+    void** table = holder.Get();
+    for (uint64_t i = 0; i < w->ops; i++) {
+      uint64_t x = (i + 1 + (w->id << 32)) * 0x9E3779B97F4A7C15ull;
+      x ^= x >> 29;
+      const size_t size = 16 + ((x >> 8) % 16) * 16;
+      const uint64_t j = (x >> 20) & 0xFFFF;
+      void** obj = static_cast<void**>(m.AllocateConservative(size));
+      if (void** n = static_cast<void**>(table[(j + 1) & 0xFFFF])) {
+        gcheap::WriteBarrier(&n[0], obj);
+      }
+      gcheap::WriteBarrier(&table[j], obj);
+      w->bytes += size;
+    }
+    for (uint64_t k = 0; k < kTable; k++) w->live += table[k] != nullptr;
   }
-  for (void* p : table) w->live += p != nullptr;
-  w->heap->RemoveRootRange(table.data(), table.data() + kTable);
   w->heap->DetachCurrentThread();
   return nullptr;
 }

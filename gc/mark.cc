@@ -156,6 +156,19 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
   size_t esize = t->size();
   uint64_t mask = t->pointer_mask();
   if (esize == 0 || mask == 0) return;
+  if (esize % 8 == 0 && esize <= 8 * Type::kMaxMapWords &&
+      mask == (esize == 8 * Type::kMaxMapWords
+                   ? ~uint64_t{0}
+                   : (uint64_t{1} << (esize / 8)) - 1)) {
+    // Every word of every element is a pointer (a pointer array, a VM's
+    // value slots): one pass over the words.
+    for (uintptr_t a = (from + 7) & ~uintptr_t{7}; a + 8 <= to; a += 8) {
+      uintptr_t v = LoadWordRelaxed(a);
+      if (v != 0) GreyPrecise(v);
+    }
+    scanned_bytes_ += to - from;
+    return;
+  }
   size_t first = (from - payload) / esize;
   for (size_t i = first; i < count; i++) {
     uintptr_t elem = payload + i * esize;

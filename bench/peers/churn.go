@@ -11,12 +11,13 @@
 //	j    = (x >> 20) & 0xFFFF
 //
 // allocates one zeroed object of exactly `size` bytes whose first word is a
-// pointer, stores table[(j+1) & 0xFFFF] (possibly nil) in that word, puts the
-// object in table[j] (dropping the object that was there) and adds size to
-// the thread's byte count. At the end each thread counts its non-nil table
-// entries. The live set thus stays near N*65536 objects (and the chains
-// through word 0 keep some replaced objects alive a while longer) while the
-// program allocates N*M objects.
+// pointer, stores it in the first word of table[(j+1) & 0xFFFF] (if that is
+// not nil: a pointer store into an older object), puts it in table[j]
+// (dropping the object that was there) and adds size to the thread's byte
+// count. At the end each thread counts its non-nil table entries. Each
+// object's first word points at the current occupant of the slot before
+// its own, so nothing outlives its table slot: the live set stays at most
+// N*65536 objects while the program allocates N*M objects.
 //
 // Output: one line, "churn threads N ops M bytes B live L", B and L summed
 // over the threads; then on stderr the RESULT line (gcstats.go) with name
@@ -162,7 +163,11 @@ func churn(t, ops uint64) (bytes, live uint64) {
 		x ^= x >> 29
 		bucket := (x >> 8) % 16
 		j := (x >> 20) & tableMask
-		table[j] = newObj(bucket, table[(j+1)&tableMask])
+		obj := newObj(bucket, nil)
+		if n := table[(j+1)&tableMask]; n != nil {
+			*(*unsafe.Pointer)(n) = obj // the neighbour's first word
+		}
+		table[j] = obj
 		bytes += 16 + bucket*16
 	}
 	for _, p := range table {

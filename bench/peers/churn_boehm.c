@@ -7,7 +7,8 @@
  * operation i of thread t derives a size (16..256 bytes) and a slot j from
  *   x = (i + 1 + t * 0x100000000) * 0x9E3779B97F4A7C15;  x ^= x >> 29
  * allocates a zeroed object of that size with GC_MALLOC, stores
- * table[(j+1) & 0xFFFF] in its first word and puts it in table[j].
+ * itself in the first word of table[(j+1) & 0xFFFF] (if any) and puts it
+ * in table[j].
  * Prints "churn threads N ops M bytes B live L", then the RESULT line
  * (boehm_stats.h) with name churn_tN and alloc_mb_s = B / 1e6 / seconds,
  * from GC_INIT() to the join of the last worker.
@@ -59,7 +60,8 @@ static void *churn(void *arg) {
       fprintf(stderr, "out of memory\n");
       exit(1);
     }
-    o->next = table[(j + 1) & kTableMask];
+    Obj *neighbour = table[(j + 1) & kTableMask];
+    if (neighbour != NULL) neighbour->next = o;
     table[j] = o;
     bytes += size;
   }

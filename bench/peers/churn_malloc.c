@@ -64,7 +64,9 @@ static void *churn(void *arg) {
       exit(1);
     }
     memset(o, 0, size);
-    o->next = table[(j + 1) & kTableMask];
+    o->next = NULL;
+    Obj *neighbour = table[(j + 1) & kTableMask];
+    if (neighbour != NULL) neighbour->next = o;
     table[j] = o;
     bytes += size;
   }
