@@ -199,7 +199,15 @@ uint64_t Collector::MarkLoop(Marker& m, double utilization, bool idle) {
   // worker (idle) marks only while a CPU is idle: when there is none, it
   // hands its work to the pool and leaves the phase.
   const bool paced = utilization < 0.999;
-  uint64_t slice_start = paced ? MonoNs() : 0;
+  // The duty cycle is kept in CPU time, not in wall time: on a machine
+  // where every CPU runs a mutator the OS shares the CPUs among more
+  // threads than there are, and a worker that slept in proportion to its
+  // wall time would get a fraction of its share (a quarter of 2 Ps came
+  // to about a tenth of the CPU, and assists did the rest of the marking
+  // at about twice the cost).
+  const uint64_t wall0 = paced ? MonoNs() : 0;
+  const uint64_t cpu0 = paced ? ThreadCpuNs() : 0;
+  uint64_t slice_start = wall0;
   uint64_t extra_ns = 0;  // slices run instead of sleeping
   int n = 0;
   auto leave = [&] {
@@ -227,11 +235,19 @@ uint64_t Collector::MarkLoop(Marker& m, double utilization, bool idle) {
         m.ResetScanned();
       }
       if (paced) {
-        uint64_t worked = MonoNs() - slice_start;
+        const uint64_t now = MonoNs();
+        const uint64_t worked = now - slice_start;
         if (worked >= 1'000'000) {
-          uint64_t sleep_ns =
-              static_cast<uint64_t>(worked * (1 - utilization) / utilization);
-          if (opts_.idle_mark && CpuIdle()) {
+          // Sleep until this worker's CPU time is `utilization` of the
+          // wall time since it started: cpu = u * (wall + sleep).
+          const double cpu = static_cast<double>(ThreadCpuNs() - cpu0);
+          const double wall = static_cast<double>(now - wall0);
+          const double ahead = cpu / utilization - wall;
+          const uint64_t sleep_ns =
+              ahead > 0 ? static_cast<uint64_t>(ahead) : uint64_t{0};
+          if (sleep_ns == 0) {
+            // Behind its share (the OS gave it less): no sleep.
+          } else if (opts_.idle_mark && CpuIdle()) {
             extra_ns += std::min(sleep_ns, worked);  // a CPU is spare
           } else {
             active_workers_.fetch_sub(1, std::memory_order_relaxed);
@@ -515,7 +531,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional
   // when that is not a whole number of threads), plus assists.
-  double share = 0.25 * env_->procs();
+  double share = (getenv("GCX_SHARE") ? atof(getenv("GCX_SHARE")) : 0.25) * env_->procs();
   int nbg = std::max(1, static_cast<int>(share + 0.5));
   double u = std::min(1.0, share / nbg);
   uint64_t t_term;
