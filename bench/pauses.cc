@@ -68,6 +68,11 @@ Result Run(bool concurrent, size_t live_mib, int seconds, int mutators = 2,
            int spinners = 0, std::vector<double>* all_pauses = nullptr) {
   gcheap::Options o;
   o.concurrent_mark = concurrent;
+  // A P for every thread, spinners included: each holds its P while it
+  // runs, as an embedder's threads do (with fewer Ps a spinner would wait
+  // in AttachCurrentThread instead of spinning).
+  o.max_procs = std::max(mutators + spinners,
+                         static_cast<int>(std::thread::hardware_concurrency()));
   gcheap::Heap heap(o);
   gcheap::Mutator& m = heap.AttachCurrentThread();
   // Live heap: trees of depth 12 (8191 nodes, 256 KiB each).

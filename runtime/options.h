@@ -102,7 +102,7 @@ struct Options {
   // for the heap. 0: no signals (stops wait for every thread to poll).
   // All heaps of a process use the same signal.
   int preempt_signal = SIGURG;
-  int preempt_after_us = 50;
+  int preempt_after_us = 10;
   // Boehm-style ports: make the static data of the program and of every
   // shared library loaded when the heap is made (their writable segments:
   // .data, .bss) roots, scanned conservatively, as Boehm GC does by

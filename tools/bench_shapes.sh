@@ -10,8 +10,9 @@
 #                              preloaded (explicit free, no collector)
 #   gcbench       GCBench (single-threaded): gcheap, go126, go, boehm
 #   churn         churn -threads THREADS: gcheap, go126, go, boehm, mimalloc
-#   pauses        pauses -live PAUSE_LIVE -seconds PAUSE_SECONDS -spinners 2
-#                 -mutators 2: gcheap, go126, go
+#   pauses        pauses -live PAUSE_LIVE -seconds PAUSE_SECONDS, with
+#                 THREADS/2 (at least 1) mutators and as many spinners
+#                 (threads in loops that never poll): gcheap, go126, go
 #
 # The workloads, flags and RESULT lines are described in bench/peers/README.md.
 # REPS rounds are run, interleaved: in each round every program of every
@@ -77,6 +78,7 @@ bt_depth="${BT_DEPTH:-21}"
 churn_ops="${CHURN_OPS:-}"
 pause_live="${PAUSE_LIVE:-256}"
 pause_seconds="${PAUSE_SECONDS:-10}"
+pause_half=$(( threads / 2 > 0 ? threads / 2 : 1 ))
 workloads_env="${WORKLOADS:-binary_trees gcbench churn pauses}"
 skip_build="${SKIP_BUILD:-0}"
 only_peers="${ONLY_PEERS:-0}"
@@ -194,7 +196,11 @@ args_of() {
       if [ -n "$churn_ops" ]; then printf '%s\n' -ops "$churn_ops"; fi
       ;;
     pauses)
-      printf '%s\n' -live "$pause_live" -seconds "$pause_seconds" -spinners 2 -mutators 2
+      # Threads = CPUs: half allocate, half spin without polling. (More
+      # threads than CPUs measures the OS's time slices as much as the
+      # collector: a 1:1 thread cannot be stopped before it is scheduled.)
+      printf '%s\n' -live "$pause_live" -seconds "$pause_seconds" \
+        -spinners "$pause_half" -mutators "$pause_half"
       ;;
   esac
 }
