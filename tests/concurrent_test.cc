@@ -343,9 +343,9 @@ TEST(ConcurrentTest, TinyObjectsAllocatedDuringMarkAreBlack) {
 // Go's assists aim at the heap goal; ours stop a fast allocator sooner,
 // once it has used the mark's growth budget (gc/pacer.h), so what it
 // allocates black does not inflate the next goal. Here the background
-// worker is held back (the mark hook) while the program allocates 30% of
-// the live heap, past the budget: the program must have done nearly all of
-// the marking itself by then. Aiming at the goal, as before the budget,
+// worker is held back (the mark hook) while the program allocates half
+// the live heap, past the budget (40% of the headroom): the program must
+// have done nearly all of the marking itself by then. Aiming at the goal, as before the budget,
 // its assists did about a third and the worker the rest.
 TEST(ConcurrentTest, AFastAllocatorMarksBeforeOutgrowingTheMarksBudget) {
   char* buf = nullptr;
@@ -370,7 +370,7 @@ TEST(ConcurrentTest, AFastAllocatorMarksBeforeOutgrowingTheMarksBudget) {
     heap.Collect();  // the goal: twice the lists
     const size_t live = heap.ReadMemStats().heap_alloc;
     CollectWhile(heap, m, [&] {
-      for (size_t bytes = 0; bytes < live * 3 / 10; bytes += sizeof(Pair)) {
+      for (size_t bytes = 0; bytes < live / 2; bytes += sizeof(Pair)) {
         m.New<Pair>(kPairType);
       }
     });
