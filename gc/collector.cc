@@ -315,10 +315,10 @@ void Collector::MarkParallel(Marker& self) {
 }
 
 void Collector::Assist(Marker& m, int64_t* debt, size_t bytes) {
-  if (limiter_.limiting() && !PastHardGoal()) {
+  if (limiter_.limiting() && !PastGoal()) {
     // The collector has had more than half the CPU for a while: the
-    // program runs, and the heap may grow past its goal up to the mark's
-    // hard goal (limiter.h). Past that, assists pay as usual whatever the
+    // program runs without assisting while the heap is below its goal
+    // (limiter.h). Past the goal, assists pay as usual whatever the
     // limiter says: the limiter caps the collector's share of the CPU, it
     // never lets the heap grow without bound.
     *debt = 0;

@@ -200,14 +200,14 @@ class Collector : public SweepHook {
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
   // The GC CPU limiter is on (limiter.h): mutators neither assist nor wait
-  // for the mark while the heap is below the mark's hard goal.
+  // for the mark while the heap is below its goal.
   bool cpu_limited() const { return limiter_.limiting(); }
-  // While marking: the heap has passed the mark's hard goal, where assists
+  // While marking: the heap has passed this cycle's goal, where assists
   // pace the program even with the limiter on.
-  bool PastHardGoal() const {
+  bool PastGoal() const {
     return static_cast<uint64_t>(
                heap_->heap_live().load(std::memory_order_relaxed)) >=
-           assist_hard_goal_.load(std::memory_order_relaxed);
+           cycle_goal_.load(std::memory_order_relaxed);
   }
   GcStats ReadStats();
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }

@@ -12,10 +12,12 @@
 // so it rises only while the collector takes more than half, and it is
 // full after a second of that (per P). While it is full the limiter is on:
 // mutators stop assisting and stop waiting for the mark, and the heap may
-// grow past its goal (and the soft limit) instead, up to the mark's hard
-// goal (pacer.h): past that, assists pay again whatever the limiter says,
-// so a program whose mutators outrun the collector on every CPU keeps a
-// bounded heap (the limiter caps CPU, never the heap's bound). Marking by the
+// grow past the mark's soft goal instead, up to its goal (pacer.h): past
+// that, assists pay again whatever the limiter says, so a program whose
+// mutators outrun the collector on every CPU keeps a bounded heap (the
+// limiter caps CPU, never the heap's bound). A soft memory limit below the
+// live heap still cannot be kept: the goal never falls below the marked
+// bytes plus 1 MiB, so the program goes on running. Marking by the
 // background workers goes on; once the program's CPU has drained the
 // bucket below full, assists resume. Idle-time marking uses CPU nobody else
 // wanted and is not counted, as in Go.

@@ -50,7 +50,7 @@
 //
 // Two rules keep the heap bounded whatever the number of mutators:
 //   - the GC CPU limiter (limiter.h) lets assists stop only while the heap
-//     is below the mark's hard goal; past it they pay as usual;
+//     is below the goal; past it they pay as usual;
 //   - the next goal never inherits an overshoot: black allocation past the
 //     cycle's goal is not counted in the marked bytes the goal is computed
 //     from (Collector::RunCycleConcurrent; gctrace prints
