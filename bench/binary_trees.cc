@@ -26,11 +26,10 @@
 // At the end a RESULT line goes to stderr (see gcheap_stats.h): name
 // binary_trees (binary_trees_t<N> with threads), impl gcheap (typed) or
 // gcheap_cons (conservative).
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <pthread.h>
 #include <string.h>
 
 #include <cstdint>

@@ -72,7 +72,8 @@ class GcStats {
     fprintf(stderr,
             "RESULT name=%s impl=%s wall_ms=%.3f gcs=%u max_pause_us=%.3f "
             "total_pause_ms=%.3f%s\n",
-            name_, impl_, wall_ms, s.num_gc, static_cast<double>(max_pause_ns_) / 1e3,
+            name_, impl_, wall_ms, s.num_gc,
+            static_cast<double>(max_pause_ns_) / 1e3,
             static_cast<double>(s.pause_total_ns) / 1e6, extra_.c_str());
   }
 

@@ -531,7 +531,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional
   // when that is not a whole number of threads), plus assists.
-  double share = (getenv("GCX_SHARE") ? atof(getenv("GCX_SHARE")) : 0.25) * env_->procs();
+  double share = Pacer::kBackgroundUtilization * env_->procs();
   int nbg = std::max(1, static_cast<int>(share + 0.5));
   double u = std::min(1.0, share / nbg);
   uint64_t t_term;

@@ -255,10 +255,10 @@ class Collector : public SweepHook {
   // What one cycle measured, for FinishCycle.
   struct CycleRecord {
     GcReason why = GcReason::kForced;
-    uint64_t t_start = 0;  // the cycle began (monotonic ns)
-    uint64_t pause = 0;    // stopped time before t_term
-    uint64_t t_mark = 0;   // marking began
-    uint64_t t_term = 0;   // the world stopped for the last time
+    uint64_t t_start = 0;     // the cycle began (monotonic ns)
+    uint64_t pause = 0;       // stopped time before t_term
+    uint64_t t_mark = 0;      // marking began
+    uint64_t t_term = 0;      // the world stopped for the last time
     uint64_t h0 = 0, h1 = 0;  // heap_live at mark start and at its end
     uint64_t marked = 0;      // marked bytes, black allocation included
     // The live bytes the next goal is computed from: `marked` less what

@@ -58,8 +58,8 @@ size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n) {
       l.limited ? " (limited)" : "");
   if (len < 0) return 0;
   if (static_cast<size_t>(len) < n && l.overshoot >= (1 << 20)) {
-    int k = snprintf(buf + len, n - len, " (over goal %llu MB)",
-                     mb(l.overshoot));
+    int k =
+        snprintf(buf + len, n - len, " (over goal %llu MB)", mb(l.overshoot));
     if (k > 0) len += k;
   }
   if (static_cast<size_t>(len) + 1 < n) {

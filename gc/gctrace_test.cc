@@ -55,6 +55,19 @@ TEST(GcTraceTest, LineMatchesGoFormat) {
   l.forced = true;
   FormatGcTrace(l, buf, sizeof(buf));
   EXPECT_NE(std::string(buf).find("8 P (forced)\n"), std::string::npos);
+  // The pacer's own suffixes: the limiter on, and an overshoot left out of
+  // the next goal (under 1 MB: not printed).
+  l.forced = false;
+  l.limited = true;
+  l.overshoot = 3 << 20;
+  FormatGcTrace(l, buf, sizeof(buf));
+  EXPECT_NE(std::string(buf).find("8 P (limited) (over goal 3 MB)\n"),
+            std::string::npos)
+      << buf;
+  l.limited = false;
+  l.overshoot = 512 << 10;
+  FormatGcTrace(l, buf, sizeof(buf));
+  EXPECT_NE(std::string(buf).find("globals, 8 P\n"), std::string::npos) << buf;
 }
 
 }  // namespace

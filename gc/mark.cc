@@ -117,9 +117,8 @@ void Marker::ScanRange(const void* begin, const void* end) {
 // that may be a heap pointer.
 template <class Fn>
 ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void ForEachWordUnsafe(const void* begin,
-                                                           const void* end,
-                                                           Fn fn) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void
+ForEachWordUnsafe(const void* begin, const void* end, Fn fn) {
   uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + 7) & ~uintptr_t{7};
   uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~uintptr_t{7};
   for (uintptr_t a = b; a < e; a += 8) {

@@ -11,9 +11,9 @@
 // (MSpan::kLayoutConservative): markers check each of its words against the
 // address map and the allocation bits. All other objects in scan spans
 // (trace callbacks, destructors, arrays, objects over 512 bytes, larger
-// conservative objects, whose words are checked one by one) start with a header word holding their Type (types are at
-// least 8-byte aligned, so the low bits are free for flags); the span's
-// header_bits mark which small slots have one:
+// conservative objects, whose words are checked one by one) start with a header
+// word holding their Type (types are at least 8-byte aligned, so the low bits
+// are free for flags); the span's header_bits mark which small slots have one:
 //
 //   plain object   [ Type* | 0 ][ payload ............ ]
 //   array          [ Type* | 1 ][ count ][ elem 0 ][ elem 1 ] ...

@@ -1,9 +1,9 @@
 // Finalizers and cleanups: the public calls, argument checks and the
 // thread that runs queued calls. The records and the sweep-time logic are
 // in gc/specials.cc. See runtime/finalizers.h.
-#include <optional>
-
 #include "runtime/finalizers.h"
+
+#include <optional>
 
 #include "base/check.h"
 #include "runtime/handles.h"

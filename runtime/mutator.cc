@@ -77,9 +77,9 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
                 !t.destructor() && payload <= MSpan::kMaxHeapBitsObject;
   // Small conservative objects and arrays need no header either: their
   // span is flagged conservative and every word of the slot is scanned.
-  const bool conservative_bits =
-      t.kind() == Type::Kind::kConservative && !t.destructor() &&
-      payload != 0 && payload <= MSpan::kMaxHeapBitsObject;
+  const bool conservative_bits = t.kind() == Type::Kind::kConservative &&
+                                 !t.destructor() && payload != 0 &&
+                                 payload <= MSpan::kMaxHeapBitsObject;
   bitmap = bitmap || conservative_bits;
   size_t header =
       (noscan || bitmap) ? 0 : (array ? kArrayHeaderBytes : kObjectHeaderBytes);

@@ -32,8 +32,8 @@
 // (MutatorState::preempt_req) is set by the collector before it signals;
 // a signal without one goes to the handler the program had installed.
 #include <errno.h>
-#include <linux/futex.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -153,10 +153,9 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
     errno = saved_errno;
     return;
   }
-  static constexpr int kRegs[16] = {REG_RAX, REG_RBX, REG_RCX, REG_RDX,
-                                    REG_RSI, REG_RDI, REG_RBP, REG_R8,
-                                    REG_R9,  REG_R10, REG_R11, REG_R12,
-                                    REG_R13, REG_R14, REG_R15, REG_RSP};
+  static constexpr int kRegs[16] = {
+      REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_R8,
+      REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15, REG_RSP};
   for (int i = 0; i < 16; i++) {
     st->sig_regs[i] = static_cast<uintptr_t>(g[kRegs[i]]);
   }

@@ -345,8 +345,8 @@ TEST(ConcurrentTest, TinyObjectsAllocatedDuringMarkAreBlack) {
 // allocates black does not inflate the next goal. Here the background
 // worker is held back (the mark hook) while the program allocates half
 // the live heap, past the budget (40% of the headroom): the program must
-// have done nearly all of the marking itself by then. Aiming at the goal, as before the budget,
-// its assists did about a third and the worker the rest.
+// have done nearly all of the marking itself by then. Aiming at the goal, as
+// before the budget, its assists did about a third and the worker the rest.
 TEST(ConcurrentTest, AFastAllocatorMarksBeforeOutgrowingTheMarksBudget) {
   char* buf = nullptr;
   size_t len = 0;

@@ -181,9 +181,9 @@ TEST(ShapesTest, ConservativeWordsKeepObjectsAndIgnoreJunk) {
     }
     Pair* a = Tree(m, 4, 100 + round);
     Pair* b = Tree(m, 4, 200 + round);
-    WriteBarrier(&h[0], a);                                  // start
-    WriteBarrier(&h[1], reinterpret_cast<char*>(b) + 9);     // interior
-    h[2] = reinterpret_cast<void*>(uintptr_t{12345});        // integer
+    WriteBarrier(&h[0], a);                               // start
+    WriteBarrier(&h[1], reinterpret_cast<char*>(b) + 9);  // interior
+    h[2] = reinterpret_cast<void*>(uintptr_t{12345});     // integer
     h[3] = reinterpret_cast<void*>(stale[stale.size() / 2 + round] + 8);
     h[4] = reinterpret_cast<void*>(~uintptr_t{0} - 7);
     heap.Collect();
