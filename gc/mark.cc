@@ -78,10 +78,9 @@ template void Marker::GreyImpl<true>(uintptr_t);
 template void Marker::GreyImpl<false>(uintptr_t);
 
 void Marker::GreyAndScanNow(uintptr_t p) {
-  if (check_visited_ != nullptr) {  // checkmark: a root like any other
-    Grey(p);
-    return;
-  }
+  // Checkmark: these words are not roots of their own (the conservative
+  // stack scan, if any, has reported them already).
+  if (check_visited_ != nullptr) return;
   MSpan* s = InUseSpanOf(p);
   if (s == nullptr) return;
   uintptr_t idx = s->ObjIndex(p);

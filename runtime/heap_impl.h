@@ -263,6 +263,7 @@ class HeapImpl : public CollectorEnv {
   // Names the threads a stop (or, flush = true, a ragged flush) waits for.
   void ReportSlowSafepoint(int waited_ms, bool flush);
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
+  void ScanPendingStore(Marker& m, MutatorState* st);
   void MarkPools(Marker& m);
   void FinalizerThreadMain();
   void StopFinalizerThread();

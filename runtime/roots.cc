@@ -144,6 +144,18 @@ void HeapImpl::AddStaticDataRoots() {
   static_ranges_ = std::move(ranges);
 }
 
+// A thread stopped by a signal may have been about to make a store without
+// the barrier, having seen marking off before the stop: record the old
+// values of the slots it may address (objects its registers and the top of
+// its stack point into) now, in either stack-scanning mode.
+void HeapImpl::ScanPendingStore(Marker& m, MutatorState* st) {
+  if (!st->sig_parked) return;
+  m.GreyAndScanRangeNowUnsafe(st->sig_regs, st->sig_regs + 16);
+  const uintptr_t top = std::min(st->sig_sp + 64 * 8, st->stack_hi);
+  m.GreyAndScanRangeNowUnsafe(reinterpret_cast<const void*>(st->sig_sp),
+                              reinterpret_cast<const void*>(top));
+}
+
 void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
   if (opts_.stack_scanning == StackScanning::kPrecise) {
     for (size_t i = 0; i < st->handle_top; i++) {
@@ -151,6 +163,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
           st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];
       m.Grey(reinterpret_cast<uintptr_t>(v));
     }
+    ScanPendingStore(m, st);
     return;
   }
   m.SetConservativeRoots(true);
@@ -173,15 +186,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - lo;
   }
-  if (sig) {
-    // A store the thread was about to make, having seen marking off before
-    // the stop, skips the barrier: record the old values of the slots it
-    // may address (registers, the top of its stack) now.
-    m.GreyAndScanRangeNowUnsafe(st->sig_regs, st->sig_regs + 16);
-    const uintptr_t top = std::min(sp + 64 * 8, st->stack_hi);
-    m.GreyAndScanRangeNowUnsafe(reinterpret_cast<const void*>(sp),
-                                reinterpret_cast<const void*>(top));
-  }
+  ScanPendingStore(m, st);
   m.SetConservativeRoots(false);
   // Handles work in conservative mode too.
   for (size_t i = 0; i < st->handle_top; i++) {

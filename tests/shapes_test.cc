@@ -83,6 +83,48 @@ TEST(ShapesTest, SignalStopsAThreadThatNeverPolls) {
   heap.DetachCurrentThread();
 }
 
+// The same in precise mode: the spinning thread's tree is held by a Local,
+// and its stop scans its handles.
+TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  Options o;
+  o.max_procs = 2;
+  o.stack_scanning = StackScanning::kPrecise;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  std::atomic<bool> ready{false}, stop{false};
+  std::atomic<uint64_t> nodes{0};
+  std::thread spinner([&] {
+    Mutator& sm = heap.AttachCurrentThread();
+    {
+      HandleScope scope(sm);
+      Local<Pair> tree(sm, Tree(sm, 10, 9));
+      ready = true;
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+      nodes = Check(tree.Get(), 9);
+    }
+    heap.DetachCurrentThread();
+  });
+  while (!ready) std::this_thread::yield();
+  double worst = 0;
+  for (int i = 0; i < 4; i++) {
+    worst = std::max(worst, CollectMs(heap));
+    HandleScope scope(m);
+    for (int k = 0; k < 10; k++) Tree(m, 8, 1);
+  }
+  stop = true;
+  {
+    BlockingScope b(m);
+    spinner.join();
+  }
+  EXPECT_EQ(nodes.load(), (1u << 11) - 1);
+  EXPECT_LT(worst, 2000.0);
+  heap.DetachCurrentThread();
+}
+
 // A thread blocked in read() while holding its P (no BlockingScope) does
 // not stall collections either; the read restarts and completes after.
 TEST(ShapesTest, ThreadBlockedInASystemCallDoesNotStallCollection) {
