@@ -17,22 +17,6 @@
 namespace gcheap::testing {
 namespace {
 
-Pair* Tree(Mutator& m, int d, uint64_t tag) {
-  Pair* p = m.New<Pair>(kPairType);
-  p->value = tag;
-  if (d > 0) {
-    p->car = Tree(m, d - 1, tag);
-    p->cdr = Tree(m, d - 1, tag);
-  }
-  return p;
-}
-
-uint64_t Check(Pair* p, uint64_t tag) {
-  if (p == nullptr) return 0;
-  EXPECT_EQ(p->value, tag);
-  return 1 + Check(p->car, tag) + Check(p->cdr, tag);
-}
-
 double CollectMs(Heap& heap) {
   auto t0 = std::chrono::steady_clock::now();
   heap.Collect();
@@ -58,18 +42,18 @@ TEST(ShapesTest, SignalStopsAThreadThatNeverPolls) {
   std::atomic<uint64_t> nodes{0};
   std::thread spinner([&] {
     Mutator& sm = heap.AttachCurrentThread();
-    Pair* volatile tree = Tree(sm, 12, 7);
+    Pair* volatile tree = TaggedTree(sm, 12, 7);
     ready = true;
     uint64_t spins = 0;
     while (!stop.load(std::memory_order_relaxed)) spins++;
-    nodes = Check(tree, 7) + (spins & 0);
+    nodes = CountTagged(tree, 7) + (spins & 0);
     heap.DetachCurrentThread();
   });
   while (!ready) std::this_thread::yield();
   double worst = 0;
   for (int i = 0; i < 5; i++) worst = std::max(worst, CollectMs(heap));
   // Churn so freed memory would be reused by a lost tree.
-  for (int i = 0; i < 20; i++) Tree(m, 10, 1);
+  for (int i = 0; i < 20; i++) TaggedTree(m, 10, 1);
   heap.Collect();
   stop = true;
   {
@@ -100,11 +84,11 @@ TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
     Mutator& sm = heap.AttachCurrentThread();
     {
       HandleScope scope(sm);
-      Local<Pair> tree(sm, Tree(sm, 10, 9));
+      Local<Pair> tree(sm, TaggedTree(sm, 10, 9));
       ready = true;
       while (!stop.load(std::memory_order_relaxed)) {
       }
-      nodes = Check(tree.Get(), 9);
+      nodes = CountTagged(tree.Get(), 9);
     }
     heap.DetachCurrentThread();
   });
@@ -113,7 +97,7 @@ TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
   for (int i = 0; i < 4; i++) {
     worst = std::max(worst, CollectMs(heap));
     HandleScope scope(m);
-    for (int k = 0; k < 10; k++) Tree(m, 8, 1);
+    for (int k = 0; k < 10; k++) TaggedTree(m, 8, 1);
   }
   stop = true;
   {
@@ -221,19 +205,19 @@ TEST(ShapesTest, ConservativeWordsKeepObjectsAndIgnoreJunk) {
     for (int i = 0; i < 200; i++) {
       stale.push_back(reinterpret_cast<uintptr_t>(m.AllocateConservative(64)));
     }
-    Pair* a = Tree(m, 4, 100 + round);
-    Pair* b = Tree(m, 4, 200 + round);
+    Pair* a = TaggedTree(m, 4, 100 + round);
+    Pair* b = TaggedTree(m, 4, 200 + round);
     WriteBarrier(&h[0], a);                               // start
     WriteBarrier(&h[1], reinterpret_cast<char*>(b) + 9);  // interior
     h[2] = reinterpret_cast<void*>(uintptr_t{12345});     // integer
     h[3] = reinterpret_cast<void*>(stale[stale.size() / 2 + round] + 8);
     h[4] = reinterpret_cast<void*>(~uintptr_t{0} - 7);
     heap.Collect();
-    for (int i = 0; i < 50; i++) Tree(m, 5, 1);  // reuse freed memory
+    for (int i = 0; i < 50; i++) TaggedTree(m, 5, 1);  // reuse freed memory
     heap.Collect();
-    EXPECT_EQ(Check(static_cast<Pair*>(h[0]), 100 + round), 31u);
-    EXPECT_EQ(Check(reinterpret_cast<Pair*>(static_cast<char*>(h[1]) - 9),
-                    200 + round),
+    EXPECT_EQ(CountTagged(static_cast<Pair*>(h[0]), 100 + round), 31u);
+    EXPECT_EQ(CountTagged(reinterpret_cast<Pair*>(static_cast<char*>(h[1]) - 9),
+                          200 + round),
               31u);
   }
   heap.DetachCurrentThread();
@@ -248,18 +232,18 @@ TEST(ShapesTest, StaticDataIsARootWhenAsked) {
   o.scan_static_data = true;
   Heap heap(o);
   Mutator& m = heap.AttachCurrentThread();
-  g_static_root = Tree(m, 8, 42);
+  g_static_root = TaggedTree(m, 8, 42);
   WeakRef<Pair> weak(heap, g_static_root);
   for (int i = 0; i < 3; i++) {
     heap.Collect();
-    for (int k = 0; k < 20; k++) Tree(m, 8, 1);
+    for (int k = 0; k < 20; k++) TaggedTree(m, 8, 1);
   }
   heap.Collect();
   EXPECT_EQ(weak.Get(), g_static_root);
-  EXPECT_EQ(Check(g_static_root, 42), 511u);
+  EXPECT_EQ(CountTagged(g_static_root, 42), 511u);
   heap.AddStaticDataRoots();  // again: replaces the set
   heap.Collect();
-  EXPECT_EQ(Check(g_static_root, 42), 511u);
+  EXPECT_EQ(CountTagged(g_static_root, 42), 511u);
   g_static_root = nullptr;
   heap.DetachCurrentThread();
 }

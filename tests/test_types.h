@@ -66,6 +66,26 @@ inline Options PreciseDrainsOptions() {
 
 inline constexpr Type kPtrArrayElem = Type::Of<void*>("Slot").Pointers(0);
 
+// A binary tree of depth d whose every node's value is tag.
+inline Pair* TaggedTree(Mutator& m, int d, uint64_t tag) {
+  Pair* p = m.New<Pair>(kPairType);
+  p->value = tag;
+  if (d > 0) {
+    p->car = TaggedTree(m, d - 1, tag);
+    p->cdr = TaggedTree(m, d - 1, tag);
+  }
+  return p;
+}
+
+// The nodes of a TaggedTree, or UINT64_MAX if one of them has lost its tag
+// (freed and reused: a missing root or barrier).
+inline uint64_t CountTagged(const Pair* p, uint64_t tag) {
+  if (p == nullptr) return 0;
+  if (p->value != tag) return UINT64_MAX;
+  uint64_t l = CountTagged(p->car, tag), r = CountTagged(p->cdr, tag);
+  return l == UINT64_MAX || r == UINT64_MAX ? UINT64_MAX : 1 + l + r;
+}
+
 }  // namespace gcheap::testing
 
 #endif  // GCHEAP_TESTS_TEST_TYPES_H_

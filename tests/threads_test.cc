@@ -12,23 +12,6 @@
 namespace gcheap::testing {
 namespace {
 
-// A binary tree of depth d; value = node count below (checksum).
-Pair* Tree(Mutator& m, int d, uint64_t tag) {
-  Pair* p = m.New<Pair>(kPairType);
-  p->value = tag;
-  if (d > 0) {
-    p->car = Tree(m, d - 1, tag);
-    p->cdr = Tree(m, d - 1, tag);
-  }
-  return p;
-}
-
-uint64_t Check(Pair* p, uint64_t tag) {
-  if (p == nullptr) return 0;
-  EXPECT_EQ(p->value, tag);
-  return 1 + Check(p->car, tag) + Check(p->cdr, tag);
-}
-
 TEST(ThreadsTest, MutatorsAllocateAndRewireWhileCollectionsRun) {
   Options o;
   o.max_procs = 4;
@@ -43,12 +26,12 @@ TEST(ThreadsTest, MutatorsAllocateAndRewireWhileCollectionsRun) {
     ts.emplace_back([&, t] {
       Mutator& m = heap.AttachCurrentThread();
       {
-        Persistent<Pair> keep(heap, Tree(m, 10, t));
+        Persistent<Pair> keep(heap, TaggedTree(m, 10, t));
         for (int round = 0; round < 30; round++) {
           // Rewire: replace one subtree, drop the other.
-          keep->car = Tree(m, 9, t);
-          Tree(m, 8, 99);  // garbage
-          checked += Check(keep.Get(), t);
+          keep->car = TaggedTree(m, 9, t);
+          TaggedTree(m, 8, 99);  // garbage
+          checked += CountTagged(keep.Get(), t);
           if (round % 10 == 0) heap.Collect();
         }
       }
@@ -124,21 +107,21 @@ TEST(ThreadsTest, TwoHeapsInOneProcessAreIndependent) {
   Heap a, b;
   std::thread ta([&] {
     Mutator& m = a.AttachCurrentThread();
-    Persistent<Pair> keep(a, Tree(m, 12, 1));
+    Persistent<Pair> keep(a, TaggedTree(m, 12, 1));
     for (int i = 0; i < 5; i++) {
-      Tree(m, 10, 0);
+      TaggedTree(m, 10, 0);
       a.Collect();
     }
-    EXPECT_EQ(Check(keep.Get(), 1), 8191u);
+    EXPECT_EQ(CountTagged(keep.Get(), 1), 8191u);
     EXPECT_EQ(b.ObjectStart(keep.Get()), nullptr);
     keep.Reset();
     a.DetachCurrentThread();
   });
   std::thread tb([&] {
     Mutator& m = b.AttachCurrentThread();
-    Persistent<Pair> keep(b, Tree(m, 12, 2));
-    for (int i = 0; i < 5; i++) Tree(m, 10, 0);
-    EXPECT_EQ(Check(keep.Get(), 2), 8191u);
+    Persistent<Pair> keep(b, TaggedTree(m, 12, 2));
+    for (int i = 0; i < 5; i++) TaggedTree(m, 10, 0);
+    EXPECT_EQ(CountTagged(keep.Get(), 2), 8191u);
     keep.Reset();
     b.DetachCurrentThread();
   });
