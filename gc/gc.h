@@ -199,16 +199,6 @@ class Collector : public SweepHook {
   int SetGCPercent(int percent) { return pacer_.SetGCPercent(percent); }
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
-  // The GC CPU limiter is on (limiter.h): mutators neither assist nor wait
-  // for the mark while the heap is below its goal.
-  bool cpu_limited() const { return limiter_.limiting(); }
-  // While marking: the heap has passed this cycle's goal, where assists
-  // pace the program even with the limiter on.
-  bool PastGoal() const {
-    return static_cast<uint64_t>(
-               heap_->heap_live().load(std::memory_order_relaxed)) >=
-           cycle_goal_.load(std::memory_order_relaxed);
-  }
   GcStats ReadStats();
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
   // Pauses the background sweeper (nested calls count), sweeps everything
@@ -230,6 +220,13 @@ class Collector : public SweepHook {
   void Shade(const void* p);
 
  private:
+  // While marking: the heap has passed this cycle's goal, where assists
+  // pace the program even with the limiter on.
+  bool PastGoal() const {
+    return static_cast<uint64_t>(
+               heap_->heap_live().load(std::memory_order_relaxed)) >=
+           cycle_goal_.load(std::memory_order_relaxed);
+  }
   void MarkParallel(Marker& self);
   // Marks until every marker is out of work. utilization < 1: a fractional
   // worker, which sleeps between slices (unless a CPU is idle). idle: an

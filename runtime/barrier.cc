@@ -80,8 +80,8 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   // is bounded (10 ms by the clock).
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
+  // (Past the goal the GC CPU limiter does not excuse assists either.)
   while (p->assist_debt > 0 && collector_->marking() &&
-         (!collector_->cpu_limited() || collector_->PastGoal()) &&
          mheap_->heap_live().load(std::memory_order_relaxed) >
              static_cast<int64_t>(collector_->pacer().goal()) &&
          std::chrono::steady_clock::now() < deadline) {

@@ -120,7 +120,6 @@ struct MutatorState {
   uintptr_t sig_sp = 0;
   bool sig_parked = false;       // guarded by sched_mu_: parked by a signal
   uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
-  uint64_t preempt_refused = 0;  // the handler found it in runtime code
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;

@@ -149,7 +149,6 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
   const greg_t* g = uc->uc_mcontext.gregs;
   const uintptr_t pc = static_cast<uintptr_t>(g[REG_RIP]);
   if (!SafeToStop(*m, st, pc)) {
-    st->preempt_refused++;
     errno = saved_errno;
     return;
   }
