@@ -27,6 +27,17 @@ size_t RoundUp(size_t n, size_t unit) { return (n + unit - 1) / unit * unit; }
 
 MHeap::MHeap(const MHeapOptions& opts)
     : opts_(opts), span_alloc_(sizeof(MSpan)), mcache_alloc_(sizeof(MCache)) {
+  max_object_bytes_ = kPageAllocMaxRegionPages * kPageSize;
+  max_object_why_ = "the page allocator's largest span";
+  size_t phys = OsPhysicalMemory();
+  if (phys != 0 && phys < max_object_bytes_) {
+    max_object_bytes_ = phys;
+    max_object_why_ = "the machine's physical memory";
+  }
+  if (opts_.memory_limit != 0 && opts_.memory_limit < max_object_bytes_) {
+    max_object_bytes_ = opts_.memory_limit;
+    max_object_why_ = "the hard memory limit";
+  }
   for (int i = 0; i < kNumSpanClasses; i++) {
     central_[i].Init(this, SpanClass(static_cast<uint8_t>(i)));
   }
@@ -255,7 +266,7 @@ uint64_t* MHeap::AllocTypeBits(MSpan* s) {
 }
 
 MSpan* MHeap::AllocLarge(size_t size, bool noscan) {
-  if (size > (SIZE_MAX >> 1)) return nullptr;
+  if (size > max_object_bytes_) return nullptr;
   size_t npages = (size + kPageSize - 1) / kPageSize;
   MSpan* s = AllocSpan(npages, SpanClass::Make(0, noscan));
   if (s == nullptr) return nullptr;
@@ -362,13 +373,7 @@ void MHeap::EnsureSwept(MSpan* s) {
       return;
     }
     // Being swept by another thread: wait for it.
-    if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      sched_yield();
-    }
+    SpinPause(spins);
   }
 }
 

@@ -89,6 +89,15 @@ class MHeap {
   // put in the class-0 mcentral's full-swept set. Null on overflow or out
   // of memory.
   MSpan* AllocLarge(size_t size, bool noscan);
+  // The largest object this heap can ever hold, in bytes: the smallest of
+  // the page allocator's largest span (16 TiB), the machine's physical
+  // memory and memory_limit. A larger request cannot be served by any
+  // collection, so the allocator refuses it at once instead of reserving
+  // address space and walking page summaries for it. *why names the bound.
+  size_t max_object_bytes(const char** why = nullptr) const {
+    if (why != nullptr) *why = max_object_why_;
+    return max_object_bytes_;
+  }
 
   MCentral& central(SpanClass spc) { return central_[spc.raw()]; }
 
@@ -186,6 +195,8 @@ class MHeap {
   void PoisonFreed(MSpan* s);
 
   const MHeapOptions opts_;
+  size_t max_object_bytes_;     // see max_object_bytes()
+  const char* max_object_why_;  // which bound set it
   ArenaMap arena_map_;
   MCentral central_[kNumSpanClasses];
   std::atomic<uint32_t> sweepgen_{0};

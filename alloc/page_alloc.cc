@@ -12,8 +12,7 @@ namespace {
 
 constexpr size_t kWordPages = 64;
 constexpr size_t kNone = SIZE_MAX;
-// Lengths are kept in 32 bits: a region may hold at most 2^31 pages (16 TiB).
-constexpr size_t kMaxRegionPages = size_t{1} << 31;
+constexpr size_t kMaxRegionPages = kPageAllocMaxRegionPages;
 
 // Bits [lo, hi) of a word, 0 <= lo < hi <= 64.
 inline uint64_t BitRange(size_t lo, size_t hi) {

@@ -124,6 +124,9 @@ constexpr size_t kPageAllocPageShift = 13;  // 8 KiB pages
 constexpr size_t kPageAllocPageSize = size_t{1} << kPageAllocPageShift;
 // Region sizes must be a multiple of this many pages (one bitmap word).
 constexpr size_t kPageAllocRegionQuantum = 64;
+// Lengths are kept in 32 bits: a region may hold at most 2^31 pages
+// (16 TiB), which bounds the largest span.
+constexpr size_t kPageAllocMaxRegionPages = size_t{1} << 31;
 
 class PageAlloc {
  public:

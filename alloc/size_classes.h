@@ -93,7 +93,12 @@ class SpanClass {
   constexpr int sizeclass() const { return v_ >> 1; }
   constexpr bool noscan() const { return (v_ & 1) != 0; }
   constexpr uint8_t raw() const { return v_; }
-  friend constexpr bool operator==(SpanClass, SpanClass) = default;
+  friend constexpr bool operator==(SpanClass a, SpanClass b) {
+    return a.v_ == b.v_;
+  }
+  friend constexpr bool operator!=(SpanClass a, SpanClass b) {
+    return a.v_ != b.v_;
+  }
 
  private:
   uint8_t v_ = 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/check.h"
 
@@ -66,6 +67,13 @@ void* OsAllocMetadata(size_t size, OsResult* res) {
     return nullptr;
   }
   return p;
+}
+
+size_t OsPhysicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<size_t>(pages) * static_cast<size_t>(page);
 }
 
 const char* OsErrorString(const OsResult& r, char* buf, size_t n) {

@@ -47,6 +47,10 @@ OsResult OsUnreserve(void* addr, size_t size);
 // (fixed-size allocators, arena maps). Null on failure.
 void* OsAllocMetadata(size_t size, OsResult* res);
 
+// The machine's physical memory in bytes (RAM, as sysconf reports it), or
+// 0 if it cannot be read.
+size_t OsPhysicalMemory();
+
 // Formats an OsResult as "mmap: Cannot allocate memory" into buf.
 const char* OsErrorString(const OsResult& r, char* buf, size_t n);
 

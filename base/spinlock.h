@@ -13,6 +13,19 @@
 
 namespace gcheap::internal {
 
+// One step of a spin-then-yield wait, the n-th (from 0): a CPU pause for
+// the first 64 steps, then sched_yield, so a waiter whose holder was
+// descheduled gives it the CPU.
+inline void SpinPause(int n) {
+  if (n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  } else {
+    sched_yield();
+  }
+}
+
 class ABSL_LOCKABLE SpinLock {
  public:
   SpinLock() = default;
@@ -35,13 +48,7 @@ class ABSL_LOCKABLE SpinLock {
           !locked_.exchange(true, std::memory_order_acquire)) {
         return;
       }
-      if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      } else {
-        sched_yield();
-      }
+      SpinPause(spins);
     }
   }
   std::atomic<bool> locked_{false};

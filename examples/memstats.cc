@@ -19,17 +19,18 @@ struct Record {
 };
 constexpr gcheap::Type kRecordType =
     gcheap::Type::Noscan("Record", sizeof(Record));
-// The array's elements are pointers to Records.
+// The array's elements are pointers to Records, held in Ref<Record> slots:
+// a store into a heap object goes through the write barrier.
 constexpr gcheap::Type kRecordPtr =
-    gcheap::Type::Of<Record*>("Record*").Pointers(0);
+    gcheap::Type::Of<gcheap::Ref<Record>>("Ref<Record>").Pointers(0);
 
 // The array lives in a registered root slot, like a Go global.
-Record** records = nullptr;
+gcheap::Ref<Record>* records = nullptr;
 
 // Allocates in a frame of its own: with conservative stack scanning (the
 // default), a pointer left in a live frame or register keeps its object.
 __attribute__((noinline)) void AllocateRecords(gcheap::Mutator& m, int n) {
-  records = static_cast<Record**>(m.AllocateArray(kRecordPtr, n));
+  records = static_cast<gcheap::Ref<Record>*>(m.AllocateArray(kRecordPtr, n));
   for (int i = 0; i < n; i++) {
     records[i] = m.New<Record>(kRecordType);
     records[i]->id = i;

@@ -51,11 +51,12 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       limiter_(env->procs()),
       limiter_last_ns_(start_ns_) {
   heap_->SetSweepHook(this);
+  if (opts.barrier_check) barrier_check_ = std::make_unique<BarrierCheck>(heap);
   int workers = opts.mark_workers;
   if (workers < 0) workers = std::min(env_->procs(), ncpu_) - 1;
   nmarkers_ = workers + 1;
   for (int i = 0; i < workers; i++) {
-    worker_markers_.push_back(new Marker(heap_, &pool_));
+    worker_markers_.push_back(NewMarker().release());
   }
   for (int i = 0; i < workers; i++) {
     workers_.emplace_back([this, i] { WorkerMain(i); });
@@ -271,13 +272,7 @@ uint64_t Collector::MarkLoop(Marker& m, double utilization, bool idle) {
           !pool_.HasFull()) {
         return extra_ns;
       }
-      if (spins < 50) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      } else {
-        sched_yield();
-      }
+      SpinPause(spins);
     }
   }
 }
@@ -414,11 +409,30 @@ void Collector::RequestCycle(uint32_t seen_cycles) {
   request_cv_.notify_all();
 }
 
+void Collector::RequestStressCycle() {
+  {
+    std::lock_guard<std::mutex> l(request_mu_);
+    if (stress_requested_ || marking()) return;
+    stress_requested_ = true;
+  }
+  request_cv_.notify_all();
+}
+
 void Collector::CoordinatorMain() {
   std::unique_lock<std::mutex> l(request_mu_);
   while (true) {
-    request_cv_.wait(l, [this] { return coordinator_stop_ || requested_; });
+    request_cv_.wait(l, [this] {
+      return coordinator_stop_ || requested_ || stress_requested_;
+    });
     if (coordinator_stop_) return;
+    if (stress_requested_ && !requested_) {
+      stress_requested_ = false;
+      l.unlock();
+      RunCycle(GcReason::kStress);
+      l.lock();
+      continue;
+    }
+    stress_requested_ = false;
     // Take the request before running it: one made while the cycle runs
     // (the heap reached the next trigger as this cycle ended) must not be
     // lost, or its thread waits at the goal for a cycle nobody starts.
@@ -468,7 +482,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t cpu0 = ThreadCpuNs();
   uint64_t wcpu0 = worker_cpu_ns_.load(std::memory_order_relaxed);
   for (Marker* m : worker_markers_) m->ResetCounters();
-  Marker self(heap_, &pool_);
+  Marker self(heap_, &pool_);  // the world is stopped: no barrier check
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   MarkParallel(self);
   uint64_t mark_cpu = ThreadCpuNs() - cpu0 +
@@ -516,7 +530,9 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // slots marked (the mcaches are empty: SweepTermination emptied them).
   heap_->SetAllocateBlack(true);
   phase_.store(GcPhase::kMark, std::memory_order_release);
-  Marker self(heap_, &pool_);
+  if (barrier_check_ != nullptr) barrier_check_->Reset();
+  std::unique_ptr<Marker> self_marker = NewMarker();
+  Marker& self = *self_marker;
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   self.work().Flush();
   uint64_t t_mark = MonoNs();
@@ -539,6 +555,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     // With no worker threads, the collecting thread marks.
     RunMarkers(nbg, u, workers_.empty() ? &self : nullptr,
                opts_.idle_mark ? static_cast<int>(workers_.size()) : 0);
+    if (round == 0 && why == GcReason::kStress) HoldMark();
     // 3. Mark termination. First a ragged flush: every P hands its
     // barrier buffer and grey objects to the pool at its next safepoint,
     // with nobody stopped. If that produced work, mark it concurrently and
@@ -570,6 +587,9 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     env_->StartTheWorld();
     pause += t_restart - t_term;
   }
+  // The world is stopped and the mark complete: every word the markers
+  // read must still hold what they read, unless a barrier guarded it.
+  if (barrier_check_ != nullptr) barrier_check_->Verify();
   marking_.store(false, std::memory_order_seq_cst);
   heap_->SetAllocateBlack(false);
   // Hand back the spans cached during the mark: their slots taken since
@@ -622,6 +642,26 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   r.assist_cpu = assist_cpu;
   r.idle_cpu = idle_cpu;
   FinishCycle(r);
+}
+
+void Collector::HoldMark() {
+  // Until the program has allocated mark_hold more times, or stopped
+  // allocating for 20 ms (it may be waiting for this very cycle, or gone).
+  const uint64_t target =
+      allocations_.load(std::memory_order_relaxed) + opts_.mark_hold;
+  uint64_t last = allocations_.load(std::memory_order_relaxed);
+  uint64_t last_ns = MonoNs();
+  while (true) {
+    uint64_t now = allocations_.load(std::memory_order_relaxed);
+    if (now >= target) return;
+    if (now != last) {
+      last = now;
+      last_ns = MonoNs();
+    } else if (MonoNs() - last_ns > 20'000'000) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 void Collector::Checkmark() {

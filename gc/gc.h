@@ -69,7 +69,8 @@ enum class GcPhase : uint8_t {
   kMarkTermination
 };
 
-enum class GcReason : uint8_t { kHeapTrigger, kForced, kReadStats };
+// kStress: the concurrent mark stress mode started it (Options::mark_stress).
+enum class GcReason : uint8_t { kHeapTrigger, kForced, kReadStats, kStress };
 
 // What the collector needs from the layer above.
 class CollectorEnv {
@@ -124,6 +125,14 @@ struct CollectorOptions {
   bool idle_mark = true;         // mark on CPUs no running P uses
   bool gctrace = false;
   FILE* trace_out = nullptr;  // default stderr
+  // Debug: log the words each concurrent mark reads and every write
+  // barrier's slot, and abort at mark termination on a pointer word that
+  // changed without a barrier (gc/barrier_check.h).
+  bool barrier_check = false;
+  // Debug: a stress cycle (GcReason::kStress) keeps its mark open until the
+  // program has made this many more allocations (CountAllocation), or made
+  // none for 20 ms, before terminating it.
+  int mark_hold = 0;
 };
 
 // Counters behind MemStats' GC fields; read under stats_mu_.
@@ -160,6 +169,15 @@ class Collector : public SweepHook {
   // Asks the collector's own thread to run a cycle and returns at once
   // (the heap trigger in concurrent mode: the program keeps running).
   void RequestCycle(uint32_t seen_cycles);
+  // Asks the collector's own thread for a stress cycle (GcReason::kStress)
+  // unless one is marking or requested; returns at once.
+  void RequestStressCycle();
+  // The allocation count a stress cycle's hold waits on (mark_hold).
+  void CountAllocation() {
+    allocations_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The barrier check, or null when it is off.
+  BarrierCheck* barrier_check() { return barrier_check_.get(); }
   bool concurrent() const { return opts_.concurrent; }
 
   // The flag every allocation and write barrier reads: true while marking
@@ -169,7 +187,9 @@ class Collector : public SweepHook {
   // A Marker over this collector's work pool, for a P (assists and
   // write-barrier flushes).
   std::unique_ptr<Marker> NewMarker() {
-    return std::make_unique<Marker>(heap_, &pool_);
+    auto m = std::make_unique<Marker>(heap_, &pool_);
+    if (barrier_check_ != nullptr) m->EnableBarrierCheck(barrier_check_.get());
+    return m;
   }
   // Mark assist: a mutator that allocated `bytes` while marking pays for
   // them with scan work on its P's marker, first from the credit the
@@ -249,6 +269,8 @@ class Collector : public SweepHook {
   uint64_t SweepTermination();
   void RunCycleStw(GcReason why, uint64_t t_start);
   void Checkmark();
+  // A stress cycle's hold (CollectorOptions::mark_hold), with the mark on.
+  void HoldMark();
   // What one cycle measured, for FinishCycle.
   struct CycleRecord {
     GcReason why = GcReason::kForced;
@@ -309,10 +331,13 @@ class Collector : public SweepHook {
   std::mutex request_mu_;
   std::condition_variable request_cv_;
   bool requested_ = false;         // guarded by request_mu_
+  bool stress_requested_ = false;  // guarded by request_mu_
   uint32_t request_seen_ = 0;      // guarded by request_mu_
   bool coordinator_stop_ = false;  // guarded by request_mu_
   std::atomic<uint32_t> cycles_{0};
-  std::mutex cycle_mu_;  // serializes RunCycle
+  std::atomic<uint64_t> allocations_{0};         // CountAllocation
+  std::unique_ptr<BarrierCheck> barrier_check_;  // null unless enabled
+  std::mutex cycle_mu_;                          // serializes RunCycle
 
   // Mark workers: heap-owned threads that join each mark phase.
   std::vector<std::thread> workers_;

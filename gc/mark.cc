@@ -123,7 +123,7 @@ ForEachWordUnsafe(const void* begin, const void* end, Fn fn) {
   for (uintptr_t a = b; a < e; a += 8) {
     uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
     TreatAsDefined(&v, sizeof(v));
-    if (v >= 4096) fn(v);
+    if (v >= kMinHeapAddress) fn(v);
   }
 }
 
@@ -139,15 +139,18 @@ Marker::GreyAndScanRangeNowUnsafe(const void* begin, const void* end) {
   ForEachWordUnsafe(begin, end, [this](uintptr_t v) { GreyAndScanNow(v); });
 }
 
+template <bool kLog>
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {
   from = (from + 7) & ~uintptr_t{7};
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
     uintptr_t v = LoadWordRelaxed(a);
-    if (v >= 4096) Grey(v);
+    if (kLog) barrier_check_->Scanned(a, v);
+    if (v >= kMinHeapAddress) Grey(v);
   }
   scanned_bytes_ += to > from ? to - from : 0;
 }
 
+template <bool kLog>
 void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
                         uintptr_t from, uintptr_t to) {
   // Scans the pointer-map words of elements that lie in [from, to).
@@ -162,6 +165,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
     // value slots): one pass over the words.
     for (uintptr_t a = (from + 7) & ~uintptr_t{7}; a + 8 <= to; a += 8) {
       uintptr_t v = LoadWordRelaxed(a);
+      if (kLog) barrier_check_->Scanned(a, v);
       if (v != 0) GreyPrecise(v);
     }
     scanned_bytes_ += to - from;
@@ -175,6 +179,7 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
       uintptr_t slot = elem + 8 * __builtin_ctzll(m);
       if (slot < from || slot >= to || slot + 8 > elem + esize) continue;
       uintptr_t v = LoadWordRelaxed(slot);
+      if (kLog) barrier_check_->Scanned(slot, v);
       if (v != 0) GreyPrecise(v);
     }
   }
@@ -215,21 +220,31 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
   }
 }
 
+template <bool kLog>
+void Marker::ScanSmallSlow(MSpan* s, uintptr_t idx, uintptr_t slot) {
+  const bool same_span = check_visited_ == nullptr;
+  if (s->conservative()) {
+    // The program stores non-pointers into conservative objects with
+    // plain stores, which the marker's relaxed loads race with by design
+    // (see the top of this file).
+    IgnoreReadsBegin();
+    ScanSlotBits<true, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
+    IgnoreReadsEnd();
+  } else {
+    ScanSlotBits<false, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
+  }
+}
+
 void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
+  const bool log = barrier_check_ != nullptr;
   if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     // A small object described by the span's type bits.
-    const bool same_span = check_visited_ == nullptr;
-    if (s->conservative()) {
-      // The program stores non-pointers into conservative objects with
-      // plain stores, which the marker's relaxed loads race with by
-      // design (see the top of this file).
-      IgnoreReadsBegin();
-      ScanSlotBits<true>(s, slot, s->SlotPointerBits(idx), same_span);
-      IgnoreReadsEnd();
+    if (log) {
+      ScanSmallSlow<true>(s, idx, slot);
     } else {
-      ScanSlotBits(s, slot, s->SlotPointerBits(idx), same_span);
+      ScanSmallSlow<false>(s, idx, slot);
     }
     return;
   }
@@ -267,10 +282,16 @@ void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   }
   if (t->kind() == Type::Kind::kConservative) {
     IgnoreReadsBegin();
-    ScanWords(from, to);
+    if (log) {
+      ScanWords<true>(from, to);
+    } else {
+      ScanWords<false>(from, to);
+    }
     IgnoreReadsEnd();
+  } else if (log) {
+    ScanMapped<true>(t, payload, count, from, to);
   } else {
-    ScanMapped(t, payload, count, from, to);
+    ScanMapped<false>(t, payload, count, from, to);
   }
 }
 

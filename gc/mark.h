@@ -25,7 +25,9 @@
 
 #include "absl/base/attributes.h"
 #include "alloc/mheap.h"
+#include "gc/barrier_check.h"
 #include "gc/gcwork.h"
+#include "gc/object.h"
 #include "gc/type.h"
 
 namespace gcheap::internal {
@@ -68,7 +70,7 @@ class Marker {
     uintptr_t idx = s->ObjIndex(addr);
     if (ABSL_PREDICT_FALSE(s->layout.load(std::memory_order_acquire) !=
                                MSpan::kLayoutUniform ||
-                           check_visited_ != nullptr)) {
+                           slow_scan_)) {
       ScanSlow(s, idx, addr);
       return;
     }
@@ -91,6 +93,13 @@ class Marker {
   // referrer) when one is not. `visited` records the objects seen.
   void EnableCheckmark(std::unordered_set<uintptr_t>* visited) {
     check_visited_ = visited;
+    slow_scan_ = true;
+  }
+  // Barrier check mode (gc/barrier_check.h): every heap word this marker
+  // reads from an object is logged with its value.
+  void EnableBarrierCheck(BarrierCheck* check) {
+    barrier_check_ = check;
+    slow_scan_ = true;
   }
   // The object being scanned, for checkmark messages; 0 while scanning
   // roots.
@@ -133,19 +142,22 @@ class Marker {
   // kConservative: the span holds conservative objects, whose words may be
   // anything: each value is checked against the address map and the
   // allocation bits before it is greyed.
-  template <bool kConservative = false>
+  // kLog: the barrier check logs each word read.
+  template <bool kConservative = false, bool kLog = false>
   ABSL_ATTRIBUTE_ALWAYS_INLINE void ScanSlotBits(MSpan* s, uintptr_t slot,
                                                  uint64_t mask,
                                                  bool same_span) {
     const uintptr_t start = s->start_addr;
     const uintptr_t bytes = same_span ? s->limit - start : 0;
     for (uint64_t m = mask; m != 0; m &= m - 1) {
-      uintptr_t v = LoadWordRelaxed(slot + 8 * __builtin_ctzll(m));
+      const uintptr_t a = slot + 8 * __builtin_ctzll(m);
+      uintptr_t v = LoadWordRelaxed(a);
+      if (kLog) barrier_check_->Scanned(a, v);
       if (v - start < bytes) {
         if (kConservative && !s->IsAllocated(s->ObjIndex(v))) continue;
         GreyInScanSpan(s, v);
       } else if (kConservative) {
-        if (v >= 4096) Grey(v);
+        if (v >= kMinHeapAddress) Grey(v);
       } else if (v != 0) {
         GreyPrecise(v);
       }
@@ -164,9 +176,14 @@ class Marker {
   void ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr);
   void CheckGrey(MSpan* s, uintptr_t idx);
   static const char* DescribeObject(MSpan* s, uintptr_t idx);
+  template <bool kLog = false>
   void ScanWords(uintptr_t from, uintptr_t to);
+  template <bool kLog = false>
   void ScanMapped(const Type* t, uintptr_t payload, size_t count,
                   uintptr_t from, uintptr_t to);
+  // ScanSlow's small-object case, with or without the barrier check's log.
+  template <bool kLog>
+  void ScanSmallSlow(MSpan* s, uintptr_t idx, uintptr_t slot);
 
   static constexpr unsigned kPrefetchDepth = 16;
 
@@ -174,6 +191,8 @@ class Marker {
   GcWork work_;
   Visitor visitor_;
   std::unordered_set<uintptr_t>* check_visited_ = nullptr;
+  BarrierCheck* barrier_check_ = nullptr;
+  bool slow_scan_ = false;  // checkmark or barrier check: Scan -> ScanSlow
   uintptr_t referrer_ = 0;
   bool conservative_roots_ = false;
   uint64_t marked_bytes_ = 0;

@@ -40,6 +40,10 @@ namespace gcheap::internal {
 
 constexpr uintptr_t kHeaderArrayBit = 1;
 constexpr size_t kObjectHeaderBytes = 8;
+// Words below this are null or small tagged integers, never heap
+// addresses (the first page is never mapped): markers, the write barrier
+// and the barrier check skip them without a lookup.
+constexpr uintptr_t kMinHeapAddress = 4096;
 constexpr size_t kArrayHeaderBytes = 16;
 
 inline uintptr_t& HeaderOf(uintptr_t slot) {

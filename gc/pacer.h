@@ -10,9 +10,9 @@
 //   trigger = goal - runway, clamped to 65%..95% of the way from M to the
 //             goal (concurrent marking), where, as in Go's pacer,
 //
-//     runway    = cons/mark x (1 - 0.25) / 0.25 x M
+//     runway    = cons/mark x (1 - u) / u x M, u = kBackgroundUtilization
 //                 the bytes the program allocates while background marking
-//                 at 25% of the CPU scans the M bytes expected live;
+//                 at u = 25% of the CPU scans the M bytes expected live;
 //     cons/mark = (bytes allocated per mutator CPU-second)
 //                 / (bytes scanned per collector CPU-second),
 //                 measured during each mark (ObserveMark), the largest of
@@ -40,7 +40,7 @@
 // Go's assists aim at the goal itself. Every object allocated during a mark
 // is black and counts as marked, so the next goal doubles it: a program
 // that allocates faster than the collector marks (cons/mark high, the
-// trigger at its 70% floor) inflates every goal, and its peak heap, by what
+// trigger at its floor) inflates every goal, and its peak heap, by what
 // it allocates while marking (a quarter of the live heap per mark in
 // binary-trees before the budget; docs/collector.md, "The mark's growth
 // budget"). The budget binds only then: marking that keeps up (a trigger

@@ -2,7 +2,7 @@
 // re-exported as "gcheap/type.h"; see runtime/gcheap.h.
 //
 // Every object a collected heap holds either has no pointers (noscan) or
-// says where its pointers are, in one of three ways:
+// says where its pointers are:
 //
 //   Type::Noscan(name, size)              no heap pointers at all
 //   Type::Of<T>(name).Pointers(off, ...)  a pointer map: byte offsets of the
@@ -31,6 +31,11 @@
 namespace gcheap {
 
 class Visitor;
+namespace internal {
+// Aborts with a message naming the type and the offset (gc/type.cc).
+[[noreturn]] void BadPointerOffset(const char* type_name, size_t type_size,
+                                   size_t byte_offset);
+}  // namespace internal
 using TraceFn = void (*)(void* object, Visitor& visitor);
 using DestructorFn = void (*)(void* object);
 
@@ -54,13 +59,14 @@ class Type {
     return Type(name, size, Kind::kConservative, 0, nullptr, nullptr);
   }
 
-  // Adds pointer words at the given byte offsets (multiples of 8, within
-  // the first kMaxMapWords words). A bad offset fails to compile when the
-  // Type is constexpr.
+  // Adds pointer words at the given byte offsets (multiples of 8, inside
+  // the object, within the first kMaxMapWords words). A bad offset fails to
+  // compile when the Type is constexpr and is a fatal error ("bad pointer
+  // offset") when the Type is built at run time.
   template <class... Offsets>
   constexpr Type Pointers(Offsets... byte_offsets) const {
     Type t = *this;
-    ((t.ptrmask_ |= Bit(static_cast<size_t>(byte_offsets))), ...);
+    ((t.ptrmask_ |= t.Bit(static_cast<size_t>(byte_offsets))), ...);
     return t;
   }
   constexpr Type WithDestructor(DestructorFn fn) const {
@@ -69,12 +75,12 @@ class Type {
     return t;
   }
 
-  const char* name() const { return name_; }
-  size_t size() const { return size_; }
-  Kind kind() const { return kind_; }
-  uint64_t pointer_mask() const { return ptrmask_; }
-  TraceFn trace() const { return trace_; }
-  DestructorFn destructor() const { return dtor_; }
+  constexpr const char* name() const { return name_; }
+  constexpr size_t size() const { return size_; }
+  constexpr Kind kind() const { return kind_; }
+  constexpr uint64_t pointer_mask() const { return ptrmask_; }
+  constexpr TraceFn trace() const { return trace_; }
+  constexpr DestructorFn destructor() const { return dtor_; }
   // Objects of this type are kept in scan spans with a one-word header
   // pointing at the Type (see gc/object.h).
   constexpr bool has_header() const {
@@ -90,12 +96,14 @@ class Type {
         ptrmask_(mask),
         trace_(trace),
         dtor_(dtor) {}
-  static constexpr uint64_t Bit(size_t byte_offset) {
-    // Throwing in a constant expression is a compile error.
-    return byte_offset % 8 != 0 || byte_offset / 8 >= kMaxMapWords
-               ? throw "gcheap::Type::Pointers: offset not a word within the "
-                       "first 64 words"
-               : uint64_t{1} << (byte_offset / 8);
+  constexpr uint64_t Bit(size_t byte_offset) const {
+    // Not constexpr: reaching it in a constant expression is a compile
+    // error; at run time it reports the offset and aborts.
+    if (kind_ != Kind::kPointerMap || byte_offset % 8 != 0 ||
+        byte_offset / 8 >= kMaxMapWords || byte_offset + 8 > size_) {
+      internal::BadPointerOffset(name_, size_, byte_offset);
+    }
+    return uint64_t{1} << (byte_offset / 8);
   }
 
   const char* name_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/check.h"
+#include "gc/object.h"
 #include "runtime/heap_impl.h"
 #include "runtime/ref.h"
 #include "runtime/testing.h"
@@ -33,7 +34,7 @@ void FlushWbuf(P* p) {
 }
 
 void Buffer(P* p, uintptr_t v) {
-  if (v < 4096) return;  // null and small tagged integers
+  if (v < kMinHeapAddress) return;  // null and small tagged integers
   if (p->wbuf.n == WriteBuffer::kEntries) FlushWbuf(p);
   p->wbuf.data[p->wbuf.n++] = v;
 }
@@ -96,6 +97,9 @@ void WriteBarrierSlow(void** slot, const void* value) {
   NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "a write barrier");
+  if (BarrierCheck* bc = HeapImpl::ImplOf(*m)->collector().barrier_check()) {
+    bc->Barriered(reinterpret_cast<uintptr_t>(slot));
+  }
   Buffer(p, reinterpret_cast<uintptr_t>(*slot));  // the value overwritten
   Buffer(p, reinterpret_cast<uintptr_t>(value));  // the value stored
 }
@@ -152,6 +156,11 @@ void CopyPointersSlow(void** dst, void* const* src, size_t n) {
   NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "CopyPointers");
+  if (BarrierCheck* bc = HeapImpl::ImplOf(*m)->collector().barrier_check()) {
+    for (size_t i = 0; i < n; i++) {
+      bc->Barriered(reinterpret_cast<uintptr_t>(&dst[i]));
+    }
+  }
   for (size_t i = 0; i < n; i++) {
     Buffer(p, reinterpret_cast<uintptr_t>(dst[i]));
     Buffer(p, reinterpret_cast<uintptr_t>(src[i]));

@@ -2,7 +2,9 @@
 //
 // Persistent<T>   a strong root owned by C++ code: a global, a field of a
 //                 C++ object, a cache. Any attached thread may create,
-//                 read, write and destroy one.
+//                 read, write and destroy one (making one that holds a
+//                 pointer on an unattached thread aborts; dropping one is
+//                 safe anywhere).
 // HandleScope,    for heaps with precise stack scanning: a Local<T> is a
 //   Local<T>      slot on the mutator's handle stack, valid until the
 //                 innermost HandleScope that was open when it was made

@@ -14,7 +14,8 @@ namespace gcheap::internal {
 namespace {
 
 // Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gccheckmark=1,
-// gcstoptheworld=1 (as Go's GODEBUG names them), gcstress=N.
+// gcstoptheworld=1 (as Go's GODEBUG names them), gcstress=N,
+// gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC).
 Options WithDebugEnv(Options o) {
   const char* env = getenv("GCHEAP_DEBUG");
   if (env == nullptr) return o;
@@ -30,6 +31,14 @@ Options WithDebugEnv(Options o) {
       o.concurrent_mark = p[15] == '0';
     } else if (len > 9 && strncmp(p, "gcstress=", 9) == 0) {
       o.gc_stress = atoi(p + 9);
+    } else if (len > 13 && strncmp(p, "gcmarkstress=", 13) == 0) {
+      o.mark_stress = atoi(p + 13);
+    } else if (len > 11 && strncmp(p, "gcmarkhold=", 11) == 0) {
+      o.mark_stress_hold = atoi(p + 11);
+    } else if (len > 15 && strncmp(p, "gcbarriercheck=", 15) == 0) {
+      o.barrier_check = p[15] != '0';
+    } else if (len > 10 && strncmp(p, "gcpercent=", 10) == 0) {
+      o.gc_percent = atoi(p + 10);
     }
     p += len;
     if (*p == ',') p++;
@@ -74,14 +83,18 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.idle_mark = opts_.idle_mark;
   co.gctrace = opts_.gctrace;
   co.trace_out = opts_.trace_output;
+  co.barrier_check = opts_.barrier_check && opts_.concurrent_mark;
+  co.mark_hold = opts_.mark_stress > 0 ? opts_.mark_stress_hold : 0;
   specials_ = std::make_unique<Specials>(mheap_.get());
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
   for (P& p : ps_) p.marker = collector_->NewMarker();
   if (opts_.preempt_signal != 0) InstallPreemptHandler(opts_.preempt_signal);
+  RegisterHeap(this);
   if (opts_.scan_static_data) AddStaticDataRoots();
 }
 
 HeapImpl::~HeapImpl() {
+  UnregisterHeap(this);
   StopFinalizerThread();  // it is attached: first
   {
     std::lock_guard<std::mutex> l(sched_mu_);
@@ -90,6 +103,8 @@ HeapImpl::~HeapImpl() {
                  "call DetachCurrentThread first",
                  mutators_.size());
   }
+  // A triggered cycle may be running: it reads the roots freed below.
+  collector_->StopCoordinator();
   {
     SpinLockHolder h(&persistent_lock_);
     GCHEAP_CHECK(persistent_live_ == 0,
@@ -102,7 +117,6 @@ HeapImpl::~HeapImpl() {
     GCHEAP_CHECK(pools_.empty(), "Heap destroyed with %zu Pool(s) still alive",
                  pools_.size());
   }
-  collector_->StopCoordinator();  // a triggered cycle may be running
   for (P& p : ps_) {
     p.marker->work().Flush();  // leftover grey objects go back to the pool
     p.marker.reset();

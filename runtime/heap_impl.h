@@ -123,9 +123,10 @@ struct MutatorState {
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
-  size_t handle_top = 0;      // slots in use
-  size_t scope_depth = 0;     // open HandleScopes
-  uint64_t stress_count = 0;  // allocations, under GC stress
+  size_t handle_top = 0;           // slots in use
+  size_t scope_depth = 0;          // open HandleScopes
+  uint64_t stress_count = 0;       // allocations, under GC stress
+  uint64_t mark_stress_count = 0;  // allocations, under mark stress
 };
 
 class HeapImpl : public CollectorEnv {
@@ -181,8 +182,13 @@ class HeapImpl : public CollectorEnv {
   // Runs a cycle from any thread; a mutator releases its P meanwhile.
   void CollectFrom(Mutator* m, GcReason why);
   void MaybeTrigger(Mutator& m);
-  // GC stress: counts an allocation and collects every gc_stress of them.
+  // GC stress: counts an allocation and collects every gc_stress of them;
+  // mark stress: requests a concurrent cycle every mark_stress of them.
   void StressTick(Mutator& m);
+  // Without the P, until a mark has begun or a cycle has ended since the
+  // caller saw `seen` cycles (at most 100 ms): a requested cycle starts
+  // before the program goes on.
+  void WaitForMarkStart(Mutator& m, uint32_t seen);
   // The held P's allocation cache (the Mutator's own pointer is an empty
   // cache under GC stress).
   static MCache* RealCache(const Mutator& m) { return m.state_->p->mcache; }
@@ -229,6 +235,7 @@ class HeapImpl : public CollectorEnv {
 
   Heap* heap() const { return heap_; }
   MHeap& mheap() { return *mheap_; }
+  const MHeap& mheap() const { return *mheap_; }
   Collector& collector() { return *collector_; }
   const Options& options() const { return opts_; }
   const std::atomic<bool>* poll_flag() const { return &poll_; }
@@ -397,6 +404,13 @@ void InstallPreemptHandler(int sig);
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// The process-wide list of live heaps (runtime/store_check.cc).
+void RegisterHeap(const HeapImpl* h);
+void UnregisterHeap(const HeapImpl* h);
+// Fails loudly ("what: ... points into another Heap") if value is an
+// address in a heap other than h.
+void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
+                          const char* what);
 // The write-barrier buffer of the P the calling thread holds, or null; set
 // by AcquireP and ReleaseP. The barrier stub's assembly appends to it.
 extern "C" constinit thread_local WriteBuffer* gcheap_internal_held_wbuf

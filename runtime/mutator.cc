@@ -86,6 +86,17 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
   size_t bytes = 0;
   ok = ok && SizeOf(1, payload, header, &bytes);
   if (bytes == 0) bytes = 1;
+  // A request larger than any object this heap can hold fails at once: no
+  // collection, callback or reservation could serve it.
+  const char* why = nullptr;
+  const size_t largest = heap_->mheap().max_object_bytes(&why);
+  if (ok && bytes > largest) {
+    if (or_null) return nullptr;
+    GCHEAP_FATAL(
+        "out of memory: cannot allocate %zu bytes for %s: the largest object "
+        "is %zu bytes (%s)",
+        bytes, t.name(), largest, why);
+  }
 
   // Mark assists come first, as in Go: an assist may stop at a safepoint,
   // and the object it would be charged for is not allocated yet, so no

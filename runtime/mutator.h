@@ -26,6 +26,7 @@
 #include "absl/base/optimization.h"
 #include "alloc/mcache.h"
 #include "alloc/size_classes.h"
+#include "gc/object.h"
 #include "gc/type.h"
 
 namespace gcheap {
@@ -159,7 +160,7 @@ class Mutator {
     if (t.kind() == Type::Kind::kConservative && t.destructor() == nullptr) {
       return AllocateConservativeFast(size);
     }
-    const size_t total = size + 8;  // one header word
+    const size_t total = size + internal::kObjectHeaderBytes;
     if (total > internal::kMaxSmallSize) return nullptr;
     void* p = mcache_->TryAllocSmall(
         SpanClass::Make(internal::SizeToClass(total), false), &s, &idx);
@@ -167,7 +168,7 @@ class Mutator {
     *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
     if (s->small_scan) mcache_->SetTypeBits(s, idx, true, 0);
     if (t.destructor() != nullptr) s->has_destructors = true;
-    return static_cast<char*>(p) + 8;
+    return static_cast<char*>(p) + internal::kObjectHeaderBytes;
   }
   // The inline part for `size` pointer-free bytes (no header). Allocate
   // black needs no work here: while the collector marks, every cached

@@ -89,6 +89,22 @@ struct Options {
   // its next use instead of much later. Very slow. Also
   // GCHEAP_DEBUG=gcstress=N. See docs/debugging.md.
   int gc_stress = 0;
+  // Concurrent mark stress, for finding missing write barriers: when N > 0,
+  // every N allocations start a concurrent mark (unless one runs), and the
+  // mark stays open, barrier on, across mark_stress_hold more allocations
+  // of the program (or until it stops allocating for 20 ms). With
+  // checkmark and barrier_check on, a VM's test suite then runs its stores
+  // inside marks. Every allocation takes the slow path. Also
+  // GCHEAP_DEBUG=gcmarkstress=N,gcmarkhold=M. See docs/debugging.md.
+  int mark_stress = 0;
+  int mark_stress_hold = 1000;
+  // Barrier check, for finding missing write barriers where they happen:
+  // during each concurrent mark, the words the collector read from heap
+  // objects are kept, and at the end of the mark any pointer word that
+  // changed without going through the write barrier aborts the program,
+  // naming the slot, its object and both values. Slow; for debugging. Also
+  // GCHEAP_DEBUG=gcbarriercheck=1. See docs/debugging.md.
+  bool barrier_check = false;
   // Diagnostics: when stopping the world takes longer than this, name the
   // threads that have not reached a safepoint. 0: never.
   int safepoint_report_ms = 2000;

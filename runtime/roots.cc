@@ -234,7 +234,19 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
 }
 
 void** NewPersistentSlot(Heap& heap, void* value) {
-  return heap.impl()->NewPersistent(value);
+  HeapImpl* h = heap.impl();
+  if (value != nullptr) {
+    // A thread the heap does not know holds the pointer where no
+    // collection looks: the object may already be gone.
+    Mutator* m = CurrentMutator();
+    GCHEAP_CHECK(m != nullptr && HeapImpl::ImplOf(*m) == h,
+                 "Persistent created with %p on a thread not attached to "
+                 "this heap: attach the thread first (an unattached thread's "
+                 "pointers are invisible to the collector)",
+                 value);
+    CheckNotAnotherHeaps(h, value, "Persistent");
+  }
+  return h->NewPersistent(value);
 }
 
 void FreePersistentSlot(Heap& heap, void** slot) {
@@ -243,9 +255,13 @@ void FreePersistentSlot(Heap& heap, void** slot) {
 
 void** NewLocalSlot(Mutator& m, void* value) {
   NoPreempt no_preempt;
+  GCHEAP_CHECK(CurrentMutator() == &m,
+               "Local<T> made with another thread's Mutator (each thread uses "
+               "the Mutator its own AttachCurrentThread returned)");
   MutatorState* st = m.state_;
   GCHEAP_CHECK(st->scope_depth > 0,
                "Local<T> created with no HandleScope open on this mutator");
+  CheckNotAnotherHeaps(HeapImpl::ImplOf(m), value, "Local<T>");
   size_t i = st->handle_top++;
   size_t chunk = i / MutatorState::kChunk;
   if (chunk == st->handle_chunks.size()) {
@@ -264,6 +280,9 @@ HandleScope::HandleScope(Mutator& m)
     : m_(m),
       saved_top_(m.state_->handle_top),
       saved_depth_(m.state_->scope_depth) {
+  GCHEAP_CHECK(internal::CurrentMutator() == &m,
+               "HandleScope opened on another thread's Mutator (each thread "
+               "uses the Mutator its own AttachCurrentThread returned)");
   m_.state_->scope_depth++;
 }
 

@@ -143,10 +143,13 @@ void HeapImpl::AcquireP(Mutator& m) {
     st->p = got;
     st->last_p = got->id;
   }
-  gcheap_internal_held_wbuf = &got->wbuf;
-  // Under GC stress the inline fast path sees an empty cache, so every
-  // allocation takes the slow path, which counts it.
-  m.mcache_ = opts_.gc_stress > 0 ? no_p_cache_ : got->mcache;
+  // The barrier check logs every barrier's slot: the barrier stub's own
+  // append (which keeps values, not slots) is bypassed.
+  gcheap_internal_held_wbuf = opts_.barrier_check ? nullptr : &got->wbuf;
+  // Under GC stress and mark stress the inline fast path sees an empty
+  // cache, so every allocation takes the slow path, which counts it.
+  m.mcache_ =
+      opts_.gc_stress > 0 || opts_.mark_stress > 0 ? no_p_cache_ : got->mcache;
   got->mcache->PrepareForSweep();
 }
 
@@ -331,10 +334,35 @@ void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
 }
 
 void HeapImpl::StressTick(Mutator& m) {
+  if (opts_.mark_stress > 0) {
+    collector_->CountAllocation();
+    if (++m.state_->mark_stress_count % opts_.mark_stress == 0 &&
+        !collector_->marking()) {
+      // Wait for the mark to begin, so every mark_stress allocations do
+      // start one however the threads are scheduled.
+      uint32_t seen = collector_->cycles();
+      collector_->RequestStressCycle();
+      WaitForMarkStart(m, seen);
+    }
+  }
   if (opts_.gc_stress <= 0) return;
   if (++m.state_->stress_count % opts_.gc_stress == 0) {
     CollectFrom(&m, GcReason::kForced);
   }
+}
+
+void HeapImpl::WaitForMarkStart(Mutator& m, uint32_t seen) {
+  if (collector_->marking()) return;
+  ClearStackBelow();
+  ReleaseP(m);
+  // At most 100 ms by the clock (a 20 us sleep takes longer than that).
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  while (!collector_->marking() && collector_->cycles() == seen &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  AcquireP(m);
 }
 
 void HeapImpl::MaybeTrigger(Mutator& m) {
@@ -350,19 +378,9 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
     // But not past the goal before marking has even begun (the collector's
     // thread may not have been scheduled yet): wait for it, without the P,
     // as Go's allocating goroutine starts the cycle itself.
-    if (!collector_->marking() &&
-        mheap_->heap_live().load(std::memory_order_relaxed) >=
-            static_cast<int64_t>(collector_->pacer().goal())) {
-      ClearStackBelow();
-      ReleaseP(m);
-      // At most 100 ms by the clock (a 20 us sleep takes longer than that).
-      const auto deadline =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
-      while (!collector_->marking() && collector_->cycles() == seen &&
-             std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::microseconds(20));
-      }
-      AcquireP(m);
+    if (mheap_->heap_live().load(std::memory_order_relaxed) >=
+        static_cast<int64_t>(collector_->pacer().goal())) {
+      WaitForMarkStart(m, seen);
     }
     return;
   }

@@ -1,6 +1,7 @@
 // Bad input gets a clear error and loses nothing.
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -42,6 +43,51 @@ TEST_F(ErrorsTest, OverflowingArraySizesFailCleanly) {
   EXPECT_DEATH(m.AllocateArray(kPairType, SIZE_MAX / 8),
                "allocation size overflows: .* of Pair");
   heap.DetachCurrentThread();
+}
+
+// Requests no collection could serve (beyond the machine's memory or the
+// hard limit) fail at once: no forced cycle, no reservation, no callback.
+TEST_F(ErrorsTest, ImpossibleSizesFailAtOnce) {
+  const size_t ram = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
+                     static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  Heap heap(Small());
+  Mutator& m = heap.AttachCurrentThread();
+  Pair* keep = m.New<Pair>(kPairType);
+  keep->value = 5;
+  MemStats before = heap.ReadMemStats();
+  for (size_t bytes : {size_t{1} << 46, size_t{1} << 42, size_t{1} << 40,
+                       2 * ram, ram + (1 << 20)}) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(m.TryAllocateNoscan(bytes), nullptr) << bytes;
+    EXPECT_EQ(m.TryAllocateArray(kPtrArrayElem, bytes / 8), nullptr) << bytes;
+    EXPECT_EQ(m.TryAllocateConservative(bytes), nullptr) << bytes;
+    // Generous for sanitizers; the bug this guards took 11-43 s.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1))
+        << bytes;
+  }
+  MemStats after = heap.ReadMemStats();
+  EXPECT_EQ(after.num_forced_gc, before.num_forced_gc);  // no collection
+  EXPECT_EQ(after.heap_sys, before.heap_sys);            // no reservation
+  EXPECT_EQ(keep->value, 5u);
+  EXPECT_NE(m.TryAllocateNoscan(1 << 20), nullptr);  // the heap still works
+  EXPECT_DEATH(m.AllocateNoscan(size_t{1} << 46),
+               "out of memory: cannot allocate 70368744177664 bytes for "
+               "bytes: the largest object is [0-9]+ bytes \\(the machine's "
+               "physical memory\\)");
+  heap.DetachCurrentThread();
+
+  Options o = Small();
+  o.hard_memory_limit = 64 << 20;
+  o.on_out_of_memory = [](size_t, void*) { ADD_FAILURE() << "callback"; };
+  Heap limited(o);
+  Mutator& lm = limited.AttachCurrentThread();
+  EXPECT_EQ(lm.TryAllocateNoscan(65 << 20), nullptr);
+  EXPECT_EQ(limited.ReadMemStats().num_forced_gc, 0u);
+  EXPECT_NE(lm.TryAllocateNoscan(8 << 20), nullptr);
+  EXPECT_DEATH(lm.AllocateNoscan(65 << 20),
+               "the largest object is 67108864 bytes \\(the hard memory "
+               "limit\\)");
+  limited.DetachCurrentThread();
 }
 
 int oom_calls = 0;
@@ -95,6 +141,25 @@ TEST_F(ErrorsTest, NonHeapPointersAreNotObjects) {
   heap.DetachCurrentThread();
 }
 
+// A Type built at run time with a bad pointer offset gets the same clear
+// fatal message as other misuse (constexpr Types fail to compile instead).
+TEST_F(ErrorsDeathTest, BadPointerOffsetsAtRunTime) {
+  volatile size_t misaligned = 12, beyond = 24, too_far = 64 * 8;
+  EXPECT_DEATH(Type::Of<Pair>("Pair").Pointers(size_t{misaligned}),
+               "gcheap: fatal error: .*bad pointer offset 12 in Type Pair "
+               "\\(24 bytes\\)");
+  EXPECT_DEATH(Type::Of<Pair>("Pair").Pointers(size_t{beyond}),
+               "bad pointer offset 24 in Type Pair");
+  EXPECT_DEATH(Type::Of<Big>("Big").Pointers(size_t{too_far}),
+               "bad pointer offset 512 in Type Big");
+  EXPECT_DEATH(Type::Noscan("Raw", 16).Pointers(0),
+               "bad pointer offset 0 in Type Raw .*on a Type::Of type");
+  // Good offsets built at run time work like constexpr ones.
+  volatile size_t car = offsetof(Pair, car), cdr = offsetof(Pair, cdr);
+  Type t = Type::Of<Pair>("Pair").Pointers(size_t{car}, size_t{cdr});
+  EXPECT_EQ(t.pointer_mask(), kPairType.pointer_mask());
+}
+
 TEST_F(ErrorsDeathTest, UsingAMutatorFromAnotherThread) {
   Heap heap(Small());
   Mutator& m = heap.AttachCurrentThread();
@@ -106,6 +171,109 @@ TEST_F(ErrorsDeathTest, UsingAMutatorFromAnotherThread) {
       "this Mutator belongs to another thread");
   heap.DetachCurrentThread();
 }
+
+TEST_F(ErrorsDeathTest, HandlesWithAnotherThreadsMutator) {
+  Heap heap(Small());
+  Mutator& m = heap.AttachCurrentThread();
+  EXPECT_DEATH(
+      {
+        std::thread t([&] { HandleScope scope(m); });
+        t.join();
+      },
+      "HandleScope opened on another thread's Mutator");
+  {
+    HandleScope scope(m);
+    Pair* p = m.New<Pair>(kPairType);
+    EXPECT_DEATH(
+        {
+          std::thread t([&] { Local<Pair> l(m, p); });
+          t.join();
+        },
+        "Local<T> made with another thread's Mutator");
+  }
+  heap.DetachCurrentThread();
+}
+
+TEST_F(ErrorsDeathTest, PersistentOnAnUnattachedThread) {
+  Heap heap(Small());
+  Mutator& m = heap.AttachCurrentThread();
+  Pair* p = m.New<Pair>(kPairType);
+  EXPECT_DEATH(
+      {
+        std::thread t([&] { Persistent<Pair> root(heap, p); });
+        t.join();
+      },
+      "Persistent created with 0x[0-9a-f]+ on a thread not attached to this "
+      "heap");
+  // Without a pointer to hold, a Persistent may be made anywhere; and
+  // dropping one only drops a root, which is safe from any thread.
+  Persistent<Pair> kept(heap, p);
+  std::thread t([&] {
+    Persistent<Pair> empty(heap, nullptr);
+    kept.Reset();
+  });
+  t.join();
+  EXPECT_EQ(kept.Get(), nullptr);
+  heap.DetachCurrentThread();
+}
+
+TEST_F(ErrorsDeathTest, PointersIntoAnotherHeap) {
+  Heap other(Small());
+  Pair* foreign = nullptr;
+  std::thread maker([&] {
+    Mutator& om = other.AttachCurrentThread();
+    foreign = om.New<Pair>(kPairType);
+    other.DetachCurrentThread();
+  });
+  maker.join();
+  Heap heap(Small());
+  Mutator& m = heap.AttachCurrentThread();
+  EXPECT_DEATH(Persistent<Pair>(heap, foreign),
+               "Persistent: 0x[0-9a-f]+ points into another Heap");
+  {
+    HandleScope scope(m);
+    EXPECT_DEATH(Local<Pair>(m, foreign),
+                 "Local<T>: 0x[0-9a-f]+ points into another Heap");
+  }
+#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
+  // Debug builds check every barriered store too.
+  Pair* mine = m.New<Pair>(kPairType);
+  EXPECT_DEATH(mine->car = foreign,
+               "pointer store: 0x[0-9a-f]+ points into another Heap");
+#endif
+  heap.DetachCurrentThread();
+}
+
+#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
+// Debug builds: a barriered store into a word the object's Type does not
+// list as a pointer (a forgotten offset) fails at the store.
+TEST_F(ErrorsDeathTest, StoresIntoWordsTheTypeDoesNotList) {
+  struct Half {
+    Ref<Pair> listed;
+    Ref<Pair> forgotten;
+  };
+  static constexpr Type kHalfType =
+      Type::Of<Half>("Half").Pointers(offsetof(Half, listed));
+  static constexpr Type kBigHalfType =
+      Type::Of<Big>("BigHalf").Pointers(offsetof(Big, first));
+  Heap heap(Small());
+  Mutator& m = heap.AttachCurrentThread();
+  Pair* p = m.New<Pair>(kPairType);
+  Half* h = m.New<Half>(kHalfType);
+  h->listed = p;  // fine
+  EXPECT_DEATH(h->forgotten = p,
+               "pointer store into 0x[0-9a-f]+, byte 8 of object 0x[0-9a-f]+ "
+               "\\(an object with a pointer map \\(type bits\\)\\), "
+               "which its Type does not list as a pointer word");
+  Big* b = m.New<Big>(kBigHalfType);  // over 512 bytes: a header
+  b->first = p;
+  EXPECT_DEATH(b->last = p, "byte 248 of object 0x[0-9a-f]+ \\(BigHalf\\)");
+  uint64_t* raw = static_cast<uint64_t*>(m.AllocateNoscan(64));
+  EXPECT_DEATH(WriteBarrier(reinterpret_cast<void**>(raw), p),
+               "\\(a pointer-free object\\)");
+  heap.DetachCurrentThread();
+}
+#endif
 
 TEST_F(ErrorsDeathTest, AllocatingInsideABlockingScope) {
   Heap heap(Small());

@@ -15,8 +15,7 @@ struct Pair {
   Ref<Pair> cdr;
   uint64_t value;
 };
-inline constexpr Type kPairType =
-    Type::Of<Pair>("Pair").Pointers(offsetof(Pair, car), offsetof(Pair, cdr));
+inline constexpr Type kPairType = GCHEAP_TYPE(Pair, car, cdr);
 
 // A big object with a pointer map: header path (over 512 bytes).
 struct Big {
@@ -25,8 +24,7 @@ struct Big {
   Ref<Pair> last;
   uint64_t tail[40];
 };
-inline constexpr Type kBigType =
-    Type::Of<Big>("Big").Pointers(offsetof(Big, first), offsetof(Big, last));
+inline constexpr Type kBigType = GCHEAP_TYPE(Big, first, last);
 
 // A node whose slots hold tagged values: low bit 1 = small integer, else a
 // heap pointer. Traced by callback.

@@ -68,7 +68,7 @@ TEST_F(WeakTest, ManyTargetsOnlyTheDeadAreCleared) {
   for (int i = 0; i < kN; i++) {
     Pair* p = m_.New<Pair>(kPairType);
     p->value = i;
-    if (i % 2 == 0) keep[i] = p;
+    if (i % 2 == 0) WriteBarrier(reinterpret_cast<void**>(&keep[i]), p);
     weak.emplace_back(heap_, p);
   }
   heap_.Collect();

@@ -1,0 +1,61 @@
+#include "gc/barrier_check.h"
+
+#include "base/check.h"
+#include "gc/object.h"
+
+namespace gcheap::internal {
+
+void BarrierCheck::Scanned(uintptr_t slot, uintptr_t value) {
+  std::lock_guard<std::mutex> l(mu_);
+  // The first read is the snapshot; a second read of the same word (an
+  // object greyed again by the signal-stop path) changes nothing.
+  scanned_.emplace(slot, value);
+}
+
+void BarrierCheck::Barriered(uintptr_t slot) {
+  std::lock_guard<std::mutex> l(mu_);
+  barriered_.insert(slot);
+}
+
+void BarrierCheck::Reset() {
+  std::lock_guard<std::mutex> l(mu_);
+  scanned_.clear();
+  barriered_.clear();
+}
+
+bool BarrierCheck::IsObject(uintptr_t v) const {
+  return v >= kMinHeapAddress &&
+         heap_->FindObject(reinterpret_cast<void*>(v)) != nullptr;
+}
+
+void BarrierCheck::Verify() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [slot, before] : scanned_) {
+    uintptr_t now = *reinterpret_cast<const uintptr_t*>(slot);
+    if (now == before || barriered_.count(slot) != 0) continue;
+    if (!IsObject(before) && !IsObject(now)) continue;  // not a pointer store
+    MSpan* s = nullptr;
+    void* obj = heap_->FindObject(reinterpret_cast<void*>(slot), &s);
+    const char* type = "an object with a pointer map (type bits)";
+    if (obj != nullptr &&
+        !(s->small_scan && s->SlotUsesTypeBits(s->ObjIndex(slot)))) {
+      uintptr_t header = HeaderOf(s->ObjBase(s->ObjIndex(slot)));
+      if (header != 0) type = HeaderType(header)->name();
+    }
+    GCHEAP_FATAL(
+        "barrier check: the pointer word at %#lx (byte %ld of object %#lx, "
+        "%s) changed from %#lx to %#lx during the concurrent mark without "
+        "the write barrier: store heap pointers into heap objects through "
+        "Ref<T>, WriteBarrier or CopyPointers",
+        static_cast<unsigned long>(slot),
+        obj != nullptr
+            ? static_cast<long>(slot - reinterpret_cast<uintptr_t>(obj))
+            : -1L,
+        reinterpret_cast<unsigned long>(obj), type,
+        static_cast<unsigned long>(before), static_cast<unsigned long>(now));
+  }
+  scanned_.clear();
+  barriered_.clear();
+}
+
+}  // namespace gcheap::internal

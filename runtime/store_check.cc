@@ -1,0 +1,126 @@
+// Misuse checks on stores of heap pointers: a pointer into another Heap,
+// and (debug builds of the program: GCHEAP_DEBUG_CHECKS=1) a barriered
+// store into a word its object's Type does not list as a pointer.
+//
+// Every live HeapImpl is in a process-wide list, so a pointer can be told
+// apart as "this heap's", "another heap's" or "not a heap object".
+#include <mutex>
+#include <vector>
+
+#include "base/check.h"
+#include "gc/object.h"
+#include "runtime/heap_impl.h"
+#include "runtime/ref.h"
+
+namespace gcheap::internal {
+namespace {
+
+std::mutex& HeapsMu() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<const HeapImpl*>& Heaps() {
+  static auto* heaps = new std::vector<const HeapImpl*>;
+  return *heaps;
+}
+
+}  // namespace
+
+void RegisterHeap(const HeapImpl* h) {
+  std::lock_guard<std::mutex> l(HeapsMu());
+  Heaps().push_back(h);
+}
+
+void UnregisterHeap(const HeapImpl* h) {
+  std::lock_guard<std::mutex> l(HeapsMu());
+  auto& v = Heaps();
+  for (size_t i = 0; i < v.size(); i++) {
+    if (v[i] == h) {
+      v[i] = v.back();
+      v.pop_back();
+      return;
+    }
+  }
+}
+
+void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
+                          const char* what) {
+  if (value == nullptr ||
+      h->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {
+    return;  // null or this heap's
+  }
+  std::lock_guard<std::mutex> l(HeapsMu());
+  for (const HeapImpl* other : Heaps()) {
+    if (other != h &&
+        other->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {
+      GCHEAP_FATAL(
+          "%s: %p points into another Heap: one heap's collector does not "
+          "see references held by another heap's objects or roots, so the "
+          "object could be freed while still referenced",
+          what, value);
+    }
+  }
+}
+
+void DebugCheckStore(void** slot, const void* value) {
+  Mutator* m = CurrentMutator();
+  if (m == nullptr) return;
+  HeapImpl* h = HeapImpl::ImplOf(*m);
+  CheckNotAnotherHeaps(h, value, "pointer store");
+  // The slot's span, without FindObject's allocation check (which may
+  // sweep): the program is storing into an object it holds.
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(slot);
+  MSpan* s = h->mheap().SpanOf(addr);
+  if (s == nullptr ||
+      s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
+      addr < s->start_addr || addr >= s->limit) {
+    return;  // not in the heap: a C++ object's Ref field
+  }
+  const uintptr_t idx = s->ObjIndex(addr);
+  const uintptr_t base = s->ObjBase(idx);
+  uintptr_t start = base;  // the object as the program sees it
+  const char* type = "a pointer-free object";
+  bool pointer_word = false;
+  if (s->spanclass.noscan()) {
+    pointer_word = false;
+  } else if (s->small_scan && s->SlotUsesTypeBits(idx)) {
+    type = s->conservative() ? "a conservative object"
+                             : "an object with a pointer map (type bits)";
+    size_t word = (addr - base) / 8;
+    pointer_word = (addr & 7) == 0 && word < 64 &&
+                   ((s->SlotPointerBits(idx) >> word) & 1) != 0;
+  } else {
+    uintptr_t header = HeaderOf(base);
+    if (header == 0) return;  // being initialized
+    const Type* t = HeaderType(header);
+    type = t->name();
+    uintptr_t payload = PayloadOf(base, header);
+    start = payload;
+    switch (t->kind()) {
+      case Type::Kind::kNoscan:
+        pointer_word = false;
+        break;
+      case Type::Kind::kTraced:
+      case Type::Kind::kConservative:
+        pointer_word = addr >= payload;
+        break;
+      case Type::Kind::kPointerMap: {
+        size_t off = t->size() == 0 ? 0 : (addr - payload) % t->size();
+        pointer_word = addr >= payload && off % 8 == 0 &&
+                       off / 8 < Type::kMaxMapWords &&
+                       ((t->pointer_mask() >> (off / 8)) & 1) != 0;
+        break;
+      }
+    }
+  }
+  GCHEAP_CHECK(pointer_word,
+               "pointer store into %p, byte %lu of object %#lx (%s), which "
+               "its Type does not list as a pointer word: the collector will "
+               "not see the stored pointer (list the field in Pointers(), or "
+               "declare the Type with GCHEAP_TYPE)",
+               static_cast<void*>(slot),
+               static_cast<unsigned long>(addr - start),
+               static_cast<unsigned long>(start), type);
+}
+
+}  // namespace gcheap::internal
