@@ -1,6 +1,7 @@
 #include "gc/barrier_check.h"
 
 #include "base/check.h"
+#include "gc/mark.h"
 #include "gc/object.h"
 
 namespace gcheap::internal {
@@ -34,24 +35,19 @@ void BarrierCheck::Verify() {
     uintptr_t now = *reinterpret_cast<const uintptr_t*>(slot);
     if (now == before || barriered_.count(slot) != 0) continue;
     if (!IsObject(before) && !IsObject(now)) continue;  // not a pointer store
-    MSpan* s = nullptr;
-    void* obj = heap_->FindObject(reinterpret_cast<void*>(slot), &s);
-    const char* type = "an object with a pointer map (type bits)";
-    if (obj != nullptr &&
-        !(s->small_scan && s->SlotUsesTypeBits(s->ObjIndex(slot)))) {
-      uintptr_t header = HeaderOf(s->ObjBase(s->ObjIndex(slot)));
-      if (header != 0) type = HeaderType(header)->name();
-    }
+    // The slot was scanned as part of an object that is still allocated
+    // (nothing is freed while marking runs).
+    MSpan* s = heap_->SpanOf(slot);
+    uintptr_t start = 0;
+    const char* type = DescribeObject(s, s->ObjIndex(slot), &start);
     GCHEAP_FATAL(
-        "barrier check: the pointer word at %#lx (byte %ld of object %#lx, "
+        "barrier check: the pointer word at %#lx (byte %lu of object %#lx, "
         "%s) changed from %#lx to %#lx during the concurrent mark without "
         "the write barrier: store heap pointers into heap objects through "
         "Ref<T>, WriteBarrier or CopyPointers",
         static_cast<unsigned long>(slot),
-        obj != nullptr
-            ? static_cast<long>(slot - reinterpret_cast<uintptr_t>(obj))
-            : -1L,
-        reinterpret_cast<unsigned long>(obj), type,
+        static_cast<unsigned long>(slot - start),
+        static_cast<unsigned long>(start), type,
         static_cast<unsigned long>(before), static_cast<unsigned long>(now));
   }
   scanned_.clear();

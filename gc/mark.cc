@@ -186,13 +186,17 @@ void Marker::ScanMapped(const Type* t, uintptr_t payload, size_t count,
   scanned_bytes_ += to - from;
 }
 
-const char* Marker::DescribeObject(MSpan* s, uintptr_t idx) {
+const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start) {
+  const uintptr_t slot = s->ObjBase(idx);
+  if (start != nullptr) *start = slot;
   if (s->spanclass.noscan()) return "a pointer-free object";
   if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     return "an object with a pointer map (type bits)";
   }
-  uintptr_t header = HeaderOf(s->ObjBase(idx));
-  return header == 0 ? "an uninitialized object" : HeaderType(header)->name();
+  uintptr_t header = HeaderOf(slot);
+  if (header == 0) return "an uninitialized object";
+  if (start != nullptr) *start = PayloadOf(slot, header);
+  return HeaderType(header)->name();
 }
 
 void Marker::CheckGrey(MSpan* s, uintptr_t idx) {

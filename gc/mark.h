@@ -34,6 +34,11 @@ namespace gcheap::internal {
 
 constexpr size_t kObletBytes = 128 << 10;
 
+// For messages: what kind of object slot idx of s holds (its Type's name,
+// or how its layout is kept) and, in *start if given, where the object the
+// program sees begins (past a header).
+const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start = nullptr);
+
 class Marker {
  public:
   Marker(MHeap* heap, WorkPool* pool)
@@ -175,7 +180,6 @@ class Marker {
   // header, oblets and large objects, and checkmark mode.
   void ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr);
   void CheckGrey(MSpan* s, uintptr_t idx);
-  static const char* DescribeObject(MSpan* s, uintptr_t idx);
   template <bool kLog = false>
   void ScanWords(uintptr_t from, uintptr_t to);
   template <bool kLog = false>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "gc/mark.h"
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
 #include "runtime/ref.h"
@@ -79,13 +80,11 @@ void DebugCheckStore(void** slot, const void* value) {
   const uintptr_t idx = s->ObjIndex(addr);
   const uintptr_t base = s->ObjBase(idx);
   uintptr_t start = base;  // the object as the program sees it
-  const char* type = "a pointer-free object";
+  const char* type = DescribeObject(s, idx, &start);
   bool pointer_word = false;
   if (s->spanclass.noscan()) {
-    pointer_word = false;
+    // No word of a pointer-free object is a pointer word.
   } else if (s->small_scan && s->SlotUsesTypeBits(idx)) {
-    type = s->conservative() ? "a conservative object"
-                             : "an object with a pointer map (type bits)";
     size_t word = (addr - base) / 8;
     pointer_word = (addr & 7) == 0 && word < 64 &&
                    ((s->SlotPointerBits(idx) >> word) & 1) != 0;
@@ -93,20 +92,16 @@ void DebugCheckStore(void** slot, const void* value) {
     uintptr_t header = HeaderOf(base);
     if (header == 0) return;  // being initialized
     const Type* t = HeaderType(header);
-    type = t->name();
-    uintptr_t payload = PayloadOf(base, header);
-    start = payload;
     switch (t->kind()) {
       case Type::Kind::kNoscan:
-        pointer_word = false;
         break;
       case Type::Kind::kTraced:
       case Type::Kind::kConservative:
-        pointer_word = addr >= payload;
+        pointer_word = addr >= start;
         break;
       case Type::Kind::kPointerMap: {
-        size_t off = t->size() == 0 ? 0 : (addr - payload) % t->size();
-        pointer_word = addr >= payload && off % 8 == 0 &&
+        size_t off = t->size() == 0 ? 0 : (addr - start) % t->size();
+        pointer_word = addr >= start && off % 8 == 0 &&
                        off / 8 < Type::kMaxMapWords &&
                        ((t->pointer_mask() >> (off / 8)) & 1) != 0;
         break;
