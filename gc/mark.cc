@@ -69,8 +69,11 @@ inline void Marker::GreyInSpan(MSpan* s, uintptr_t p) {
   work_.Put(s->ObjBase(idx));
 }
 
+// Inlined into this file's scan loops on purpose (Drain's inner loop
+// greys through it), whatever else the compiler weighs; the explicit
+// instantiations below serve the callers in other files.
 template <bool kCheckAllocated>
-void Marker::GreyImpl(uintptr_t p) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Marker::GreyImpl(uintptr_t p) {
   if (MSpan* s = InUseSpanOf(p)) GreyInSpan<kCheckAllocated>(s, p);
 }
 
@@ -224,31 +227,30 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
   }
 }
 
-template <bool kLog>
-void Marker::ScanSmallSlow(MSpan* s, uintptr_t idx, uintptr_t slot) {
-  const bool same_span = check_visited_ == nullptr;
-  if (s->conservative()) {
-    // The program stores non-pointers into conservative objects with
-    // plain stores, which the marker's relaxed loads race with by design
-    // (see the top of this file).
-    IgnoreReadsBegin();
-    ScanSlotBits<true, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
-    IgnoreReadsEnd();
+void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
+  if (ABSL_PREDICT_FALSE(barrier_check_ != nullptr)) {
+    ScanSlowImpl<true>(s, idx, addr);
   } else {
-    ScanSlotBits<false, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
+    ScanSlowImpl<false>(s, idx, addr);
   }
 }
 
-void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
+template <bool kLog>
+inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
-  const bool log = barrier_check_ != nullptr;
   if (s->small_scan && s->SlotUsesTypeBits(idx)) {
     // A small object described by the span's type bits.
-    if (log) {
-      ScanSmallSlow<true>(s, idx, slot);
+    const bool same_span = check_visited_ == nullptr;
+    if (s->conservative()) {
+      // The program stores non-pointers into conservative objects with
+      // plain stores, which the marker's relaxed loads race with by
+      // design (see the top of this file).
+      IgnoreReadsBegin();
+      ScanSlotBits<true, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
+      IgnoreReadsEnd();
     } else {
-      ScanSmallSlow<false>(s, idx, slot);
+      ScanSlotBits<false, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
     }
     return;
   }
@@ -286,16 +288,10 @@ void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
   }
   if (t->kind() == Type::Kind::kConservative) {
     IgnoreReadsBegin();
-    if (log) {
-      ScanWords<true>(from, to);
-    } else {
-      ScanWords<false>(from, to);
-    }
+    ScanWords<kLog>(from, to);
     IgnoreReadsEnd();
-  } else if (log) {
-    ScanMapped<true>(t, payload, count, from, to);
   } else {
-    ScanMapped<false>(t, payload, count, from, to);
+    ScanMapped<kLog>(t, payload, count, from, to);
   }
 }
 

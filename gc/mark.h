@@ -185,9 +185,9 @@ class Marker {
   template <bool kLog = false>
   void ScanMapped(const Type* t, uintptr_t payload, size_t count,
                   uintptr_t from, uintptr_t to);
-  // ScanSlow's small-object case, with or without the barrier check's log.
+  // ScanSlow's body; kLog: the barrier check logs each word read.
   template <bool kLog>
-  void ScanSmallSlow(MSpan* s, uintptr_t idx, uintptr_t slot);
+  void ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr);
 
   static constexpr unsigned kPrefetchDepth = 16;
 

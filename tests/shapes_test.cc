@@ -26,56 +26,15 @@ double CollectMs(Heap& heap) {
 }
 
 // A thread in a loop that neither allocates nor polls is stopped by a
-// signal: collections complete, and the tree it holds only in its own
-// frame and registers survives them.
-TEST(ShapesTest, SignalStopsAThreadThatNeverPolls) {
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer holds asynchronous signals back until the thread calls
-  // an intercepted function, which a spinning loop never does.
-  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
-#endif
+// signal: collections complete, and the tree it holds survives them. The
+// spinner builds a tree of depth `depth` (value 7) and holds it in its own
+// frame and registers, or under precise scanning in a Local (its stop scans
+// its handles); this thread collects `cycles` times, churning between so
+// freed memory would be reused by a lost tree.
+void CollectBesideASpinner(StackScanning scanning, int depth, int cycles) {
   Options o;
   o.max_procs = 2;
-  Heap heap(o);
-  Mutator& m = heap.AttachCurrentThread();
-  std::atomic<bool> ready{false}, stop{false};
-  std::atomic<uint64_t> nodes{0};
-  std::thread spinner([&] {
-    Mutator& sm = heap.AttachCurrentThread();
-    Pair* volatile tree = TaggedTree(sm, 12, 7);
-    ready = true;
-    uint64_t spins = 0;
-    while (!stop.load(std::memory_order_relaxed)) spins++;
-    nodes = CountTagged(tree, 7) + (spins & 0);
-    heap.DetachCurrentThread();
-  });
-  while (!ready) std::this_thread::yield();
-  double worst = 0;
-  for (int i = 0; i < 5; i++) worst = std::max(worst, CollectMs(heap));
-  // Churn so freed memory would be reused by a lost tree.
-  for (int i = 0; i < 20; i++) TaggedTree(m, 10, 1);
-  heap.Collect();
-  stop = true;
-  {
-    BlockingScope b(m);
-    spinner.join();
-  }
-  EXPECT_EQ(nodes.load(), (1u << 13) - 1);
-  // Without the signal each collection would wait forever; generous bound
-  // for sanitizer builds on a loaded machine.
-  EXPECT_LT(worst, 2000.0);
-  heap.DetachCurrentThread();
-}
-
-// The same in precise mode: the spinning thread's tree is held by a Local,
-// and its stop scans its handles.
-TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
-#endif
-  Options o;
-  o.max_procs = 2;
-  o.stack_scanning = StackScanning::kPrecise;
+  o.stack_scanning = scanning;
   Heap heap(o);
   Mutator& m = heap.AttachCurrentThread();
   std::atomic<bool> ready{false}, stop{false};
@@ -84,29 +43,50 @@ TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
     Mutator& sm = heap.AttachCurrentThread();
     {
       HandleScope scope(sm);
-      Local<Pair> tree(sm, TaggedTree(sm, 10, 9));
+      Pair* volatile tree = TaggedTree(sm, depth, 7);
+      Local<Pair> held(sm,
+                       scanning == StackScanning::kPrecise ? tree : nullptr);
       ready = true;
-      while (!stop.load(std::memory_order_relaxed)) {
-      }
-      nodes = CountTagged(tree.Get(), 9);
+      uint64_t spins = 0;
+      while (!stop.load(std::memory_order_relaxed)) spins++;
+      nodes = CountTagged(tree, 7) + (spins & 0);
     }
     heap.DetachCurrentThread();
   });
   while (!ready) std::this_thread::yield();
   double worst = 0;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < cycles; i++) {
     worst = std::max(worst, CollectMs(heap));
     HandleScope scope(m);
     for (int k = 0; k < 10; k++) TaggedTree(m, 8, 1);
   }
+  heap.Collect();
   stop = true;
   {
     BlockingScope b(m);
     spinner.join();
   }
-  EXPECT_EQ(nodes.load(), (1u << 11) - 1);
+  EXPECT_EQ(nodes.load(), (uint64_t{1} << (depth + 1)) - 1);
+  // Without the signal each collection would wait forever; generous bound
+  // for sanitizer builds on a loaded machine.
   EXPECT_LT(worst, 2000.0);
   heap.DetachCurrentThread();
+}
+
+TEST(ShapesTest, SignalStopsAThreadThatNeverPolls) {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer holds asynchronous signals back until the thread calls
+  // an intercepted function, which a spinning loop never does.
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  CollectBesideASpinner(StackScanning::kConservative, 12, 5);
+}
+
+TEST(ShapesTest, SignalStopsANeverPollingThreadInPreciseMode) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  CollectBesideASpinner(StackScanning::kPrecise, 10, 4);
 }
 
 // A thread blocked in read() while holding its P (no BlockingScope) does
