@@ -39,7 +39,9 @@ constexpr size_t kObletBytes = 128 << 10;
 // program sees begins (past a header).
 const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start = nullptr);
 
-class Marker {
+// Cache-line aligned: markers on different threads write their counters and
+// referrer for every object they scan.
+class alignas(64) Marker {
  public:
   Marker(MHeap* heap, WorkPool* pool)
       : heap_(heap), work_(pool), visitor_(this, &VisitThunk, &RangeThunk) {}
