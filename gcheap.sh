@@ -16,6 +16,9 @@
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
 #   ./gcheap.sh fuzz [seconds]   the heap fuzzer (clang, ASan) on a scratch
 #                                copy of tests/fuzz/corpus (default 300 s)
+#   ./gcheap.sh format [check]   clang-format every C and C++ file of the
+#                                project (check: change nothing, list the
+#                                files that differ, fail if any)
 #
 # Packages come from Debian only. Run as root to install them; otherwise
 # the exact apt-get line is printed and the script stops.
@@ -24,7 +27,7 @@ cd "$(dirname "$0")"
 
 MAIN_EXAMPLE=memstats
 CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
-  libbenchmark-dev g++ clang)
+  libbenchmark-dev g++ clang clang-format)
 BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go
   libgc-dev time)
 
@@ -146,6 +149,24 @@ case "$cmd" in
     ls "$work/crashes"
     exit $rc
     ;;
+  format)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    mapfile -t files < <(git ls-files '*.cc' '*.h' '*.c' | grep -v '^third_party/')
+    if [ "${1:-}" = check ]; then
+      bad=()
+      for f in "${files[@]}"; do
+        clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+      done
+      if [ ${#bad[@]} -gt 0 ]; then
+        echo "gcheap: not clang-formatted (run ./gcheap.sh format):" >&2
+        printf '  %s\n' "${bad[@]}" >&2
+        exit 1
+      fi
+      echo "gcheap: ${#files[@]} files clang-formatted"
+    else
+      clang-format -i "${files[@]}"
+    fi
+    ;;
   all)
     ensure_pkgs "${CORE_PKGS[@]}" "${BENCH_PKGS[@]}"
     rc=0
@@ -158,7 +179,7 @@ case "$cmd" in
     exit $rc
     ;;
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

@@ -18,19 +18,19 @@ void Scavenger::Start() {
 
 void Scavenger::Stop() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void Scavenger::Wake() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void Scavenger::Loop() {
@@ -38,8 +38,8 @@ void Scavenger::Loop() {
   std::chrono::nanoseconds sleep = std::chrono::milliseconds(50);
   while (true) {
     {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, sleep, [this] { return stop_ || woken_; });
+      MutexLock l(&mu_);
+      if (!stop_ && !woken_) cv_.WaitFor(&mu_, sleep.count());
       if (stop_) return;
       woken_ = false;
     }

@@ -12,10 +12,10 @@
 #define GCHEAP_ALLOC_SCAVENGER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
+
+#include "base/mutex.h"
 
 namespace gcheap::internal {
 
@@ -44,10 +44,10 @@ class Scavenger {
   MHeap* const heap_;
   const double fraction_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;   // guarded by mu_
-  bool woken_ = false;  // guarded by mu_
+  Mutex mu_{LockRank::kScavenger};
+  CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<uint64_t> released_{0};
   std::atomic<uint64_t> work_ns_{0};
   std::atomic<uint64_t> steps_{0};

@@ -7,19 +7,19 @@
 namespace gcheap::internal {
 
 void BarrierCheck::Scanned(uintptr_t slot, uintptr_t value) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   // The first read is the snapshot; a second read of the same word (an
   // object greyed again by the signal-stop path) changes nothing.
   scanned_.emplace(slot, value);
 }
 
 void BarrierCheck::Barriered(uintptr_t slot) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   barriered_.insert(slot);
 }
 
 void BarrierCheck::Reset() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   scanned_.clear();
   barriered_.clear();
 }
@@ -30,7 +30,7 @@ bool BarrierCheck::IsObject(uintptr_t v) const {
 }
 
 void BarrierCheck::Verify() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (const auto& [slot, before] : scanned_) {
     uintptr_t now = *reinterpret_cast<const uintptr_t*>(slot);
     if (now == before || barriered_.count(slot) != 0) continue;

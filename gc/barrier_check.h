@@ -23,11 +23,11 @@
 #define GCHEAP_GC_BARRIER_CHECK_H_
 
 #include <cstdint>
-#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "alloc/mheap.h"
+#include "base/mutex.h"
 
 namespace gcheap::internal {
 
@@ -49,9 +49,10 @@ class BarrierCheck {
   bool IsObject(uintptr_t v) const;
 
   MHeap* const heap_;
-  std::mutex mu_;
-  std::unordered_map<uintptr_t, uintptr_t> scanned_;  // slot -> value read
-  std::unordered_set<uintptr_t> barriered_;           // slots
+  Mutex mu_{LockRank::kBarrierCheck};
+  // slot -> value read
+  std::unordered_map<uintptr_t, uintptr_t> scanned_ ABSL_GUARDED_BY(mu_);
+  std::unordered_set<uintptr_t> barriered_ ABSL_GUARDED_BY(mu_);  // slots
 };
 
 }  // namespace gcheap::internal

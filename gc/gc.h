@@ -44,21 +44,23 @@
 #include <stdio.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "alloc/mcache.h"
 #include "alloc/mheap.h"
+#include "base/mutex.h"
+#include "gc/assist.h"
 #include "gc/gcwork.h"
 #include "gc/limiter.h"
 #include "gc/mark.h"
+#include "gc/mark_workers.h"
 #include "gc/pacer.h"
+#include "gc/sweeper.h"
 
 namespace gcheap::internal {
 
@@ -152,26 +154,41 @@ struct GcStats {
   uint32_t cpu_limited_cycles = 0;  // cycles that ended with the limiter on
 };
 
-class Collector : public SweepHook {
+// The cycle driver (collector.cc): runs each cycle's phases, on the
+// collector's own thread for heap-triggered cycles (the coordinator) or on
+// the caller's. Its parts, one concept per file:
+//   gc/mark_workers.h  background mark workers and the marking loop
+//   gc/assist.h        mark assists: mutators pay for allocation
+//   gc/sweeper.h       the background sweeper, destructors at sweep
+//   gc/pacer.h         the heap goal and trigger; gc/limiter.h the CPU cap
+//   gc/shade.cc        greying from outside the markers
+//
+// Locks, in rank order (docs/locking.md): cycle_mu_ serializes cycles and
+// is held across the world's stops; request_mu_ guards the coordinator's
+// requests; stats_mu_ guards the counters behind MemStats.
+class Collector {
  public:
   Collector(MHeap* heap, CollectorEnv* env, const CollectorOptions& opts);
-  ~Collector() override;  // stops the worker and sweeper threads
+  ~Collector();  // stops the coordinator, worker and sweeper threads
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
   // Waits for a cycle in progress on the collector's thread and stops it
   // (the first step of tearing a heap down).
-  void StopCoordinator();
+  void StopCoordinator() ABSL_LOCKS_EXCLUDED(request_mu_);
 
   // Runs one full cycle and returns when marking has finished and sweeping
   // has begun. The caller must not hold a P (the runtime releases it): the
   // world is stopped inside. Cycles are serialized.
   // A heap-triggered cycle is skipped if one completed since the caller
   // saw `seen_cycles` (several threads may trigger at once).
-  void RunCycle(GcReason why, uint32_t seen_cycles = UINT32_MAX);
+  void RunCycle(GcReason why, uint32_t seen_cycles = UINT32_MAX)
+      ABSL_LOCKS_EXCLUDED(cycle_mu_);
   // Asks the collector's own thread to run a cycle and returns at once
   // (the heap trigger in concurrent mode: the program keeps running).
-  void RequestCycle(uint32_t seen_cycles);
+  void RequestCycle(uint32_t seen_cycles) ABSL_LOCKS_EXCLUDED(request_mu_);
   // Asks the collector's own thread for a stress cycle (GcReason::kStress)
   // unless one is marking or requested; returns at once.
-  void RequestStressCycle();
+  void RequestStressCycle() ABSL_LOCKS_EXCLUDED(request_mu_);
   // The allocation count a stress cycle's hold waits on (mark_hold).
   void CountAllocation() {
     allocations_.fetch_add(1, std::memory_order_relaxed);
@@ -192,9 +209,10 @@ class Collector : public SweepHook {
     return m;
   }
   // Mark assist: a mutator that allocated `bytes` while marking pays for
-  // them with scan work on its P's marker, first from the credit the
-  // background workers built up.
-  void Assist(Marker& m, int64_t* debt, size_t bytes);
+  // them with scan work on its P's marker (gc/assist.h).
+  void Assist(Marker& m, int64_t* debt, size_t bytes) {
+    assists_.Assist(m, debt, bytes);
+  }
   // Tests: runs after the roots are greyed and the world restarted, before
   // the concurrent mark proceeds.
   void SetMarkHookForTesting(std::function<void()> hook) {
@@ -202,8 +220,9 @@ class Collector : public SweepHook {
   }
   // Tests: runs on the collector's own thread after each cycle it ran
   // (heap-triggered), before it looks for the next request.
-  void SetCycleEndHookForTesting(std::function<void()> hook) {
-    std::lock_guard<std::mutex> l(request_mu_);
+  void SetCycleEndHookForTesting(std::function<void()> hook)
+      ABSL_LOCKS_EXCLUDED(request_mu_) {
+    MutexLock l(&request_mu_);
     cycle_end_hook_ = std::move(hook);
   }
 
@@ -219,20 +238,20 @@ class Collector : public SweepHook {
   int SetGCPercent(int percent) { return pacer_.SetGCPercent(percent); }
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
-  GcStats ReadStats();
+  GcStats ReadStats() ABSL_LOCKS_EXCLUDED(stats_mu_);
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
-  // Pauses the background sweeper (nested calls count), sweeps everything
-  // left; ResumeSweeper undoes one pause.
-  void FinishSweep();
-  void PauseSweeper();
-  void ResumeSweeper();
-  // Keeps every sweeper that runs without a P (the background sweeper,
-  // FinishSweep) out until UnlockSweeping: for consistent statistics.
-  void LockSweeping();
-  void UnlockSweeping();
-
-  // SweepHook: runs destructors of unmarked objects.
-  void BeforeSweep(MSpan* s) override;
+  // The background sweeper (gc/sweeper.h): FinishSweep pauses it and
+  // sweeps everything left; ResumeSweeper undoes one pause. LockSweeping
+  // keeps every sweeper that runs without a P out until UnlockSweeping.
+  void FinishSweep() { sweeper_.FinishSweep(); }
+  void PauseSweeper() { sweeper_.Pause(); }
+  void ResumeSweeper() { sweeper_.Resume(); }
+  void LockSweeping() ABSL_EXCLUSIVE_LOCK_FUNCTION(sweeper_.finish_lock()) {
+    sweeper_.Lock();
+  }
+  void UnlockSweeping() ABSL_UNLOCK_FUNCTION(sweeper_.finish_lock()) {
+    sweeper_.Unlock();
+  }
 
   // Greys p (any value; non-heap pointers are ignored) for a thread that is
   // not marking: a weak reference made strong, a finalizer's argument, an
@@ -240,35 +259,14 @@ class Collector : public SweepHook {
   void Shade(const void* p);
 
  private:
-  // While marking: the heap has passed this cycle's goal, where assists
-  // pace the program even with the limiter on.
-  bool PastGoal() const {
-    return static_cast<uint64_t>(
-               heap_->heap_live().load(std::memory_order_relaxed)) >=
-           cycle_goal_.load(std::memory_order_relaxed);
-  }
-  void MarkParallel(Marker& self);
-  // Marks until every marker is out of work. utilization < 1: a fractional
-  // worker, which sleeps between slices (unless a CPU is idle). idle: an
-  // idle-time worker, which leaves as soon as no CPU is idle. Returns the
-  // CPU time (ns) spent beyond the worker's share, as idle-time marking.
-  uint64_t MarkLoop(Marker& m, double utilization, bool idle = false);
-  // Runs `participants` workers at `utilization`, then up to `idle` more as
-  // idle-time workers (and, if no worker runs, the calling thread) over the
-  // pool until all are out of work.
-  void RunMarkers(int participants, double utilization, Marker* self,
-                  int idle = 0);
-  // True if a marking thread that is running now has a CPU of its own.
-  bool CpuIdle() const {
-    return env_->HeldPs() + active_workers_.load(std::memory_order_relaxed) <=
-           ncpu_;
-  }
-  void RunCycleConcurrent(GcReason why, uint64_t t_start);
+  void RunCycleConcurrent(GcReason why, uint64_t t_start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // Stops the world, hands back every cached span and finishes sweeping
   // (the world stays stopped); returns heap_live at that point.
-  uint64_t SweepTermination();
-  void RunCycleStw(GcReason why, uint64_t t_start);
-  void Checkmark();
+  uint64_t SweepTermination() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+  void RunCycleStw(GcReason why, uint64_t t_start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+  void Checkmark() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // A stress cycle's hold (CollectorOptions::mark_hold), with the mark on.
   void HoldMark();
   // What one cycle measured, for FinishCycle.
@@ -288,88 +286,48 @@ class Collector : public SweepHook {
     uint64_t mark_cpu = 0, assist_cpu = 0, idle_cpu = 0;
   };
   // Ends a cycle with the world stopped since r.t_term.
-  void FinishCycle(const CycleRecord& r);
-  void CoordinatorMain();
-  void WorkerMain(int id);
-  void SweeperMain();
+  void FinishCycle(const CycleRecord& r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_) ABSL_LOCKS_EXCLUDED(stats_mu_);
+  void PrintTrace(const CycleRecord& r, uint64_t pause, uint64_t t_end)
+      ABSL_LOCKS_EXCLUDED(stats_mu_);
+  void CoordinatorMain() ABSL_LOCKS_EXCLUDED(request_mu_);
 
   MHeap* const heap_;
   CollectorEnv* const env_;
   const CollectorOptions opts_;
   const uint64_t start_ns_;
-  const int ncpu_;  // CPUs this process may run on
   Pacer pacer_;
   GcCpuLimiter limiter_;
-  uint64_t limiter_last_ns_;  // end of the last update (collecting thread)
   WorkPool pool_;
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};
   std::function<void()> mark_hook_;
-  std::function<void()> cycle_end_hook_;  // guarded by request_mu_
-  // Assists: scan work done by background workers, in bytes, that assists
-  // may claim; the scanning expected this cycle and done so far.
-  std::atomic<int64_t> bg_credit_{0};
-  std::atomic<int64_t> scan_expected_{0};
-  std::atomic<int64_t> scan_done_{0};
-  std::atomic<uint64_t> assist_cpu_ns_{0};
-  // Assists between taking work and handing back what is left: they may
-  // hold grey objects no one else sees, so marking is not done until
-  // this is 0 with the pool empty (as assists count in Go's nwait).
-  std::atomic<int> assists_active_{0};
-  std::atomic<int> assists_waiting_{0};  // assists looking for work
-  // heap_live when concurrent marking began: what was allocated since is
-  // black, so this bounds the cycle's scanning.
-  std::atomic<int64_t> mark_h0_{0};
-  // The heap goal when this cycle started (gctrace prints it), and the
-  // soft and hard goals assists pace this mark by (Pacer::ForMark).
+  // The heap goal when this cycle started (gctrace prints it).
   std::atomic<uint64_t> cycle_goal_{0};
-  std::atomic<uint64_t> assist_goal_{UINT64_MAX};
-  std::atomic<uint64_t> assist_hard_goal_{UINT64_MAX};
-
-  // The collector's own thread: runs heap-triggered cycles.
-  std::thread coordinator_;
-  std::mutex request_mu_;
-  std::condition_variable request_cv_;
-  bool requested_ = false;         // guarded by request_mu_
-  bool stress_requested_ = false;  // guarded by request_mu_
-  uint32_t request_seen_ = 0;      // guarded by request_mu_
-  bool coordinator_stop_ = false;  // guarded by request_mu_
   std::atomic<uint32_t> cycles_{0};
   std::atomic<uint64_t> allocations_{0};         // CountAllocation
   std::unique_ptr<BarrierCheck> barrier_check_;  // null unless enabled
-  std::mutex cycle_mu_;                          // serializes RunCycle
+  Mutex cycle_mu_{LockRank::kCycle};             // serializes RunCycle
 
-  // Mark workers: heap-owned threads that join each mark phase.
-  std::vector<std::thread> workers_;
-  std::vector<Marker*> worker_markers_;
-  std::mutex work_mu_;
-  std::condition_variable work_cv_;
-  uint64_t mark_epoch_ = 0;   // guarded by work_mu_; bumped per mark phase
-  int workers_running_ = 0;   // guarded by work_mu_
-  bool shutdown_ = false;     // guarded by work_mu_
-  std::atomic<int> idle_{0};  // markers out of work in this phase
-  // Threads marking in the current phase (an idle worker that leaves early
-  // takes itself out).
-  std::atomic<int> nmarkers_{1};
-  int participants_ = 0;       // guarded by work_mu_: workers in the phase
-  int idle_participants_ = 0;  // guarded by work_mu_: of which idle-time
-  std::atomic<int> active_workers_{0};  // workers marking, not sleeping
-  std::atomic<uint64_t> idle_cpu_ns_{0};
-  double utilization_ = 1.0;  // guarded by work_mu_: workers' duty cycle
-  std::atomic<uint64_t> worker_cpu_ns_{0};
+  Mutex stats_mu_{LockRank::kStats};
+  GcStats stats_ ABSL_GUARDED_BY(stats_mu_);
+  // End of the limiter's last update.
+  uint64_t limiter_last_ns_ ABSL_GUARDED_BY(stats_mu_);
 
-  // Background sweeper.
-  std::thread sweeper_;
-  std::mutex sweep_mu_;
-  std::condition_variable sweep_cv_;
-  int sweep_paused_ = 0;         // guarded by sweep_mu_; nested pauses
-  bool sweep_wake_ = false;      // guarded by sweep_mu_
-  bool sweep_shutdown_ = false;  // guarded by sweep_mu_
-  bool sweep_active_ = false;    // guarded by sweep_mu_
+  Assists assists_;
+  Sweeper sweeper_;
+  MarkWorkers workers_;
 
-  std::mutex finish_mu_;  // held while FinishSweep or a stats reader runs
-  std::mutex stats_mu_;
-  GcStats stats_;  // guarded by stats_mu_
+  // The coordinator: the collector's own thread, which runs heap-triggered
+  // and stress cycles.
+  Mutex request_mu_{LockRank::kRequest};
+  CondVar request_cv_;
+  bool requested_ ABSL_GUARDED_BY(request_mu_) = false;
+  bool stress_requested_ ABSL_GUARDED_BY(request_mu_) = false;
+  uint32_t request_seen_ ABSL_GUARDED_BY(request_mu_) = 0;
+  bool coordinator_stop_ ABSL_GUARDED_BY(request_mu_) = false;
+  std::function<void()> cycle_end_hook_ ABSL_GUARDED_BY(request_mu_);
+  std::thread coordinator_;  // last: started once the rest is built
 };
 
 }  // namespace gcheap::internal

@@ -31,7 +31,7 @@
 //   does not grow during the mark, so starting at 70% keeps the peak heap
 //   near Go's for the same GOGC.)
 //
-// While a concurrent mark runs, assists pace the program (Collector::Assist)
+// While a concurrent mark runs, assists pace the program (gc/assist.h)
 // toward two goals that ForMark sets when the mark begins at heap size H0:
 //
 //   soft = min(goal, H0 + 40% of (goal - M))   the mark's growth budget

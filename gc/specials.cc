@@ -11,24 +11,24 @@ namespace gcheap::internal {
 
 void CallQueue::Push(const QueuedCall& c) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     calls_.push_back(c);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void CallQueue::PushAll(std::vector<QueuedCall>* calls) {
   if (calls->empty()) return;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (const QueuedCall& c : *calls) calls_.push_back(c);
   }
   calls->clear();
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 bool CallQueue::TryPop(QueuedCall* out) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (calls_.empty()) return false;
   *out = calls_.front();
   calls_.pop_front();
@@ -36,21 +36,21 @@ bool CallQueue::TryPop(QueuedCall* out) {
 }
 
 bool CallQueue::Wait() {
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [this] { return shutdown_ || !calls_.empty(); });
+  MutexLock l(&mu_);
+  while (!shutdown_ && calls_.empty()) cv_.Wait(&mu_);
   return !shutdown_;
 }
 
 void CallQueue::Shutdown() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     shutdown_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void CallQueue::MarkRoots(Marker& m) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (const QueuedCall& c : calls_) {
     m.Grey(reinterpret_cast<uintptr_t>(c.object));
     m.Grey(reinterpret_cast<uintptr_t>(c.arg));
@@ -58,7 +58,7 @@ void CallQueue::MarkRoots(Marker& m) {
 }
 
 size_t CallQueue::size() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return calls_.size();
 }
 

@@ -59,6 +59,7 @@
 #include "absl/base/thread_annotations.h"
 #include "alloc/mheap.h"
 #include "alloc/mspan.h"
+#include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/mark.h"
 
@@ -106,10 +107,10 @@ class CallQueue {
   size_t size();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<QueuedCall> calls_;  // guarded by mu_
-  bool shutdown_ = false;         // guarded by mu_
+  Mutex mu_{LockRank::kCallQueue};
+  CondVar cv_;
+  std::deque<QueuedCall> calls_ ABSL_GUARDED_BY(mu_);
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 struct CleanupRecord {

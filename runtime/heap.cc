@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/cpus.h"
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
@@ -51,12 +52,6 @@ Options Normalize(Options o) {
   return WithDebugEnv(o);
 }
 
-uint64_t UnixNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 HeapImpl::HeapImpl(Heap* heap, const Options& opts)
@@ -97,7 +92,7 @@ HeapImpl::~HeapImpl() {
   UnregisterHeap(this);
   StopFinalizerThread();  // it is attached: first
   {
-    std::lock_guard<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     GCHEAP_CHECK(mutators_.empty(),
                  "Heap destroyed with %zu thread(s) still attached; each must "
                  "call DetachCurrentThread first",
@@ -113,7 +108,7 @@ HeapImpl::~HeapImpl() {
     for (void** chunk : persistent_chunks_) delete[] chunk;
   }
   {
-    std::lock_guard<std::mutex> l(pools_mu_);
+    MutexLock l(&pools_mu_);
     GCHEAP_CHECK(pools_.empty(), "Heap destroyed with %zu Pool(s) still alive",
                  pools_.size());
   }

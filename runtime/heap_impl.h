@@ -41,7 +41,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -52,6 +51,7 @@
 
 #include "alloc/mcache.h"
 #include "alloc/mheap.h"
+#include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/gc.h"
 #include "gc/specials.h"
@@ -155,7 +155,7 @@ class HeapImpl : public CollectorEnv {
   void SafepointSlow(Mutator& m);
   void SetStackScanHookForTesting(
       std::function<void(uintptr_t, uintptr_t, uintptr_t)> hook) {
-    std::lock_guard<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     stack_scan_hook_ = std::move(hook);
   }
   uint64_t PMarkedBytes() override;
@@ -243,13 +243,13 @@ class HeapImpl : public CollectorEnv {
 
  private:
   void SaveContext(MutatorState* st);
-  bool AnyRunningLocked() const;
+  bool AnyRunningLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // The owner of p (or the collector, for a P nobody holds) moves p's
   // barrier buffer and grey objects to the shared pool (barrier.cc).
   static void FlushP(P* p);
   // Acknowledges p's pending ragged flush, if any. sched_mu_ held.
-  void AckFlushLocked(P* p);
-  void UpdatePollLocked() {
+  void AckFlushLocked(P* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  void UpdatePollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_) {
     poll_.store(
         stop_requested_.load(std::memory_order_relaxed) || flush_pending_ > 0,
         std::memory_order_seq_cst);
@@ -259,16 +259,19 @@ class HeapImpl : public CollectorEnv {
   // signal handler, and takes over those already stopped there: parks
   // their P (a stop, until StartTheWorld) or flushes it for them and lets
   // them go (a ragged flush). sched_mu_ held.
-  void PreemptLocked(bool flush);
+  void PreemptLocked(bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Lets every thread stopped in its signal handler go. sched_mu_ held.
-  void ResumeSignaledLocked();
+  void ResumeSignaledLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Waits until every running P has parked (a stop) or flushed (flush =
   // true, a ragged flush), naming the late ones every
   // safepoint_report_ms.
-  void WaitForSafepointsLocked(std::unique_lock<std::mutex>& l, bool flush);
+  void WaitForSafepointsLocked(bool flush)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Names the threads a stop (or, flush = true, a ragged flush) waits for.
-  void ReportSlowSafepoint(int waited_ms, bool flush);
-  void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb);
+  void ReportSlowSafepoint(int waited_ms, bool flush)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void ScanPendingStore(Marker& m, MutatorState* st);
   void MarkPools(Marker& m);
   void FinalizerThreadMain();
@@ -281,43 +284,43 @@ class HeapImpl : public CollectorEnv {
   MCache* no_p_cache_ = nullptr;  // all-empty cache used while no P is held
 
   // Scheduling.
-  mutable std::mutex sched_mu_;
-  std::condition_variable sched_cv_;
+  mutable Mutex sched_mu_{LockRank::kSched};
+  CondVar sched_cv_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> poll_{false};  // stop_requested_ || flush_pending_ > 0
-  int flush_pending_ = 0;          // guarded by sched_mu_
+  int flush_pending_ ABSL_GUARDED_BY(sched_mu_) = 0;
   // Ps held by a mutator (kRunning or kParked); written under sched_mu_.
   std::atomic<int> held_ps_{0};
-  bool world_stopped_ = false;      // guarded by sched_mu_
-  std::vector<Mutator*> mutators_;  // guarded by sched_mu_
+  bool world_stopped_ ABSL_GUARDED_BY(sched_mu_) = false;
+  std::vector<Mutator*> mutators_ ABSL_GUARDED_BY(sched_mu_);
   // testing_hooks::SetStackScanHook: called for each conservative stack
   // scan with (scan start, stack base, saved stack pointer).
-  std::function<void(uintptr_t, uintptr_t, uintptr_t)>
-      stack_scan_hook_;  // guarded by sched_mu_
+  std::function<void(uintptr_t, uintptr_t, uintptr_t)> stack_scan_hook_
+      ABSL_GUARDED_BY(sched_mu_);
   const uint64_t start_unix_ns_;
 
   // Roots.
-  std::mutex roots_mu_;
-  std::vector<void**> root_slots_;  // guarded by roots_mu_
+  Mutex roots_mu_{LockRank::kRoots};
+  std::vector<void**> root_slots_ ABSL_GUARDED_BY(roots_mu_);
   struct Range {
     const void* begin;
     const void* end;
   };
-  std::vector<Range> root_ranges_;  // guarded by roots_mu_
+  std::vector<Range> root_ranges_ ABSL_GUARDED_BY(roots_mu_);
   // AddStaticDataRoots: the loaded objects' writable segments.
-  std::vector<Range> static_ranges_;  // guarded by roots_mu_
+  std::vector<Range> static_ranges_ ABSL_GUARDED_BY(roots_mu_);
   struct Callback {
     Heap::RootCallback fn;
     void* arg;
   };
-  std::vector<Callback> root_callbacks_;  // guarded by roots_mu_
+  std::vector<Callback> root_callbacks_ ABSL_GUARDED_BY(roots_mu_);
 
   // Persistent handles: chunks of slots; a free slot holds the next free
   // slot's address with bit 63 set, which no heap pointer has.
   SpinLock persistent_lock_;
-  std::vector<void**> persistent_chunks_;  // guarded by persistent_lock_
-  uintptr_t persistent_free_ = 0;          // guarded by persistent_lock_
-  size_t persistent_live_ = 0;             // guarded by persistent_lock_
+  std::vector<void**> persistent_chunks_ ABSL_GUARDED_BY(persistent_lock_);
+  uintptr_t persistent_free_ ABSL_GUARDED_BY(persistent_lock_) = 0;
+  size_t persistent_live_ ABSL_GUARDED_BY(persistent_lock_) = 0;
 
   // Finalizers, weak handles, cleanups; the thread that runs finalizers.
   std::unique_ptr<Specials> specials_;
@@ -325,8 +328,8 @@ class HeapImpl : public CollectorEnv {
   std::thread finalizer_thread_;
 
   // Pools.
-  std::mutex pools_mu_;
-  std::vector<PoolBase*> pools_;  // guarded by pools_mu_
+  Mutex pools_mu_{LockRank::kPools};
+  std::vector<PoolBase*> pools_ ABSL_GUARDED_BY(pools_mu_);
 
   std::unique_ptr<Collector> collector_;  // last: uses everything above
 };

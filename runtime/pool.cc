@@ -268,13 +268,13 @@ void PoolBase::MarkRoots(Marker& m) {
 
 void HeapImpl::RegisterPool(PoolBase* p) {
   NoPreempt no_preempt;
-  std::lock_guard<std::mutex> l(pools_mu_);
+  MutexLock l(&pools_mu_);
   pools_.push_back(p);
 }
 
 void HeapImpl::UnregisterPool(PoolBase* p) {
   NoPreempt no_preempt;
-  std::lock_guard<std::mutex> l(pools_mu_);
+  MutexLock l(&pools_mu_);
   auto it = std::find(pools_.begin(), pools_.end(), p);
   GCHEAP_CHECK(it != pools_.end(), "Pool destroyed twice or not registered");
   pools_.erase(it);
@@ -305,7 +305,7 @@ void DeleteDropped(void* arg) {
 }  // namespace
 
 void HeapImpl::OnSweepTermination() {
-  std::lock_guard<std::mutex> l(pools_mu_);
+  MutexLock l(&pools_mu_);
   for (PoolBase* p : pools_) {
     std::vector<void*> dropped;
     p->Rotate(&dropped);
@@ -322,7 +322,7 @@ void HeapImpl::OnSweepTermination() {
 }
 
 void HeapImpl::MarkPools(Marker& m) {
-  std::lock_guard<std::mutex> l(pools_mu_);
+  MutexLock l(&pools_mu_);
   for (PoolBase* p : pools_) {
     if (p->heap_objects_) p->MarkRoots(m);
   }

@@ -46,6 +46,7 @@
 #include <mutex>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "runtime/heap_impl.h"
 
 extern "C" char gcheap_write_barrier_stub[] __attribute__((weak));
@@ -53,12 +54,6 @@ extern "C" char gcheap_write_barrier_stub_end[] __attribute__((weak));
 
 namespace gcheap::internal {
 namespace {
-
-uint64_t MonoNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The C library's executable segments (found once, at install): code
 // there may hold malloc's locks, so the handler stops a thread there only
@@ -196,8 +191,8 @@ NoPreempt::~NoPreempt() {
 }
 
 void InstallPreemptHandler(int sig) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> l(mu);
+  static Mutex mu(LockRank::kLeaf);
+  MutexLock l(&mu);
   if (installed_signal != 0) {
     GCHEAP_CHECK(installed_signal == sig,
                  "Options::preempt_signal: heaps of one process must use one "

@@ -21,7 +21,7 @@ constexpr uintptr_t kFreeSlotBit = uintptr_t{1} << 63;
 void HeapImpl::AddRootSlot(void** slot) {
   NoPreempt no_preempt;
   GCHEAP_CHECK(slot != nullptr, "AddRoot(nullptr)");
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   GCHEAP_CHECK(std::find(root_slots_.begin(), root_slots_.end(), slot) ==
                    root_slots_.end(),
                "AddRoot(%p): slot already registered",
@@ -31,7 +31,7 @@ void HeapImpl::AddRootSlot(void** slot) {
 
 void HeapImpl::RemoveRootSlot(void** slot) {
   NoPreempt no_preempt;
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   auto it = std::find(root_slots_.begin(), root_slots_.end(), slot);
   GCHEAP_CHECK(it != root_slots_.end(), "RemoveRoot(%p): slot not registered",
                static_cast<void*>(slot));
@@ -41,7 +41,7 @@ void HeapImpl::RemoveRootSlot(void** slot) {
 void HeapImpl::AddRootRange(const void* b, const void* e) {
   NoPreempt no_preempt;
   GCHEAP_CHECK(b <= e, "AddRootRange: begin %p after end %p", b, e);
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   for (const Range& r : root_ranges_) {
     GCHEAP_CHECK(r.begin != b || r.end != e,
                  "AddRootRange(%p, %p): range already registered", b, e);
@@ -51,7 +51,7 @@ void HeapImpl::AddRootRange(const void* b, const void* e) {
 
 void HeapImpl::RemoveRootRange(const void* b, const void* e) {
   NoPreempt no_preempt;
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   for (size_t i = 0; i < root_ranges_.size(); i++) {
     if (root_ranges_[i].begin == b && root_ranges_[i].end == e) {
       root_ranges_.erase(root_ranges_.begin() + i);
@@ -64,7 +64,7 @@ void HeapImpl::RemoveRootRange(const void* b, const void* e) {
 void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
   NoPreempt no_preempt;
   GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   for (const Callback& c : root_callbacks_) {
     GCHEAP_CHECK(c.fn != cb || c.arg != arg,
                  "AddRootCallback: callback already registered with this arg");
@@ -74,7 +74,7 @@ void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
 
 void HeapImpl::RemoveRootCallback(Heap::RootCallback cb, void* arg) {
   NoPreempt no_preempt;
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   for (size_t i = 0; i < root_callbacks_.size(); i++) {
     if (root_callbacks_[i].fn == cb && root_callbacks_[i].arg == arg) {
       root_callbacks_.erase(root_callbacks_.begin() + i);
@@ -140,7 +140,7 @@ void HeapImpl::AddStaticDataRoots() {
     ranges.push_back(Range{reinterpret_cast<const void*>(b),
                            reinterpret_cast<const void*>(e)});
   }
-  std::lock_guard<std::mutex> l(roots_mu_);
+  MutexLock l(&roots_mu_);
   static_ranges_ = std::move(ranges);
 }
 
@@ -199,7 +199,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
 CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
   RootBytes rb;
   {
-    std::lock_guard<std::mutex> l(roots_mu_);
+    MutexLock l(&roots_mu_);
     for (void** slot : root_slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
     rb.globals += root_slots_.size() * sizeof(void*);
     for (const Range& r : static_ranges_) {
@@ -228,7 +228,7 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
   // Finalizers' referents and queued calls; heap objects held by Pools.
   specials_->MarkRoots(m);
   MarkPools(m);
-  std::lock_guard<std::mutex> l(sched_mu_);
+  MutexLock l(&sched_mu_);
   for (Mutator* mu : mutators_) ScanMutator(m, mu->state_, &rb);
   return rb;
 }

@@ -80,7 +80,7 @@ Mutator& HeapImpl::Attach() {
   m->marking_ = collector_->marking_flag();
   m->mcache_ = no_p_cache_;
   {
-    std::lock_guard<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     mutators_.push_back(m);
   }
   tls_current = m;
@@ -100,7 +100,7 @@ void HeapImpl::Detach() {
   GCHEAP_CHECK(!st->blocking, "DetachCurrentThread inside a BlockingScope");
   ReleaseP(*m);
   {
-    std::lock_guard<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     for (size_t i = 0; i < mutators_.size(); i++) {
       if (mutators_[i] == m) {
         mutators_.erase(mutators_.begin() + i);
@@ -120,7 +120,7 @@ void HeapImpl::AcquireP(Mutator& m) {
   MutatorState* st = m.state_;
   P* got = nullptr;
   {
-    std::unique_lock<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     while (true) {
       if (!stop_requested_.load(std::memory_order_relaxed)) {
         if (st->last_p >= 0 && ps_[st->last_p].status == P::Status::kIdle) {
@@ -135,7 +135,7 @@ void HeapImpl::AcquireP(Mutator& m) {
         }
         if (got != nullptr) break;
       }
-      sched_cv_.wait(l);
+      sched_cv_.Wait(&sched_mu_);
     }
     got->status = P::Status::kRunning;
     held_ps_.fetch_add(1, std::memory_order_relaxed);
@@ -157,7 +157,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
   NoPreempt no_preempt;
   MutatorState* st = m.state_;
   SaveContext(st);
-  std::lock_guard<std::mutex> l(sched_mu_);
+  MutexLock l(&sched_mu_);
   if (st->p == nullptr) return;
   // A flush asked of this P is done now, while this thread still owns it.
   if (st->p->flush_requested.load(std::memory_order_relaxed)) {
@@ -170,20 +170,21 @@ void HeapImpl::ReleaseP(Mutator& m) {
   st->p = nullptr;
   gcheap_internal_held_wbuf = nullptr;
   m.mcache_ = no_p_cache_;
-  sched_cv_.notify_all();
+  sched_cv_.SignalAll();
 }
 
 void HeapImpl::Park(Mutator& m) {
   MutatorState* st = m.state_;
   SaveContext(st);
-  std::unique_lock<std::mutex> l(sched_mu_);
+  MutexLock l(&sched_mu_);
   if (!stop_requested_.load(std::memory_order_relaxed) || st->p == nullptr) {
     return;
   }
   st->p->status = P::Status::kParked;
-  sched_cv_.notify_all();
-  sched_cv_.wait(
-      l, [this] { return !stop_requested_.load(std::memory_order_relaxed); });
+  sched_cv_.SignalAll();
+  while (stop_requested_.load(std::memory_order_relaxed)) {
+    sched_cv_.Wait(&sched_mu_);
+  }
   st->p->status = P::Status::kRunning;
 }
 
@@ -211,7 +212,7 @@ void HeapImpl::AckFlushLocked(P* p) {
   if (!p->flush_requested.exchange(false, std::memory_order_acq_rel)) return;
   if (--flush_pending_ == 0) {
     UpdatePollLocked();
-    sched_cv_.notify_all();
+    sched_cv_.SignalAll();
   }
 }
 
@@ -220,17 +221,17 @@ ABSL_ATTRIBUTE_NOINLINE void HeapImpl::SafepointSlow(Mutator& m) {
   P* p = m.state_->p;
   if (p != nullptr && p->flush_requested.load(std::memory_order_acquire)) {
     FlushP(p);  // the P's own buffers: no lock needed
-    std::lock_guard<std::mutex> l(sched_mu_);
+    MutexLock l(&sched_mu_);
     AckFlushLocked(p);
   }
   if (stop_requested_.load(std::memory_order_relaxed)) Park(m);
 }
 
 void HeapImpl::RaggedFlush() {
-  std::unique_lock<std::mutex> l(sched_mu_);
+  MutexLock l(&sched_mu_);
   // Not while someone else holds the world stopped (ReadMemStats): parked
   // Ps could not answer.
-  sched_cv_.wait(l, [this] { return !world_stopped_; });
+  while (world_stopped_) sched_cv_.Wait(&sched_mu_);
   int pending = 0;
   for (P& p : ps_) {
     if (p.status == P::Status::kRunning) {
@@ -242,13 +243,12 @@ void HeapImpl::RaggedFlush() {
   }
   flush_pending_ = pending;
   UpdatePollLocked();
-  WaitForSafepointsLocked(l, /*flush=*/true);
+  WaitForSafepointsLocked(/*flush=*/true);
   ResumeSignaledLocked();  // requests still in flight are withdrawn
 }
 
-void HeapImpl::WaitForSafepointsLocked(std::unique_lock<std::mutex>& l,
-                                       bool flush) {
-  auto waiting = [&] {
+void HeapImpl::WaitForSafepointsLocked(bool flush) {
+  auto waiting = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_) {
     return flush ? flush_pending_ > 0 : AnyRunningLocked();
   };
   const int report = opts_.safepoint_report_ms;
@@ -274,11 +274,12 @@ void HeapImpl::WaitForSafepointsLocked(std::unique_lock<std::mutex>& l,
       }
     }
     if (signals) {
-      sched_cv_.wait_for(l, preempt_after);
+      sched_cv_.WaitFor(&sched_mu_,
+                        std::chrono::nanoseconds(preempt_after).count());
     } else if (report > 0) {
-      sched_cv_.wait_for(l, std::chrono::milliseconds(report));
+      sched_cv_.WaitFor(&sched_mu_, int64_t{report} * 1'000'000);
     } else {
-      sched_cv_.wait(l);
+      sched_cv_.Wait(&sched_mu_);
     }
   }
 }
@@ -288,21 +289,21 @@ void HeapImpl::StopTheWorld() {
   GCHEAP_CHECK(
       self == nullptr || self->heap_ != this || self->state_->p == nullptr,
       "StopTheWorld called by a thread holding a P");
-  std::unique_lock<std::mutex> l(sched_mu_);
-  sched_cv_.wait(l, [this] { return !world_stopped_; });
+  MutexLock l(&sched_mu_);
+  while (world_stopped_) sched_cv_.Wait(&sched_mu_);
   world_stopped_ = true;
   stop_requested_.store(true, std::memory_order_seq_cst);
   UpdatePollLocked();
-  WaitForSafepointsLocked(l, /*flush=*/false);
+  WaitForSafepointsLocked(/*flush=*/false);
 }
 
 void HeapImpl::StartTheWorld() {
-  std::lock_guard<std::mutex> l(sched_mu_);
+  MutexLock l(&sched_mu_);
   stop_requested_.store(false, std::memory_order_seq_cst);
   UpdatePollLocked();
   ResumeSignaledLocked();
   world_stopped_ = false;
-  sched_cv_.notify_all();
+  sched_cv_.SignalAll();
 }
 
 void HeapImpl::ForEachMCache(absl::FunctionRef<void(MCache*)> fn) {

@@ -4,7 +4,6 @@
 //
 // Every live HeapImpl is in a process-wide list, so a pointer can be told
 // apart as "this heap's", "another heap's" or "not a heap object".
-#include <mutex>
 #include <vector>
 
 #include "base/check.h"
@@ -16,8 +15,8 @@
 namespace gcheap::internal {
 namespace {
 
-std::mutex& HeapsMu() {
-  static std::mutex mu;
+Mutex& HeapsMu() {
+  static Mutex mu(LockRank::kLeaf);
   return mu;
 }
 std::vector<const HeapImpl*>& Heaps() {
@@ -28,12 +27,12 @@ std::vector<const HeapImpl*>& Heaps() {
 }  // namespace
 
 void RegisterHeap(const HeapImpl* h) {
-  std::lock_guard<std::mutex> l(HeapsMu());
+  MutexLock l(&HeapsMu());
   Heaps().push_back(h);
 }
 
 void UnregisterHeap(const HeapImpl* h) {
-  std::lock_guard<std::mutex> l(HeapsMu());
+  MutexLock l(&HeapsMu());
   auto& v = Heaps();
   for (size_t i = 0; i < v.size(); i++) {
     if (v[i] == h) {
@@ -50,7 +49,7 @@ void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
       h->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {
     return;  // null or this heap's
   }
-  std::lock_guard<std::mutex> l(HeapsMu());
+  MutexLock l(&HeapsMu());
   for (const HeapImpl* other : Heaps()) {
     if (other != h &&
         other->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {

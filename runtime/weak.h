@@ -30,10 +30,10 @@
 
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <unordered_map>
 #include <utility>
 
+#include "base/mutex.h"
 #include "runtime/heap.h"
 
 namespace gcheap {
@@ -126,12 +126,12 @@ class WeakValueMap {
 
   // The live value for key, or null.
   V* Find(const K& key) {
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     return FindLocked(key);
   }
   // Maps key to value (an object start; null erases), replacing any entry.
   void Insert(const K& key, V* value) {
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     InsertLocked(key, value);
   }
   // The live value for key; if there is none, make() is called (without
@@ -141,18 +141,18 @@ class WeakValueMap {
   template <class Make>
   V* FindOrInsert(const K& key, Make&& make) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      internal::MutexLock l(&mu_);
       if (V* v = FindLocked(key)) return v;
     }
     V* made = make();
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     if (V* v = FindLocked(key)) return v;
     InsertLocked(key, made);
     return made;
   }
   // Removes key's entry; true if there was a live one.
   bool Erase(const K& key) {
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return false;
     bool live = it->second.Get() != nullptr;
@@ -161,24 +161,24 @@ class WeakValueMap {
   }
   // Removes every entry whose value has died; returns how many.
   size_t Purge() {
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     return PurgeLocked();
   }
   // Entries, dead ones not yet removed included.
   size_t size() const {
-    std::lock_guard<std::mutex> l(mu_);
+    internal::MutexLock l(&mu_);
     return map_.size();
   }
 
  private:
-  V* FindLocked(const K& key) {
+  V* FindLocked(const K& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
     V* v = it->second.Get();
     if (v == nullptr) map_.erase(it);
     return v;
   }
-  void InsertLocked(const K& key, V* value) {
+  void InsertLocked(const K& key, V* value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (value == nullptr) {
       map_.erase(key);
       return;
@@ -189,7 +189,7 @@ class WeakValueMap {
       purge_at_ = map_.size() * 2 < 16 ? 16 : map_.size() * 2;
     }
   }
-  size_t PurgeLocked() {
+  size_t PurgeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     size_t n = 0;
     for (auto it = map_.begin(); it != map_.end();) {
       if (it->second.Get() == nullptr) {
@@ -203,9 +203,9 @@ class WeakValueMap {
   }
 
   Heap& heap_;
-  mutable std::mutex mu_;
-  std::unordered_map<K, WeakRef<V>, Hash, Eq> map_;  // guarded by mu_
-  size_t purge_at_ = 16;                             // guarded by mu_
+  mutable internal::Mutex mu_{internal::LockRank::kWeakMap};
+  std::unordered_map<K, WeakRef<V>, Hash, Eq> map_ ABSL_GUARDED_BY(mu_);
+  size_t purge_at_ ABSL_GUARDED_BY(mu_) = 16;
 };
 
 }  // namespace gcheap

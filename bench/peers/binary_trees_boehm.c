@@ -56,7 +56,8 @@ static long check(const Node *n) {
 
 enum { kMinDepth = 4 };
 
-/* One worker's share of a depth: trees first, first+stride, ... < iterations. */
+/* One worker's share of a depth: trees first, first+stride, ... < iterations.
+ */
 typedef struct Share {
   int depth;
   long iterations;

@@ -70,7 +70,8 @@ static long check_once(int depth) {
 
 enum { kMinDepth = 4 };
 
-/* One worker's share of a depth: trees first, first+stride, ... < iterations. */
+/* One worker's share of a depth: trees first, first+stride, ... < iterations.
+ */
 typedef struct Share {
   int depth;
   long iterations;

@@ -38,7 +38,7 @@ typedef struct Obj {
 } Obj;
 
 typedef struct Worker {
-  uint64_t t, ops;     /* in */
+  uint64_t t, ops;      /* in */
   uint64_t bytes, live; /* out */
 } Worker;
 

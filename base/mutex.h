@@ -1,0 +1,121 @@
+// Mutex, MutexLock and CondVar: std::mutex and std::condition_variable with
+// abseil's thread-safety attributes, so that clang's -Wthread-safety
+// (--config=clang) checks every GUARDED_BY field and REQUIRES function of
+// the project at compile time. (libstdc++'s std::mutex carries no
+// attributes: the analysis cannot see a lock_guard.)
+//
+// Each Mutex has a rank (docs/locking.md lists them in order): a thread
+// takes locks in increasing rank only. Builds with GCHEAP_DEBUG_CHECKS
+// (the debug, asan and tsan configs) check this at every Lock, as Go's
+// lock ranking does, and abort naming both locks; other builds compile
+// the check away.
+//
+// CondVar waits are written as loops at the call site,
+//   while (!ready_) cv_.Wait(&mu_);
+// not as predicates: the analysis does not look inside lambdas, and the
+// loop keeps the guarded reads where it checks them.
+#ifndef GCHEAP_BASE_MUTEX_H_
+#define GCHEAP_BASE_MUTEX_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "base/check.h"
+
+namespace gcheap::internal {
+
+// Lock ranks, lowest first: a thread holding a lock may take only locks of
+// a higher rank. Leaf locks (kLeaf) take nothing else.
+enum class LockRank : uint8_t {
+  kWeakMap = 5,         // WeakValueMap::mu_: held across the program's calls
+  kCycle = 10,          // Collector::cycle_mu_: one cycle at a time
+  kFinishSweep = 20,    // Sweeper::finish_mu_: statistics and FinishSweep
+  kRequest = 30,        // Collector::request_mu_: cycle requests
+  kSched = 40,          // HeapImpl::sched_mu_: Ps, mutators, the world
+  kPools = 50,          // HeapImpl::pools_mu_
+  kRoots = 60,          // HeapImpl::roots_mu_
+  kCallQueue = 70,      // CallQueue::mu_: queued finalizers and cleanups
+  kMarkWorkers = 90,    // MarkWorkers::mu_
+  kSweeper = 100,       // Sweeper::mu_
+  kStats = 110,         // Collector::stats_mu_
+  kScavenger = 120,     // Scavenger::mu_
+  kBarrierCheck = 130,  // BarrierCheck::mu_
+  kLeaf = 250,          // registries and reporters that call nothing
+};
+
+// Debug builds: the rank check (base/mutex.cc).
+void NoteLockAcquire(const void* mu, LockRank rank);
+void NoteLockRelease(const void* mu);
+
+class ABSL_LOCKABLE Mutex {
+ public:
+  explicit Mutex(LockRank rank) : rank_(rank) {}
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+#if GCHEAP_DCHECK_IS_ON
+    NoteLockAcquire(this, rank_);
+#endif
+    mu_.lock();
+  }
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    mu_.unlock();
+#if GCHEAP_DCHECK_IS_ON
+    NoteLockRelease(this);
+#endif
+  }
+  // For code the analysis cannot follow (a lock taken in one function and
+  // released in another, or held by the caller of a callback).
+  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
+  LockRank rank() const { return rank_; }
+
+ private:
+  friend class CondVar;
+  std::mutex mu_;
+  const LockRank rank_;
+};
+
+class ABSL_SCOPED_LOCKABLE MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+    mu_->Lock();
+  }
+  ~MutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+ private:
+  Mutex* const mu_;
+};
+
+class CondVar {
+ public:
+  // Releases mu while it waits; holds it again on return. Wakeups may be
+  // spurious: call in a loop over the condition.
+  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> l(mu->mu_, std::adopt_lock);
+    cv_.wait(l);
+    l.release();
+  }
+  // The same, for at most `ns` nanoseconds; false if the time ran out.
+  bool WaitFor(Mutex* mu, int64_t ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> l(mu->mu_, std::adopt_lock);
+    bool woken = cv_.wait_for(l, std::chrono::nanoseconds(ns)) ==
+                 std::cv_status::no_timeout;
+    l.release();
+    return woken;
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
+};
+
+}  // namespace gcheap::internal
+
+#endif  // GCHEAP_BASE_MUTEX_H_

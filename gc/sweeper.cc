@@ -1,0 +1,94 @@
+// The background sweeper and destructors at sweep. See gc/sweeper.h.
+#include "gc/sweeper.h"
+
+#include "base/check.h"
+#include "gc/object.h"
+
+namespace gcheap::internal {
+
+Sweeper::Sweeper(MHeap* heap) : heap_(heap) {
+  heap_->SetSweepHook(this);
+  thread_ = std::thread([this] { Main(); });
+}
+
+Sweeper::~Sweeper() {
+  {
+    MutexLock l(&mu_);
+    shutdown_ = true;
+  }
+  cv_.SignalAll();
+  thread_.join();
+  heap_->SetSweepHook(nullptr);
+}
+
+void Sweeper::Pause() {
+  MutexLock l(&mu_);
+  paused_++;
+  while (active_) cv_.Wait(&mu_);
+}
+
+void Sweeper::Resume() {
+  {
+    MutexLock l(&mu_);
+    GCHEAP_CHECK(paused_ > 0, "sweeper resumed more than paused");
+    paused_--;
+    wake_ = true;
+  }
+  cv_.SignalAll();
+}
+
+void Sweeper::FinishSweep() {
+  Pause();
+  MutexLock l(&finish_mu_);
+  heap_->SweepAll();
+}
+
+void Sweeper::Lock() {
+  Pause();
+  finish_mu_.Lock();
+}
+
+void Sweeper::Unlock() {
+  finish_mu_.Unlock();
+  Resume();
+}
+
+void Sweeper::Main() {
+  MutexLock l(&mu_);
+  while (true) {
+    while (!shutdown_ && !(paused_ == 0 && wake_)) cv_.Wait(&mu_);
+    if (shutdown_) return;
+    wake_ = false;
+    active_ = true;
+    while (paused_ == 0 && !shutdown_) {
+      mu_.Unlock();
+      size_t swept = heap_->SweepOne();
+      mu_.Lock();
+      if (swept == 0) break;
+    }
+    active_ = false;
+    cv_.SignalAll();
+  }
+}
+
+void Sweeper::BeforeSweep(MSpan* s) {
+  for (uint32_t idx = 0; idx < s->nelems; idx++) {
+    if (!s->IsAllocated(idx) || s->IsMarked(idx)) continue;
+    // An object described by type bits has no header (and no destructor):
+    // its first word is its own data.
+    if (s->small_scan && s->SlotUsesTypeBits(idx)) continue;
+    uintptr_t slot = s->ObjBase(idx);
+    uintptr_t header = HeaderOf(slot);
+    if (header == 0) continue;
+    const Type* t = HeaderType(header);
+    DestructorFn dtor = t->destructor();
+    if (dtor == nullptr) continue;
+    uintptr_t payload = PayloadOf(slot, header);
+    size_t count = ElementCount(slot, header);
+    for (size_t i = 0; i < count; i++) {
+      dtor(reinterpret_cast<void*>(payload + i * t->size()));
+    }
+  }
+}
+
+}  // namespace gcheap::internal
