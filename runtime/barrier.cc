@@ -11,7 +11,6 @@
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
 #include "runtime/ref.h"
-#include "runtime/testing.h"
 
 namespace gcheap::internal {
 namespace {
@@ -122,30 +121,14 @@ __attribute__((visibility("hidden"))) int gcheap_internal_wb_xsave = [] {
 #endif
 }();
 
-namespace {
-std::atomic<bool> wb_scribble{false};  // testing_hooks
-}  // namespace
-
 __attribute__((visibility("hidden"))) void gcheap_internal_wb_slow(
     void** slot, const void* value) {
   gcheap::internal::WriteBarrierSlow(slot, value);
-#if defined(__x86_64__)
-  if (wb_scribble.load(std::memory_order_relaxed)) {
-    asm volatile(
-        "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
-        "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
-        "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
-        "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
-        "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
-        "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
-        "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
-        "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
-        :
-        :
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  // Tests (//runtime:testing): runs C++ code here, as any slow path may.
+  if (auto hook = gcheap::internal::barrier_slow_test_hook.load(
+          std::memory_order_relaxed)) {
+    hook();
   }
-#endif
 }
 
 }  // extern "C"
@@ -169,8 +152,6 @@ void CopyPointersSlow(void** dst, void* const* src, size_t n) {
 
 }  // namespace gcheap::internal
 
-namespace gcheap::testing_hooks {
-void ScribbleVectorRegistersInBarrier(bool on) {
-  wb_scribble.store(on, std::memory_order_relaxed);
-}
-}  // namespace gcheap::testing_hooks
+namespace gcheap::internal {
+std::atomic<void (*)()> barrier_slow_test_hook{nullptr};
+}  // namespace gcheap::internal

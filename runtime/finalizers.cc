@@ -147,7 +147,8 @@ size_t Heap::RunFinalizers() {
 bool CleanupHandle::Cancel() {
   internal::NoPreempt no_preempt;
   if (heap_ == nullptr || id_ == 0) return false;
-  bool ok = heap_->impl()->specials().CancelCleanup(span_, slot_, id_);
+  bool ok = internal::HeapAccess::Of(*heap_)->specials().CancelCleanup(
+      span_, slot_, id_);
   id_ = 0;
   return ok;
 }

@@ -9,7 +9,6 @@
 #include "base/cpus.h"
 #include "gc/object.h"
 #include "runtime/heap_impl.h"
-#include "runtime/testing.h"
 
 namespace gcheap::internal {
 namespace {
@@ -264,30 +263,5 @@ void Heap::RemoveRootCallback(RootCallback cb, void* arg) {
 void* Heap::ObjectStart(const void* p) const { return impl_->ObjectStart(p); }
 
 const Options& Heap::options() const { return impl_->options(); }
-
-namespace testing_hooks {
-void SetMarkHook(Heap& heap, std::function<void()> hook) {
-  heap.impl()->collector().SetMarkHookForTesting(std::move(hook));
-}
-
-void SetCycleEndHook(Heap& heap, std::function<void()> hook) {
-  heap.impl()->collector().SetCycleEndHookForTesting(std::move(hook));
-}
-
-void SetStackScanHook(
-    Heap& heap, std::function<void(uintptr_t, uintptr_t, uintptr_t)> hook) {
-  heap.impl()->SetStackScanHookForTesting(std::move(hook));
-}
-
-bool PastTrigger(Heap& heap) {
-  internal::HeapImpl* h = heap.impl();
-  return h->mheap().heap_live().load(std::memory_order_relaxed) >=
-         static_cast<int64_t>(h->collector().pacer().trigger());
-}
-
-uint32_t CpuLimitedCycles(Heap& heap) {
-  return heap.impl()->collector().ReadStats().cpu_limited_cycles;
-}
-}  // namespace testing_hooks
 
 }  // namespace gcheap

@@ -24,6 +24,7 @@ namespace gcheap {
 
 namespace internal {
 class HeapImpl;
+struct HeapAccess;
 }  // namespace internal
 
 class Heap {
@@ -108,9 +109,9 @@ class Heap {
   bool Contains(const void* p) const { return ObjectStart(p) != nullptr; }
 
   const Options& options() const;
-  internal::HeapImpl* impl() const { return impl_; }
 
  private:
+  friend struct internal::HeapAccess;
   void AddRootSlot(void** slot);
   void RemoveRootSlot(void** slot);
 

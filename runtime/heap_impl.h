@@ -407,6 +407,13 @@ void InstallPreemptHandler(int sig);
 
 // The calling thread's mutator, or null.
 Mutator* CurrentMutator();
+// The HeapImpl behind a Heap (Heap::impl_ is private).
+struct HeapAccess {
+  static HeapImpl* Of(const Heap& heap) { return heap.impl_; }
+};
+// Tests (//runtime:testing): called at the end of the write barrier's slow
+// path when set.
+extern std::atomic<void (*)()> barrier_slow_test_hook;
 // The process-wide list of live heaps (runtime/store_check.cc).
 void RegisterHeap(const HeapImpl* h);
 void UnregisterHeap(const HeapImpl* h);

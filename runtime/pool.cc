@@ -158,7 +158,7 @@ PoolBase::PoolBase(Heap& heap, bool heap_objects,
                    std::function<void(void*)> plain_deleter)
     : heap_objects_(heap_objects),
       heap_(heap),
-      impl_(heap.impl()),
+      impl_(HeapAccess::Of(heap)),
       procs_(impl_->procs()),
       plain_deleter_(std::move(plain_deleter)) {
   locals_ = new Local[procs_];

@@ -234,7 +234,7 @@ CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
 }
 
 void** NewPersistentSlot(Heap& heap, void* value) {
-  HeapImpl* h = heap.impl();
+  HeapImpl* h = HeapAccess::Of(heap);
   if (value != nullptr) {
     // A thread the heap does not know holds the pointer where no
     // collection looks: the object may already be gone.
@@ -250,7 +250,7 @@ void** NewPersistentSlot(Heap& heap, void* value) {
 }
 
 void FreePersistentSlot(Heap& heap, void** slot) {
-  heap.impl()->FreePersistent(slot);
+  HeapAccess::Of(heap)->FreePersistent(slot);
 }
 
 void** NewLocalSlot(Mutator& m, void* value) {

@@ -1,4 +1,5 @@
-// Hooks for gcheap's own tests ("gcheap/testing.h"). Not for embedders.
+// Hooks for gcheap's own tests ("gcheap/testing.h"): the testonly target
+// //runtime:testing (runtime/testing.cc), not the shipped library.
 #ifndef GCHEAP_RUNTIME_TESTING_H_
 #define GCHEAP_RUNTIME_TESTING_H_
 

@@ -9,7 +9,7 @@ namespace gcheap::internal {
 
 WeakCell* NewWeakRef(Heap& heap, const void* object) {
   NoPreempt no_preempt;
-  HeapImpl* impl = heap.impl();
+  HeapImpl* impl = HeapAccess::Of(heap);
   impl->RequireRunning("WeakRef");
   MSpan* s;
   uintptr_t slot;
@@ -29,7 +29,7 @@ void ReleaseWeakRef(WeakCell* c) {
 
 void* GetWeakRef(Heap& heap, WeakCell* c) {
   NoPreempt no_preempt;
-  HeapImpl* impl = heap.impl();
+  HeapImpl* impl = HeapAccess::Of(heap);
   Mutator* m = CurrentMutator();
   GCHEAP_CHECK(m != nullptr && &m->heap() == &heap,
                "WeakRef::Get: the calling thread is not attached to this "

@@ -37,7 +37,8 @@ TEST_F(WeakTest, ClearedWhenTheTargetDiesAndNotBefore) {
   }
   heap_.Collect();
   EXPECT_EQ(w.Get(), nullptr);
-  EXPECT_EQ(heap_.impl()->specials().CountObjects(), 0u);  // record gone
+  EXPECT_EQ(internal::HeapAccess::Of(heap_)->specials().CountObjects(),
+            0u);  // record gone
 }
 
 TEST_F(WeakTest, WeakRefsToOneObjectShareOneCell) {
@@ -53,7 +54,7 @@ TEST_F(WeakTest, WeakRefsToOneObjectShareOneCell) {
   EXPECT_TRUE(wa1 == moved);
   EXPECT_FALSE(wa1 == wb);
   EXPECT_EQ(wa2.Get(), nullptr);  // moved from
-  EXPECT_EQ(heap_.impl()->specials().CountObjects(), 2u);
+  EXPECT_EQ(internal::HeapAccess::Of(heap_)->specials().CountObjects(), 2u);
   b.Set(nullptr);
   heap_.Collect();
   EXPECT_EQ(wb.Get(), nullptr);
@@ -123,7 +124,7 @@ TEST_F(WeakTest, ClearedBeforeTheFinalizerRunsAndStaysClear) {
 // must already say the target is dead (its mark bit), and the live one
 // alive.
 TEST_F(WeakTest, TargetThatDiedInTheLastCycleBeforeItsSpanIsSwept) {
-  internal::Collector& c = heap_.impl()->collector();
+  internal::Collector& c = internal::HeapAccess::Of(heap_)->collector();
   WeakRef<Pair> dead, live;
   HandleScope scope(m_);
   Local<Pair> keep(m_, m_.New<Pair>(kPairType));
