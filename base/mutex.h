@@ -35,8 +35,8 @@ enum class LockRank : uint8_t {
   kFinishSweep = 20,    // Sweeper::finish_mu_: statistics and FinishSweep
   kRequest = 30,        // Collector::request_mu_: cycle requests
   kSched = 40,          // HeapImpl::sched_mu_: Ps, mutators, the world
-  kPools = 50,          // HeapImpl::pools_mu_
-  kRoots = 60,          // HeapImpl::roots_mu_
+  kPools = 50,          // PoolRegistry::mu_
+  kRoots = 60,          // RootSet::mu_
   kCallQueue = 70,      // CallQueue::mu_: queued finalizers and cleanups
   kMarkWorkers = 90,    // MarkWorkers::mu_
   kSweeper = 100,       // Sweeper::mu_

@@ -84,7 +84,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   for (P& p : ps_) p.marker = collector_->NewMarker();
   if (opts_.preempt_signal != 0) InstallPreemptHandler(opts_.preempt_signal);
   RegisterHeap(this);
-  if (opts_.scan_static_data) AddStaticDataRoots();
+  if (opts_.scan_static_data) roots_.AddStaticData();
 }
 
 HeapImpl::~HeapImpl() {
@@ -99,18 +99,13 @@ HeapImpl::~HeapImpl() {
   }
   // A triggered cycle may be running: it reads the roots freed below.
   collector_->StopCoordinator();
-  {
-    SpinLockHolder h(&persistent_lock_);
-    GCHEAP_CHECK(persistent_live_ == 0,
-                 "Heap destroyed with %zu Persistent handle(s) still alive",
-                 persistent_live_);
-    for (void** chunk : persistent_chunks_) delete[] chunk;
-  }
-  {
-    MutexLock l(&pools_mu_);
-    GCHEAP_CHECK(pools_.empty(), "Heap destroyed with %zu Pool(s) still alive",
-                 pools_.size());
-  }
+  const size_t persistents = roots_.persistents_live();
+  GCHEAP_CHECK(persistents == 0,
+               "Heap destroyed with %zu Persistent handle(s) still alive",
+               persistents);
+  const size_t pools = pools_.size();
+  GCHEAP_CHECK(pools == 0, "Heap destroyed with %zu Pool(s) still alive",
+               pools);
   for (P& p : ps_) {
     p.marker->work().Flush();  // leftover grey objects go back to the pool
     p.marker.reset();
@@ -160,11 +155,7 @@ MemStats HeapImpl::ReadMemStats() {
   for (P& p : ps_) p.mcache->ReleaseAll();
   AllocStatsSnapshot a = mheap_->ReadStats();
   GcStats g = collector_->ReadStats();
-  size_t persistent_bytes;
-  {
-    SpinLockHolder h(&persistent_lock_);
-    persistent_bytes = persistent_chunks_.size() * 1024 * sizeof(void*);
-  }
+  const size_t persistent_bytes = roots_.persistent_bytes();
   StartTheWorld();
   collector_->UnlockSweeping();
   if (self != nullptr) AcquireP(*self);
@@ -243,21 +234,21 @@ int Heap::SetGCPercent(int percent) {
 
 MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
 
-void Heap::AddRootSlot(void** slot) { impl_->AddRootSlot(slot); }
-void Heap::RemoveRootSlot(void** slot) { impl_->RemoveRootSlot(slot); }
-void Heap::AddStaticDataRoots() { impl_->AddStaticDataRoots(); }
+void Heap::AddRootSlot(void** slot) { impl_->roots().AddSlot(slot); }
+void Heap::RemoveRootSlot(void** slot) { impl_->roots().RemoveSlot(slot); }
+void Heap::AddStaticDataRoots() { impl_->roots().AddStaticData(); }
 
 void Heap::AddRootRange(const void* b, const void* e) {
-  impl_->AddRootRange(b, e);
+  impl_->roots().AddRange(b, e);
 }
 void Heap::RemoveRootRange(const void* b, const void* e) {
-  impl_->RemoveRootRange(b, e);
+  impl_->roots().RemoveRange(b, e);
 }
 void Heap::AddRootCallback(RootCallback cb, void* arg) {
-  impl_->AddRootCallback(cb, arg);
+  impl_->roots().AddCallback(cb, arg);
 }
 void Heap::RemoveRootCallback(RootCallback cb, void* arg) {
-  impl_->RemoveRootCallback(cb, arg);
+  impl_->roots().RemoveCallback(cb, arg);
 }
 
 void* Heap::ObjectStart(const void* p) const { return impl_->ObjectStart(p); }

@@ -7,11 +7,12 @@
 //   ├── Ps[max_procs]    each: an MCache, a status, the Mutator holding it
 //   ├── mutators         attached threads: stack bounds, saved registers,
 //   │                    handle stack
-//   ├── roots            slots, ranges, callbacks (roots.cc)
-//   ├── persistents      the Persistent<T> slot table (roots.cc)
+//   ├── roots_           registered roots: slots, ranges, static data,
+//   │                    callbacks, Persistent<T> slots (root_set.h);
+//   │                    stacks and handle stacks are scanned in roots.cc
 //   ├── specials         finalizers, weak handles, cleanups (gc/specials.h)
 //   │                    and the thread that runs finalizers (finalizers.cc)
-//   └── pools            every Pool of the heap (pool.cc)
+//   └── pools_           every Pool of the heap (pool_registry.h)
 //
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
 // A stop that a running thread does not answer within preempt_after_us
@@ -30,11 +31,10 @@
 //   kRunning  a mutator holds it and may touch the heap
 //   kParked   its mutator is stopped at a safepoint
 //
-// Locking: sched_mu_ guards P ownership, the mutator list and the STW
-// state; roots_mu_ guards the root registry; persistent_lock_ the handle
-// table; pools_mu_ the pool list (held by the collector, world stopped,
-// while it rotates or scans pools). The collector's cycle lock is taken before
-// sched_mu_ (StopTheWorld is called with it held), never after.
+// Locking (docs/locking.md has every lock in rank order): sched_mu_
+// guards P ownership, the mutator list and the STW state. The collector's
+// cycle lock is taken before sched_mu_ (StopTheWorld is called with it
+// held), never after.
 #ifndef GCHEAP_RUNTIME_HEAP_IMPL_H_
 #define GCHEAP_RUNTIME_HEAP_IMPL_H_
 
@@ -56,6 +56,8 @@
 #include "gc/gc.h"
 #include "gc/specials.h"
 #include "runtime/heap.h"
+#include "runtime/pool_registry.h"
+#include "runtime/root_set.h"
 #include "runtime/wbuf_layout.h"
 
 namespace gcheap::internal {
@@ -193,16 +195,8 @@ class HeapImpl : public CollectorEnv {
   // cache under GC stress).
   static MCache* RealCache(const Mutator& m) { return m.state_->p->mcache; }
 
-  // --- roots (roots.cc)
-  void AddRootSlot(void** slot);
-  void RemoveRootSlot(void** slot);
-  void AddRootRange(const void* b, const void* e);
-  void AddStaticDataRoots();
-  void RemoveRootRange(const void* b, const void* e);
-  void AddRootCallback(Heap::RootCallback cb, void* arg);
-  void RemoveRootCallback(Heap::RootCallback cb, void* arg);
-  void** NewPersistent(void* value);
-  void FreePersistent(void** slot);
+  // --- roots the program registers (root_set.h)
+  RootSet& roots() { return roots_; }
 
   // --- finalizers, cleanups and weak references (finalizers.cc, weak.cc)
   Specials& specials() { return *specials_; }
@@ -219,14 +213,13 @@ class HeapImpl : public CollectorEnv {
   // Starts the finalizer thread if the mode wants one (once).
   void EnsureFinalizerThread();
 
-  // --- pools (pool.cc)
-  void RegisterPool(PoolBase* p);
-  void UnregisterPool(PoolBase* p);
+  // --- pools (pool_registry.h)
+  PoolRegistry& pools() { return pools_; }
   // The P id of m, which must be attached to this heap and hold its P.
   static int ProcIdOf(const Mutator& m, const HeapImpl* heap);
   // With the world stopped: drop every pool's victim cache, make its
   // current contents the victim.
-  void OnSweepTermination() override;
+  void OnSweepTermination() override { pools_.Rotate(&specials_->queue()); }
 
   MemStats ReadMemStats();
   void* ObjectStart(const void* p) const;
@@ -273,7 +266,6 @@ class HeapImpl : public CollectorEnv {
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void ScanPendingStore(Marker& m, MutatorState* st);
-  void MarkPools(Marker& m);
   void FinalizerThreadMain();
   void StopFinalizerThread();
 
@@ -299,37 +291,14 @@ class HeapImpl : public CollectorEnv {
       ABSL_GUARDED_BY(sched_mu_);
   const uint64_t start_unix_ns_;
 
-  // Roots.
-  Mutex roots_mu_{LockRank::kRoots};
-  std::vector<void**> root_slots_ ABSL_GUARDED_BY(roots_mu_);
-  struct Range {
-    const void* begin;
-    const void* end;
-  };
-  std::vector<Range> root_ranges_ ABSL_GUARDED_BY(roots_mu_);
-  // AddStaticDataRoots: the loaded objects' writable segments.
-  std::vector<Range> static_ranges_ ABSL_GUARDED_BY(roots_mu_);
-  struct Callback {
-    Heap::RootCallback fn;
-    void* arg;
-  };
-  std::vector<Callback> root_callbacks_ ABSL_GUARDED_BY(roots_mu_);
-
-  // Persistent handles: chunks of slots; a free slot holds the next free
-  // slot's address with bit 63 set, which no heap pointer has.
-  SpinLock persistent_lock_;
-  std::vector<void**> persistent_chunks_ ABSL_GUARDED_BY(persistent_lock_);
-  uintptr_t persistent_free_ ABSL_GUARDED_BY(persistent_lock_) = 0;
-  size_t persistent_live_ ABSL_GUARDED_BY(persistent_lock_) = 0;
+  RootSet roots_;  // registered roots and Persistent handles
 
   // Finalizers, weak handles, cleanups; the thread that runs finalizers.
   std::unique_ptr<Specials> specials_;
   std::once_flag finalizer_once_;
   std::thread finalizer_thread_;
 
-  // Pools.
-  Mutex pools_mu_{LockRank::kPools};
-  std::vector<PoolBase*> pools_ ABSL_GUARDED_BY(pools_mu_);
+  PoolRegistry pools_;
 
   std::unique_ptr<Collector> collector_;  // last: uses everything above
 };

@@ -163,12 +163,12 @@ PoolBase::PoolBase(Heap& heap, bool heap_objects,
       plain_deleter_(std::move(plain_deleter)) {
   locals_ = new Local[procs_];
   victim_ = new Local[procs_];
-  impl_->RegisterPool(this);
+  impl_->pools().Register(this);
   if (!heap_objects_) impl_->EnsureFinalizerThread();
 }
 
 PoolBase::~PoolBase() {
-  impl_->UnregisterPool(this);
+  impl_->pools().Unregister(this);
   std::vector<void*> objs;
   for (int i = 0; i < procs_; i++) {
     DropLocal(&locals_[i], &objs);
@@ -266,15 +266,20 @@ void PoolBase::MarkRoots(Marker& m) {
 
 // --- the heap's side.
 
-void HeapImpl::RegisterPool(PoolBase* p) {
+void PoolRegistry::Register(PoolBase* p) {
   NoPreempt no_preempt;
-  MutexLock l(&pools_mu_);
+  MutexLock l(&mu_);
   pools_.push_back(p);
 }
 
-void HeapImpl::UnregisterPool(PoolBase* p) {
+size_t PoolRegistry::size() {
+  MutexLock l(&mu_);
+  return pools_.size();
+}
+
+void PoolRegistry::Unregister(PoolBase* p) {
   NoPreempt no_preempt;
-  MutexLock l(&pools_mu_);
+  MutexLock l(&mu_);
   auto it = std::find(pools_.begin(), pools_.end(), p);
   GCHEAP_CHECK(it != pools_.end(), "Pool destroyed twice or not registered");
   pools_.erase(it);
@@ -304,8 +309,8 @@ void DeleteDropped(void* arg) {
 }
 }  // namespace
 
-void HeapImpl::OnSweepTermination() {
-  MutexLock l(&pools_mu_);
+void PoolRegistry::Rotate(CallQueue* calls) {
+  MutexLock l(&mu_);
   for (PoolBase* p : pools_) {
     std::vector<void*> dropped;
     p->Rotate(&dropped);
@@ -317,12 +322,12 @@ void HeapImpl::OnSweepTermination() {
     c.call = &DeleteDropped;
     c.arg = batch;
     c.internal = true;
-    specials_->queue().Push(c);
+    calls->Push(c);
   }
 }
 
-void HeapImpl::MarkPools(Marker& m) {
-  MutexLock l(&pools_mu_);
+void PoolRegistry::Mark(Marker& m) {
+  MutexLock l(&mu_);
   for (PoolBase* p : pools_) {
     if (p->heap_objects_) p->MarkRoots(m);
   }

@@ -104,6 +104,7 @@ class PoolBase {
 
  private:
   friend class HeapImpl;
+  friend class PoolRegistry;
   // With the world stopped (HeapImpl::OnSweepTermination): drops the
   // victim generation, appending plain objects to *dropped.
   void Rotate(std::vector<void*>* dropped);

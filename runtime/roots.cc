@@ -1,8 +1,6 @@
 // Roots: registered slots, ranges and callbacks, Persistent handles, and
 // each mutator's stack (conservative) or handle stack (precise). See
 // runtime/heap_impl.h.
-#include <link.h>
-
 #include <algorithm>
 
 #include "base/check.h"
@@ -10,139 +8,6 @@
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {
-namespace {
-constexpr size_t kPersistentChunk = 1024;
-// A free Persistent slot holds the next free slot's address with the top
-// bit set: no user-space pointer has it, while any low bit may be set in a
-// valid pointer (tiny objects start at odd addresses).
-constexpr uintptr_t kFreeSlotBit = uintptr_t{1} << 63;
-}  // namespace
-
-void HeapImpl::AddRootSlot(void** slot) {
-  NoPreempt no_preempt;
-  GCHEAP_CHECK(slot != nullptr, "AddRoot(nullptr)");
-  MutexLock l(&roots_mu_);
-  GCHEAP_CHECK(std::find(root_slots_.begin(), root_slots_.end(), slot) ==
-                   root_slots_.end(),
-               "AddRoot(%p): slot already registered",
-               static_cast<void*>(slot));
-  root_slots_.push_back(slot);
-}
-
-void HeapImpl::RemoveRootSlot(void** slot) {
-  NoPreempt no_preempt;
-  MutexLock l(&roots_mu_);
-  auto it = std::find(root_slots_.begin(), root_slots_.end(), slot);
-  GCHEAP_CHECK(it != root_slots_.end(), "RemoveRoot(%p): slot not registered",
-               static_cast<void*>(slot));
-  root_slots_.erase(it);
-}
-
-void HeapImpl::AddRootRange(const void* b, const void* e) {
-  NoPreempt no_preempt;
-  GCHEAP_CHECK(b <= e, "AddRootRange: begin %p after end %p", b, e);
-  MutexLock l(&roots_mu_);
-  for (const Range& r : root_ranges_) {
-    GCHEAP_CHECK(r.begin != b || r.end != e,
-                 "AddRootRange(%p, %p): range already registered", b, e);
-  }
-  root_ranges_.push_back(Range{b, e});
-}
-
-void HeapImpl::RemoveRootRange(const void* b, const void* e) {
-  NoPreempt no_preempt;
-  MutexLock l(&roots_mu_);
-  for (size_t i = 0; i < root_ranges_.size(); i++) {
-    if (root_ranges_[i].begin == b && root_ranges_[i].end == e) {
-      root_ranges_.erase(root_ranges_.begin() + i);
-      return;
-    }
-  }
-  GCHEAP_FATAL("RemoveRootRange(%p, %p): range not registered", b, e);
-}
-
-void HeapImpl::AddRootCallback(Heap::RootCallback cb, void* arg) {
-  NoPreempt no_preempt;
-  GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
-  MutexLock l(&roots_mu_);
-  for (const Callback& c : root_callbacks_) {
-    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
-                 "AddRootCallback: callback already registered with this arg");
-  }
-  root_callbacks_.push_back(Callback{cb, arg});
-}
-
-void HeapImpl::RemoveRootCallback(Heap::RootCallback cb, void* arg) {
-  NoPreempt no_preempt;
-  MutexLock l(&roots_mu_);
-  for (size_t i = 0; i < root_callbacks_.size(); i++) {
-    if (root_callbacks_[i].fn == cb && root_callbacks_[i].arg == arg) {
-      root_callbacks_.erase(root_callbacks_.begin() + i);
-      return;
-    }
-  }
-  GCHEAP_FATAL("RemoveRootCallback: callback not registered");
-}
-
-void** HeapImpl::NewPersistent(void* value) {
-  NoPreempt no_preempt;
-  SpinLockHolder h(&persistent_lock_);
-  if (persistent_free_ == 0) {
-    auto** chunk = new void*[kPersistentChunk];
-    // Thread the new slots onto the free list (odd values mark free).
-    for (size_t i = 0; i < kPersistentChunk; i++) {
-      uintptr_t next = i + 1 < kPersistentChunk
-                           ? reinterpret_cast<uintptr_t>(&chunk[i + 1])
-                           : 0;
-      chunk[i] = reinterpret_cast<void*>(next | kFreeSlotBit);
-    }
-    persistent_chunks_.push_back(chunk);
-    persistent_free_ = reinterpret_cast<uintptr_t>(&chunk[0]);
-  }
-  void** slot = reinterpret_cast<void**>(persistent_free_);
-  persistent_free_ = reinterpret_cast<uintptr_t>(*slot) & ~kFreeSlotBit;
-  *slot = value;
-  persistent_live_++;
-  return slot;
-}
-
-void HeapImpl::FreePersistent(void** slot) {
-  NoPreempt no_preempt;
-  SpinLockHolder h(&persistent_lock_);
-  *slot = reinterpret_cast<void*>(persistent_free_ | kFreeSlotBit);
-  persistent_free_ = reinterpret_cast<uintptr_t>(slot);
-  persistent_live_--;
-}
-
-namespace {
-
-int CollectWritableSegments(dl_phdr_info* info, size_t, void* arg) {
-  auto* out = static_cast<std::vector<std::pair<uintptr_t, uintptr_t>>*>(arg);
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W) || ph.p_memsz == 0) {
-      continue;
-    }
-    uintptr_t b = info->dlpi_addr + ph.p_vaddr;
-    out->emplace_back(b, b + ph.p_memsz);
-  }
-  return 0;
-}
-
-}  // namespace
-
-void HeapImpl::AddStaticDataRoots() {
-  NoPreempt no_preempt;
-  std::vector<std::pair<uintptr_t, uintptr_t>> segs;
-  dl_iterate_phdr(CollectWritableSegments, &segs);
-  std::vector<Range> ranges;
-  for (const auto& [b, e] : segs) {
-    ranges.push_back(Range{reinterpret_cast<const void*>(b),
-                           reinterpret_cast<const void*>(e)});
-  }
-  MutexLock l(&roots_mu_);
-  static_ranges_ = std::move(ranges);
-}
 
 // A thread stopped by a signal may have been about to make a store without
 // the barrier, having seen marking off before the stop: record the old
@@ -198,36 +63,10 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
 
 CollectorEnv::RootBytes HeapImpl::MarkRoots(Marker& m) {
   RootBytes rb;
-  {
-    MutexLock l(&roots_mu_);
-    for (void** slot : root_slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
-    rb.globals += root_slots_.size() * sizeof(void*);
-    for (const Range& r : static_ranges_) {
-      // Memory the program does not hand over (sanitizer redzones between
-      // globals, other threads' plain stores): read as stacks are.
-      m.ScanRangeUnsafe(r.begin, r.end);
-      rb.globals +=
-          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
-    }
-    for (const Range& r : root_ranges_) {
-      m.ScanRange(r.begin, r.end);
-      rb.globals +=
-          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
-    }
-    for (const Callback& c : root_callbacks_) c.fn(m.visitor(), c.arg);
-  }
-  {
-    SpinLockHolder h(&persistent_lock_);
-    for (void** chunk : persistent_chunks_) {
-      for (size_t i = 0; i < kPersistentChunk; i++) {
-        auto v = reinterpret_cast<uintptr_t>(chunk[i]);
-        if ((v & kFreeSlotBit) == 0 && v != 0) m.Grey(v);
-      }
-    }
-  }
+  roots_.Mark(m, &rb);
   // Finalizers' referents and queued calls; heap objects held by Pools.
   specials_->MarkRoots(m);
-  MarkPools(m);
+  pools_.Mark(m);
   MutexLock l(&sched_mu_);
   for (Mutator* mu : mutators_) ScanMutator(m, mu->state_, &rb);
   return rb;
@@ -246,11 +85,11 @@ void** NewPersistentSlot(Heap& heap, void* value) {
                  value);
     CheckNotAnotherHeaps(h, value, "Persistent");
   }
-  return h->NewPersistent(value);
+  return h->roots().NewPersistent(value);
 }
 
 void FreePersistentSlot(Heap& heap, void** slot) {
-  HeapAccess::Of(heap)->FreePersistent(slot);
+  HeapAccess::Of(heap)->roots().FreePersistent(slot);
 }
 
 void** NewLocalSlot(Mutator& m, void* value) {

@@ -1,0 +1,189 @@
+// The roots a program registers. See runtime/root_set.h.
+#include "runtime/root_set.h"
+
+#include <link.h>
+
+#include <algorithm>
+
+#include "base/check.h"
+#include "runtime/heap_impl.h"
+
+namespace gcheap::internal {
+namespace {
+
+// A free Persistent slot holds the next free slot's address with the top
+// bit set: no user-space pointer has it, while any low bit may be set in a
+// valid pointer (tiny objects start at odd addresses).
+constexpr uintptr_t kFreeSlotBit = uintptr_t{1} << 63;
+
+}  // namespace
+
+void RootSet::AddSlot(void** slot) {
+  NoPreempt no_preempt;
+  GCHEAP_CHECK(slot != nullptr, "AddRoot(nullptr)");
+  MutexLock l(&mu_);
+  GCHEAP_CHECK(std::find(slots_.begin(), slots_.end(), slot) == slots_.end(),
+               "AddRoot(%p): slot already registered",
+               static_cast<void*>(slot));
+  slots_.push_back(slot);
+}
+
+void RootSet::RemoveSlot(void** slot) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  auto it = std::find(slots_.begin(), slots_.end(), slot);
+  GCHEAP_CHECK(it != slots_.end(), "RemoveRoot(%p): slot not registered",
+               static_cast<void*>(slot));
+  slots_.erase(it);
+}
+
+void RootSet::AddRange(const void* b, const void* e) {
+  NoPreempt no_preempt;
+  GCHEAP_CHECK(b <= e, "AddRootRange: begin %p after end %p", b, e);
+  MutexLock l(&mu_);
+  for (const Range& r : ranges_) {
+    GCHEAP_CHECK(r.begin != b || r.end != e,
+                 "AddRootRange(%p, %p): range already registered", b, e);
+  }
+  ranges_.push_back(Range{b, e});
+}
+
+void RootSet::RemoveRange(const void* b, const void* e) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  for (size_t i = 0; i < ranges_.size(); i++) {
+    if (ranges_[i].begin == b && ranges_[i].end == e) {
+      ranges_.erase(ranges_.begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveRootRange(%p, %p): range not registered", b, e);
+}
+
+void RootSet::AddCallback(Heap::RootCallback cb, void* arg) {
+  NoPreempt no_preempt;
+  GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
+  MutexLock l(&mu_);
+  for (const Callback& c : callbacks_) {
+    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
+                 "AddRootCallback: callback already registered with this arg");
+  }
+  callbacks_.push_back(Callback{cb, arg});
+}
+
+void RootSet::RemoveCallback(Heap::RootCallback cb, void* arg) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  for (size_t i = 0; i < callbacks_.size(); i++) {
+    if (callbacks_[i].fn == cb && callbacks_[i].arg == arg) {
+      callbacks_.erase(callbacks_.begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveRootCallback: callback not registered");
+}
+
+void** RootSet::NewPersistent(void* value) {
+  NoPreempt no_preempt;
+  SpinLockHolder h(&persistent_lock_);
+  if (persistent_free_ == 0) {
+    auto** chunk = new void*[kPersistentChunk];
+    // Thread the new slots onto the free list (odd values mark free).
+    for (size_t i = 0; i < kPersistentChunk; i++) {
+      uintptr_t next = i + 1 < kPersistentChunk
+                           ? reinterpret_cast<uintptr_t>(&chunk[i + 1])
+                           : 0;
+      chunk[i] = reinterpret_cast<void*>(next | kFreeSlotBit);
+    }
+    persistent_chunks_.push_back(chunk);
+    persistent_free_ = reinterpret_cast<uintptr_t>(&chunk[0]);
+  }
+  void** slot = reinterpret_cast<void**>(persistent_free_);
+  persistent_free_ = reinterpret_cast<uintptr_t>(*slot) & ~kFreeSlotBit;
+  *slot = value;
+  persistent_live_++;
+  return slot;
+}
+
+void RootSet::FreePersistent(void** slot) {
+  NoPreempt no_preempt;
+  SpinLockHolder h(&persistent_lock_);
+  *slot = reinterpret_cast<void*>(persistent_free_ | kFreeSlotBit);
+  persistent_free_ = reinterpret_cast<uintptr_t>(slot);
+  persistent_live_--;
+}
+
+namespace {
+
+int CollectWritableSegments(dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<std::pair<uintptr_t, uintptr_t>>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W) || ph.p_memsz == 0) {
+      continue;
+    }
+    uintptr_t b = info->dlpi_addr + ph.p_vaddr;
+    out->emplace_back(b, b + ph.p_memsz);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RootSet::AddStaticData() {
+  NoPreempt no_preempt;
+  std::vector<std::pair<uintptr_t, uintptr_t>> segs;
+  dl_iterate_phdr(CollectWritableSegments, &segs);
+  std::vector<Range> ranges;
+  for (const auto& [b, e] : segs) {
+    ranges.push_back(Range{reinterpret_cast<const void*>(b),
+                           reinterpret_cast<const void*>(e)});
+  }
+  MutexLock l(&mu_);
+  static_ranges_ = std::move(ranges);
+}
+
+void RootSet::Mark(Marker& m, CollectorEnv::RootBytes* rb) {
+  {
+    MutexLock l(&mu_);
+    for (void** slot : slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
+    rb->globals += slots_.size() * sizeof(void*);
+    for (const Range& r : static_ranges_) {
+      // Memory the program does not hand over (sanitizer redzones between
+      // globals, other threads' plain stores): read as stacks are.
+      m.ScanRangeUnsafe(r.begin, r.end);
+      rb->globals +=
+          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
+    }
+    for (const Range& r : ranges_) {
+      m.ScanRange(r.begin, r.end);
+      rb->globals +=
+          static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
+    }
+    for (const Callback& c : callbacks_) c.fn(m.visitor(), c.arg);
+  }
+  SpinLockHolder h(&persistent_lock_);
+  for (void** chunk : persistent_chunks_) {
+    for (size_t i = 0; i < kPersistentChunk; i++) {
+      auto v = reinterpret_cast<uintptr_t>(chunk[i]);
+      if ((v & kFreeSlotBit) == 0 && v != 0) m.Grey(v);
+    }
+  }
+}
+
+size_t RootSet::persistents_live() {
+  SpinLockHolder h(&persistent_lock_);
+  return persistent_live_;
+}
+
+size_t RootSet::persistent_bytes() {
+  SpinLockHolder h(&persistent_lock_);
+  return persistent_chunks_.size() * kPersistentChunk * sizeof(void*);
+}
+
+RootSet::~RootSet() {
+  SpinLockHolder h(&persistent_lock_);
+  for (void** chunk : persistent_chunks_) delete[] chunk;
+}
+
+}  // namespace gcheap::internal
