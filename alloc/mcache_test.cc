@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "alloc/mheap.h"
+#include "alloc/testing.h"
 #include "gtest/gtest.h"
 
 namespace gcheap::internal {
 namespace {
 
-MHeapOptions NoScavenger() {
-  MHeapOptions o;
-  o.background_scavenger = false;
-  return o;
-}
+using testing::NoScavenger;
 
 class MCacheTest : public ::testing::Test {
  protected:

@@ -9,16 +9,13 @@
 
 #include "alloc/mcache.h"
 #include "alloc/scavenger.h"
+#include "alloc/testing.h"
 #include "gtest/gtest.h"
 
 namespace gcheap::internal {
 namespace {
 
-MHeapOptions NoScavenger() {
-  MHeapOptions o;
-  o.background_scavenger = false;
-  return o;
-}
+using testing::NoScavenger;
 
 class MHeapTest : public ::testing::Test {
  protected:

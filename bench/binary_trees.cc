@@ -4,7 +4,7 @@
 //        (max_depth defaults to 21, N to 1, objects to typed)
 //
 // The workload and output of bench/peers/binary_trees.go and
-// binary_trees_boehm.c:
+// binary_trees.c:
 //   - a stretch tree of depth max_depth+1 is built, checked and dropped;
 //   - a long-lived tree of depth max_depth is built and kept to the end;
 //   - for depth = 4, 6, ..., max_depth, 2^(max_depth - depth + 4) trees of

@@ -1,6 +1,6 @@
 // Multi-threaded churn on gcheap: allocation throughput with a steady live
 // set, several mutators allocating at once. Its peers, doing exactly the
-// same work, are bench/peers/churn.go, churn_boehm.c and churn_malloc.c.
+// same work, are bench/peers/churn.go and churn.c (Boehm GC and malloc).
 //
 // Usage: churn [-threads N] [-ops M]     (N = 1, M = 4000000 per thread)
 //

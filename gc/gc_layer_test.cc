@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "alloc/testing.h"
 #include "gc/assist.h"
 #include "gc/fake_env.h"
 #include "gc/gc.h"
@@ -30,11 +31,7 @@ struct Node {
 constexpr Type kNode = Type::Of<Node>("Node").Pointers(offsetof(Node, next));
 constexpr Type kWord = Type::Conservative("Word", 8);
 
-MHeapOptions Quiet() {
-  MHeapOptions o;
-  o.background_scavenger = false;
-  return o;
-}
+MHeapOptions Quiet() { return testing::NoScavenger(); }
 
 // A heap, a fake env and a marker over a pool of its own.
 class MarkerTest : public ::testing::Test {

@@ -28,6 +28,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/bench_lib.sh
+. "$repo/tools/bench_lib.sh"
 cd "$repo"
 
 reps="${REPS:-3}"
@@ -51,17 +53,7 @@ peers_out="$out/peers"
 mkdir -p "$out" "$peers_out"
 
 # --- prerequisites ----------------------------------------------------------
-missing=()
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-command -v gcc >/dev/null 2>&1 || missing+=(gcc)
-[ -f /usr/include/gc.h ] || [ -f /usr/include/gc/gc.h ] || missing+=(libgc-dev)
-[ -x /usr/bin/time ] || missing+=(time)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench_gc.sh: missing prerequisites (this script installs nothing)." >&2
-  echo "Install them first, e.g.:" >&2
-  echo "  sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
+bench_require_peer_tools bench_gc.sh
 if ! command -v bazel >/dev/null 2>&1; then
   echo "bench_gc.sh: bazel not found" >&2
   exit 1
@@ -78,9 +70,6 @@ done
 # --- run gcheap -------------------------------------------------------------
 # Lines whose content depends on timing or on the collector; left out when
 # outputs are compared (as in run_peers.sh).
-normalize() {
-  grep -v -E 'construction took|^Completed ' "$1" || true
-}
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -102,25 +91,10 @@ for ((rep = 1; rep <= reps; rep++)); do
     if [ "$prog" = binary_trees ]; then argv+=("$bt_depth"); fi
     cmd="${argv[*]}"
     echo "run $rep/$reps: $cmd" >&2
-    if ! /usr/bin/time -f '%M' -o "$tmp/rss" "${argv[@]}" >"$tmp/stdout" 2>"$tmp/stderr"; then
-      echo "FAILED: $cmd" >&2
-      cat "$tmp/stderr" >&2
-      exit 1
-    fi
-    line="$(grep '^RESULT ' "$tmp/stderr" | tail -n 1 || true)"
-    if [ -z "$line" ]; then
-      echo "no RESULT line from: $cmd" >&2
-      cat "$tmp/stderr" >&2
-      exit 1
-    fi
-    grep -v '^RESULT ' "$tmp/stderr" >&2 || true
-    echo "$line rss_kb=$(tail -n 1 "$tmp/rss")" >>"$gcheap_results"
-    if [ "$rep" -eq 1 ]; then
-      cp "$tmp/stdout" "$out/${prog}_gcheap.out"
-    elif ! cmp -s <(normalize "$tmp/stdout") <(normalize "$out/${prog}_gcheap.out"); then
-      echo "MISMATCH: run $rep of $prog gcheap printed different results than run 1" >&2
-      status=1
-    fi
+    bench_run "${argv[@]}"
+    line="$bench_line"
+    echo "$line rss_kb=$bench_rss_kb" >>"$gcheap_results"
+    bench_keep_output "$rep" "$out/${prog}_gcheap.out" "$prog gcheap" || status=1
   done
   # --- the peers, once each in this round (bench/peers/run_peers.sh) ---------
   # Interleaved with gcheap's runs, so that slow drift in the machine's
@@ -155,19 +129,6 @@ done
 results="$out/gc.results"
 cat "$gcheap_results" "$peers_out/peers.results" >"$results"
 
-# field KEY NAME IMPL: the KEY values of that program's runs, one per line.
-field() {
-  grep "^RESULT name=$2 impl=$3 " "$results" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
-}
-median() {
-  sort -g | awk '{ v[NR] = $1 }
-    END { if (NR == 0) print "nan"; else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2];
-          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN {
-    if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
-}
 
 echo
 echo "medians of $reps runs; peak RSS from /usr/bin/time; pauses as each program reports them"

@@ -5,8 +5,8 @@
 #   binary_trees  binary-trees depth BT_DEPTH, -threads THREADS
 #                 gcheap_cons  bench/binary_trees -objects conservative
 #                 gcheap       bench/binary_trees -objects typed
-#                 go126, go, boehm   bench/peers/binary_trees{.go,_boehm.c}
-#                 mimalloc     bench/peers/binary_trees_malloc.c, mimalloc
+#                 go126, go, boehm   bench/peers/binary_trees{.go,.c}
+#                 mimalloc     bench/peers/binary_trees.c (malloc), mimalloc
 #                              preloaded (explicit free, no collector)
 #   gcbench       GCBench (single-threaded): gcheap, go126, go, boehm
 #   churn         churn -threads THREADS: gcheap, go126, go, boehm, mimalloc
@@ -62,6 +62,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/bench_lib.sh
+. "$repo/tools/bench_lib.sh"
 cd "$repo"
 
 die() {
@@ -115,17 +117,7 @@ results="$out/shapes.results"
 mkdir -p "$bin"
 
 # --- prerequisites ----------------------------------------------------------
-missing=()
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-command -v gcc >/dev/null 2>&1 || missing+=(gcc)
-[ -f /usr/include/gc.h ] || [ -f /usr/include/gc/gc.h ] || missing+=(libgc-dev)
-[ -x /usr/bin/time ] || missing+=(time)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench_shapes.sh: missing prerequisites (this script installs nothing)." >&2
-  echo "Install them first, e.g.:" >&2
-  echo "  sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
+bench_require_peer_tools bench_shapes.sh
 if [ "$only_peers" != 1 ] && [ "$skip_build" != 1 ] && ! command -v bazel >/dev/null 2>&1; then
   echo "bench_shapes.sh: bazel not found (ONLY_PEERS=1 runs the peers alone)" >&2
   exit 1
@@ -236,11 +228,11 @@ else
       if [ "$have_go126" = 1 ]; then
         GOTOOLCHAIN=local "$go126" build -o "$bin/${w}_go126" "$w.go" gcstats.go
       fi
-      if [ -f "${w}_boehm.c" ]; then
-        gcc -O2 -Wall -o "$bin/${w}_boehm" "${w}_boehm.c" -lgc -lpthread
-      fi
-      if [ -f "${w}_malloc.c" ]; then
-        gcc -O2 -Wall -o "$bin/${w}_malloc" "${w}_malloc.c" -lpthread
+      # One C source per workload, built for Boehm and for malloc
+      # (bench/peers/peer_alloc.h).
+      if [ -f "$w.c" ]; then
+        gcc -O2 -Wall -DPEER_BOEHM -o "$bin/${w}_boehm" "$w.c" -lgc -lpthread
+        gcc -O2 -Wall -o "$bin/${w}_malloc" "$w.c" -lpthread
       fi
     done
   )
@@ -252,9 +244,6 @@ done
 # --- run --------------------------------------------------------------------
 # Lines whose content depends on timing or on the collector; left out when
 # outputs are compared (as in bench/peers/run_peers.sh).
-normalize() {
-  grep -v -E 'construction took|^Completed ' "$1" || true
-}
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -291,31 +280,16 @@ for ((rep = 1; rep <= reps; rep++)); do
       argv=(env "${envs[@]}" "$bin/$(binary_of "$w" "$impl")" "${args[@]}")
       cmd="${argv[*]}"
       echo "round $rep/$reps: $impl: $cmd" >&2
-      if ! /usr/bin/time -f '%M' -o "$tmp/rss" "${argv[@]}" >"$tmp/stdout" 2>"$tmp/stderr"; then
-        echo "FAILED: $cmd" >&2
-        cat "$tmp/stderr" >&2
-        exit 1
-      fi
-      line="$(grep '^RESULT ' "$tmp/stderr" | tail -n 1 || true)"
-      if [ -z "$line" ]; then
-        echo "no RESULT line from: $cmd" >&2
-        cat "$tmp/stderr" >&2
-        exit 1
-      fi
-      grep -v '^RESULT ' "$tmp/stderr" >&2 || true
+      bench_run "${argv[@]}"
+      line="$bench_line"
       reported="$(sed -n 's/.* name=\([^ ]*\).*/\1/p' <<<"$line")"
       if [ "$reported" != "$name" ]; then
         echo "WARNING: $cmd reported name=$reported, expected $name" >&2
         status=1
       fi
       line="$(sed -e "s/ name=[^ ]*/ name=$name/" -e "s/ impl=[^ ]*/ impl=$impl/" <<<"$line")"
-      echo "$line rss_kb=$(tail -n 1 "$tmp/rss")" >>"$results"
-      if [ "$rep" -eq 1 ]; then
-        cp "$tmp/stdout" "$shapes/${w}_${impl}.out"
-      elif ! cmp -s <(normalize "$tmp/stdout") <(normalize "$shapes/${w}_${impl}.out"); then
-        echo "MISMATCH: round $rep of $w $impl printed different results than round 1" >&2
-        status=1
-      fi
+      echo "$line rss_kb=$bench_rss_kb" >>"$results"
+      bench_keep_output "$rep" "$shapes/${w}_${impl}.out" "$w $impl" || status=1
     done
   done
 done
@@ -327,30 +301,12 @@ for w in "${workloads[@]}"; do
   read -r -a impls <<<"$(impls_of "$w")"
   ref="${impls[0]}"
   for impl in "${impls[@]:1}"; do
-    if cmp -s <(normalize "$shapes/${w}_${ref}.out") <(normalize "$shapes/${w}_${impl}.out"); then
-      echo "outputs match: $w ($ref, $impl)" >&2
-    else
-      echo "MISMATCH: $w outputs differ between $ref and $impl:" >&2
-      diff <(normalize "$shapes/${w}_${ref}.out") <(normalize "$shapes/${w}_${impl}.out") >&2 || true
-      status=1
-    fi
+    bench_same_output "$w" "$ref" "$shapes/${w}_${ref}.out" \
+      "$impl" "$shapes/${w}_${impl}.out" || status=1
   done
 done
 
 # --- summary ----------------------------------------------------------------
-# field KEY NAME IMPL: the KEY values of that program's runs, one per line.
-field() {
-  grep "^RESULT name=$2 impl=$3 " "$results" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
-}
-median() {
-  sort -g | awk '{ v[NR] = $1 }
-    END { if (NR == 0) print "nan"; else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2];
-          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN {
-    if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
-}
 # num VALUE DECIMALS [DIVISOR]: VALUE/DIVISOR with DECIMALS decimals, or "-".
 num() {
   awk -v v="$1" -v d="$2" -v q="${3:-1}" 'BEGIN {

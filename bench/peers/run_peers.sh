@@ -20,6 +20,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tools/bench_lib.sh
+. "$here/../../tools/bench_lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 
 out="${1:-$repo/out/peers}"
@@ -40,11 +42,7 @@ if [ "$reps" -lt 1 ] || [ "$bt_threads" -lt 1 ]; then
 fi
 
 # --- prerequisites ----------------------------------------------------------
-missing=()
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-command -v gcc >/dev/null 2>&1 || missing+=(gcc)
-[ -f /usr/include/gc.h ] || [ -f /usr/include/gc/gc.h ] || missing+=(libgc-dev)
-[ -x /usr/bin/time ] || missing+=(time)
+read -r -a missing <<<"$(bench_missing_peer_tools)"
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${missing[*]}" >&2
@@ -62,7 +60,8 @@ echo "building into $out" >&2
   cd "$here"
   go build -o "$out/binary_trees_go" binary_trees.go gcstats.go
   go build -o "$out/gcbench_go" gcbench.go gcstats.go
-  gcc -O2 -Wall -o "$out/binary_trees_boehm" binary_trees_boehm.c -lgc -lpthread
+  gcc -O2 -Wall -DPEER_BOEHM -o "$out/binary_trees_boehm" binary_trees.c \
+    -lgc -lpthread
   gcc -O2 -Wall -o "$out/gcbench_boehm" gcbench_boehm.c -lgc
 )
 
@@ -81,11 +80,6 @@ runs=(
   "gcbench|boehm|gcbench_boehm"
 )
 
-# Lines whose content depends on timing or on the collector; left out when
-# outputs are compared.
-normalize() {
-  grep -v -E 'construction took|^Completed ' "$1" || true
-}
 
 results="$out/peers.results"
 : >"$results"
@@ -111,50 +105,20 @@ for ((rep = 1; rep <= reps; rep++)); do
     esac
     cmd="${argv[*]}"
     echo "run $rep/$reps: $cmd" >&2
-    if ! /usr/bin/time -f '%M' -o "$tmp/rss" "${argv[@]}" >"$tmp/stdout" 2>"$tmp/stderr"; then
-      echo "FAILED: $cmd" >&2
-      cat "$tmp/stderr" >&2
-      exit 1
-    fi
-    line="$(grep '^RESULT ' "$tmp/stderr" | tail -n 1 || true)"
-    if [ -z "$line" ]; then
-      echo "no RESULT line from: $cmd" >&2
-      cat "$tmp/stderr" >&2
-      exit 1
-    fi
-    grep -v '^RESULT ' "$tmp/stderr" >&2 || true
-    rss_kb="$(tail -n 1 "$tmp/rss")"
-    echo "$line rss_kb=$rss_kb" >>"$results"
-    if [ "$rep" -eq 1 ]; then
-      cp "$tmp/stdout" "$out/${name}_${impl}.out"
-    elif ! cmp -s <(normalize "$tmp/stdout") <(normalize "$out/${name}_${impl}.out"); then
-      echo "MISMATCH: run $rep of $name $impl printed different results than run 1" >&2
-      status=1
-    fi
+    bench_run "${argv[@]}"
+    line="$bench_line"
+    echo "$line rss_kb=$bench_rss_kb" >>"$results"
+    bench_keep_output "$rep" "$out/${name}_${impl}.out" "$name $impl" || status=1
   done
 done
 
 # --- cross-implementation check ---------------------------------------------
 for name in "$bt_name" gcbench; do
-  if cmp -s <(normalize "$out/${name}_go.out") <(normalize "$out/${name}_boehm.out"); then
-    echo "outputs match: $name (go, boehm)" >&2
-  else
-    echo "MISMATCH: $name outputs differ between go and boehm:" >&2
-    diff <(normalize "$out/${name}_go.out") <(normalize "$out/${name}_boehm.out") >&2 || true
-    status=1
-  fi
+  bench_same_output "$name" go "$out/${name}_go.out" \
+    boehm "$out/${name}_boehm.out" || status=1
 done
 
 # --- summary ----------------------------------------------------------------
-# field KEY NAME IMPL: the KEY values of that program's runs, one per line.
-field() {
-  grep "^RESULT name=$2 impl=$3 " "$results" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
-}
-median() {
-  sort -g | awk '{ v[NR] = $1 }
-    END { if (NR == 0) print "nan"; else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2];
-          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 echo
 echo "medians of $reps runs (peak RSS from /usr/bin/time; pauses as reported by each program)"

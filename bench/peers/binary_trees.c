@@ -1,43 +1,38 @@
-/* binary-trees (The Computer Language Benchmarks Game), explicit-free peer.
+/* binary-trees (The Computer Language Benchmarks Game): the Boehm GC and
+ * explicit-free peers of binary_trees.go (one source, built twice:
+ * peer_alloc.h).
  *
- * Usage: binary_trees_malloc [-threads N] [max_depth]   (max_depth defaults
- * to 21)
+ * Usage: binary_trees_boehm|binary_trees_malloc [-threads N] [max_depth]
+ *        (max_depth defaults to 21)
  *
- * The workload, flags and output of binary_trees.go and binary_trees_boehm.c,
- * with malloc and free instead of a collector: every node is allocated
- * individually with malloc(sizeof(Node)), and each tree is freed node by node
- * right after it has been checked (the long-lived tree at the end). It is the
- * reference for what the workload costs with no collector at all; run with
- * LD_PRELOAD=libmimalloc.so.2 it measures mimalloc.
+ * Rules followed: every tree node is allocated individually
+ * (peer_alloc(sizeof(Node))), nothing is pooled, and each check value is
+ * computed by walking the tree that was just built. Under Boehm nothing is
+ * freed by hand; under malloc each tree is freed node by node right after it
+ * has been checked (the long-lived tree at the end): the reference for what
+ * the workload costs with no collector at all.
  *
- * -threads N > 1 splits each depth's iterations over N worker threads as the
- * other peers do: worker t builds, checks and frees trees i = t, t+N, t+2N,
- * ... and sums their checks; the depth's check is the sum over the workers.
- * The depths run one after another, and the stretch and long-lived trees are
- * built by the main thread. The program then reports itself as
- * binary_trees_tN.
- *
- * At the end a RESULT line with impl=malloc goes to stderr (malloc_stats.h).
- *
- * Build: gcc -O2 -o binary_trees_malloc binary_trees_malloc.c -lpthread
+ * The default is single-threaded: the trees of each depth are built one after
+ * another by the main thread. With -threads N > 1 each depth's iterations are
+ * split over N worker threads: worker t builds and checks trees i = t, t+N,
+ * t+2N, ... and sums their checks, and the depth's check is the sum over the
+ * workers. The depths still run one after another, and the stretch and
+ * long-lived trees are built by the main thread, so the output is the same
+ * as single-threaded; the program then reports itself as binary_trees_tN.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "malloc_stats.h"
+#include "peer_alloc.h"
 
 typedef struct Node {
   struct Node *left, *right;
 } Node;
 
 static Node *create(int depth) {
-  Node *n = (Node *)malloc(sizeof(Node));
-  if (n == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(1);
-  }
+  Node *n = (Node *)peer_alloc(sizeof(Node));
   if (depth > 0) {
     n->left = create(depth - 1);
     n->right = create(depth - 1);
@@ -53,14 +48,15 @@ static long check(const Node *n) {
 }
 
 static void destroy(Node *n) {
+  if (!PEER_FREES) return;
   if (n->left != NULL) {
     destroy(n->left);
     destroy(n->right);
   }
-  free(n);
+  peer_free(n);
 }
 
-/* Builds, checks and frees one tree. */
+/* Builds, checks and (under malloc) frees one tree. */
 static long check_once(int depth) {
   Node *n = create(depth);
   long c = check(n);
@@ -120,7 +116,8 @@ static long run_depth(int depth, long iterations, int threads) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: binary_trees_malloc [-threads N] [max_depth]\n");
+  fprintf(stderr,
+          "usage: binary_trees_" PEER_IMPL " [-threads N] [max_depth]\n");
   exit(2);
 }
 
@@ -143,7 +140,7 @@ int main(int argc, char **argv) {
     }
   }
 
-  peer_stats_start();
+  peer_init();
 
   if (max_depth < kMinDepth + 2) max_depth = kMinDepth + 2;
   int stretch_depth = max_depth + 1;

@@ -1,27 +1,28 @@
-/* churn: allocation-rate workload with a fixed-size live set, Boehm GC peer.
+/* churn: allocation-rate workload with a fixed-size live set; the Boehm GC
+ * and explicit-free peers of churn.go (one source, built twice:
+ * peer_alloc.h).
  *
- * Usage: churn_boehm [-threads N] [-ops M]    (defaults: N = 1, M = 4000000)
+ * Usage: churn_boehm|churn_malloc [-threads N] [-ops M]
+ *        (defaults: N = 1, M = 4000000)
  *
  * The workload and output of churn.go (see there and README.md): each of N
  * threads owns a table of 65536 object pointers and performs M operations;
  * operation i of thread t derives a size (16..256 bytes) and a slot j from
- *   x = (i + 1 + t * 0x100000000) * 0x9E3779B97F4A7C15;  x ^= x >> 29
- * allocates a zeroed object of that size with GC_MALLOC, stores
- * itself in the first word of table[(j+1) & 0xFFFF] (if any) and puts it
- * in table[j].
- * Prints "churn threads N ops M bytes B live L", then the RESULT line
- * (boehm_stats.h) with name churn_tN and alloc_mb_s = B / 1e6 / seconds,
- * from GC_INIT() to the join of the last worker.
+ * a hash of (t, i), frees the object in table[j] if the build frees by hand,
+ * allocates a zeroed object of that size, stores itself in the first word
+ * of table[(j+1) & 0xFFFF] (if any) and puts it in table[j]. Under malloc
+ * the first word of another object may still point to the freed object,
+ * but first words are never dereferenced, so nothing reads freed memory;
+ * objects are freed by the thread that allocated them.
+ * Prints "churn threads N ops M bytes B live L", then the RESULT line with
+ * name churn_tN and alloc_mb_s = B / 1e6 / seconds, from the start of main
+ * to the join of the last worker.
  *
- * The tables are allocated with GC_MALLOC too, and each is reachable from its
- * thread's stack. With N > 1 the workers are registered with the collector:
- * GC_THREADS makes <gc.h> map pthread_create to GC_pthread_create. (With
- * N == 1 the main thread does the work.)
- *
- * Build: gcc -O2 -o churn_boehm churn_boehm.c -lgc -lpthread
+ * Under Boehm the tables come from GC_MALLOC too, and each is reachable from
+ * its thread's stack. Under malloc the objects still in the tables are freed
+ * after the timed part (the collected peers never free them either). With
+ * N == 1 the main thread does the work.
  */
-#define GC_THREADS
-#include <gc.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -29,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boehm_stats.h"
+#include "peer_alloc.h"
 
 enum { kTableSize = 1 << 16, kTableMask = kTableSize - 1 };
 
@@ -40,26 +41,20 @@ typedef struct Obj {
 typedef struct Worker {
   uint64_t t, ops;      /* in */
   uint64_t bytes, live; /* out */
+  Obj **table;          /* out: freed by main under malloc */
 } Worker;
 
 static void *churn(void *arg) {
   Worker *w = (Worker *)arg;
-  Obj **table = (Obj **)GC_MALLOC(kTableSize * sizeof(Obj *));
-  if (table == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(1);
-  }
+  Obj **table = (Obj **)peer_alloc_zeroed(kTableSize * sizeof(Obj *));
   uint64_t bytes = 0;
   for (uint64_t i = 0; i < w->ops; i++) {
     uint64_t x = (i + 1 + w->t * 0x100000000ULL) * 0x9E3779B97F4A7C15ULL;
     x ^= x >> 29;
     size_t size = 16 + (size_t)((x >> 8) % 16) * 16;
     uint64_t j = (x >> 20) & kTableMask;
-    Obj *o = (Obj *)GC_MALLOC(size); /* cleared memory */
-    if (o == NULL) {
-      fprintf(stderr, "out of memory\n");
-      exit(1);
-    }
+    if (PEER_FREES) peer_free(table[j]);
+    Obj *o = (Obj *)peer_alloc_zeroed(size);
     Obj *neighbour = table[(j + 1) & kTableMask];
     if (neighbour != NULL) neighbour->next = o;
     table[j] = o;
@@ -69,11 +64,12 @@ static void *churn(void *arg) {
   for (int k = 0; k < kTableSize; k++) live += table[k] != NULL;
   w->bytes = bytes;
   w->live = live;
+  w->table = table;
   return NULL;
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: churn_boehm [-threads N] [-ops M]\n");
+  fprintf(stderr, "usage: churn_" PEER_IMPL " [-threads N] [-ops M]\n");
   exit(2);
 }
 
@@ -97,10 +93,9 @@ int main(int argc, char **argv) {
       usage();
   }
 
-  GC_INIT();
-  peer_stats_start();
+  peer_init();
 
-  /* Plain malloc: these hold no pointers into the GC heap. */
+  /* Plain malloc: these hold no pointers into a collected heap. */
   Worker *workers = (Worker *)calloc(threads, sizeof(Worker));
   pthread_t *tids = (pthread_t *)calloc(threads, sizeof(pthread_t));
   if (workers == NULL || tids == NULL) {
@@ -128,6 +123,10 @@ int main(int argc, char **argv) {
   for (uint64_t t = 0; t < threads; t++) {
     bytes += workers[t].bytes;
     live += workers[t].live;
+    if (PEER_FREES) {
+      for (int k = 0; k < kTableSize; k++) peer_free(workers[t].table[k]);
+      peer_free(workers[t].table);
+    }
   }
   printf("churn threads %" PRIu64 " ops %" PRIu64 " bytes %" PRIu64
          " live %" PRIu64 "\n",
