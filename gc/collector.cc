@@ -163,6 +163,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
   uint64_t t_term = MonoNs();
   if (opts_.checkmark) Checkmark();
+  env_->ProcessWeak();
   uint64_t marked = self.marked_bytes() + workers_.MarkedBytes();
   CycleRecord r;
   r.why = why;
@@ -261,6 +262,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // free slots their mcaches marked in advance are cleared again.
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
   if (opts_.checkmark) Checkmark();
+  env_->ProcessWeak();
   uint64_t mark_cpu = workers_.background_cpu_ns() - wcpu0;
   uint64_t assist_cpu = assists_.cpu_ns() - acpu0;
   uint64_t idle_cpu = workers_.idle_cpu_ns() - icpu0;

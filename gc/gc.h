@@ -112,6 +112,10 @@ class CollectorEnv {
   // was released and before marking: the runtime rotates its Pools'
   // victim caches (runtime/pool.h).
   virtual void OnSweepTermination() {}
+  // With the world stopped, once the mark is complete (checkmark included)
+  // and before the cycle ends: mark bits say what survives. The runtime
+  // runs the program's weak callbacks (Heap::AddWeakCallback).
+  virtual void ProcessWeak() {}
 };
 
 struct CollectorOptions {

@@ -121,6 +121,13 @@ HeapImpl::~HeapImpl() {
   mheap_->FreeMCache(no_p_cache_);
 }
 
+bool HeapImpl::IsLive(const void* p) const {
+  MSpan* s = nullptr;
+  void* obj = mheap_->FindObject(p, &s);
+  if (obj == nullptr) return true;  // not an object of this heap
+  return s->IsMarked(s->ObjIndex(reinterpret_cast<uintptr_t>(obj)));
+}
+
 void* HeapImpl::ObjectStart(const void* p) const {
   NoPreempt no_preempt;
   MSpan* s = nullptr;
@@ -246,6 +253,14 @@ void Heap::RemoveRootRange(const void* b, const void* e) {
 }
 void Heap::AddRootCallback(RootCallback cb, void* arg) {
   impl_->roots().AddCallback(cb, arg);
+}
+bool WeakProcessor::IsLive(const void* p) const { return heap_->IsLive(p); }
+
+void Heap::AddWeakCallback(WeakCallback cb, void* arg) {
+  impl_->roots().AddWeakCallback(cb, arg);
+}
+void Heap::RemoveWeakCallback(WeakCallback cb, void* arg) {
+  impl_->roots().RemoveWeakCallback(cb, arg);
 }
 void Heap::RemoveRootCallback(RootCallback cb, void* arg) {
   impl_->roots().RemoveCallback(cb, arg);

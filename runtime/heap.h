@@ -27,6 +27,23 @@ class HeapImpl;
 struct HeapAccess;
 }  // namespace internal
 
+// What a weak callback (Heap::AddWeakCallback) asks during a cycle.
+class WeakProcessor {
+ public:
+  // Whether the object containing p survives this cycle: true for a
+  // marked object, false for one about to be freed; true for null and for
+  // any address that is not in an object of this heap (not the
+  // collector's to free). Valid only inside the callback.
+  bool IsLive(const void* p) const;
+
+ private:
+  friend class internal::HeapImpl;
+  explicit WeakProcessor(const internal::HeapImpl* heap) : heap_(heap) {}
+  WeakProcessor(const WeakProcessor&) = delete;
+  WeakProcessor& operator=(const WeakProcessor&) = delete;
+  const internal::HeapImpl* const heap_;
+};
+
 class Heap {
  public:
   explicit Heap(const Options& options = Options());
@@ -81,6 +98,20 @@ class Heap {
   using RootCallback = void (*)(Visitor& visitor, void* arg);
   void AddRootCallback(RootCallback callback, void* arg);
   void RemoveRootCallback(RootCallback callback, void* arg);
+
+  // Weak processing for tables the program keeps itself (a VM's string
+  // table: clox's tableRemoveWhite). Each cycle, once marking is complete
+  // and before anything is freed, with the world stopped, callback(weak,
+  // arg) runs on the collecting thread; weak.IsLive(p) says whether the
+  // object at p survives the cycle. The callback drops the dead entries
+  // from its tables with plain stores (marking is over: no barrier). It
+  // must not allocate, use a Mutator or call into the heap other than
+  // through `weak`; it may run on any thread, attached or not. Registering
+  // the same callback and arg twice, or removing one never added, is an
+  // error.
+  using WeakCallback = void (*)(WeakProcessor& weak, void* arg);
+  void AddWeakCallback(WeakCallback callback, void* arg);
+  void RemoveWeakCallback(WeakCallback callback, void* arg);
 
   // Finalizers and cleanups (finalizers.h, docs/finalizers.md). `object`
   // must be the start of an object of this heap, as New returned it, and

@@ -220,6 +220,13 @@ class HeapImpl : public CollectorEnv {
   // With the world stopped: drop every pool's victim cache, make its
   // current contents the victim.
   void OnSweepTermination() override { pools_.Rotate(&specials_->queue()); }
+  // Mark complete, world stopped: the program's weak callbacks.
+  void ProcessWeak() override {
+    WeakProcessor weak(this);
+    roots_.RunWeakCallbacks(weak);
+  }
+  // WeakProcessor::IsLive.
+  bool IsLive(const void* p) const;
 
   MemStats ReadMemStats();
   void* ObjectStart(const void* p) const;

@@ -83,6 +83,34 @@ void RootSet::RemoveCallback(Heap::RootCallback cb, void* arg) {
   GCHEAP_FATAL("RemoveRootCallback: callback not registered");
 }
 
+void RootSet::AddWeakCallback(Heap::WeakCallback cb, void* arg) {
+  NoPreempt no_preempt;
+  GCHEAP_CHECK(cb != nullptr, "AddWeakCallback(nullptr)");
+  MutexLock l(&mu_);
+  for (const WeakCallback& c : weak_callbacks_) {
+    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
+                 "AddWeakCallback: callback already registered with this arg");
+  }
+  weak_callbacks_.push_back(WeakCallback{cb, arg});
+}
+
+void RootSet::RemoveWeakCallback(Heap::WeakCallback cb, void* arg) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  for (size_t i = 0; i < weak_callbacks_.size(); i++) {
+    if (weak_callbacks_[i].fn == cb && weak_callbacks_[i].arg == arg) {
+      weak_callbacks_.erase(weak_callbacks_.begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveWeakCallback: callback not registered");
+}
+
+void RootSet::RunWeakCallbacks(WeakProcessor& weak) {
+  MutexLock l(&mu_);
+  for (const WeakCallback& c : weak_callbacks_) c.fn(weak, c.arg);
+}
+
 void** RootSet::NewPersistent(void* value) {
   NoPreempt no_preempt;
   SpinLockHolder h(&persistent_lock_);

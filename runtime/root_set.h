@@ -12,7 +12,10 @@
 //               free slot holds the next free slot's address with bit 63
 //               set, which no heap pointer has
 //
-// Mark greys all of them at mark start, with the world stopped.
+// Mark greys all of them at mark start, with the world stopped. The same
+// registry keeps the program's weak callbacks (Heap::AddWeakCallback), not
+// roots but its other hook into a cycle: RunWeakCallbacks calls them once
+// the mark is complete.
 //
 // Locks: mu_ (rank kRoots) guards the registry and is held while the
 // callbacks run; persistent_lock_ (a leaf spin lock) the handle table,
@@ -50,6 +53,12 @@ class RootSet {
   void RemoveCallback(Heap::RootCallback cb, void* arg)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  void AddWeakCallback(Heap::WeakCallback cb, void* arg)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveWeakCallback(Heap::WeakCallback cb, void* arg)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RunWeakCallbacks(WeakProcessor& weak) ABSL_LOCKS_EXCLUDED(mu_);
+
   // A Persistent's slot, holding value; FreePersistent gives it back.
   void** NewPersistent(void* value) ABSL_LOCKS_EXCLUDED(persistent_lock_);
   void FreePersistent(void** slot) ABSL_LOCKS_EXCLUDED(persistent_lock_);
@@ -78,6 +87,11 @@ class RootSet {
   std::vector<Range> ranges_ ABSL_GUARDED_BY(mu_);
   std::vector<Range> static_ranges_ ABSL_GUARDED_BY(mu_);
   std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  struct WeakCallback {
+    Heap::WeakCallback fn;
+    void* arg;
+  };
+  std::vector<WeakCallback> weak_callbacks_ ABSL_GUARDED_BY(mu_);
 
   SpinLock persistent_lock_;
   std::vector<void**> persistent_chunks_ ABSL_GUARDED_BY(persistent_lock_);

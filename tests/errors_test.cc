@@ -309,6 +309,22 @@ TEST_F(ErrorsDeathTest, DoubleRootRegistration) {
   heap.RemoveRootRange(range, range + 64);
 }
 
+TEST_F(ErrorsDeathTest, DoubleWeakCallbackRegistration) {
+  Heap heap(Small());
+  auto cb = [](WeakProcessor&, void*) {};
+  int arg = 0;
+  heap.AddWeakCallback(cb, &arg);
+  EXPECT_DEATH(heap.AddWeakCallback(cb, &arg),
+               "AddWeakCallback: callback already registered");
+  EXPECT_DEATH(heap.AddWeakCallback(nullptr, &arg),
+               "AddWeakCallback\\(nullptr\\)");
+  heap.AddWeakCallback(cb, nullptr);  // another arg: another registration
+  heap.RemoveWeakCallback(cb, &arg);
+  heap.RemoveWeakCallback(cb, nullptr);
+  EXPECT_DEATH(heap.RemoveWeakCallback(cb, &arg),
+               "RemoveWeakCallback: callback not registered");
+}
+
 TEST_F(ErrorsDeathTest, DestroyingAHeapWithAttachedThreads) {
   EXPECT_DEATH(
       {

@@ -1,4 +1,5 @@
 // Weak references and the weak-value map.
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -220,6 +221,81 @@ TEST_F(WeakDeathTest, BadTargetsAndThreadsFailClearly) {
       },
       "WeakRef::Get: the calling thread is not attached to this heap");
   heap.DetachCurrentThread();
+}
+
+// A VM that keeps its own string table (clox's): the table is plain
+// memory, not a root; a weak callback drops the strings that die, as
+// tableRemoveWhite does.
+struct StringTable {
+  std::vector<char*> entries;
+  int calls = 0;
+  char* Intern(Mutator& m, const std::string& s) {
+    for (char* e : entries) {
+      if (s == e) return e;
+    }
+    auto* p = static_cast<char*>(m.AllocateNoscan(s.size() + 1));
+    memcpy(p, s.c_str(), s.size() + 1);
+    entries.push_back(p);
+    return p;
+  }
+  static void RemoveWhite(WeakProcessor& weak, void* arg) {
+    auto* t = static_cast<StringTable*>(arg);
+    t->calls++;
+    std::vector<char*> live;
+    for (char* e : t->entries) {
+      if (weak.IsLive(e)) live.push_back(e);
+    }
+    t->entries.swap(live);
+  }
+};
+
+TEST_F(WeakTest, WeakCallbackDropsTheEntriesWhoseObjectsDied) {
+  StringTable table;
+  heap_.AddWeakCallback(&StringTable::RemoveWhite, &table);
+  std::vector<Persistent<char>> keep;
+  for (int i = 0; i < 200; i++) {
+    // 24 bytes and more: each string in a slot of its own (smaller ones
+    // share 16-byte tiny blocks, which live and die together).
+    char* s = table.Intern(m_, "interned string number " + std::to_string(i));
+    if (i % 2 == 0) keep.emplace_back(heap_, s);
+  }
+  ASSERT_EQ(table.entries.size(), 200u);
+  EXPECT_EQ(table.Intern(m_, "interned string number 4"), keep[2].Get());
+  const int calls = table.calls;
+  heap_.Collect();
+  EXPECT_EQ(table.calls, calls + 1);  // once per cycle
+  ASSERT_EQ(table.entries.size(), 100u);
+  for (size_t i = 0; i < keep.size(); i++) {
+    EXPECT_EQ(table.entries[i], keep[i].Get());
+    EXPECT_EQ(std::string(table.entries[i]),
+              "interned string number " + std::to_string(2 * i));
+  }
+  // Interning again finds the survivors and makes new strings for the
+  // rest.
+  EXPECT_EQ(table.Intern(m_, "interned string number 8"), keep[4].Get());
+  table.Intern(m_, "interned string number 9");
+  EXPECT_EQ(table.entries.size(), 101u);
+  keep.clear();
+  heap_.Collect();
+  EXPECT_TRUE(table.entries.empty());
+  heap_.RemoveWeakCallback(&StringTable::RemoveWhite, &table);
+  heap_.Collect();
+  EXPECT_EQ(table.calls, calls + 2);  // not called once removed
+}
+
+// Not a heap object: not the collector's to free.
+TEST_F(WeakTest, WeakProcessorSaysLiveForWhatIsNotAHeapObject) {
+  static int results[3];
+  static int local;
+  auto cb = [](WeakProcessor& weak, void*) {
+    results[0] = weak.IsLive(nullptr);
+    results[1] = weak.IsLive(&local);
+    results[2] = weak.IsLive(reinterpret_cast<void*>(8));
+  };
+  heap_.AddWeakCallback(cb, nullptr);
+  heap_.Collect();
+  heap_.RemoveWeakCallback(cb, nullptr);
+  EXPECT_EQ(results[0] + results[1] + results[2], 3);
 }
 
 }  // namespace
