@@ -155,6 +155,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   uint64_t wcpu0 = workers_.background_cpu_ns();
   workers_.ResetCounters();
   Marker self(heap_, &pool_);  // the world is stopped: no barrier check
+  self.SetValueEncoding(&opts_.values);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   workers_.MarkAll(self);
   uint64_t mark_cpu =
@@ -334,6 +335,7 @@ void Collector::Checkmark() {
   // set, failing on the first object the real mark did not mark.
   std::unordered_set<uintptr_t> visited;
   Marker check(heap_, &pool_);
+  check.SetValueEncoding(&opts_.values);
   check.EnableCheckmark(&visited);
   env_->MarkRoots(check);
   check.SetReferrer(0);

@@ -135,6 +135,9 @@ struct CollectorOptions {
   // barrier's slot, and abort at mark termination on a pointer word that
   // changed without a barrier (gc/barrier_check.h).
   bool barrier_check = false;
+  // How values encode heap pointers: markers decode the words they read
+  // without a map (gc/type.h).
+  ValueEncoding values;
   // Debug: a stress cycle (GcReason::kStress) keeps its mark open until the
   // program has made this many more allocations (CountAllocation), or made
   // none for 20 ms, before terminating it.
@@ -209,6 +212,7 @@ class Collector {
   // write-barrier flushes).
   std::unique_ptr<Marker> NewMarker() {
     auto m = std::make_unique<Marker>(heap_, &pool_);
+    m->SetValueEncoding(&opts_.values);
     if (barrier_check_ != nullptr) m->EnableBarrierCheck(barrier_check_.get());
     return m;
   }

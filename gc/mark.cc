@@ -93,6 +93,14 @@ void Marker::GreyAndScanNow(uintptr_t p) {
 }
 
 void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
+  if (ABSL_PREDICT_FALSE(values_ != nullptr)) {
+    // Barrier buffers hold the words stored and overwritten: values too.
+    for (size_t i = 0; i < n; i++) {
+      Grey(vals[i]);
+      GreyDecoded(vals[i]);
+    }
+    return;
+  }
   // No span is freed while marking runs, so a span found in use stays in
   // use for the whole batch.
   MSpan* s = nullptr;
@@ -111,8 +119,13 @@ void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
 }
 
 void Marker::ScanRange(const void* begin, const void* end) {
-  ScanWords(reinterpret_cast<uintptr_t>(begin),
-            reinterpret_cast<uintptr_t>(end));
+  const auto b = reinterpret_cast<uintptr_t>(begin);
+  const auto e = reinterpret_cast<uintptr_t>(end);
+  if (values_ != nullptr) {
+    ScanWords<false, true>(b, e);
+  } else {
+    ScanWords(b, e);
+  }
 }
 
 // Reads [begin, end) as ScanRangeUnsafe does, calling fn for each word
@@ -133,22 +146,36 @@ ForEachWordUnsafe(const void* begin, const void* end, Fn fn) {
 ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
 ABSL_ATTRIBUTE_NOINLINE void
 Marker::ScanRangeUnsafe(const void* begin, const void* end) {
-  ForEachWordUnsafe(begin, end, [this](uintptr_t v) { Grey(v); });
+  if (values_ == nullptr) {
+    ForEachWordUnsafe(begin, end, [this](uintptr_t v) { Grey(v); });
+  } else {
+    ForEachWordUnsafe(begin, end, [this](uintptr_t v) {
+      Grey(v);
+      GreyDecoded(v);
+    });
+  }
 }
 
 ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
 ABSL_ATTRIBUTE_NOINLINE void
 Marker::GreyAndScanRangeNowUnsafe(const void* begin, const void* end) {
-  ForEachWordUnsafe(begin, end, [this](uintptr_t v) { GreyAndScanNow(v); });
+  ForEachWordUnsafe(begin, end, [this](uintptr_t v) {
+    GreyAndScanNow(v);
+    if (values_ != nullptr) {
+      const uintptr_t d = values_->Decode(v);
+      if (d != v && d >= kMinHeapAddress) GreyAndScanNow(d);
+    }
+  });
 }
 
-template <bool kLog>
+template <bool kLog, bool kValues>
 void Marker::ScanWords(uintptr_t from, uintptr_t to) {
   from = (from + 7) & ~uintptr_t{7};
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
     uintptr_t v = LoadWordRelaxed(a);
     if (kLog) barrier_check_->Scanned(a, v);
     if (v >= kMinHeapAddress) Grey(v);
+    if (kValues) GreyDecoded(v);
   }
   scanned_bytes_ += to > from ? to - from : 0;
 }
@@ -228,14 +255,30 @@ void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
 }
 
 void Marker::ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr) {
-  if (ABSL_PREDICT_FALSE(barrier_check_ != nullptr)) {
-    ScanSlowImpl<true>(s, idx, addr);
+  // One instance per mode, so the common one (no log, plain pointers)
+  // carries no test of either in its loops; the others are reached through
+  // a call of their own, so this stays a test and a jump.
+  if (ABSL_PREDICT_FALSE(other_modes_)) {
+    ScanSlowOtherModes(s, idx, addr);
+    return;
+  }
+  ScanSlowImpl<false, false>(s, idx, addr);
+}
+
+ABSL_ATTRIBUTE_NOINLINE void Marker::ScanSlowOtherModes(MSpan* s, uintptr_t idx,
+                                                        uintptr_t addr) {
+  if (barrier_check_ != nullptr) {
+    if (values_ != nullptr) {
+      ScanSlowImpl<true, true>(s, idx, addr);
+    } else {
+      ScanSlowImpl<true, false>(s, idx, addr);
+    }
   } else {
-    ScanSlowImpl<false>(s, idx, addr);
+    ScanSlowImpl<false, true>(s, idx, addr);
   }
 }
 
-template <bool kLog>
+template <bool kLog, bool kValues>
 inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
   uintptr_t slot = s->ObjBase(idx);
   referrer_ = slot;
@@ -247,7 +290,8 @@ inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
       // plain stores, which the marker's relaxed loads race with by
       // design (see the top of this file).
       IgnoreReadsBegin();
-      ScanSlotBits<true, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
+      ScanSlotBits<true, kLog, kValues>(s, slot, s->SlotPointerBits(idx),
+                                        same_span);
       IgnoreReadsEnd();
     } else {
       ScanSlotBits<false, kLog>(s, slot, s->SlotPointerBits(idx), same_span);
@@ -288,7 +332,7 @@ inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
   }
   if (t->kind() == Type::Kind::kConservative) {
     IgnoreReadsBegin();
-    ScanWords<kLog>(from, to);
+    ScanWords<kLog, kValues>(from, to);
     IgnoreReadsEnd();
   } else {
     ScanMapped<kLog>(t, payload, count, from, to);

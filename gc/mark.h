@@ -107,10 +107,18 @@ class alignas(64) Marker {
   void EnableBarrierCheck(BarrierCheck* check) {
     barrier_check_ = check;
     slow_scan_ = true;
+    other_modes_ = true;
   }
   // The object being scanned, for checkmark messages; 0 while scanning
   // roots.
   void SetReferrer(uintptr_t slot) { referrer_ = slot; }
+  // The heap's value encoding (gc/type.h): words read without a map are
+  // greyed decoded too. Null or plain: pointers only.
+  void SetValueEncoding(const ValueEncoding* values) {
+    values_ = values != nullptr && !values->plain() ? values : nullptr;
+    visitor_.SetValueEncoding(values_);
+    other_modes_ = barrier_check_ != nullptr || values_ != nullptr;
+  }
   // Set while scanning thread stacks conservatively. Checkmark then skips
   // unmarked objects instead of failing: a stack word that appeared after
   // the cycle began may be a stale value in a dead slot, pointing at an
@@ -140,6 +148,12 @@ class alignas(64) Marker {
   template <bool kCheckAllocated>
   void GreyImpl(uintptr_t p);
   MSpan* InUseSpanOf(uintptr_t p) const;
+  // The object a value in the heap's encoding holds, if it is not the
+  // word itself (values_ set).
+  void GreyDecoded(uintptr_t v) {
+    const uintptr_t d = values_->Decode(v);
+    if (d != v && d >= kMinHeapAddress) Grey(d);
+  }
   // GreyImpl once p's span is known to be in use and to hold p.
   template <bool kCheckAllocated>
   void GreyInSpan(MSpan* s, uintptr_t p);
@@ -149,8 +163,9 @@ class alignas(64) Marker {
   // kConservative: the span holds conservative objects, whose words may be
   // anything: each value is checked against the address map and the
   // allocation bits before it is greyed.
-  // kLog: the barrier check logs each word read.
-  template <bool kConservative = false, bool kLog = false>
+  // kLog: the barrier check logs each word read. kValues (conservative
+  // spans, values_ set): each word is greyed decoded too.
+  template <bool kConservative = false, bool kLog = false, bool kValues = false>
   ABSL_ATTRIBUTE_ALWAYS_INLINE void ScanSlotBits(MSpan* s, uintptr_t slot,
                                                  uint64_t mask,
                                                  bool same_span) {
@@ -165,6 +180,7 @@ class alignas(64) Marker {
         GreyInScanSpan(s, v);
       } else if (kConservative) {
         if (v >= kMinHeapAddress) Grey(v);
+        if (kValues) GreyDecoded(v);
       } else if (v != 0) {
         GreyPrecise(v);
       }
@@ -182,14 +198,17 @@ class alignas(64) Marker {
   // header, oblets and large objects, and checkmark mode.
   void ScanSlow(MSpan* s, uintptr_t idx, uintptr_t addr);
   void CheckGrey(MSpan* s, uintptr_t idx);
-  template <bool kLog = false>
+  template <bool kLog = false, bool kValues = false>
   void ScanWords(uintptr_t from, uintptr_t to);
   template <bool kLog = false>
   void ScanMapped(const Type* t, uintptr_t payload, size_t count,
                   uintptr_t from, uintptr_t to);
-  // ScanSlow's body; kLog: the barrier check logs each word read.
-  template <bool kLog>
+  // ScanSlow's body; kLog: the barrier check logs each word read;
+  // kValues: conservative words are greyed decoded too (values_ set).
+  template <bool kLog, bool kValues>
   void ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr);
+  // ScanSlow with the barrier check or a value encoding on.
+  void ScanSlowOtherModes(MSpan* s, uintptr_t idx, uintptr_t addr);
 
   static constexpr unsigned kPrefetchDepth = 16;
 
@@ -199,6 +218,9 @@ class alignas(64) Marker {
   std::unordered_set<uintptr_t>* check_visited_ = nullptr;
   BarrierCheck* barrier_check_ = nullptr;
   bool slow_scan_ = false;  // checkmark or barrier check: Scan -> ScanSlow
+  const ValueEncoding* values_ = nullptr;  // null: plain pointers
+  // The barrier check or a value encoding is on: ScanSlowOtherModes.
+  bool other_modes_ = false;
   uintptr_t referrer_ = 0;
   bool conservative_roots_ = false;
   uint64_t marked_bytes_ = 0;

@@ -15,6 +15,7 @@ void Collector::Shade(const void* p) {
   if (ph != GcPhase::kMark && ph != GcPhase::kMarkTermination) return;
   if (p == nullptr) return;
   Marker m(heap_, &pool_);
+  m.SetValueEncoding(&opts_.values);
   m.Grey(reinterpret_cast<uintptr_t>(p));
   m.work().Flush();
 }

@@ -114,6 +114,55 @@ class Type {
   DestructorFn dtor_;
 };
 
+// How the program's values encode heap pointers (Options::values), for a
+// VM that keeps tagged or NaN-boxed words where pointers go. The collector
+// decodes every word it reads without a map: thread stacks and registers,
+// conservative objects, root ranges, static data, and the values the write
+// barrier records (old and new), so WriteBarrier on a value slot shades
+// the objects behind boxed values; Visitor::VisitValue decodes the same
+// way. Words in a pointer map (Type::Of) are plain pointers, never values.
+//
+//   ValueEncoding::Pointers()          plain pointers (the default)
+//   ValueEncoding::Tagged(mask, tag)   a word w with (w & mask) == tag is a
+//                                      pointer in its other bits
+//   ValueEncoding::NanBoxed(mask, tag, payload)
+//                                      (w & mask) == tag: the pointer is
+//                                      w & payload (clox: mask = tag =
+//                                      0xfffc000000000000, payload = ~mask)
+//   ValueEncoding::Custom(fn)          fn(w): the pointer w holds, or 0
+//
+// A conservative word is read both ways: as a plain pointer (C locals hold
+// plain pointers too) and decoded.
+struct ValueEncoding {
+  uint64_t tag_mask = 0;
+  uint64_t tag = 0;
+  uint64_t payload_mask = ~uint64_t{0};
+  uintptr_t (*decode)(uint64_t value) = nullptr;
+
+  static constexpr ValueEncoding Pointers() { return ValueEncoding{}; }
+  static constexpr ValueEncoding Tagged(uint64_t mask, uint64_t pointer_tag) {
+    return ValueEncoding{mask, pointer_tag, ~mask, nullptr};
+  }
+  static constexpr ValueEncoding NanBoxed(uint64_t mask, uint64_t pointer_tag,
+                                          uint64_t payload) {
+    return ValueEncoding{mask, pointer_tag, payload, nullptr};
+  }
+  static constexpr ValueEncoding Custom(uintptr_t (*fn)(uint64_t)) {
+    return ValueEncoding{0, 0, ~uint64_t{0}, fn};
+  }
+  // Plain pointers: nothing to decode.
+  constexpr bool plain() const {
+    return decode == nullptr && tag_mask == 0 && payload_mask == ~uint64_t{0};
+  }
+  // The heap pointer `value` holds, or 0.
+  uintptr_t Decode(uint64_t value) const {
+    if (decode != nullptr) return decode(value);
+    return (value & tag_mask) == tag
+               ? static_cast<uintptr_t>(value & payload_mask)
+               : 0;
+  }
+};
+
 // Given to trace callbacks and root callbacks: report each heap pointer.
 // Null and pointers outside the heap are ignored; interior pointers keep
 // their whole object alive.
@@ -126,17 +175,26 @@ class Visitor {
   void VisitRange(const void* begin, const void* end) {
     range_fn_(ctx_, begin, end);
   }
+  // A value in the heap's encoding (Options::values): the object it holds,
+  // if any, is a reference.
+  void VisitValue(uint64_t value) {
+    uintptr_t p = values_ != nullptr ? values_->Decode(value)
+                                     : static_cast<uintptr_t>(value);
+    if (p != 0) fn_(ctx_, reinterpret_cast<const void*>(p));
+  }
 
   // For the collector.
   using VisitFn = void (*)(void* ctx, const void* p);
   using RangeFn = void (*)(void* ctx, const void* begin, const void* end);
   Visitor(void* ctx, VisitFn fn, RangeFn range_fn)
       : ctx_(ctx), fn_(fn), range_fn_(range_fn) {}
+  void SetValueEncoding(const ValueEncoding* values) { values_ = values; }
 
  private:
   void* ctx_;
   VisitFn fn_;
   RangeFn range_fn_;
+  const ValueEncoding* values_ = nullptr;  // null: plain pointers
 };
 
 }  // namespace gcheap

@@ -79,6 +79,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.trace_out = opts_.trace_output;
   co.barrier_check = opts_.barrier_check && opts_.concurrent_mark;
   co.mark_hold = opts_.mark_stress > 0 ? opts_.mark_stress_hold : 0;
+  co.values = opts_.values;
   specials_ = std::make_unique<Specials>(mheap_.get());
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
   for (P& p : ps_) p.marker = collector_->NewMarker();

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 
+#include "gc/type.h"
+
 namespace gcheap {
 
 // How the collector finds the pointers a thread holds in its own frames.
@@ -124,6 +126,11 @@ struct Options {
   // .data, .bss) roots, scanned conservatively, as Boehm GC does by
   // default. Heap::AddStaticDataRoots does the same later (after dlopen).
   bool scan_static_data = false;
+  // How the program's values encode heap pointers (NaN boxing, tagged
+  // words): every word the collector reads without a pointer map, and
+  // every value the write barrier records, is decoded too
+  // (gc/type.h; docs/embedding.md, "Your values").
+  ValueEncoding values = ValueEncoding::Pointers();
 };
 
 }  // namespace gcheap
