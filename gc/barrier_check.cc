@@ -25,8 +25,11 @@ void BarrierCheck::Reset() {
 }
 
 bool BarrierCheck::IsObject(uintptr_t v) const {
-  return v >= kMinHeapAddress &&
-         heap_->FindObject(reinterpret_cast<void*>(v)) != nullptr;
+  auto is_object = [this](uintptr_t p) {
+    return p >= kMinHeapAddress &&
+           heap_->FindObject(reinterpret_cast<void*>(p)) != nullptr;
+  };
+  return is_object(v) || (values_ != nullptr && is_object(values_->Decode(v)));
 }
 
 void BarrierCheck::Verify() {
@@ -43,8 +46,8 @@ void BarrierCheck::Verify() {
     GCHEAP_FATAL(
         "barrier check: the pointer word at %#lx (byte %lu of object %#lx, "
         "%s) changed from %#lx to %#lx during the concurrent mark without "
-        "the write barrier: store heap pointers into heap objects through "
-        "Ref<T>, WriteBarrier or CopyPointers",
+        "the write barrier: store heap pointers and values into heap "
+        "objects through Ref<T>, WriteBarrier or CopyPointers",
         static_cast<unsigned long>(slot),
         static_cast<unsigned long>(slot - start),
         static_cast<unsigned long>(start), type,

@@ -28,12 +28,16 @@
 
 #include "alloc/mheap.h"
 #include "base/mutex.h"
+#include "gc/type.h"
 
 namespace gcheap::internal {
 
 class BarrierCheck {
  public:
-  explicit BarrierCheck(MHeap* heap) : heap_(heap) {}
+  // values: the heap's value encoding (gc/type.h), or null: a word that
+  // decodes to an object is a pointer word too.
+  explicit BarrierCheck(MHeap* heap, const ValueEncoding* values = nullptr)
+      : heap_(heap), values_(values) {}
 
   // A marker read `value` from the heap word at `slot` (step 1).
   void Scanned(uintptr_t slot, uintptr_t value);
@@ -49,6 +53,7 @@ class BarrierCheck {
   bool IsObject(uintptr_t v) const;
 
   MHeap* const heap_;
+  const ValueEncoding* const values_;
   Mutex mu_{LockRank::kBarrierCheck};
   // slot -> value read
   std::unordered_map<uintptr_t, uintptr_t> scanned_ ABSL_GUARDED_BY(mu_);

@@ -38,8 +38,9 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       start_ns_(MonoNs()),
       pacer_(opts.gc_percent, opts.soft_memory_limit),
       limiter_(env->procs()),
-      barrier_check_(opts.barrier_check ? std::make_unique<BarrierCheck>(heap)
-                                        : nullptr),
+      barrier_check_(opts.barrier_check
+                         ? std::make_unique<BarrierCheck>(heap, &opts_.values)
+                         : nullptr),
       limiter_last_ns_(start_ns_),
       assists_(heap, env, &limiter_),
       sweeper_(heap),

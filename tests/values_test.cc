@@ -1,6 +1,7 @@
 // Value encodings (Options::values): NaN-boxed and tagged words held where
 // pointers go, through the write barrier, conservative objects, root
 // ranges, thread stacks and trace callbacks.
+#include <algorithm>
 #include <cstdint>
 #include <thread>
 
@@ -251,6 +252,66 @@ TEST(TraceContractTest, SideArraysGrowWhileMarksRun) {
     EXPECT_GT(heap.ReadMemStats().num_gc, 3u);  // marks ran meanwhile
   }
   heap.DetachCurrentThread();
+}
+
+// A VM's bug: boxed values stored into a rooted conservative array, with
+// or (skip_barrier) without the write barrier, while collections run as
+// `o` asks. Returns once every value is checked.
+void FillValues(Options o, bool skip_barrier, int n) {
+  o.values = kNan;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    constexpr size_t kSlots = 1024;
+    Persistent<uint64_t> slots(
+        heap, static_cast<uint64_t*>(m.AllocateArray(kValueType, kSlots)));
+    for (int i = 0; i < n; i++) {
+      Pair* p = m.New<Pair>(kPairType);
+      p->value = static_cast<uint64_t>(i);
+      uint64_t* slot = &slots.Get()[i % kSlots];
+      const uint64_t boxed = kNanTag | reinterpret_cast<uint64_t>(p);
+      if (skip_barrier) {
+        __atomic_store_n(slot, boxed, __ATOMIC_RELAXED);
+      } else {
+        StoreValue(slot, boxed);
+      }
+    }
+    for (int i = std::max(0, n - static_cast<int>(kSlots)); i < n; i++) {
+      auto* p = reinterpret_cast<Pair*>(kNan.Decode(slots.Get()[i % kSlots]));
+      ASSERT_EQ(p->value, static_cast<uint64_t>(i));
+    }
+  }
+  heap.DetachCurrentThread();
+}
+
+Options MarkStress() {
+  Options o = PreciseDrainsOptions();
+  o.mark_stress = 20;
+  o.mark_stress_hold = 200;
+  o.barrier_check = true;
+  o.checkmark = true;
+  return o;
+}
+
+// The concurrent stress mode finds a value store that skips the barrier...
+TEST(ValueStressDeathTest, MarkStressCatchesAValueStoreWithoutTheBarrier) {
+  EXPECT_DEATH(FillValues(MarkStress(), /*skip_barrier=*/true, 20000),
+               "barrier check: the pointer word at 0x[0-9a-f]+ \\(byte "
+               "[0-9]+ of object 0x[0-9a-f]+, Value\\) changed from "
+               "(0|0x[0-9a-f]+) to 0xfffc[0-9a-f]+ during the concurrent mark");
+}
+
+// ...passes the same program with the barrier...
+TEST(ValueStressTest, MarkStressPassesValueStoresThroughTheBarrier) {
+  FillValues(MarkStress(), /*skip_barrier=*/false, 20000);
+}
+
+// ...where plain GC stress, whose collections stop the world, cannot see
+// the missing barrier at all.
+TEST(ValueStressTest, GcStressDoesNotSeeTheMissingBarrier) {
+  Options o = PreciseDrainsOptions();
+  o.gc_stress = 500;
+  FillValues(o, /*skip_barrier=*/true, 5000);
 }
 
 TEST(ValueEncodingTest, Decodes) {
