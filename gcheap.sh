@@ -10,7 +10,10 @@
 #                                binary-trees and GCBench vs Go and Boehm GC
 #                                (tools/bench_gc.sh), the multi-threaded
 #                                shapes vs Go 1.26, Go 1.19, Boehm GC and
-#                                mimalloc (tools/bench_shapes.sh)
+#                                mimalloc (tools/bench_shapes.sh), a VM's
+#                                values: barrier and interning against a
+#                                plain store and clox's table
+#                                (tools/bench_values.sh)
 #   ./gcheap.sh sanitizers       the asan and tsan test runs
 #   ./gcheap.sh all              example, tests, sanitizers, benchmarks
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
@@ -133,6 +136,7 @@ case "$cmd" in
     tools/bench_gc.sh || rc=1
     if [ "$(id -u)" -eq 0 ]; then tools/fetch_go126.sh || true; fi
     tools/bench_shapes.sh || rc=1
+    tools/bench_values.sh || rc=1
     exit $rc
     ;;
   fuzz)
@@ -179,7 +183,7 @@ case "$cmd" in
     exit $rc
     ;;
   *)
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

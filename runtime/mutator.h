@@ -118,6 +118,16 @@ class Mutator {
     }
   }
 
+  // The read side of the barrier, for an object found through something
+  // that does not keep it alive (a weak table: WeakSet, or the program's
+  // own table under a weak callback): while a concurrent mark runs, marks
+  // p's object, so that this cycle does not free it now that the program
+  // holds it. Call it on every object such a table returns, before using
+  // it. One load and a branch while the collector is idle.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Shade(const void* p) {
+    if (ABSL_PREDICT_FALSE(marking())) ShadeSlow(p);
+  }
+
   Heap& heap() const;
 
  private:
@@ -211,6 +221,7 @@ class Mutator {
   void* AllocateSlowWork(const Type& type, size_t count, bool array,
                          bool or_null);
   void SafepointSlow();
+  void ShadeSlow(const void* p);
 
   internal::MCache* mcache_ = nullptr;  // the held P's cache
   // Nonzero while the thread runs an inline fast path (FastPathScope).

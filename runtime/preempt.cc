@@ -48,6 +48,7 @@
 #include "base/check.h"
 #include "base/clock.h"
 #include "runtime/heap_impl.h"
+#include "runtime/weak.h"
 
 extern "C" char gcheap_write_barrier_stub[] __attribute__((weak));
 extern "C" char gcheap_write_barrier_stub_end[] __attribute__((weak));
@@ -180,6 +181,24 @@ NoPreempt::NoPreempt()
   if (st_ != nullptr) {
     st_->nopreempt++;
     std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
+// As NoPreempt, for the public headers (runtime/weak.h).
+NoSignalStop::NoSignalStop()
+    : depth_(tls_current != nullptr
+                 ? &HeapImpl::StateOf(*tls_current)->nopreempt
+                 : nullptr) {
+  if (depth_ != nullptr) {
+    ++*depth_;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
+NoSignalStop::~NoSignalStop() {
+  if (depth_ != nullptr) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    --*depth_;
   }
 }
 

@@ -397,6 +397,11 @@ namespace gcheap {
 
 // The entry from the inline Safepoint(), as Mutator::AllocateSlow is for
 // allocation (RuntimeFrames in runtime/heap_impl.h).
+void Mutator::ShadeSlow(const void* p) {
+  internal::NoPreempt no_preempt;
+  heap_->collector().Shade(p);
+}
+
 ABSL_ATTRIBUTE_NOINLINE void Mutator::SafepointSlow() {
   __builtin_unwind_init();
   heap_->SafepointSlow(*this);

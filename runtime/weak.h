@@ -5,6 +5,10 @@
 //                     lives, null once the collector has found it dead.
 // WeakValueMap<K, V>  a hash table whose values are held weakly: a VM's
 //                     table of interned strings, a cache of wrappers.
+// WeakSet<T>          a set of heap objects held weakly, looked up by a hash
+//                     and an equality test that reads the object: a VM's
+//                     string table (clox's), with no key copy, no
+//                     allocation and no weak handle per entry.
 //
 //   gcheap::WeakRef<Str> w(heap, s);
 //   ...
@@ -29,6 +33,8 @@
 #define GCHEAP_RUNTIME_WEAK_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <unordered_map>
 #include <utility>
@@ -206,6 +212,179 @@ class WeakValueMap {
   mutable internal::Mutex mu_{internal::LockRank::kWeakMap};
   std::unordered_map<K, WeakRef<V>, Hash, Eq> map_ ABSL_GUARDED_BY(mu_);
   size_t purge_at_ ABSL_GUARDED_BY(mu_) = 16;
+};
+
+namespace internal {
+// A scope in which the calling thread, if attached, is not stopped by a
+// signal (it may still stop at a safepoint, but none is reached inside):
+// WeakSet's lookups, which a stop must not find halfway.
+class NoSignalStop {
+ public:
+  NoSignalStop();
+  ~NoSignalStop();
+  NoSignalStop(const NoSignalStop&) = delete;
+  NoSignalStop& operator=(const NoSignalStop&) = delete;
+
+ private:
+  int* const depth_;
+};
+}  // namespace internal
+
+// A set of heap objects that does not keep them alive: the shape of a VM's
+// string table. Lookups take a hash and an equality test that reads the
+// candidate object, so a string is found by (chars, length, hash) with no
+// key copy and no allocation:
+//
+//   struct StrEq {
+//     std::string_view s;
+//     bool operator()(const Str* o) const { return o->view() == s; }
+//   };
+//   Str* Intern(gcheap::WeakSet<Str>& set, gcheap::Mutator& m,
+//               std::string_view s) {
+//     const uint64_t h = Hash(s);
+//     return set.FindOrInsert(h, StrEq{s}, [&] { return NewStr(m, s, h); });
+//   }
+//
+// Entries whose object dies vanish: once per cycle, after marking and
+// before anything is freed, the set drops them (a weak callback,
+// Heap::AddWeakCallback). The objects the set returns are shaded while a
+// concurrent mark runs (Mutator::Shade), so a string found during a mark
+// is kept by that mark.
+//
+// Threads: every call but size() needs the calling thread attached to the
+// set's heap and holding its P. Calls from several threads are serialized
+// by the set's mutex, which is never held across a safepoint: FindOrInsert
+// calls `make` (which may allocate, and so stop for a collection) with the
+// lock released, then looks again.
+template <class T>
+class WeakSet {
+ public:
+  explicit WeakSet(Heap& heap) : heap_(heap) {
+    heap_.AddWeakCallback(&WeakSet::DropDead, this);
+  }
+  ~WeakSet() {
+    heap_.RemoveWeakCallback(&WeakSet::DropDead, this);
+    free(entries_);
+  }
+  WeakSet(const WeakSet&) = delete;
+  WeakSet& operator=(const WeakSet&) = delete;
+
+  // The live object with this hash for which eq(object) is true, or null.
+  template <class Eq>
+  T* Find(Mutator& m, uint64_t hash, Eq&& eq) {
+    T* found;
+    {
+      internal::NoSignalStop no_stop;
+      internal::MutexLock l(&mu_);
+      found = FindLocked(hash, eq);
+    }
+    if (found != nullptr) m.Shade(found);
+    return found;
+  }
+  // Adds object with its hash (the same hash its lookups will give). An
+  // object equal to one already in the set is added beside it: use
+  // FindOrInsert to intern.
+  void Insert(T* object, uint64_t hash) {
+    internal::NoSignalStop no_stop;
+    internal::MutexLock l(&mu_);
+    InsertLocked(object, hash);
+  }
+  // The live object with this hash for which eq(object) is true; if there
+  // is none, make() is called (without the lock) and its result added and
+  // returned, unless another thread added an equal object meanwhile: then
+  // that one is returned. The interning operation.
+  template <class Eq, class Make>
+  T* FindOrInsert(Mutator& m, uint64_t hash, Eq&& eq, Make&& make) {
+    if (T* found = Find(m, hash, eq)) return found;
+    T* made = make();
+    T* found;
+    {
+      internal::NoSignalStop no_stop;
+      internal::MutexLock l(&mu_);
+      found = FindLocked(hash, eq);
+      if (found == nullptr) InsertLocked(made, hash);
+    }
+    if (found != nullptr) {
+      m.Shade(found);
+      return found;
+    }
+    return made;
+  }
+  // Entries, the dead ones of the last cycle already dropped.
+  size_t size() const {
+    internal::MutexLock l(&mu_);
+    return count_;
+  }
+
+ private:
+  // An entry: the object (0: empty, 1: deleted) and its hash.
+  struct Entry {
+    uintptr_t object;
+    uint64_t hash;
+  };
+  static constexpr uintptr_t kDeleted = 1;
+
+  template <class Eq>
+  T* FindLocked(uint64_t hash, Eq& eq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (capacity_ == 0) return nullptr;
+    for (size_t i = hash & (capacity_ - 1);; i = (i + 1) & (capacity_ - 1)) {
+      const Entry& e = entries_[i];
+      if (e.object == 0) return nullptr;
+      if (e.object != kDeleted && e.hash == hash &&
+          eq(static_cast<const T*>(reinterpret_cast<T*>(e.object)))) {
+        return reinterpret_cast<T*>(e.object);
+      }
+    }
+  }
+  void InsertLocked(T* object, uint64_t hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if ((used_ + 1) * 4 > capacity_ * 3) Rehash();
+    size_t i = hash & (capacity_ - 1);
+    while (entries_[i].object > kDeleted) i = (i + 1) & (capacity_ - 1);
+    if (entries_[i].object == 0) used_++;
+    entries_[i] = Entry{reinterpret_cast<uintptr_t>(object), hash};
+    count_++;
+  }
+  // Grows (or, with many deleted entries, just cleans) the table.
+  void Rehash() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    size_t capacity = capacity_ == 0 ? 16 : capacity_;
+    while ((count_ + 1) * 2 > capacity) capacity *= 2;
+    auto* entries = static_cast<Entry*>(calloc(capacity, sizeof(Entry)));
+    if (entries == nullptr) abort();
+    for (size_t j = 0; j < capacity_; j++) {
+      const Entry& e = entries_[j];
+      if (e.object <= kDeleted) continue;
+      size_t i = e.hash & (capacity - 1);
+      while (entries[i].object != 0) i = (i + 1) & (capacity - 1);
+      entries[i] = e;
+    }
+    free(entries_);
+    entries_ = entries;
+    capacity_ = capacity;
+    used_ = count_;
+  }
+  // The weak callback: with the world stopped, no thread is inside a call
+  // (each runs without a safepoint and cannot be stopped by a signal), so
+  // the table is read without the lock.
+  static void DropDead(WeakProcessor& weak,
+                       void* arg) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto* set = static_cast<WeakSet*>(arg);
+    for (size_t i = 0; i < set->capacity_; i++) {
+      Entry& e = set->entries_[i];
+      if (e.object > kDeleted &&
+          !weak.IsLive(reinterpret_cast<const void*>(e.object))) {
+        e.object = kDeleted;
+        set->count_--;
+      }
+    }
+  }
+
+  Heap& heap_;
+  mutable internal::Mutex mu_{internal::LockRank::kWeakMap};
+  Entry* entries_ ABSL_GUARDED_BY(mu_) = nullptr;
+  size_t capacity_ ABSL_GUARDED_BY(mu_) = 0;  // a power of two, or 0
+  size_t used_ ABSL_GUARDED_BY(mu_) = 0;      // live and deleted entries
+  size_t count_ ABSL_GUARDED_BY(mu_) = 0;     // live entries
 };
 
 }  // namespace gcheap

@@ -1,9 +1,12 @@
 // Weak references and the weak-value map.
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gcheap/gcheap.h"
+#include "gcheap/testing.h"
 #include "gtest/gtest.h"
 #include "runtime/heap_impl.h"
 #include "tests/test_types.h"
@@ -231,7 +234,10 @@ struct StringTable {
   int calls = 0;
   char* Intern(Mutator& m, const std::string& s) {
     for (char* e : entries) {
-      if (s == e) return e;
+      if (s == e) {
+        m.Shade(e);  // found through a table that does not keep it
+        return e;
+      }
     }
     auto* p = static_cast<char*>(m.AllocateNoscan(s.size() + 1));
     memcpy(p, s.c_str(), s.size() + 1);
@@ -296,6 +302,136 @@ TEST_F(WeakTest, WeakProcessorSaysLiveForWhatIsNotAHeapObject) {
   heap_.Collect();
   heap_.RemoveWeakCallback(cb, nullptr);
   EXPECT_EQ(results[0] + results[1] + results[2], 3);
+}
+
+// WeakSet: a string table the way a VM keeps one.
+struct Sym {
+  uint64_t length;
+  char chars[];
+  std::string_view view() const { return {chars, length}; }
+};
+uint64_t HashOf(std::string_view s) {
+  uint64_t h = 1469598103934665603u;
+  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211u;
+  return h;
+}
+struct StrEq {
+  std::string_view s;
+  bool operator()(const Sym* o) const { return o->view() == s; }
+};
+Sym* NewStr(Mutator& m, std::string_view s) {
+  // At least 16 bytes: a slot of its own, not a shared tiny block.
+  auto* o = static_cast<Sym*>(m.AllocateNoscan(sizeof(Sym) + s.size() + 8));
+  o->length = s.size();
+  memcpy(o->chars, s.data(), s.size());
+  return o;
+}
+Sym* Intern(WeakSet<Sym>& set, Mutator& m, std::string_view s) {
+  return set.FindOrInsert(m, HashOf(s), StrEq{s}, [&] { return NewStr(m, s); });
+}
+
+TEST_F(WeakTest, WeakSetInternsAndForgetsTheDead) {
+  WeakSet<Sym> set(heap_);
+  std::vector<Persistent<Sym>> keep;
+  for (int i = 0; i < 1000; i++) {
+    Sym* s = Intern(set, m_, "symbol-" + std::to_string(i));
+    EXPECT_EQ(s->view(), "symbol-" + std::to_string(i));
+    if (i % 4 == 0) keep.emplace_back(heap_, s);
+  }
+  EXPECT_EQ(set.size(), 1000u);
+  EXPECT_EQ(Intern(set, m_, "symbol-8"), keep[2].Get());  // the same object
+  heap_.Collect();
+  EXPECT_EQ(set.size(), 250u);  // the dead are gone
+  for (size_t k = 0; k < keep.size(); k++) {
+    const std::string name = "symbol-" + std::to_string(4 * k);
+    EXPECT_EQ(set.Find(m_, HashOf(name), StrEq{name}), keep[k].Get());
+  }
+  const std::string gone = "symbol-5";
+  EXPECT_EQ(set.Find(m_, HashOf(gone), StrEq{gone}), nullptr);
+  Sym* again = Intern(set, m_, gone);  // made anew
+  EXPECT_EQ(again->view(), gone);
+  EXPECT_EQ(set.size(), 251u);
+  keep.clear();
+  heap_.Collect();
+  EXPECT_EQ(set.size(), 0u);
+}
+
+TEST_F(WeakTest, WeakSetSeparatesEqualHashesByEquality) {
+  WeakSet<Sym> set(heap_);
+  HandleScope scope(m_);
+  // Every string under one hash: the equality test tells them apart.
+  auto eq_intern = [&](std::string_view s) {
+    return set.FindOrInsert(m_, 42, StrEq{s}, [&] { return NewStr(m_, s); });
+  };
+  Local<Sym> a(m_, eq_intern("alpha"));
+  Local<Sym> b(m_, eq_intern("beta"));
+  EXPECT_NE(a.Get(), b.Get());
+  EXPECT_EQ(eq_intern("alpha"), a.Get());
+  EXPECT_EQ(eq_intern("beta"), b.Get());
+}
+
+// A string found during a concurrent mark, held only in a local that the
+// mark's stack scan never saw, survives the mark: Find shades it.
+ABSL_ATTRIBUTE_NOINLINE void InternAndDrop(WeakSet<Sym>& set, Mutator& m) {
+  Intern(set, m, "found during the mark");
+}
+
+TEST(WeakSetTest, WhatFindReturnsDuringAMarkIsKept) {
+  Options o = PreciseDrainsOptions();
+  o.stack_scanning = StackScanning::kConservative;
+  o.gc_percent = -1;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    WeakSet<Sym> set(heap);
+    InternAndDrop(set, m);
+    const std::string key = "found during the mark";
+    Sym* volatile found = nullptr;
+    {
+      testing_hooks::HeldMark mark(heap, m);
+      found = set.Find(m, HashOf(key), StrEq{key});
+      mark.Release(m);
+    }
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(heap.ObjectStart(found), found);  // not freed
+    EXPECT_EQ(set.Find(m, HashOf(key), StrEq{key}), found);
+    EXPECT_EQ(found->view(), key);
+  }
+  heap.DetachCurrentThread();
+}
+
+// Several threads interning the same names while collections run: one
+// object per name.
+TEST(WeakSetTest, ThreadsInterningTheSameNamesGetOneObjectEach) {
+  Options o = PreciseDrainsOptions();
+  o.max_procs = 4;
+  Heap heap(o);
+  WeakSet<Sym> set(heap);
+  constexpr int kThreads = 4, kNames = 300;
+  std::vector<std::vector<Sym*>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      Mutator& m = heap.AttachCurrentThread();
+      {
+        std::vector<Persistent<Sym>> keep;
+        for (int i = 0; i < kNames; i++) {
+          Sym* s = Intern(set, m, "name-" + std::to_string(i));
+          keep.emplace_back(heap, s);
+          MakeList(m, 20, i);  // garbage: collections run meanwhile
+        }
+        for (const auto& k : keep) got[t].push_back(k.Get());
+        // All threads keep theirs until every thread has interned.
+        BlockingScope blocking(m);
+        static std::atomic<int> done{0};
+        done++;
+        while (done.load() % kThreads != 0) std::this_thread::yield();
+      }
+      heap.DetachCurrentThread();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 1; t < kThreads; t++) EXPECT_EQ(got[t], got[0]);
 }
 
 }  // namespace
