@@ -1,6 +1,6 @@
-// Roots: registered slots, ranges and callbacks, Persistent handles, and
-// each mutator's stack (conservative) or handle stack (precise). See
-// runtime/heap_impl.h.
+// Roots at mark start: the program's registered roots (runtime/root_set.h),
+// finalizer queues, Pools, and each mutator's stack (conservative) or
+// handle stack (precise). See runtime/heap_impl.h.
 #include <algorithm>
 
 #include "base/check.h"

