@@ -40,6 +40,7 @@
 #include <utility>
 
 #include "base/mutex.h"
+#include "base/spinlock.h"
 #include "runtime/heap.h"
 
 namespace gcheap {
@@ -253,7 +254,7 @@ class NoSignalStop {
 //
 // Threads: every call but size() needs the calling thread attached to the
 // set's heap and holding its P. Calls from several threads are serialized
-// by the set's mutex, which is never held across a safepoint: FindOrInsert
+// by the set's spin lock, which is never held across a safepoint: FindOrInsert
 // calls `make` (which may allocate, and so stop for a collection) with the
 // lock released, then looks again.
 template <class T>
@@ -275,7 +276,7 @@ class WeakSet {
     T* found;
     {
       internal::NoSignalStop no_stop;
-      internal::MutexLock l(&mu_);
+      internal::SpinLockHolder l(&mu_);
       found = FindLocked(hash, eq);
     }
     if (found != nullptr) m.Shade(found);
@@ -286,7 +287,7 @@ class WeakSet {
   // FindOrInsert to intern.
   void Insert(T* object, uint64_t hash) {
     internal::NoSignalStop no_stop;
-    internal::MutexLock l(&mu_);
+    internal::SpinLockHolder l(&mu_);
     InsertLocked(object, hash);
   }
   // The live object with this hash for which eq(object) is true; if there
@@ -300,7 +301,7 @@ class WeakSet {
     T* found;
     {
       internal::NoSignalStop no_stop;
-      internal::MutexLock l(&mu_);
+      internal::SpinLockHolder l(&mu_);
       found = FindLocked(hash, eq);
       if (found == nullptr) InsertLocked(made, hash);
     }
@@ -312,7 +313,7 @@ class WeakSet {
   }
   // Entries, the dead ones of the last cycle already dropped.
   size_t size() const {
-    internal::MutexLock l(&mu_);
+    internal::SpinLockHolder l(&mu_);
     return count_;
   }
 
@@ -380,7 +381,9 @@ class WeakSet {
   }
 
   Heap& heap_;
-  mutable internal::Mutex mu_{internal::LockRank::kWeakMap};
+  // A leaf spin lock: held for one probe sequence, never across a
+  // safepoint or a call but eq.
+  mutable internal::SpinLock mu_;
   Entry* entries_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t capacity_ ABSL_GUARDED_BY(mu_) = 0;  // a power of two, or 0
   size_t used_ ABSL_GUARDED_BY(mu_) = 0;      // live and deleted entries
