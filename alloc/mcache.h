@@ -146,10 +146,12 @@ class MCache {
 
   // MSpan::SetTypeBits for a span this cache allocates from, getting the
   // span its type bits from the heap when the layout turns mixed.
+  // type: the object's gcheap::Type, for diagnostics (MSpan::uniform_type).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void SetTypeBits(MSpan* s, uintptr_t idx,
                                                 bool with_header,
-                                                uint64_t ptrmask) {
-    if (ABSL_PREDICT_FALSE(!s->SetTypeBits(idx, with_header, ptrmask))) {
+                                                uint64_t ptrmask,
+                                                const void* type = nullptr) {
+    if (ABSL_PREDICT_FALSE(!s->SetTypeBits(idx, with_header, ptrmask, type))) {
       SetTypeBitsSlow(s, idx, with_header, ptrmask);
     }
   }

@@ -92,6 +92,10 @@ struct MSpan {
   static constexpr uint8_t kLayoutConservative = 4;
   std::atomic<uint8_t> layout{kLayoutEmpty};
   uint64_t uniform_mask = 0;  // relaxed atomic
+  // The type (a gcheap::Type) of the object that made the layout uniform,
+  // or null: what diagnostics name for header-less objects (others of the
+  // same mask may share the span). Relaxed atomic.
+  const void* uniform_type = nullptr;
   // Type bits of a small scan span whose layout is mixed, else null
   // (allocated when the layout turns mixed, so spans of one layout carry
   // none): heap_bits has one bit per word of the span (1 = the word may
@@ -213,7 +217,8 @@ struct MSpan {
   // mixed. Returns false if that needs the type bits first: the caller
   // gets them from the heap and calls BecomeMixed. Owner only.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SetTypeBits(uintptr_t idx, bool with_header,
-                                                uint64_t ptrmask) {
+                                                uint64_t ptrmask,
+                                                const void* type = nullptr) {
     const uint8_t raw = layout.load(std::memory_order_relaxed);
     const uint8_t l = raw & kLayoutStateMask;
     if (!with_header) {
@@ -221,6 +226,7 @@ struct MSpan {
       if (l == kLayoutUniform && uniform_mask == ptrmask) return true;
       if (l == kLayoutEmpty) {
         __atomic_store_n(&uniform_mask, ptrmask, __ATOMIC_RELAXED);
+        __atomic_store_n(&uniform_type, type, __ATOMIC_RELAXED);
         layout.store(raw | kLayoutUniform, std::memory_order_release);
         return true;
       }

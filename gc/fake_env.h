@@ -92,7 +92,7 @@ inline void* AllocWithTypeBits(MHeap& heap, MCache* c, const Type& t) {
   void* p = c->Alloc(t.size(), /*noscan=*/false);
   auto slot = reinterpret_cast<uintptr_t>(p);
   MSpan* s = heap.SpanOf(slot);
-  c->SetTypeBits(s, s->ObjIndex(slot), false, t.pointer_mask());
+  c->SetTypeBits(s, s->ObjIndex(slot), false, t.pointer_mask(), &t);
   return p;
 }
 

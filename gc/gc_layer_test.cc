@@ -112,6 +112,33 @@ TEST_F(MarkerTest, TypeBitObjectsAreScannedByTheirMap) {
   EXPECT_FALSE(IsMarked(heap_, c));
 }
 
+// Diagnostics (checkmark, the barrier check) name a header-less object by
+// the type that set its span's layout.
+TEST_F(MarkerTest, HeaderlessObjectsAreNamedByTheirSpansType) {
+  auto* a = static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode));
+  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(a));
+  uintptr_t start = 0;
+  EXPECT_STREQ(
+      DescribeObject(s, s->ObjIndex(reinterpret_cast<uintptr_t>(a)), &start),
+      "Node");
+  EXPECT_EQ(start, reinterpret_cast<uintptr_t>(a));  // no header to skip
+  // Another layout in the same span: the span no longer has one type.
+  struct Two {
+    void* p;
+    uint64_t x;
+  };
+  static constexpr Type kTwoMaps =
+      Type::Of<Two>("Other").Pointers(offsetof(Two, x));
+  void* b = nullptr;
+  for (int i = 0; i < 1000 && b == nullptr; i++) {
+    void* o = AllocWithTypeBits(heap_, env_.cache(), kTwoMaps);
+    if (heap_.SpanOf(reinterpret_cast<uintptr_t>(o)) == s) b = o;
+  }
+  ASSERT_NE(b, nullptr);
+  EXPECT_STREQ(DescribeObject(s, s->ObjIndex(reinterpret_cast<uintptr_t>(a))),
+               "an object with a pointer map (type bits)");
+}
+
 TEST_F(MarkerTest, AHugeObjectIsScannedInObletsToItsLastWord) {
   // A conservative object of 5 oblets and a bit; pointers in its first
   // and last words and one at each oblet boundary.

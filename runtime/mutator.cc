@@ -170,7 +170,7 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
     return p;
   }
   if (bitmap) {
-    c->SetTypeBits(s, idx, false, t.pointer_mask());
+    c->SetTypeBits(s, idx, false, t.pointer_mask(), &t);
     return p;
   }
   if (s->small_scan) c->SetTypeBits(s, idx, true, 0);

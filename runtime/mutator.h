@@ -164,7 +164,7 @@ class Mutator {
       void* p = mcache_->TryAllocSmall(
           SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
       if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-      mcache_->SetTypeBits(s, idx, false, t.pointer_mask());
+      mcache_->SetTypeBits(s, idx, false, t.pointer_mask(), &t);
       return p;
     }
     if (t.kind() == Type::Kind::kConservative && t.destructor() == nullptr) {

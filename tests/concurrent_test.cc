@@ -257,11 +257,9 @@ TEST_F(ConcurrentDeathTest, CheckmarkCatchesAMissingBarrier) {
           *reinterpret_cast<Pair**>(&a->car) = nullptr;
         });
       },
-      "checkmark: object 0x[0-9a-f]+ \\(an object with a pointer map "
-      "\\(type bits\\), 24-byte slot\\) is reachable from object 0x[0-9a-f]+ "
-      "\\(an object with a pointer map \\(type bits\\)\\) but the concurrent "
-      "mark did not mark it: a pointer store into the referrer missed the "
-      "write barrier");
+      "checkmark: object 0x[0-9a-f]+ \\(Pair, 24-byte slot\\) is reachable "
+      "from object 0x[0-9a-f]+ \\(Pair\\) but the concurrent mark did not "
+      "mark it: a pointer store into the referrer missed the write barrier");
 }
 
 TEST(ConcurrentTest, WeakGetDuringMarkShadesTheTarget) {

@@ -263,7 +263,7 @@ TEST_F(ErrorsDeathTest, StoresIntoWordsTheTypeDoesNotList) {
   h->listed = p;  // fine
   EXPECT_DEATH(h->forgotten = p,
                "pointer store into 0x[0-9a-f]+, byte 8 of object 0x[0-9a-f]+ "
-               "\\(an object with a pointer map \\(type bits\\)\\), "
+               "\\(Half\\), "
                "which its Type does not list as a pointer word");
   Big* b = m.New<Big>(kBigHalfType);  // over 512 bytes: a header
   b->first = p;
