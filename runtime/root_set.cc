@@ -60,55 +60,56 @@ void RootSet::RemoveRange(const void* b, const void* e) {
   GCHEAP_FATAL("RemoveRootRange(%p, %p): range not registered", b, e);
 }
 
+template <class Fn>
+void RootSet::AddTo(std::vector<Registered<Fn>>* list, Fn fn, void* arg,
+                    const char* what) {
+  GCHEAP_CHECK(fn != nullptr, "%s(nullptr)", what);
+  for (const Registered<Fn>& r : *list) {
+    GCHEAP_CHECK(r.fn != fn || r.arg != arg,
+                 "%s: callback already registered with this arg", what);
+  }
+  list->push_back(Registered<Fn>{fn, arg});
+}
+
+template <class Fn>
+void RootSet::RemoveFrom(std::vector<Registered<Fn>>* list, Fn fn, void* arg,
+                         const char* what) {
+  for (size_t i = 0; i < list->size(); i++) {
+    if ((*list)[i].fn == fn && (*list)[i].arg == arg) {
+      list->erase(list->begin() + i);
+      return;
+    }
+  }
+  GCHEAP_FATAL("%s: callback not registered", what);
+}
+
 void RootSet::AddCallback(Heap::RootCallback cb, void* arg) {
   NoPreempt no_preempt;
-  GCHEAP_CHECK(cb != nullptr, "AddRootCallback(nullptr)");
   MutexLock l(&mu_);
-  for (const Callback& c : callbacks_) {
-    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
-                 "AddRootCallback: callback already registered with this arg");
-  }
-  callbacks_.push_back(Callback{cb, arg});
+  AddTo(&callbacks_, cb, arg, "AddRootCallback");
 }
 
 void RootSet::RemoveCallback(Heap::RootCallback cb, void* arg) {
   NoPreempt no_preempt;
   MutexLock l(&mu_);
-  for (size_t i = 0; i < callbacks_.size(); i++) {
-    if (callbacks_[i].fn == cb && callbacks_[i].arg == arg) {
-      callbacks_.erase(callbacks_.begin() + i);
-      return;
-    }
-  }
-  GCHEAP_FATAL("RemoveRootCallback: callback not registered");
+  RemoveFrom(&callbacks_, cb, arg, "RemoveRootCallback");
 }
 
 void RootSet::AddWeakCallback(Heap::WeakCallback cb, void* arg) {
   NoPreempt no_preempt;
-  GCHEAP_CHECK(cb != nullptr, "AddWeakCallback(nullptr)");
   MutexLock l(&mu_);
-  for (const WeakCallback& c : weak_callbacks_) {
-    GCHEAP_CHECK(c.fn != cb || c.arg != arg,
-                 "AddWeakCallback: callback already registered with this arg");
-  }
-  weak_callbacks_.push_back(WeakCallback{cb, arg});
+  AddTo(&weak_callbacks_, cb, arg, "AddWeakCallback");
 }
 
 void RootSet::RemoveWeakCallback(Heap::WeakCallback cb, void* arg) {
   NoPreempt no_preempt;
   MutexLock l(&mu_);
-  for (size_t i = 0; i < weak_callbacks_.size(); i++) {
-    if (weak_callbacks_[i].fn == cb && weak_callbacks_[i].arg == arg) {
-      weak_callbacks_.erase(weak_callbacks_.begin() + i);
-      return;
-    }
-  }
-  GCHEAP_FATAL("RemoveWeakCallback: callback not registered");
+  RemoveFrom(&weak_callbacks_, cb, arg, "RemoveWeakCallback");
 }
 
 void RootSet::RunWeakCallbacks(WeakProcessor& weak) {
   MutexLock l(&mu_);
-  for (const WeakCallback& c : weak_callbacks_) c.fn(weak, c.arg);
+  for (const auto& c : weak_callbacks_) c.fn(weak, c.arg);
 }
 
 void** RootSet::NewPersistent(void* value) {
@@ -188,7 +189,7 @@ void RootSet::Mark(Marker& m, CollectorEnv::RootBytes* rb) {
       rb->globals +=
           static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
     }
-    for (const Callback& c : callbacks_) c.fn(m.visitor(), c.arg);
+    for (const auto& c : callbacks_) c.fn(m.visitor(), c.arg);
   }
   SpinLockHolder h(&persistent_lock_);
   for (void** chunk : persistent_chunks_) {

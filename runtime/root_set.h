@@ -77,21 +77,28 @@ class RootSet {
     const void* begin;
     const void* end;
   };
-  struct Callback {
-    Heap::RootCallback fn;
+  // A (function, argument) pair the program registered.
+  template <class Fn>
+  struct Registered {
+    Fn fn;
     void* arg;
   };
+  // Adds or removes (fn, arg), failing loudly, with messages that start
+  // with `what`, on a null fn, a pair already there or one never added.
+  template <class Fn>
+  static void AddTo(std::vector<Registered<Fn>>* list, Fn fn, void* arg,
+                    const char* what);
+  template <class Fn>
+  static void RemoveFrom(std::vector<Registered<Fn>>* list, Fn fn, void* arg,
+                         const char* what);
 
   Mutex mu_{LockRank::kRoots};
   std::vector<void**> slots_ ABSL_GUARDED_BY(mu_);
   std::vector<Range> ranges_ ABSL_GUARDED_BY(mu_);
   std::vector<Range> static_ranges_ ABSL_GUARDED_BY(mu_);
-  std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
-  struct WeakCallback {
-    Heap::WeakCallback fn;
-    void* arg;
-  };
-  std::vector<WeakCallback> weak_callbacks_ ABSL_GUARDED_BY(mu_);
+  std::vector<Registered<Heap::RootCallback>> callbacks_ ABSL_GUARDED_BY(mu_);
+  std::vector<Registered<Heap::WeakCallback>> weak_callbacks_
+      ABSL_GUARDED_BY(mu_);
 
   SpinLock persistent_lock_;
   std::vector<void**> persistent_chunks_ ABSL_GUARDED_BY(persistent_lock_);
