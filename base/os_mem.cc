@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "base/sanitizers.h"
 
 namespace gcheap::internal {
 namespace {
@@ -54,6 +55,9 @@ OsResult OsRelease(void* addr, size_t size) {
 }
 
 OsResult OsUnreserve(void* addr, size_t size) {
+  // AddressSanitizer keeps poison past munmap: the next mapping there (a
+  // thread's stack and TLS) would inherit the heap's poisoned slots.
+  UnpoisonMemory(addr, size);
   if (munmap(addr, size) != 0) return Fail("munmap");
   return OsResult{};
 }
