@@ -5,24 +5,25 @@
 
 namespace gcheap::internal {
 
-MCache::MCache(MHeap* heap) : heap_(heap), flush_gen_(heap->sweepgen()) {
-  for (MSpan*& s : alloc_) s = heap_->empty_span();
+MCache::MCache(MHeap* heap)
+    : gch_internal_mcache{}, heap_(heap), flush_gen_(heap->sweepgen()) {
+  for (gch_internal_span*& s : alloc) s = heap_->empty_span();
 }
 
 MCache::~MCache() {
-  for (MSpan* s : alloc_) {
+  for (const gch_internal_span* s : alloc) {
     GCHEAP_DCHECK(s == heap_->empty_span(), "mcache destroyed holding spans");
   }
 }
 
 void* MCache::AllocSmallSlow(SpanClass spc) {
-  MSpan* s = alloc_[spc.raw()];
+  MSpan* s = cached_span(spc);
   // Move the cache to a later word of this span, or take a new span (a
   // partly used one may also start with a spent word).
   while (s == heap_->empty_span() || !s->NextFreeWordSlow()) {
     if (!Refill(spc)) return nullptr;
-    GCHEAP_CHECK(alloc_[spc.raw()] != s, "mcentral returned the same span");
-    s = alloc_[spc.raw()];
+    GCHEAP_CHECK(cached_span(spc) != s, "mcentral returned the same span");
+    s = cached_span(spc);
   }
   return AllocSmall(spc);
 }
@@ -32,8 +33,25 @@ void MCache::SetTypeBitsSlow(MSpan* s, uintptr_t idx, bool with_header,
   s->BecomeMixed(heap_->AllocTypeBits(s), idx, with_header, ptrmask);
 }
 
+}  // namespace gcheap::internal
+
+// The inline fast path's out-of-line half (gcheap/internal/fast_path.h).
+void gch_internal_set_type_bits_slow(gch_internal_mcache* c,
+                                     gch_internal_span* span, uintptr_t idx,
+                                     bool with_header, uint64_t ptrmask,
+                                     const void* type) {
+  using gcheap::internal::MSpan;
+  MSpan* s = static_cast<MSpan*>(span);
+  if (!s->SetTypeBits(idx, with_header, ptrmask, type)) {
+    static_cast<gcheap::internal::MCache*>(c)->SetTypeBitsSlow(
+        s, idx, with_header, ptrmask);
+  }
+}
+
+namespace gcheap::internal {
+
 void MCache::Uncache(SpanClass spc) {
-  MSpan* s = alloc_[spc.raw()];
+  MSpan* s = cached_span(spc);
   if (s == heap_->empty_span()) return;
   if (s->black_cached) {
     s->MarkFreeSlots(false);  // what was not allocated is free again
@@ -44,7 +62,7 @@ void MCache::Uncache(SpanClass spc) {
   s->SyncAllocCount();
   heap_->counters().small_mallocs[spc.sizeclass()].fetch_add(
       s->alloc_count - before, std::memory_order_relaxed);
-  alloc_[spc.raw()] = heap_->empty_span();
+  alloc[spc.raw()] = heap_->empty_span();
   heap_->central(spc).UncacheSpan(s);
 }
 
@@ -57,14 +75,14 @@ bool MCache::Refill(SpanClass spc) {
     s->MarkFreeSlots(true);
     s->black_cached = true;
   }
-  alloc_[spc.raw()] = s;
+  alloc[spc.raw()] = s;
   return true;
 }
 
 void* MCache::AllocTinySlow(size_t size) {
   void* block = AllocSmall(SpanClass::Make(kTinySpanClass, /*noscan=*/true));
   if (block == nullptr) return nullptr;
-  KeepTinyBlock(block, size);
+  gch_internal_keep_tiny_block(this, block, size);
   return block;
 }
 
@@ -76,14 +94,18 @@ void* MCache::AllocLarge(size_t size, bool noscan) {
   return reinterpret_cast<void*>(s->start_addr);
 }
 
-void MCache::FlushStats() { heap_->counters().Flush(&stats_); }
+void MCache::FlushStats() {
+  stats_.tiny_allocs += tiny_allocs;  // counted by the inline fast path
+  tiny_allocs = 0;
+  heap_->counters().Flush(&stats_);
+}
 
 void MCache::ReleaseAll() {
   for (int i = 0; i < kNumSpanClasses; i++) {
     Uncache(SpanClass(static_cast<uint8_t>(i)));
   }
-  tiny_ = 0;
-  tiny_offset_ = 0;
+  tiny = 0;
+  tiny_offset = 0;
   FlushStats();
   flush_gen_ = heap_->sweepgen();
 }

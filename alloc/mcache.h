@@ -13,8 +13,6 @@
 #ifndef GCHEAP_ALLOC_MCACHE_H_
 #define GCHEAP_ALLOC_MCACHE_H_
 
-#include <string.h>
-
 #include <cstddef>
 #include <cstdint>
 
@@ -23,13 +21,17 @@
 #include "alloc/heap_stats.h"
 #include "alloc/mspan.h"
 #include "alloc/size_classes.h"
-#include "base/sanitizers.h"
+#include "gcheap/internal/fast_path.h"
 
 namespace gcheap::internal {
 
 class MHeap;
 
-class MCache {
+// The fields the public headers' inline allocation path uses are the base,
+// gch_internal_mcache (gcheap/internal/fast_path.h): alloc (the cached span
+// of each span class; MSpans), tiny and tiny_offset (the tiny block), and
+// tiny_allocs (a counter delta, flushed with the others).
+class MCache : public gch_internal_mcache {
  public:
   explicit MCache(MHeap* heap);
   ~MCache();  // the owner calls ReleaseAll first (MHeap::FreeMCache does)
@@ -59,21 +61,14 @@ class MCache {
 
   // The fast path alone: null when the cached span's current word is
   // spent (the caller then takes the slow path, AllocSmallSlow). Reports
-  // the span and slot index for callers that record type bits.
+  // the span and slot index for callers that record type bits. The public
+  // headers' inline path (gcheap/internal/fast_path.h).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocSmall(SpanClass spc,
                                                    MSpan** span_out,
                                                    uintptr_t* idx_out) {
-    MSpan* s = alloc_[spc.raw()];
-    uint64_t cache = s->alloc_cache;
-    if (ABSL_PREDICT_FALSE(cache == 0)) return nullptr;
-    s->alloc_cache = cache & (cache - 1);
-    uintptr_t idx = s->cache_base + __builtin_ctzll(cache);
-    s->PublishFreeIndex(idx + 1);
-    void* p = reinterpret_cast<void*>(s->start_addr + idx * s->elemsize);
-    UnpoisonMemory(p, s->elemsize);
-    if (s->needzero) ZeroObject(p, s->elemsize);
-    *span_out = s;
-    *idx_out = idx;
+    gch_internal_span* s = nullptr;
+    void* p = gch_internal_try_alloc_small(this, spc.raw(), &s, idx_out);
+    *span_out = static_cast<MSpan*>(s);
     return p;
   }
 
@@ -82,41 +77,15 @@ class MCache {
   void* AllocSmallSlow(SpanClass spc);
 
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocTiny(size_t size) {
-    void* p = TryAllocTiny(size);
+    void* p = gch_internal_try_alloc_tiny(this, size);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     return AllocTinySlow(size);
   }
-
-  // The tiny fast path alone: null when the request does not fit in the
-  // current block. size in [1, kTinySize).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocTiny(size_t size) {
-    uintptr_t off = tiny_offset_;
-    if ((size & 7) == 0) {
-      off = (off + 7) & ~uintptr_t{7};
-    } else if ((size & 3) == 0) {
-      off = (off + 3) & ~uintptr_t{3};
-    } else if ((size & 1) == 0) {
-      off = (off + 1) & ~uintptr_t{1};
-    }
-    if (ABSL_PREDICT_TRUE(off + size <= kTinySize && tiny_ != 0)) {
-      tiny_offset_ = off + size;
-      stats_.tiny_allocs++;
-      return reinterpret_cast<void*>(tiny_ + off);
-    }
-    return nullptr;
-  }
-  // The same, taking a new block from the cached 16-byte span's current
-  // word when the request does not fit (AllocTinySlow without its slow
-  // path): null only when that word is spent too, once per 64 blocks.
+  // The tiny fast path, taking a new block from the cached 16-byte span's
+  // current word when the request does not fit: null only when that word
+  // is spent too, once per 64 blocks. size in [1, kTinySize).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocTinyOrBlock(size_t size) {
-    void* p = TryAllocTiny(size);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
-    MSpan* s;
-    uintptr_t idx;
-    void* block =
-        TryAllocSmall(SpanClass::Make(kTinySpanClass, true), &s, &idx);
-    if (block != nullptr) KeepTinyBlock(block, size);
-    return block;
+    return gch_internal_try_alloc_tiny_or_block(this, size);
   }
 
   void* AllocLarge(size_t size, bool noscan);
@@ -125,15 +94,7 @@ class MCache {
   // The tiny allocator's slow path: a new 16-byte block.
   void* AllocTinySlow(size_t size);
   // The size class of tiny blocks (16 bytes).
-  static constexpr int kTinySpanClass = 2;
-  // A new block holds a `size`-byte object at its start: keeps whichever
-  // of it and the current block has more room left.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void KeepTinyBlock(void* block, size_t size) {
-    if (tiny_ == 0 || size < tiny_offset_) {
-      tiny_ = reinterpret_cast<uintptr_t>(block);
-      tiny_offset_ = size;
-    }
-  }
+  static constexpr int kTinySpanClass = GCH_INTERNAL_TINY_SIZE_CLASS;
 
   // Hands every cached span back to its mcentral, drops the tiny block and
   // flushes the counters. Called at GC time and when the P goes away.
@@ -151,9 +112,7 @@ class MCache {
                                                 bool with_header,
                                                 uint64_t ptrmask,
                                                 const void* type = nullptr) {
-    if (ABSL_PREDICT_FALSE(!s->SetTypeBits(idx, with_header, ptrmask, type))) {
-      SetTypeBitsSlow(s, idx, with_header, ptrmask);
-    }
+    gch_internal_set_type_bits(this, s, idx, with_header, ptrmask, type);
   }
 
   // The same for a conservative object without a header (every word of
@@ -161,32 +120,22 @@ class MCache {
   // markers check each word it names (MSpan::kLayoutConservative).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void SetConservativeBits(MSpan* s,
                                                         uintptr_t idx) {
-    s->MarkConservative();
+    gch_internal_mark_conservative(s);
     SetTypeBits(s, idx, false, ~uint64_t{0});
   }
 
   MHeap* heap() const { return heap_; }
-  MSpan* cached_span(SpanClass spc) const { return alloc_[spc.raw()]; }
-  uintptr_t tiny_block() const { return tiny_; }
+  MSpan* cached_span(SpanClass spc) const {
+    return static_cast<MSpan*>(alloc[spc.raw()]);
+  }
+  uintptr_t tiny_block() const { return tiny; }
 
  private:
-  static void ZeroObject(void* p, size_t n) {
-    // Slots are multiples of 8 bytes; small ones are cleared inline.
-    if (n <= 64) {
-      uint64_t* w = static_cast<uint64_t*>(p);
-      for (size_t i = 0; i < n / 8; i++) w[i] = 0;
-    } else {
-      memset(p, 0, n);
-    }
-  }
   bool Refill(SpanClass spc);
   void Uncache(SpanClass spc);
 
   MHeap* const heap_;
-  MSpan* alloc_[kNumSpanClasses];
-  uintptr_t tiny_ = 0;         // current tiny block, 0 if none
-  uintptr_t tiny_offset_ = 0;  // next free byte in it
-  uint32_t flush_gen_;         // heap sweepgen at the last ReleaseAll
+  uint32_t flush_gen_;  // heap sweepgen at the last ReleaseAll
   LocalAllocStats stats_;
 };
 

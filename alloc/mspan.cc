@@ -76,15 +76,14 @@ void MSpan::BecomeMixed(uint64_t* bitmaps, uintptr_t idx, bool with_header,
   // What the layout said so far, for every slot (free slots included: they
   // are rewritten when allocated); markers read the bits once the release
   // store below shows them the mixed layout.
-  const uint8_t raw = layout.load(std::memory_order_relaxed);
+  const uint8_t raw = __atomic_load_n(&layout, __ATOMIC_RELAXED);
   const uint64_t m =
       (raw & kLayoutStateMask) == kLayoutUniform ? uniform_mask : 0;
   for (uint32_t w = 0; w < bitmap_words; w++) {
     __atomic_store_n(&header_bits[w], uint64_t{0}, __ATOMIC_RELAXED);
   }
   for (uint32_t i = 0; i < nelems; i++) WriteTypeBits(i, false, m);
-  layout.store((raw & kLayoutConservative) | kLayoutMixed,
-               std::memory_order_release);
+  StoreLayout((raw & kLayoutConservative) | kLayoutMixed);
   WriteTypeBits(idx, with_header, ptrmask);
 }
 

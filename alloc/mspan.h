@@ -43,6 +43,7 @@
 #include "absl/base/optimization.h"
 #include "alloc/size_classes.h"
 #include "base/check.h"
+#include "gcheap/internal/fast_path.h"
 
 namespace gcheap::internal {
 
@@ -53,13 +54,19 @@ enum class SpanState : uint8_t {
   kInUse = 1,  // holds heap objects (small or large)
 };
 
-struct MSpan {
+// The fields the public headers' inline allocation path reads and writes
+// are the base, gch_internal_span (gcheap/internal/fast_path.h): start_addr,
+// elemsize (the slot size; npages * kPageSize for large spans), alloc_cache,
+// cache_base, freeindex_for_scan, needzero, small_scan, has_destructors,
+// and the layout fields below (layout, uniform_mask, uniform_type,
+// heap_bits, header_bits).
+struct MSpan : gch_internal_span {
+  MSpan() : gch_internal_span{} {}
+
   // --- identity: written once when the span is created, before it is
   // published (state = kInUse with release order).
-  uintptr_t start_addr = 0;
   size_t npages = 0;
   uintptr_t limit = 0;        // start_addr + nelems * elemsize
-  size_t elemsize = 0;        // slot size; npages * kPageSize for large spans
   uint32_t div_mul = 0;       // object index = (offset * div_mul) >> 32
   uint16_t nelems = 0;        // slots in the span (1 for a large span)
   uint16_t bitmap_words = 0;  // 64-bit words per bitmap
@@ -67,7 +74,6 @@ struct MSpan {
   std::atomic<SpanState> state{SpanState::kDead};
   // A small scan span (elemsize <= kMaxHeapBitsObject): its objects'
   // layouts are kept per span (layout, uniform_mask) or in type bits.
-  bool small_scan = false;
 
   // --- what markers read for every object, kept in the first cache line.
   // Layout of a small scan span's objects:
@@ -85,46 +91,37 @@ struct MSpan {
   // and the flag, once set, stays; written by the allocating owner, read
   // by markers. A span whose layout byte is exactly kLayoutUniform is the
   // markers' inlined case.
-  static constexpr uint8_t kLayoutEmpty = 0;
-  static constexpr uint8_t kLayoutUniform = 1;
-  static constexpr uint8_t kLayoutMixed = 2;
-  static constexpr uint8_t kLayoutStateMask = 3;
-  static constexpr uint8_t kLayoutConservative = 4;
-  std::atomic<uint8_t> layout{kLayoutEmpty};
-  uint64_t uniform_mask = 0;  // relaxed atomic
+  static constexpr uint8_t kLayoutEmpty = GCH_INTERNAL_LAYOUT_EMPTY;
+  static constexpr uint8_t kLayoutUniform = GCH_INTERNAL_LAYOUT_UNIFORM;
+  static constexpr uint8_t kLayoutMixed = GCH_INTERNAL_LAYOUT_MIXED;
+  static constexpr uint8_t kLayoutStateMask = GCH_INTERNAL_LAYOUT_STATE_MASK;
+  static constexpr uint8_t kLayoutConservative =
+      GCH_INTERNAL_LAYOUT_CONSERVATIVE;
   // The type (a gcheap::Type) of the object that made the layout uniform,
   // or null: what diagnostics name for header-less objects (others of the
   // same mask may share the span). Relaxed atomic.
-  const void* uniform_type = nullptr;
   // Type bits of a small scan span whose layout is mixed, else null
   // (allocated when the layout turns mixed, so spans of one layout carry
   // none): heap_bits has one bit per word of the span (1 = the word may
   // hold a heap pointer), header_bits one bit per slot (1 = the object
   // starts with a type header instead; see gc/object.h). Written by the
   // allocating owner for each new object, read by markers; relaxed atomics.
-  uint64_t* heap_bits = nullptr;
-  uint64_t* header_bits = nullptr;
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
 
   // --- allocation state: written by the span's owner only.
-  uint64_t alloc_cache = 0;  // free slots of the current word, see above
-  uint16_t cache_base = 0;   // first slot of the current word
-  uint16_t alloc_count = 0;  // allocated slots; stale while cached
+  uint16_t alloc_count = 0;           // allocated slots; stale while cached
   uint16_t alloc_count_at_cache = 0;  // alloc_count when an mcache took it
   uint16_t freeindex_at_cache = 0;    // FreeIndex() when an mcache took it
   // A free index published for other threads: every slot below it is
   // allocated. The owner stores it (a relaxed atomic, a plain move) on
   // every allocation, so markers and FindObject on any thread read it, and
   // the alloc bits, instead of the owner's private cache fields.
-  uint16_t freeindex_for_scan = 0;
-  bool needzero = false;  // free slots may hold old data
   // Cached while the collector marked: every free slot at or above the
   // free index was marked when the mcache took the span, so what the
   // mcache allocates from it is black already (see MarkFreeSlots).
   bool black_cached = false;
   // Some object in the span has a destructor: the sweeper calls the
   // heap's SweepHook before freeing objects (set by the allocating owner).
-  bool has_destructors = false;
   // Some object in the span has special records (finalizer, weak handle,
   // cleanup; gc/specials.h): the sweeper calls the heap's specials hook
   // first. Set and cleared under the records' lock, read by sweepers.
@@ -140,7 +137,8 @@ struct MSpan {
   MSpan* prev = nullptr;
   MSpanList* list = nullptr;
 
-  static constexpr size_t kMaxHeapBitsObject = 512;
+  static constexpr size_t kMaxHeapBitsObject =
+      GCH_INTERNAL_MAX_HEAP_BITS_OBJECT;
   static constexpr size_t kHeapBitsWords = 16;  // one page of 8-byte words
 
   bool is_large() const { return spanclass.sizeclass() == 0; }
@@ -164,7 +162,7 @@ struct MSpan {
     return idx < __atomic_load_n(&freeindex_for_scan, __ATOMIC_RELAXED) ||
            ((alloc_bits[idx / 64] >> (idx % 64)) & 1);
   }
-  void PublishFreeIndex(uint32_t fi) {
+  void PublishFreeIndex(uint32_t fi) {  // as the inline fast path does
     __atomic_store_n(&freeindex_for_scan, static_cast<uint16_t>(fi),
                      __ATOMIC_RELAXED);
   }
@@ -186,25 +184,19 @@ struct MSpan {
   // Whether slot idx's object is described by type bits (no header). For
   // a small scan span only.
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SlotUsesTypeBits(uintptr_t idx) const {
-    return (layout.load(std::memory_order_acquire) & kLayoutStateMask) !=
-               kLayoutMixed ||
+    return (LoadLayout() & kLayoutStateMask) != kLayoutMixed ||
            !HasHeaderBit(idx);
   }
   // Some object of the span is conservative (kLayoutConservative).
-  bool conservative() const {
-    return layout.load(std::memory_order_acquire) & kLayoutConservative;
-  }
+  bool conservative() const { return LoadLayout() & kLayoutConservative; }
   // Owner only: before the first conservative object is handed out.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void MarkConservative() {
-    uint8_t l = layout.load(std::memory_order_relaxed);
-    if (ABSL_PREDICT_FALSE(!(l & kLayoutConservative))) {
-      layout.store(l | kLayoutConservative, std::memory_order_release);
-    }
+    gch_internal_mark_conservative(this);
   }
   // The pointer words of slot idx (bit i = word i of the object); the slot
   // must use type bits.
   ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t SlotPointerBits(uintptr_t idx) const {
-    uint8_t l = layout.load(std::memory_order_acquire) & kLayoutStateMask;
+    uint8_t l = LoadLayout() & kLayoutStateMask;
     if (l == kLayoutUniform) {
       return __atomic_load_n(&uniform_mask, __ATOMIC_RELAXED);
     }
@@ -219,21 +211,19 @@ struct MSpan {
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool SetTypeBits(uintptr_t idx, bool with_header,
                                                 uint64_t ptrmask,
                                                 const void* type = nullptr) {
-    const uint8_t raw = layout.load(std::memory_order_relaxed);
-    const uint8_t l = raw & kLayoutStateMask;
-    if (!with_header) {
-      ptrmask &= SlotWordsMask();
-      if (l == kLayoutUniform && uniform_mask == ptrmask) return true;
-      if (l == kLayoutEmpty) {
-        __atomic_store_n(&uniform_mask, ptrmask, __ATOMIC_RELAXED);
-        __atomic_store_n(&uniform_type, type, __ATOMIC_RELAXED);
-        layout.store(raw | kLayoutUniform, std::memory_order_release);
-        return true;
-      }
+    // The uniform and empty cases, as the public fast path does them.
+    if (gch_internal_try_set_type_bits(this, with_header, ptrmask, type)) {
+      return true;
     }
-    if (l != kLayoutMixed) return false;
+    if ((LoadLayout() & kLayoutStateMask) != kLayoutMixed) return false;
     WriteTypeBits(idx, with_header, ptrmask);
     return true;
+  }
+  uint8_t LoadLayout() const {
+    return __atomic_load_n(&layout, __ATOMIC_ACQUIRE);
+  }
+  void StoreLayout(uint8_t l) {
+    __atomic_store_n(&layout, l, __ATOMIC_RELEASE);
   }
   // Turns the layout mixed with type bits `bitmaps` (2 * kHeapBitsWords
   // words, any content): spells out what the layout said so far for every
@@ -257,10 +247,7 @@ struct MSpan {
     return bits & SlotWordsMask();
   }
   // One bit per word of a slot.
-  uint64_t SlotWordsMask() const {
-    size_t words = elemsize / 8;  // <= 64
-    return words == 64 ? ~uint64_t{0} : (uint64_t{1} << words) - 1;
-  }
+  uint64_t SlotWordsMask() const { return gch_internal_slot_words_mask(this); }
 
   // Points the cache at slot `freeindex`: its word, with the slots below
   // freeindex treated as taken.

@@ -141,7 +141,7 @@ TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
 
     // One type: the span's mask alone, no bitmaps.
     for (int i = 0; i < 10; i++) t.Set(i, false, 0b10 | ~words);
-    EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutUniform) << cls;
+    EXPECT_EQ(t.s.LoadLayout(), MSpan::kLayoutUniform) << cls;
     EXPECT_EQ(t.s.heap_bits, nullptr);
     for (int i = 0; i < 10; i++) {
       EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
@@ -152,7 +152,7 @@ TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
     t.Set(10, false, 0b01);
     EXPECT_EQ(t.s.heap_bits, t.tb.data());
     t.Set(11, true, 0);
-    EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed) << cls;
+    EXPECT_EQ(t.s.LoadLayout(), MSpan::kLayoutMixed) << cls;
     for (int i = 0; i < 10; i++) {
       EXPECT_TRUE(t.s.SlotUsesTypeBits(i));
       EXPECT_EQ(t.s.SlotPointerBits(i), 0b10u) << cls << " slot " << i;
@@ -170,7 +170,7 @@ TEST(MSpanTest, TypeBitsStayUniformUntilALayoutDiffers) {
 TEST(MSpanTest, AHeaderObjectFirstMakesTheLayoutMixed) {
   TypeBitsSpan t(2);
   t.Set(5, true, 0);
-  EXPECT_EQ(t.s.layout.load(), MSpan::kLayoutMixed);
+  EXPECT_EQ(t.s.LoadLayout(), MSpan::kLayoutMixed);
   EXPECT_FALSE(t.s.SlotUsesTypeBits(5));
   EXPECT_TRUE(t.s.SlotUsesTypeBits(4));  // stale header bits were cleared
   t.Set(4, false, 0b11);

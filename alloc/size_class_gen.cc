@@ -225,20 +225,23 @@ std::string RenderSizeClassesCc(const std::vector<SizeClassInfo>& classes) {
               10, 4);
   RenderArray(&out, "const uint32_t kClassToDivMagic[kNumSizeClasses]", magics,
               6, 10);
+  out.append("}  // namespace gcheap::internal\n\n");
+  // The lookup tables have C names: the inline fast paths of the public
+  // headers, C and C++, read them (gcheap/internal/fast_path.h).
   out.append("// Index i: sizes 8*(i-1)+1 .. 8*i.\n");
-  RenderArray(&out,
-              "const uint8_t kSizeToClass8[kSmallSizeMax / kSmallSizeDiv + 1]",
-              MakeSizeToClass8(classes), 16, 2);
+  RenderArray(
+      &out,
+      "const uint8_t gch_internal_size_to_class8[GCH_INTERNAL_SMALL_SIZE_MAX "
+      "/ GCH_INTERNAL_SMALL_SIZE_DIV + 1]",
+      MakeSizeToClass8(classes), 16, 2);
   out.append("// Index i: sizes 1024+128*(i-1)+1 .. 1024+128*i.\n");
   RenderArray(&out,
-              "const uint8_t kSizeToClass128[(kMaxSmallSize - kSmallSizeMax) "
-              "/ kLargeSizeDiv + 1]",
+              "const uint8_t gch_internal_size_to_class128["
+              "(GCH_INTERNAL_MAX_SMALL_SIZE - GCH_INTERNAL_SMALL_SIZE_MAX) / "
+              "GCH_INTERNAL_LARGE_SIZE_DIV + 1]",
               MakeSizeToClass128(classes), 16, 2);
 
-  out.append(
-      "}  // namespace gcheap::internal\n"
-      "\n"
-      "// clang-format on\n");
+  out.append("// clang-format on\n");
   return out;
 }
 

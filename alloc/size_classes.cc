@@ -118,8 +118,10 @@ const uint32_t kClassToDivMagic[kNumSizeClasses] = {
     /*  66 */     149797,     131072,
 };
 
+}  // namespace gcheap::internal
+
 // Index i: sizes 8*(i-1)+1 .. 8*i.
-const uint8_t kSizeToClass8[kSmallSizeMax / kSmallSizeDiv + 1] = {
+const uint8_t gch_internal_size_to_class8[GCH_INTERNAL_SMALL_SIZE_MAX / GCH_INTERNAL_SMALL_SIZE_DIV + 1] = {
     /*   0 */  0,  1,  2,  3,  4,  5,  5,  6,  6,  7,  7,  8,  8,  9,  9, 10,
     /*  16 */ 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, 17, 17, 18,
     /*  32 */ 18, 19, 19, 19, 19, 20, 20, 20, 20, 21, 21, 21, 21, 22, 22, 22,
@@ -132,7 +134,7 @@ const uint8_t kSizeToClass8[kSmallSizeMax / kSmallSizeDiv + 1] = {
 };
 
 // Index i: sizes 1024+128*(i-1)+1 .. 1024+128*i.
-const uint8_t kSizeToClass128[(kMaxSmallSize - kSmallSizeMax) / kLargeSizeDiv + 1] = {
+const uint8_t gch_internal_size_to_class128[(GCH_INTERNAL_MAX_SMALL_SIZE - GCH_INTERNAL_SMALL_SIZE_MAX) / GCH_INTERNAL_LARGE_SIZE_DIV + 1] = {
     /*   0 */ 32, 33, 34, 35, 36, 37, 37, 38, 38, 39, 39, 40, 40, 40, 41, 41,
     /*  16 */ 41, 42, 43, 43, 44, 44, 44, 44, 44, 45, 45, 45, 45, 45, 45, 46,
     /*  32 */ 46, 46, 46, 47, 47, 47, 47, 47, 47, 48, 48, 48, 49, 49, 50, 51,
@@ -150,7 +152,5 @@ const uint8_t kSizeToClass128[(kMaxSmallSize - kSmallSizeMax) / kLargeSizeDiv + 
     /* 224 */ 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67, 67,
     /* 240 */ 67, 67, 67, 67, 67, 67, 67, 67, 67,
 };
-
-}  // namespace gcheap::internal
 
 // clang-format on

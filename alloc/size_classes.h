@@ -45,6 +45,7 @@
 
 #include "absl/base/attributes.h"
 #include "base/check.h"
+#include "gcheap/internal/fast_path.h"
 
 namespace gcheap::internal {
 
@@ -56,6 +57,13 @@ constexpr size_t kTinySize = 16;
 constexpr int kNumSizeClasses = 68;                   // class 0 = large
 constexpr int kNumSpanClasses = kNumSizeClasses * 2;  // 136
 constexpr size_t kSmallSizeDiv = 8, kSmallSizeMax = 1024, kLargeSizeDiv = 128;
+// The public headers' inline fast paths use the same values.
+static_assert(kMaxSmallSize == GCH_INTERNAL_MAX_SMALL_SIZE &&
+              kTinySize == GCH_INTERNAL_TINY_SIZE &&
+              kNumSpanClasses == GCH_INTERNAL_NUM_SPAN_CLASSES &&
+              kSmallSizeDiv == GCH_INTERNAL_SMALL_SIZE_DIV &&
+              kSmallSizeMax == GCH_INTERNAL_SMALL_SIZE_MAX &&
+              kLargeSizeDiv == GCH_INTERNAL_LARGE_SIZE_DIV);
 
 // Bytes per object; [0] = 0.
 extern const uint32_t kClassToSize[kNumSizeClasses];
@@ -66,20 +74,13 @@ extern const uint16_t kClassToNObjects[kNumSizeClasses];
 // floor((2^32 - 1) / size) + 1; [0] = 0. The object index of byte offset o
 // in a span is (o * kClassToDivMagic[c]) >> 32, computed in 64 bits.
 extern const uint32_t kClassToDivMagic[kNumSizeClasses];
-// Indexed by ceil(size / 8); 129 entries.
-extern const uint8_t kSizeToClass8[kSmallSizeMax / kSmallSizeDiv + 1];
-// Indexed by ceil((size - 1024) / 128); 249 entries.
-extern const uint8_t
-    kSizeToClass128[(kMaxSmallSize - kSmallSizeMax) / kLargeSizeDiv + 1];
-
-// size in [1, kMaxSmallSize] -> the smallest size class that fits it.
+// size in [1, kMaxSmallSize] -> the smallest size class that fits it:
+// the lookup tables gch_internal_size_to_class8 (indexed by ceil(size / 8))
+// and gch_internal_size_to_class128 (by ceil((size - 1024) / 128)), shared
+// with the public headers' inline fast paths.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline int SizeToClass(size_t size) {
   GCHEAP_DCHECK(size >= 1 && size <= kMaxSmallSize, "size %zu", size);
-  if (size <= kSmallSizeMax - kSmallSizeDiv) {
-    return kSizeToClass8[(size + kSmallSizeDiv - 1) / kSmallSizeDiv];
-  }
-  return kSizeToClass128[(size - kSmallSizeMax + kLargeSizeDiv - 1) /
-                         kLargeSizeDiv];
+  return gch_internal_size_to_class(size);
 }
 
 // A span class: size class << 1 | noscan.

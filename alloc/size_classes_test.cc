@@ -43,8 +43,8 @@ size_t SpanBytes(int c) { return size_t{kClassToAllocNPages[c]} * kPageSize; }
 TEST(SizeClassesTest, Constants) {
   EXPECT_EQ(kPageSize, 8192u);
   EXPECT_EQ(kNumSpanClasses, 136);
-  EXPECT_EQ(std::size(kSizeToClass8), 129u);
-  EXPECT_EQ(std::size(kSizeToClass128), 249u);
+  EXPECT_EQ(std::size(gch_internal_size_to_class8), 129u);
+  EXPECT_EQ(std::size(gch_internal_size_to_class128), 249u);
   EXPECT_EQ(kClassToSize[kNumSizeClasses - 1], kMaxSmallSize);
   EXPECT_EQ(kClassToSize[0], 0u);
   EXPECT_EQ(kClassToAllocNPages[0], 0u);
@@ -66,11 +66,12 @@ TEST(SizeClassesTest, CheckedInTableMatchesGenerator) {
     EXPECT_EQ(DivMagic(gen[c].size), kClassToDivMagic[c]);
   }
   std::vector<uint8_t> t8 = MakeSizeToClass8(gen);
-  EXPECT_EQ(t8, std::vector<uint8_t>(std::begin(kSizeToClass8),
-                                     std::end(kSizeToClass8)));
+  EXPECT_EQ(t8, std::vector<uint8_t>(std::begin(gch_internal_size_to_class8),
+                                     std::end(gch_internal_size_to_class8)));
   std::vector<uint8_t> t128 = MakeSizeToClass128(gen);
-  EXPECT_EQ(t128, std::vector<uint8_t>(std::begin(kSizeToClass128),
-                                       std::end(kSizeToClass128)));
+  EXPECT_EQ(t128,
+            std::vector<uint8_t>(std::begin(gch_internal_size_to_class128),
+                                 std::end(gch_internal_size_to_class128)));
 }
 
 TEST(SizeClassesTest, CheckedInFileIsCurrent) {

@@ -30,7 +30,6 @@ namespace gcheap::internal {
 // Lock ranks, lowest first: a thread holding a lock may take only locks of
 // a higher rank. Leaf locks (kLeaf) take nothing else.
 enum class LockRank : uint8_t {
-  kWeakMap = 5,         // WeakValueMap::mu_: held across the program's calls
   kCycle = 10,          // Collector::cycle_mu_: one cycle at a time
   kFinishSweep = 20,    // Sweeper::finish_mu_: statistics and FinishSweep
   kRequest = 30,        // Collector::request_mu_: cycle requests

@@ -28,13 +28,13 @@
 
 #include "alloc/mheap.h"
 #include "base/mutex.h"
-#include "gc/type.h"
+#include "gcheap/type.h"
 
 namespace gcheap::internal {
 
 class BarrierCheck {
  public:
-  // values: the heap's value encoding (gc/type.h), or null: a word that
+  // values: the heap's value encoding (include/gcheap/type.h), or null: a word that
   // decodes to an object is a pointer word too.
   explicit BarrierCheck(MHeap* heap, const ValueEncoding* values = nullptr)
       : heap_(heap), values_(values) {}

@@ -13,7 +13,7 @@
 //      (program running)   owned background workers at 25% of the Ps, and
 //                          mutators paying assists in proportion to what
 //                          they allocate (mark.h, gcwork.h). The write
-//                          barrier (runtime/ref.h) shades the old and new
+//                          barrier (include/gcheap/ref.h) shades the old and new
 //                          value of every pointer store into the heap
 //   3. mark termination    flush every P's barrier buffer and grey objects;
 //      (world stopped)     if that found work, back to 2; checkmark if on;
@@ -110,7 +110,7 @@ class CollectorEnv {
   virtual int HeldPs() const = 0;
   // With the world stopped, at sweep termination, right after every mcache
   // was released and before marking: the runtime rotates its Pools'
-  // victim caches (runtime/pool.h).
+  // victim caches (include/gcheap/pool.h).
   virtual void OnSweepTermination() {}
   // With the world stopped, once the mark is complete (checkmark included)
   // and before the cycle ends: mark bits say what survives. The runtime
@@ -136,7 +136,7 @@ struct CollectorOptions {
   // changed without a barrier (gc/barrier_check.h).
   bool barrier_check = false;
   // How values encode heap pointers: markers decode the words they read
-  // without a map (gc/type.h).
+  // without a map (include/gcheap/type.h).
   ValueEncoding values;
   // Debug: a stress cycle (GcReason::kStress) keeps its mark open until the
   // program has made this many more allocations (CountAllocation), or made

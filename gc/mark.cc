@@ -224,8 +224,7 @@ const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start) {
     if (s->conservative()) return "a conservative object without a header";
     // No header: name the type that set the span's layout, if one did (a
     // type of the same pointer map may share the span).
-    const uint8_t l =
-        s->layout.load(std::memory_order_acquire) & MSpan::kLayoutStateMask;
+    const uint8_t l = s->LoadLayout() & MSpan::kLayoutStateMask;
     const auto* t = static_cast<const Type*>(
         __atomic_load_n(&s->uniform_type, __ATOMIC_RELAXED));
     if (l == MSpan::kLayoutUniform && t != nullptr) return t->name();

@@ -28,7 +28,7 @@
 #include "gc/barrier_check.h"
 #include "gc/gcwork.h"
 #include "gc/object.h"
-#include "gc/type.h"
+#include "gcheap/type.h"
 
 namespace gcheap::internal {
 
@@ -75,8 +75,7 @@ class alignas(64) Marker {
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Scan(uintptr_t addr) {
     MSpan* s = heap_->SpanOf(addr);
     uintptr_t idx = s->ObjIndex(addr);
-    if (ABSL_PREDICT_FALSE(s->layout.load(std::memory_order_acquire) !=
-                               MSpan::kLayoutUniform ||
+    if (ABSL_PREDICT_FALSE(s->LoadLayout() != MSpan::kLayoutUniform ||
                            slow_scan_)) {
       ScanSlow(s, idx, addr);
       return;
@@ -112,7 +111,7 @@ class alignas(64) Marker {
   // The object being scanned, for checkmark messages; 0 while scanning
   // roots.
   void SetReferrer(uintptr_t slot) { referrer_ = slot; }
-  // The heap's value encoding (gc/type.h): words read without a map are
+  // The heap's value encoding (include/gcheap/type.h): words read without a map are
   // greyed decoded too. Null or plain: pointers only.
   void SetValueEncoding(const ValueEncoding* values) {
     values_ = values != nullptr && !values->plain() ? values : nullptr;

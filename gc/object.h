@@ -34,7 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gc/type.h"
+#include "gcheap/type.h"
 
 namespace gcheap::internal {
 

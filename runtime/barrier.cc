@@ -1,6 +1,6 @@
 // The write barrier's slow path, allocation black and mark assists: what a
 // mutator does for the collector while marking runs concurrently. See
-// runtime/ref.h and gc/gc.h.
+// include/gcheap/ref.h and gc/gc.h.
 #include <chrono>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -9,19 +9,29 @@
 
 #include "base/check.h"
 #include "gc/object.h"
+#include "gcheap/ref.h"
 #include "runtime/heap_impl.h"
-#include "runtime/ref.h"
 
 namespace gcheap::internal {
 namespace {
-constinit std::atomic<bool> kBarrierOff{false};
+constexpr bool kBarrierOff = false;
+// The collector's flags are atomic<bool>s; the inline paths read them as
+// bools, with atomic loads.
+static_assert(sizeof(std::atomic<bool>) == sizeof(bool) &&
+              std::atomic<bool>::is_always_lock_free);
 }  // namespace
+}  // namespace gcheap::internal
 
-constinit thread_local const std::atomic<bool>* tls_write_barrier =
-    &kBarrierOff;
+// The inline barrier's flag (gcheap/internal/fast_path.h): the flag of the
+// heap the thread is attached to, a flag that is always false otherwise.
+constinit thread_local const bool* gch_internal_tls_write_barrier =
+    &gcheap::internal::kBarrierOff;
+
+namespace gcheap::internal {
 
 void SetThreadBarrierFlag(const std::atomic<bool>* flag) {
-  tls_write_barrier = flag != nullptr ? flag : &kBarrierOff;
+  gch_internal_tls_write_barrier =
+      flag != nullptr ? reinterpret_cast<const bool*>(flag) : &kBarrierOff;
 }
 
 namespace {
@@ -92,7 +102,11 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
   }
 }
 
-void WriteBarrierSlow(void** slot, const void* value) {
+}  // namespace gcheap::internal
+
+void gch_internal_write_barrier_slow(void** slot, const void* value) {
+  using namespace gcheap;
+  using namespace gcheap::internal;
   NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "a write barrier");
@@ -102,8 +116,6 @@ void WriteBarrierSlow(void** slot, const void* value) {
   Buffer(p, reinterpret_cast<uintptr_t>(*slot));  // the value overwritten
   Buffer(p, reinterpret_cast<uintptr_t>(value));  // the value stored
 }
-
-}  // namespace gcheap::internal
 
 // What the register-preserving entry (barrier_stub_x86_64.S) uses when its
 // own append cannot be done. Hidden: the stub, in this library, reaches
@@ -123,7 +135,7 @@ __attribute__((visibility("hidden"))) int gcheap_internal_wb_xsave = [] {
 
 __attribute__((visibility("hidden"))) void gcheap_internal_wb_slow(
     void** slot, const void* value) {
-  gcheap::internal::WriteBarrierSlow(slot, value);
+  gch_internal_write_barrier_slow(slot, value);
   // Tests (//runtime:testing): runs C++ code here, as any slow path may.
   if (auto hook = gcheap::internal::barrier_slow_test_hook.load(
           std::memory_order_relaxed)) {
@@ -133,9 +145,9 @@ __attribute__((visibility("hidden"))) void gcheap_internal_wb_slow(
 
 }  // extern "C"
 
-namespace gcheap::internal {
-
-void CopyPointersSlow(void** dst, void* const* src, size_t n) {
+void gch_internal_copy_pointers_slow(void** dst, void* const* src, size_t n) {
+  using namespace gcheap;
+  using namespace gcheap::internal;
   NoPreempt no_preempt;
   Mutator* m = CurrentMutator();
   P* p = RunningP(m, "CopyPointers");
@@ -149,8 +161,6 @@ void CopyPointersSlow(void** dst, void* const* src, size_t n) {
     Buffer(p, reinterpret_cast<uintptr_t>(src[i]));
   }
 }
-
-}  // namespace gcheap::internal
 
 namespace gcheap::internal {
 std::atomic<void (*)()> barrier_slow_test_hook{nullptr};

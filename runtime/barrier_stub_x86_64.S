@@ -1,5 +1,5 @@
 // The write barrier's slow path entry on x86-64: a call that preserves
-// every register, as Go's gcWriteBarrier does. See runtime/ref.h.
+// every register, as Go's gcWriteBarrier does. See include/gcheap/ref.h.
 //
 // Ref<T> and WriteBarrier reach it from inline assembly while marking runs,
 // so the compiler keeps everything in registers across the call. With an

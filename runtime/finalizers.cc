@@ -1,12 +1,12 @@
 // Finalizers and cleanups: the public calls, argument checks and the
 // thread that runs queued calls. The records and the sweep-time logic are
-// in gc/specials.cc. See runtime/finalizers.h.
-#include "runtime/finalizers.h"
+// in gc/specials.cc. See include/gcheap/finalizers.h.
+#include "gcheap/finalizers.h"
 
 #include <optional>
 
 #include "base/check.h"
-#include "runtime/handles.h"
+#include "gcheap/handles.h"
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {

@@ -1,4 +1,4 @@
-// HeapImpl: everything behind a gcheap::Heap. See runtime/gcheap.h for the
+// HeapImpl: everything behind a gcheap::Heap. See include/gcheap/gcheap.h for the
 // public API and gc/gc.h for the collector.
 //
 //   HeapImpl
@@ -55,7 +55,7 @@
 #include "base/spinlock.h"
 #include "gc/gc.h"
 #include "gc/specials.h"
-#include "runtime/heap.h"
+#include "gcheap/heap.h"
 #include "runtime/pool_registry.h"
 #include "runtime/root_set.h"
 #include "runtime/wbuf_layout.h"
@@ -173,7 +173,7 @@ class HeapImpl : public CollectorEnv {
   static MutatorState* StateOf(const Mutator& m) { return m.state_; }
   // m's thread is inside an inline fast path (FastPathScope).
   static bool InFastPath(const Mutator& m) {
-    return *static_cast<const volatile uint8_t*>(&m.in_fast_path_) != 0;
+    return *static_cast<const volatile uint8_t*>(&m.fast_.in_fast_path) != 0;
   }
   static HeapImpl* ImplOf(const Mutator& m) { return m.heap_; }
   // AddressSanitizer builds: explains a reported address (asan_report.cc).

@@ -1,5 +1,5 @@
 // Allocation slow paths: safepoint polls, GC triggers, objects with headers,
-// arrays, large objects, out-of-memory handling. See runtime/mutator.h.
+// arrays, large objects, out-of-memory handling. See include/gcheap/mutator.h.
 #include <string.h>
 
 #include "base/check.h"

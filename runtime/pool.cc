@@ -1,5 +1,5 @@
 // Pool<T>'s type-erased core: rings, chains, generations. See
-// runtime/pool.h.
+// include/gcheap/pool.h.
 //
 // A ring is Go's poolDequeue: head and tail indexes packed in one 64-bit
 // word (head in the high half), slots of atomic pointers. The owner pushes
@@ -10,7 +10,7 @@
 // the chain's tail but not freed: stealers may still be looking at it.
 // Every ring is freed when its generation is dropped, with the world
 // stopped, when nobody can be inside Get or Put.
-#include "runtime/pool.h"
+#include "gcheap/pool.h"
 
 #include <algorithm>
 #include <memory>

@@ -1,4 +1,4 @@
-// PoolRegistry: every Pool of one heap (runtime/pool.h), for the two
+// PoolRegistry: every Pool of one heap (include/gcheap/pool.h), for the two
 // moments the collector needs them, both with the world stopped:
 //   - sweep termination: each pool's victim cache is dropped and its
 //     current contents become the victim (Rotate), as Go's poolCleanup;

@@ -47,8 +47,8 @@
 
 #include "base/check.h"
 #include "base/clock.h"
+#include "gcheap/weak.h"
 #include "runtime/heap_impl.h"
-#include "runtime/weak.h"
 
 extern "C" char gcheap_write_barrier_stub[] __attribute__((weak));
 extern "C" char gcheap_write_barrier_stub_end[] __attribute__((weak));
@@ -184,7 +184,7 @@ NoPreempt::NoPreempt()
   }
 }
 
-// As NoPreempt, for the public headers (runtime/weak.h).
+// As NoPreempt, for the public headers (include/gcheap/weak.h).
 NoSignalStop::NoSignalStop()
     : depth_(tls_current != nullptr
                  ? &HeapImpl::StateOf(*tls_current)->nopreempt

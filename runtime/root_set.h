@@ -30,7 +30,7 @@
 #include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/gc.h"
-#include "runtime/heap.h"
+#include "gcheap/heap.h"
 
 namespace gcheap::internal {
 

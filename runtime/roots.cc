@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "base/check.h"
-#include "runtime/handles.h"
+#include "gcheap/handles.h"
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {

@@ -76,9 +76,9 @@ Mutator& HeapImpl::Attach() {
   st->stack_hi = StackBase();
   m->heap_ = this;
   m->state_ = st;
-  m->poll_ = &poll_;
-  m->marking_ = collector_->marking_flag();
-  m->mcache_ = no_p_cache_;
+  m->fast_.poll = reinterpret_cast<const bool*>(&poll_);
+  m->fast_.marking = reinterpret_cast<const bool*>(collector_->marking_flag());
+  m->fast_.mcache = no_p_cache_;
   {
     MutexLock l(&sched_mu_);
     mutators_.push_back(m);
@@ -148,7 +148,7 @@ void HeapImpl::AcquireP(Mutator& m) {
   gcheap_internal_held_wbuf = opts_.barrier_check ? nullptr : &got->wbuf;
   // Under GC stress and mark stress the inline fast path sees an empty
   // cache, so every allocation takes the slow path, which counts it.
-  m.mcache_ =
+  m.fast_.mcache =
       opts_.gc_stress > 0 || opts_.mark_stress > 0 ? no_p_cache_ : got->mcache;
   got->mcache->PrepareForSweep();
 }
@@ -169,7 +169,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
   st->p->owner = nullptr;
   st->p = nullptr;
   gcheap_internal_held_wbuf = nullptr;
-  m.mcache_ = no_p_cache_;
+  m.fast_.mcache = no_p_cache_;
   sched_cv_.SignalAll();
 }
 

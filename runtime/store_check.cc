@@ -9,8 +9,8 @@
 #include "base/check.h"
 #include "gc/mark.h"
 #include "gc/object.h"
+#include "gcheap/ref.h"
 #include "runtime/heap_impl.h"
-#include "runtime/ref.h"
 
 namespace gcheap::internal {
 namespace {
@@ -62,7 +62,11 @@ void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
   }
 }
 
-void DebugCheckStore(void** slot, const void* value) {
+}  // namespace gcheap::internal
+
+void gch_internal_debug_check_store(void** slot, const void* value) {
+  using namespace gcheap;
+  using namespace gcheap::internal;
   Mutator* m = CurrentMutator();
   if (m == nullptr) return;
   HeapImpl* h = HeapImpl::ImplOf(*m);
@@ -116,5 +120,3 @@ void DebugCheckStore(void** slot, const void* value) {
                static_cast<unsigned long>(addr - start),
                static_cast<unsigned long>(start), type);
 }
-
-}  // namespace gcheap::internal

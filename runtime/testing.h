@@ -8,8 +8,8 @@
 #include <functional>
 #include <thread>
 
-#include "runtime/heap.h"
-#include "runtime/mutator.h"
+#include "gcheap/heap.h"
+#include "gcheap/mutator.h"
 
 namespace gcheap::testing_hooks {
 

@@ -1,6 +1,6 @@
 // Weak references: the calls behind WeakRef<T>. The cells and their
-// clearing are in gc/specials.cc. See runtime/weak.h.
-#include "runtime/weak.h"
+// clearing are in gc/specials.cc. See include/gcheap/weak.h.
+#include "gcheap/weak.h"
 
 #include "base/check.h"
 #include "runtime/heap_impl.h"

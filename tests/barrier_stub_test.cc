@@ -1,4 +1,4 @@
-// The write barrier's register-preserving entry (runtime/ref.h,
+// The write barrier's register-preserving entry (include/gcheap/ref.h,
 // runtime/barrier_stub_x86_64.S): the program's registers, general and
 // vector, come back intact from the slow path, also when it flushes the
 // P's buffer and marks; and a barrier from a thread that gave up its P

@@ -172,9 +172,9 @@ TEST(ValuesTest, WithoutTheEncodingABoxedValueIsLost) {
 }
 
 // A boxed value in a C++ local is a root under conservative stack scanning.
-ABSL_ATTRIBUTE_NOINLINE uint64_t BoxedLeaf(Mutator& m,
-                                           uint64_t (*box)(const void*),
-                                           WeakRef<Pair>* w) {
+__attribute__((noinline)) uint64_t BoxedLeaf(Mutator& m,
+                                             uint64_t (*box)(const void*),
+                                             WeakRef<Pair>* w) {
   Pair* p = m.New<Pair>(kPairType);
   *w = WeakRef<Pair>(m.heap(), p);
   return box(p);

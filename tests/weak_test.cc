@@ -372,7 +372,7 @@ TEST_F(WeakTest, WeakSetSeparatesEqualHashesByEquality) {
 
 // A string found during a concurrent mark, held only in a local that the
 // mark's stack scan never saw, survives the mark: Find shades it.
-ABSL_ATTRIBUTE_NOINLINE void InternAndDrop(WeakSet<Sym>& set, Mutator& m) {
+__attribute__((noinline)) void InternAndDrop(WeakSet<Sym>& set, Mutator& m) {
   Intern(set, m, "found during the mark");
 }
 

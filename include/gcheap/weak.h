@@ -29,19 +29,20 @@
 // meaningful to a thread the collector will stop; copying and destroying a
 // WeakRef may happen on any thread. A WeakRef must not outlive its heap
 // unless it is only destroyed. docs/finalizers.md has the details.
-#ifndef GCHEAP_RUNTIME_WEAK_H_
-#define GCHEAP_RUNTIME_WEAK_H_
+#ifndef GCHEAP_WEAK_H_
+#define GCHEAP_WEAK_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 
-#include "base/mutex.h"
-#include "base/spinlock.h"
-#include "runtime/heap.h"
+#include "gcheap/heap.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/internal/spin_lock.h"
 
 namespace gcheap {
 
@@ -49,10 +50,10 @@ namespace internal {
 struct WeakCell;
 // The object's cell with a reference for the caller; checks that object
 // starts an object of heap and that the caller may use it.
-WeakCell* NewWeakRef(Heap& heap, const void* object);
-void RetainWeakRef(WeakCell* c);
-void ReleaseWeakRef(WeakCell* c);
-void* GetWeakRef(Heap& heap, WeakCell* c);
+GCHEAP_EXPORT WeakCell* NewWeakRef(Heap& heap, const void* object);
+GCHEAP_EXPORT void RetainWeakRef(WeakCell* c);
+GCHEAP_EXPORT void ReleaseWeakRef(WeakCell* c);
+GCHEAP_EXPORT void* GetWeakRef(Heap& heap, WeakCell* c);
 }  // namespace internal
 
 template <class T>
@@ -133,12 +134,12 @@ class WeakValueMap {
 
   // The live value for key, or null.
   V* Find(const K& key) {
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     return FindLocked(key);
   }
   // Maps key to value (an object start; null erases), replacing any entry.
   void Insert(const K& key, V* value) {
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     InsertLocked(key, value);
   }
   // The live value for key; if there is none, make() is called (without
@@ -148,18 +149,18 @@ class WeakValueMap {
   template <class Make>
   V* FindOrInsert(const K& key, Make&& make) {
     {
-      internal::MutexLock l(&mu_);
+      std::lock_guard<std::mutex> l(mu_);
       if (V* v = FindLocked(key)) return v;
     }
     V* made = make();
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     if (V* v = FindLocked(key)) return v;
     InsertLocked(key, made);
     return made;
   }
   // Removes key's entry; true if there was a live one.
   bool Erase(const K& key) {
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return false;
     bool live = it->second.Get() != nullptr;
@@ -168,24 +169,24 @@ class WeakValueMap {
   }
   // Removes every entry whose value has died; returns how many.
   size_t Purge() {
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     return PurgeLocked();
   }
   // Entries, dead ones not yet removed included.
   size_t size() const {
-    internal::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     return map_.size();
   }
 
  private:
-  V* FindLocked(const K& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  V* FindLocked(const K& key) {
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
     V* v = it->second.Get();
     if (v == nullptr) map_.erase(it);
     return v;
   }
-  void InsertLocked(const K& key, V* value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void InsertLocked(const K& key, V* value) {
     if (value == nullptr) {
       map_.erase(key);
       return;
@@ -196,7 +197,7 @@ class WeakValueMap {
       purge_at_ = map_.size() * 2 < 16 ? 16 : map_.size() * 2;
     }
   }
-  size_t PurgeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  size_t PurgeLocked() {
     size_t n = 0;
     for (auto it = map_.begin(); it != map_.end();) {
       if (it->second.Get() == nullptr) {
@@ -210,16 +211,18 @@ class WeakValueMap {
   }
 
   Heap& heap_;
-  mutable internal::Mutex mu_{internal::LockRank::kWeakMap};
-  std::unordered_map<K, WeakRef<V>, Hash, Eq> map_ ABSL_GUARDED_BY(mu_);
-  size_t purge_at_ ABSL_GUARDED_BY(mu_) = 16;
+  // A mutex, not a spin lock: the collector may stop a holder by signal
+  // (it is the program's code, not a fast path), and waiters then sleep.
+  mutable std::mutex mu_;
+  std::unordered_map<K, WeakRef<V>, Hash, Eq> map_;
+  size_t purge_at_ = 16;
 };
 
 namespace internal {
 // A scope in which the calling thread, if attached, is not stopped by a
 // signal (it may still stop at a safepoint, but none is reached inside):
 // WeakSet's lookups, which a stop must not find halfway.
-class NoSignalStop {
+class GCHEAP_EXPORT NoSignalStop {
  public:
   NoSignalStop();
   ~NoSignalStop();
@@ -326,7 +329,8 @@ class WeakSet {
   static constexpr uintptr_t kDeleted = 1;
 
   template <class Eq>
-  T* FindLocked(uint64_t hash, Eq& eq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  T* FindLocked(uint64_t hash, Eq& eq)
+      GCHEAP_THREAD_ANNOTATION(requires_capability(mu_)) {
     if (capacity_ == 0) return nullptr;
     for (size_t i = hash & (capacity_ - 1);; i = (i + 1) & (capacity_ - 1)) {
       const Entry& e = entries_[i];
@@ -338,7 +342,7 @@ class WeakSet {
     }
   }
   void InsertLocked(T* object, uint64_t hash)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      GCHEAP_THREAD_ANNOTATION(requires_capability(mu_)) {
     if ((used_ + 1) * 4 > capacity_ * 3) Rehash();
     size_t i = hash & (capacity_ - 1);
     while (entries_[i].object > kDeleted) i = (i + 1) & (capacity_ - 1);
@@ -347,7 +351,7 @@ class WeakSet {
     count_++;
   }
   // Grows (or, with many deleted entries, just cleans) the table.
-  void Rehash() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Rehash() GCHEAP_THREAD_ANNOTATION(requires_capability(mu_)) {
     size_t capacity = capacity_ == 0 ? 16 : capacity_;
     while ((count_ + 1) * 2 > capacity) capacity *= 2;
     auto* entries = static_cast<Entry*>(calloc(capacity, sizeof(Entry)));
@@ -367,8 +371,8 @@ class WeakSet {
   // The weak callback: with the world stopped, no thread is inside a call
   // (each runs without a safepoint and cannot be stopped by a signal), so
   // the table is read without the lock.
-  static void DropDead(WeakProcessor& weak,
-                       void* arg) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  static void DropDead(WeakProcessor& weak, void* arg)
+      GCHEAP_THREAD_ANNOTATION(no_thread_safety_analysis) {
     auto* set = static_cast<WeakSet*>(arg);
     for (size_t i = 0; i < set->capacity_; i++) {
       Entry& e = set->entries_[i];
@@ -384,12 +388,14 @@ class WeakSet {
   // A leaf spin lock: held for one probe sequence, never across a
   // safepoint or a call but eq.
   mutable internal::SpinLock mu_;
-  Entry* entries_ ABSL_GUARDED_BY(mu_) = nullptr;
-  size_t capacity_ ABSL_GUARDED_BY(mu_) = 0;  // a power of two, or 0
-  size_t used_ ABSL_GUARDED_BY(mu_) = 0;      // live and deleted entries
-  size_t count_ ABSL_GUARDED_BY(mu_) = 0;     // live entries
+  Entry* entries_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) = nullptr;
+  size_t capacity_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) =
+      0;  // a power of two, or 0
+  size_t used_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) =
+      0;  // live and deleted entries
+  size_t count_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) = 0;  // live entries
 };
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_WEAK_H_
+#endif  // GCHEAP_WEAK_H_

@@ -1,5 +1,5 @@
-// Type descriptors and the Visitor that trace callbacks receive. Public API,
-// re-exported as "gcheap/type.h"; see runtime/gcheap.h.
+// Type descriptors and the Visitor that trace callbacks receive. Public API:
+// "gcheap/type.h".
 //
 // Every object a collected heap holds either has no pointers (noscan) or
 // says where its pointers are:
@@ -21,27 +21,37 @@
 // Types are constexpr values with static storage: the heap keeps a pointer
 // to the Type in each object's header, so a Type must outlive every object
 // allocated with it.
-#ifndef GCHEAP_GC_TYPE_H_
-#define GCHEAP_GC_TYPE_H_
+#ifndef GCHEAP_TYPE_H_
+#define GCHEAP_TYPE_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 
+#include "gcheap/internal/config.h"
+#include "gcheap/internal/fast_path.h"
+
 namespace gcheap {
 
 class Visitor;
 namespace internal {
+struct TypeLayout;
 // Aborts with a message naming the type and the offset (gc/type.cc).
-[[noreturn]] void BadPointerOffset(const char* type_name, size_t type_size,
-                                   size_t byte_offset);
+[[noreturn]] GCHEAP_EXPORT void BadPointerOffset(const char* type_name,
+                                                 size_t type_size,
+                                                 size_t byte_offset);
 }  // namespace internal
 using TraceFn = void (*)(void* object, Visitor& visitor);
 using DestructorFn = void (*)(void* object);
 
 class Type {
  public:
-  enum class Kind : uint8_t { kNoscan, kPointerMap, kTraced, kConservative };
+  enum class Kind : uint8_t {
+    kNoscan = GCH_INTERNAL_KIND_NOSCAN,
+    kPointerMap = GCH_INTERNAL_KIND_POINTER_MAP,
+    kTraced = GCH_INTERNAL_KIND_TRACED,
+    kConservative = GCH_INTERNAL_KIND_CONSERVATIVE,
+  };
   // Pointer maps cover the first kMaxMapWords words of an object.
   static constexpr size_t kMaxMapWords = 64;
 
@@ -87,7 +97,14 @@ class Type {
     return kind_ != Kind::kNoscan || dtor_ != nullptr;
   }
 
+  // The same fields as the inline fast paths see them (the layouts match:
+  // gc/type.cc checks).
+  const gch_internal_type* internal() const {
+    return reinterpret_cast<const gch_internal_type*>(this);
+  }
+
  private:
+  friend struct internal::TypeLayout;
   constexpr Type(const char* name, size_t size, Kind kind, uint64_t mask,
                  TraceFn trace, DestructorFn dtor)
       : name_(name),
@@ -199,4 +216,4 @@ class Visitor {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_GC_TYPE_H_
+#endif  // GCHEAP_TYPE_H_

@@ -39,18 +39,17 @@
 // heap holding its P (a clear error otherwise); they never stop for a
 // collection except inside New. A Pool must be destroyed before its heap;
 // its destructor deletes the plain objects it still holds.
-#ifndef GCHEAP_RUNTIME_POOL_H_
-#define GCHEAP_RUNTIME_POOL_H_
+#ifndef GCHEAP_POOL_H_
+#define GCHEAP_POOL_H_
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <vector>
 
-#include "absl/base/attributes.h"
-#include "absl/base/optimization.h"
-#include "runtime/heap.h"
-#include "runtime/mutator.h"
+#include "gcheap/heap.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/mutator.h"
 
 namespace gcheap {
 
@@ -72,7 +71,7 @@ struct PoolChain {
 };
 
 // The type-erased part of Pool<T> (pool.cc).
-class PoolBase {
+class GCHEAP_EXPORT PoolBase {
  public:
   PoolBase(const PoolBase&) = delete;
   PoolBase& operator=(const PoolBase&) = delete;
@@ -147,7 +146,7 @@ class Pool : private internal::PoolBase {
 
   // An object from the pool, or a new one from New (null if the pool has
   // no New function). The caller owns it until it puts it back.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE T* Get(Mutator& m) {
+  GCHEAP_ALWAYS_INLINE T* Get(Mutator& m) {
     unsigned pin = Pin(m);
     int pid = static_cast<int>(pin >> 1);
     void* x;
@@ -155,29 +154,29 @@ class Pool : private internal::PoolBase {
       internal::FastPathScope fast(m);
       Local& l = locals_[pid];
       x = l.private_obj;
-      if (ABSL_PREDICT_TRUE(x != nullptr)) l.private_obj = nullptr;
+      if (GCHEAP_LIKELY(x != nullptr)) l.private_obj = nullptr;
     }
-    if (ABSL_PREDICT_FALSE(x == nullptr)) {
+    if (GCHEAP_UNLIKELY(x == nullptr)) {
       x = GetSlow(pid);
       if (x == nullptr) return New(m);
     }
-    if (ABSL_PREDICT_FALSE(pin & 1)) Barrier(x);
+    if (GCHEAP_UNLIKELY(pin & 1)) Barrier(x);
     return static_cast<T*>(x);
   }
   // Hands x to the pool (null is ignored). x must not be used afterwards.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void Put(Mutator& m, T* x) {
-    if (ABSL_PREDICT_FALSE(x == nullptr)) return;
+  GCHEAP_ALWAYS_INLINE void Put(Mutator& m, T* x) {
+    if (GCHEAP_UNLIKELY(x == nullptr)) return;
     unsigned pin = Pin(m);
     int pid = static_cast<int>(pin >> 1);
-    if (ABSL_PREDICT_FALSE(pin & 1)) Barrier(x);
+    if (GCHEAP_UNLIKELY(pin & 1)) Barrier(x);
     bool kept;
     {
       internal::FastPathScope fast(m);
       Local& l = locals_[pid];
       kept = l.private_obj == nullptr;
-      if (ABSL_PREDICT_TRUE(kept)) l.private_obj = x;
+      if (GCHEAP_LIKELY(kept)) l.private_obj = x;
     }
-    if (ABSL_PREDICT_FALSE(!kept)) PushShared(pid, x);
+    if (GCHEAP_UNLIKELY(!kept)) PushShared(pid, x);
   }
   // The same, for the calling thread's mutator.
   T* Get() { return Get(CurrentMutator()); }
@@ -195,4 +194,4 @@ class Pool : private internal::PoolBase {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_POOL_H_
+#endif  // GCHEAP_POOL_H_

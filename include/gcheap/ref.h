@@ -19,113 +19,29 @@
 // GCHEAP_TYPE(T, field, ...) (at the end of this file) builds a Type's
 // pointer map from the Ref<T> fields themselves, so the map and the fields
 // cannot disagree.
-#ifndef GCHEAP_RUNTIME_REF_H_
-#define GCHEAP_RUNTIME_REF_H_
+#ifndef GCHEAP_REF_H_
+#define GCHEAP_REF_H_
 
 #include <atomic>
 #include <cstddef>
 #include <type_traits>
 
-#include "absl/base/optimization.h"
-#include "gc/type.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/internal/fast_path.h"
+#include "gcheap/type.h"
 
 namespace gcheap {
-
-namespace internal {
-// The barrier flag of the heap the calling thread is attached to (a flag
-// that is always false for unattached threads).
-// (constinit lets callers read it without a TLS-init wrapper call; C++17
-// has it only as GCC's __constinit.)
-#if defined(__cpp_constinit)
-#define GCHEAP_CONSTINIT constinit
-#elif defined(__GNUC__) && !defined(__clang__)
-#define GCHEAP_CONSTINIT __constinit
-#else
-#define GCHEAP_CONSTINIT
-#endif
-extern GCHEAP_CONSTINIT thread_local const std::atomic<bool>* tls_write_barrier
-    __attribute__((tls_model("initial-exec")));
-void WriteBarrierSlow(void** slot, const void* value);
-// Debug builds of the program (GCHEAP_DEBUG_CHECKS=1): fails loudly if the
-// slot, in a heap object, is not a pointer word of its object's Type, or
-// if value points into another Heap (runtime/store_check.cc).
-void DebugCheckStore(void** slot, const void* value);
-void CopyPointersSlow(void** dst, void* const* src, size_t n);
-
-// On x86-64 the slow path is entered through a stub that preserves every
-// register (runtime/barrier_stub_x86_64.S), so the caller spills nothing
-// around it. Not in sanitizer builds (their instrumentation expects
-// ordinary calls) or with GCHEAP_NO_BARRIER_STUB defined.
-#if defined(__x86_64__) && defined(__ELF__) &&                            \
-    !defined(GCHEAP_NO_BARRIER_STUB) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#if defined(__has_feature)
-#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && \
-    !__has_feature(memory_sanitizer)
-#define GCHEAP_BARRIER_STUB 1
-#endif
-#else
-#define GCHEAP_BARRIER_STUB 1
-#endif
-#endif
-
-inline void WriteBarrierCall(void** slot, const void* value) {
-#if defined(GCHEAP_BARRIER_STUB)
-  // Steps over the caller's red zone (the call pushes a return address),
-  // and through the PLT when the stub is in a shared library: r10 and r11
-  // are left to the dynamic linker.
-  asm volatile(
-      "lea -128(%%rsp), %%rsp\n\t"
-      "call gcheap_write_barrier_stub@PLT\n\t"
-      "lea 128(%%rsp), %%rsp"
-      :
-      : "D"(slot), "S"(value)
-      : "memory", "cc", "r10", "r11");
-#else
-  WriteBarrierSlow(slot, value);
-#endif
-}
-}  // namespace internal
 
 // Stores `value` (a heap pointer, null, or any tagged word) into `*slot`, a
 // word inside a heap object.
 inline void WriteBarrier(void** slot, void* value) {
-#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
-  internal::DebugCheckStore(slot, value);
-#endif
-  if (ABSL_PREDICT_FALSE(
-          internal::tls_write_barrier->load(std::memory_order_relaxed))) {
-    internal::WriteBarrierCall(slot, value);
-  }
-  // A relaxed atomic store (a plain move on x86-64): markers may be
-  // reading the slot at the same moment.
-  __atomic_store_n(slot, value, __ATOMIC_RELAXED);
+  gch_internal_write_barrier(slot, value);
 }
 
 // Copies n pointer-sized words from src to dst (memmove semantics), where
 // dst lies in a heap object: the bulk form of the barrier.
 inline void CopyPointers(void** dst, void* const* src, size_t n) {
-#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
-  for (size_t i = 0; i < n; i++) internal::DebugCheckStore(&dst[i], src[i]);
-#endif
-  if (ABSL_PREDICT_FALSE(
-          internal::tls_write_barrier->load(std::memory_order_relaxed))) {
-    internal::CopyPointersSlow(dst, src, n);
-  }
-  // Word by word (markers may read dst meanwhile), in the direction that
-  // is safe for overlapping ranges.
-  if (dst < src) {
-    for (size_t i = 0; i < n; i++) {
-      __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED),
-                       __ATOMIC_RELAXED);
-    }
-  } else {
-    for (size_t i = n; i > 0; i--) {
-      __atomic_store_n(&dst[i - 1],
-                       __atomic_load_n(&src[i - 1], __ATOMIC_RELAXED),
-                       __ATOMIC_RELAXED);
-    }
-  }
+  gch_internal_copy_pointers(dst, src, n);
 }
 
 template <class T>
@@ -229,4 +145,4 @@ constexpr size_t PointerSlotOffset(size_t offset) {
 #define GCHEAP_TYPE(T, ...) \
   ::gcheap::Type::Of<T>(#T).Pointers(GCHEAP_POINTERS(T, __VA_ARGS__))
 
-#endif  // GCHEAP_RUNTIME_REF_H_
+#endif  // GCHEAP_REF_H_

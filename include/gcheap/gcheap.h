@@ -10,22 +10,27 @@
 //   gcheap/pool.h      Pool<T>, a per-P free-object cache (sync.Pool)
 //   gcheap/memstats.h  MemStats, Go's runtime.MemStats
 //   gcheap/options.h   Options
+//   gcheap/gcheap_c.h  the C API (C99), on the same heap
+//
+// These headers include only each other and the standard library.
+// gcheap/internal/ holds what their inline fast paths see of the runtime
+// (not API).
 //
 // docs/embedding.md is the tutorial; docs/collector.md explains the cycle;
 // docs/finalizers.md and docs/pool.md cover finalizers, weak references,
 // cleanups and pools.
-#ifndef GCHEAP_RUNTIME_GCHEAP_H_
-#define GCHEAP_RUNTIME_GCHEAP_H_
+#ifndef GCHEAP_GCHEAP_H_
+#define GCHEAP_GCHEAP_H_
 
-#include "gc/type.h"             // IWYU pragma: export
-#include "runtime/finalizers.h"  // IWYU pragma: export
-#include "runtime/handles.h"     // IWYU pragma: export
-#include "runtime/heap.h"        // IWYU pragma: export
-#include "runtime/memstats.h"    // IWYU pragma: export
-#include "runtime/mutator.h"     // IWYU pragma: export
-#include "runtime/options.h"     // IWYU pragma: export
-#include "runtime/pool.h"        // IWYU pragma: export
-#include "runtime/ref.h"         // IWYU pragma: export
-#include "runtime/weak.h"        // IWYU pragma: export
+#include "gcheap/finalizers.h"  // IWYU pragma: export
+#include "gcheap/handles.h"     // IWYU pragma: export
+#include "gcheap/heap.h"        // IWYU pragma: export
+#include "gcheap/memstats.h"    // IWYU pragma: export
+#include "gcheap/mutator.h"     // IWYU pragma: export
+#include "gcheap/options.h"     // IWYU pragma: export
+#include "gcheap/pool.h"        // IWYU pragma: export
+#include "gcheap/ref.h"         // IWYU pragma: export
+#include "gcheap/type.h"        // IWYU pragma: export
+#include "gcheap/weak.h"        // IWYU pragma: export
 
-#endif  // GCHEAP_RUNTIME_GCHEAP_H_
+#endif  // GCHEAP_GCHEAP_H_

@@ -1,13 +1,13 @@
 // Heap options. Public API: "gcheap/options.h".
-#ifndef GCHEAP_RUNTIME_OPTIONS_H_
-#define GCHEAP_RUNTIME_OPTIONS_H_
+#ifndef GCHEAP_OPTIONS_H_
+#define GCHEAP_OPTIONS_H_
 
 #include <signal.h>
 #include <stdio.h>
 
 #include <cstddef>
 
-#include "gc/type.h"
+#include "gcheap/type.h"
 
 namespace gcheap {
 
@@ -129,10 +129,10 @@ struct Options {
   // How the program's values encode heap pointers (NaN boxing, tagged
   // words): every word the collector reads without a pointer map, and
   // every value the write barrier records, is decoded too
-  // (gc/type.h; docs/embedding.md, "Your values").
+  // (gcheap/type.h; docs/embedding.md, "Your values").
   ValueEncoding values = ValueEncoding::Pointers();
 };
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_OPTIONS_H_
+#endif  // GCHEAP_OPTIONS_H_

@@ -10,21 +10,22 @@
 //                 innermost HandleScope that was open when it was made
 //                 closes. In conservative mode they work too (and cost a
 //                 slot), but are not needed.
-#ifndef GCHEAP_RUNTIME_HANDLES_H_
-#define GCHEAP_RUNTIME_HANDLES_H_
+#ifndef GCHEAP_HANDLES_H_
+#define GCHEAP_HANDLES_H_
 
 #include <cstddef>
 #include <utility>
 
-#include "runtime/heap.h"
-#include "runtime/mutator.h"
+#include "gcheap/heap.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/mutator.h"
 
 namespace gcheap {
 
 namespace internal {
-void** NewPersistentSlot(Heap& heap, void* value);
-void FreePersistentSlot(Heap& heap, void** slot);
-void** NewLocalSlot(Mutator& m, void* value);
+GCHEAP_EXPORT void** NewPersistentSlot(Heap& heap, void* value);
+GCHEAP_EXPORT void FreePersistentSlot(Heap& heap, void** slot);
+GCHEAP_EXPORT void** NewLocalSlot(Mutator& m, void* value);
 }  // namespace internal
 
 template <class T>
@@ -77,7 +78,7 @@ class Persistent {
   void** slot_ = nullptr;
 };
 
-class HandleScope {
+class GCHEAP_EXPORT HandleScope {
  public:
   explicit HandleScope(Mutator& m);
   ~HandleScope();
@@ -110,4 +111,4 @@ class Local {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_HANDLES_H_
+#endif  // GCHEAP_HANDLES_H_

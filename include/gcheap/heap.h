@@ -9,16 +9,17 @@
 //   heap.Collect();                      // a full cycle, like runtime.GC()
 //   gcheap::MemStats s = heap.ReadMemStats();
 //   heap.DetachCurrentThread();
-#ifndef GCHEAP_RUNTIME_HEAP_H_
-#define GCHEAP_RUNTIME_HEAP_H_
+#ifndef GCHEAP_HEAP_H_
+#define GCHEAP_HEAP_H_
 
 #include <cstddef>
 
-#include "gc/type.h"
-#include "runtime/finalizers.h"
-#include "runtime/memstats.h"
-#include "runtime/mutator.h"
-#include "runtime/options.h"
+#include "gcheap/finalizers.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/memstats.h"
+#include "gcheap/mutator.h"
+#include "gcheap/options.h"
+#include "gcheap/type.h"
 
 namespace gcheap {
 
@@ -28,7 +29,7 @@ struct HeapAccess;
 }  // namespace internal
 
 // What a weak callback (Heap::AddWeakCallback) asks during a cycle.
-class WeakProcessor {
+class GCHEAP_EXPORT WeakProcessor {
  public:
   // Whether the object containing p survives this cycle: true for a
   // marked object, false for one about to be freed; true for null and for
@@ -44,7 +45,7 @@ class WeakProcessor {
   const internal::HeapImpl* const heap_;
 };
 
-class Heap {
+class GCHEAP_EXPORT Heap {
  public:
   explicit Heap(const Options& options = Options());
   // Every thread must have detached (a clear error names how many have
@@ -151,4 +152,4 @@ class Heap {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_HEAP_H_
+#endif  // GCHEAP_HEAP_H_

@@ -15,19 +15,15 @@
 //   heap.DetachCurrentThread();
 //
 // A Mutator is used only by its own thread.
-#ifndef GCHEAP_RUNTIME_MUTATOR_H_
-#define GCHEAP_RUNTIME_MUTATOR_H_
+#ifndef GCHEAP_MUTATOR_H_
+#define GCHEAP_MUTATOR_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
-#include "absl/base/attributes.h"
-#include "absl/base/optimization.h"
-#include "alloc/mcache.h"
-#include "alloc/size_classes.h"
-#include "gc/object.h"
-#include "gc/type.h"
+#include "gcheap/internal/config.h"
+#include "gcheap/internal/fast_path.h"
+#include "gcheap/type.h"
 
 namespace gcheap {
 
@@ -42,10 +38,11 @@ namespace internal {
 class HeapImpl;
 class FastPathScope;
 struct MutatorState;
-void** NewLocalSlot(Mutator& m, void* value);
+struct MutatorAccess;
+GCHEAP_EXPORT void** NewLocalSlot(Mutator& m, void* value);
 }  // namespace internal
 
-class Mutator {
+class GCHEAP_EXPORT Mutator {
  public:
   Mutator(const Mutator&) = delete;
   Mutator& operator=(const Mutator&) = delete;
@@ -63,14 +60,14 @@ class Mutator {
     return static_cast<T*>(TryAllocate(type));
   }
 
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(const Type& type) {
+  GCHEAP_ALWAYS_INLINE void* Allocate(const Type& type) {
     void* p = FastAllocate(type);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/false);
   }
   void* TryAllocate(const Type& type) {
     void* p = FastAllocate(type);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/true);
   }
   // `count` zeroed elements of `element`, laid out back to back. Sizes that
@@ -83,14 +80,14 @@ class Mutator {
   }
   // `bytes` zeroed bytes that will never hold heap pointers (strings,
   // numbers). Requests under 16 bytes share blocks (the tiny allocator).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateNoscan(size_t bytes) {
+  GCHEAP_ALWAYS_INLINE void* AllocateNoscan(size_t bytes) {
     void* p = FastAllocateNoscan(bytes);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/false);
   }
   void* TryAllocateNoscan(size_t bytes) {
     void* p = FastAllocateNoscan(bytes);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/true);
   }
 
@@ -99,21 +96,21 @@ class Mutator {
   // span records them as conservative (gc/object.h). Stores of heap
   // pointers into the object go through the write barrier as into any
   // other; other stores need nothing.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateConservative(size_t bytes) {
+  GCHEAP_ALWAYS_INLINE void* AllocateConservative(size_t bytes) {
     void* p = FastAllocateConservative(bytes);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateConservativeSlow(bytes, /*or_null=*/false);
   }
   void* TryAllocateConservative(size_t bytes) {
     void* p = FastAllocateConservative(bytes);
-    if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
+    if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateConservativeSlow(bytes, /*or_null=*/true);
   }
 
   // Polls for a pending stop-the-world: call in long loops that do not
   // allocate. One load and a predictable branch.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void Safepoint() {
-    if (ABSL_PREDICT_FALSE(poll_->load(std::memory_order_relaxed))) {
+  GCHEAP_ALWAYS_INLINE void Safepoint() {
+    if (GCHEAP_UNLIKELY(gch_internal_load_flag(fast_.poll))) {
       SafepointSlow();
     }
   }
@@ -124,8 +121,8 @@ class Mutator {
   // p's object, so that this cycle does not free it now that the program
   // holds it. Call it on every object such a table returns, before using
   // it. One load and a branch while the collector is idle.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void Shade(const void* p) {
-    if (ABSL_PREDICT_FALSE(marking())) ShadeSlow(p);
+  GCHEAP_ALWAYS_INLINE void Shade(const void* p) {
+    if (GCHEAP_UNLIKELY(marking())) ShadeSlow(p);
   }
 
   Heap& heap() const;
@@ -139,80 +136,30 @@ class Mutator {
   template <class T>
   friend class Local;
   friend void** internal::NewLocalSlot(Mutator& m, void* value);
+  friend struct internal::MutatorAccess;
 
   Mutator() = default;
 
   // The inline fast paths, each inside a FastPathScope (below).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocate(const Type& t);
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocateNoscan(size_t bytes);
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* FastAllocateConservative(size_t bytes);
+  GCHEAP_ALWAYS_INLINE void* FastAllocate(const Type& t);
+  GCHEAP_ALWAYS_INLINE void* FastAllocateNoscan(size_t bytes);
+  GCHEAP_ALWAYS_INLINE void* FastAllocateConservative(size_t bytes);
 
-  // The inline part of allocation: the P's cache, no locks, no calls.
-  // Null when the slow path must run.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateFast(const Type& t) {
-    using internal::MSpan;
-    using internal::SpanClass;
-    const size_t size = t.size();
-    internal::MSpan* s;
-    uintptr_t idx;
-    if (t.kind() == Type::Kind::kNoscan && t.destructor() == nullptr) {
-      return AllocateNoscanFast(size);
-    }
-    if (t.kind() == Type::Kind::kPointerMap && t.destructor() == nullptr &&
-        size != 0 && size <= MSpan::kMaxHeapBitsObject) {
-      // Small pointer-map object: no header, type bits.
-      void* p = mcache_->TryAllocSmall(
-          SpanClass::Make(internal::SizeToClass(size), false), &s, &idx);
-      if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-      mcache_->SetTypeBits(s, idx, false, t.pointer_mask(), &t);
-      return p;
-    }
-    if (t.kind() == Type::Kind::kConservative && t.destructor() == nullptr) {
-      return AllocateConservativeFast(size);
-    }
-    const size_t total = size + internal::kObjectHeaderBytes;
-    if (total > internal::kMaxSmallSize) return nullptr;
-    void* p = mcache_->TryAllocSmall(
-        SpanClass::Make(internal::SizeToClass(total), false), &s, &idx);
-    if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-    *static_cast<const Type**>(p) = &t;  // the header: see gc/object.h
-    if (s->small_scan) mcache_->SetTypeBits(s, idx, true, 0);
-    if (t.destructor() != nullptr) s->has_destructors = true;
-    return static_cast<char*>(p) + internal::kObjectHeaderBytes;
+  // The inline parts (gcheap/internal/fast_path.h, shared with the C
+  // API): the P's cache, no locks, no calls. Null when the slow path must
+  // run.
+  GCHEAP_ALWAYS_INLINE void* AllocateFast(const Type& t) {
+    return gch_internal_alloc_fast(fast_.mcache, t.internal());
   }
-  // The inline part for `size` pointer-free bytes (no header). Allocate
-  // black needs no work here: while the collector marks, every cached
-  // span's free slots are marked already (MSpan::MarkFreeSlots), and the
-  // tiny block was taken during the mark (sweep termination empties the
-  // mcache).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateNoscanFast(size_t size) {
-    if (size == 0 || size > internal::kMaxSmallSize) return nullptr;
-    if (size < internal::kTinySize) {
-      return mcache_->TryAllocTinyOrBlock(size);
-    }
-    internal::MSpan* s;
-    uintptr_t idx;
-    return mcache_->TryAllocSmall(
-        internal::SpanClass::Make(internal::SizeToClass(size), true), &s, &idx);
+  GCHEAP_ALWAYS_INLINE void* AllocateNoscanFast(size_t size) {
+    return gch_internal_alloc_noscan_fast(fast_.mcache, size);
   }
-  // The inline part for a conservative object of `size` bytes without a
-  // header (MCache::SetConservativeBits).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateConservativeFast(size_t size) {
-    if (size == 0 || size > internal::MSpan::kMaxHeapBitsObject) {
-      return nullptr;
-    }
-    internal::MSpan* s;
-    uintptr_t idx;
-    void* p = mcache_->TryAllocSmall(
-        internal::SpanClass::Make(internal::SizeToClass(size), false), &s,
-        &idx);
-    if (ABSL_PREDICT_FALSE(p == nullptr)) return nullptr;
-    mcache_->SetConservativeBits(s, idx);
-    return p;
+  GCHEAP_ALWAYS_INLINE void* AllocateConservativeFast(size_t size) {
+    return gch_internal_alloc_conservative_fast(fast_.mcache, size);
   }
   void* AllocateNoscanSlow(size_t bytes, bool or_null);
   void* AllocateConservativeSlow(size_t bytes, bool or_null);
-  bool marking() const { return marking_->load(std::memory_order_relaxed); }
+  bool marking() const { return gch_internal_load_flag(fast_.marking); }
 
   // The runtime's entries from the inline paths: each saves the program's
   // registers in its frame and calls the work below it (RuntimeFrames in
@@ -223,11 +170,10 @@ class Mutator {
   void SafepointSlow();
   void ShadeSlow(const void* p);
 
-  internal::MCache* mcache_ = nullptr;  // the held P's cache
-  // Nonzero while the thread runs an inline fast path (FastPathScope).
-  uint8_t in_fast_path_ = 0;
-  const std::atomic<bool>* poll_ = nullptr;
-  const std::atomic<bool>* marking_ = nullptr;  // the collector's flag
+  // What the inline paths read: the held P's cache, the poll flag, the
+  // collector's marking flag, and the byte FastPathScope sets. The first
+  // member: a gch_mutator* (the C API) points to it.
+  gch_internal_mutator fast_{};
   internal::HeapImpl* heap_ = nullptr;
   internal::MutatorState* state_ = nullptr;
 };
@@ -242,13 +188,11 @@ namespace internal {
 // on the same thread, sees them; they cost no instruction.
 class FastPathScope {
  public:
-  ABSL_ATTRIBUTE_ALWAYS_INLINE explicit FastPathScope(Mutator& m) : m_(m) {
-    m_.in_fast_path_ = 1;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+  GCHEAP_ALWAYS_INLINE explicit FastPathScope(Mutator& m) : m_(m) {
+    gch_internal_enter_fast_path(&m_.fast_);
   }
-  ABSL_ATTRIBUTE_ALWAYS_INLINE ~FastPathScope() {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    m_.in_fast_path_ = 0;
+  GCHEAP_ALWAYS_INLINE ~FastPathScope() {
+    gch_internal_leave_fast_path(&m_.fast_);
   }
   FastPathScope(const FastPathScope&) = delete;
   FastPathScope& operator=(const FastPathScope&) = delete;
@@ -275,7 +219,7 @@ inline void* Mutator::FastAllocateConservative(size_t bytes) {
 // Releases the mutator's P for the scope's lifetime: the collector will not
 // wait for this thread. The thread must not touch the heap (allocate, read
 // or write heap objects) inside the scope; pointers it holds stay roots.
-class BlockingScope {
+class GCHEAP_EXPORT BlockingScope {
  public:
   explicit BlockingScope(Mutator& m);
   ~BlockingScope();
@@ -288,4 +232,4 @@ class BlockingScope {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_MUTATOR_H_
+#endif  // GCHEAP_MUTATOR_H_

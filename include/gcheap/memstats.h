@@ -1,8 +1,8 @@
 // MemStats: Go's runtime.MemStats for a gcheap Heap. Public API:
 // "gcheap/memstats.h". Every field has Go's meaning (snake_case names of
 // Go's fields); docs/stats.md says which cannot apply and what they hold.
-#ifndef GCHEAP_RUNTIME_MEMSTATS_H_
-#define GCHEAP_RUNTIME_MEMSTATS_H_
+#ifndef GCHEAP_MEMSTATS_H_
+#define GCHEAP_MEMSTATS_H_
 
 #include <cstdint>
 
@@ -63,4 +63,4 @@ struct MemStats {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_MEMSTATS_H_
+#endif  // GCHEAP_MEMSTATS_H_

@@ -27,10 +27,12 @@
 // cleared before its finalizer can run. Pending finalizers and cleanups
 // still queued when the heap is destroyed do not run. docs/finalizers.md
 // has the details.
-#ifndef GCHEAP_RUNTIME_FINALIZERS_H_
-#define GCHEAP_RUNTIME_FINALIZERS_H_
+#ifndef GCHEAP_FINALIZERS_H_
+#define GCHEAP_FINALIZERS_H_
 
 #include <cstdint>
+
+#include "gcheap/internal/config.h"
 
 namespace gcheap {
 
@@ -47,7 +49,7 @@ using CleanupFn = void (*)(void* arg);
 
 // Names one cleanup added by Heap::AddCleanup. Copyable; a default one
 // names nothing.
-class CleanupHandle {
+class GCHEAP_EXPORT CleanupHandle {
  public:
   CleanupHandle() = default;
   // Detaches the cleanup so it never runs. True if it was still attached;
@@ -67,4 +69,4 @@ class CleanupHandle {
 
 }  // namespace gcheap
 
-#endif  // GCHEAP_RUNTIME_FINALIZERS_H_
+#endif  // GCHEAP_FINALIZERS_H_

@@ -1,0 +1,475 @@
+/* The inline fast paths of gcheap's public headers, and the few fields of
+ * the runtime they see. Not API: layouts and names here change with the
+ * library (its SONAME changes with them); C and C++ programs use
+ * gcheap/gcheap_c.h and gcheap/mutator.h, gcheap/ref.h, gcheap/pool.h.
+ *
+ * Allocation takes a slot from the P's cached span for the size class, with
+ * no lock and no call, and writes the object's layout; the write barrier
+ * loads one flag; a safepoint loads one flag. To do that inline, a program
+ * must see:
+ *
+ *   gch_internal_span     the part of a span (alloc/mspan.h's MSpan derives
+ *                         from it) the allocation fast path reads and
+ *                         writes: the free-slot word, the slot size, the
+ *                         span's layout (see gcheap/../gc/object.h)
+ *   gch_internal_mcache   the P's cache (alloc/mcache.h's MCache derives
+ *                         from it): one span per span class, the tiny block
+ *   gch_internal_mutator  the first member of a gcheap::Mutator and of what
+ *                         a gch_mutator* points to: its P's cache, the poll
+ *                         and marking flags
+ *   gch_internal_type     the layout of a gcheap::Type (a gch_type)
+ *   the size-class lookup tables, the write barrier's thread-local flag
+ *
+ * The C++ runtime builds on these same structs and functions (MCache's fast
+ * path is gch_internal_try_alloc_small), so the C and the C++ fast paths
+ * are one code. Valid as C99 (with GCC's __thread and __atomic builtins)
+ * and as C++. */
+#ifndef GCHEAP_INTERNAL_FAST_PATH_H_
+#define GCHEAP_INTERNAL_FAST_PATH_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gcheap/internal/config.h"
+
+#if defined(GCHEAP_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sizes (the allocator's constants; alloc/size_classes.h). */
+#define GCH_INTERNAL_NUM_SPAN_CLASSES 136  /* 68 size classes x scan/noscan */
+#define GCH_INTERNAL_MAX_SMALL_SIZE 32768  /* larger objects: own spans */
+#define GCH_INTERNAL_TINY_SIZE 16          /* tiny blocks; smaller noscan */
+#define GCH_INTERNAL_TINY_SIZE_CLASS 2     /* the 16-byte class */
+#define GCH_INTERNAL_SMALL_SIZE_DIV 8
+#define GCH_INTERNAL_SMALL_SIZE_MAX 1024
+#define GCH_INTERNAL_LARGE_SIZE_DIV 128
+#define GCH_INTERNAL_OBJECT_HEADER_BYTES 8 /* the Type word (gc/object.h) */
+#define GCH_INTERNAL_MAX_HEAP_BITS_OBJECT 512 /* type bits up to this size */
+
+/* A span's layout byte (MSpan::layout): the state and the conservative
+ * flag. */
+#define GCH_INTERNAL_LAYOUT_EMPTY 0
+#define GCH_INTERNAL_LAYOUT_UNIFORM 1
+#define GCH_INTERNAL_LAYOUT_MIXED 2
+#define GCH_INTERNAL_LAYOUT_STATE_MASK 3
+#define GCH_INTERNAL_LAYOUT_CONSERVATIVE 4
+
+/* gcheap::Type::Kind. */
+#define GCH_INTERNAL_KIND_NOSCAN 0
+#define GCH_INTERNAL_KIND_POINTER_MAP 1
+#define GCH_INTERNAL_KIND_TRACED 2
+#define GCH_INTERNAL_KIND_CONSERVATIVE 3
+
+/* One cache line. Written by the P that caches the span; layout,
+ * uniform_mask, uniform_type, heap_bits, header_bits and freeindex_for_scan
+ * are read by markers on other threads (relaxed atomics). */
+typedef struct gch_internal_span {
+  uintptr_t start_addr;
+  size_t elemsize;            /* slot size */
+  uint64_t alloc_cache;       /* free slots of the current 64-slot word */
+  uint64_t uniform_mask;      /* pointer words of every object (uniform) */
+  const void* uniform_type;   /* the Type that made the layout uniform */
+  uint64_t* heap_bits;        /* mixed layout: one bit per word */
+  uint64_t* header_bits;      /* mixed layout: one bit per slot */
+  uint16_t cache_base;        /* first slot of the current word */
+  uint16_t freeindex_for_scan; /* every slot below it is allocated */
+  uint8_t layout;             /* GCH_INTERNAL_LAYOUT_* */
+  bool small_scan;            /* a scan span of objects <= 512 bytes */
+  bool needzero;              /* free slots may hold old data */
+  bool has_destructors;       /* some object has a destructor */
+} gch_internal_span;
+
+typedef struct gch_internal_mcache {
+  gch_internal_span* alloc[GCH_INTERNAL_NUM_SPAN_CLASSES];
+  uintptr_t tiny;        /* the current tiny block, 0 if none */
+  uintptr_t tiny_offset; /* its next free byte */
+  uint64_t tiny_allocs;  /* objects packed into tiny blocks, unflushed */
+} gch_internal_mcache;
+
+typedef struct gch_internal_mutator {
+  gch_internal_mcache* mcache; /* the held P's cache */
+  const bool* poll;            /* a stop is pending (atomic) */
+  const bool* marking;         /* the collector is marking (atomic) */
+  /* Nonzero while the thread runs an inline fast path: a stop by signal
+   * (runtime/preempt.cc) asks again a little later. */
+  uint8_t in_fast_path;
+} gch_internal_mutator;
+
+typedef struct gch_internal_type {
+  const char* name;
+  size_t size;
+  uint8_t kind; /* GCH_INTERNAL_KIND_* */
+  uint64_t pointer_mask;
+  void (*trace)(void);     /* a TraceFn; only compared with null here */
+  void (*destructor)(void*);
+} gch_internal_type;
+
+/* The size-class lookup (alloc/size_classes.cc). */
+GCHEAP_EXPORT extern const uint8_t gch_internal_size_to_class8[
+    GCH_INTERNAL_SMALL_SIZE_MAX / GCH_INTERNAL_SMALL_SIZE_DIV + 1];
+GCHEAP_EXPORT extern const uint8_t gch_internal_size_to_class128[
+    (GCH_INTERNAL_MAX_SMALL_SIZE - GCH_INTERNAL_SMALL_SIZE_MAX) /
+        GCH_INTERNAL_LARGE_SIZE_DIV + 1];
+
+/* The out-of-line halves (alloc/mcache.cc, runtime/barrier.cc). */
+/* Records slot idx's layout where the inline case does not apply (the
+ * span's layout mixed, or turning mixed). */
+GCHEAP_EXPORT void gch_internal_set_type_bits_slow(gch_internal_mcache* c,
+                                                   gch_internal_span* s,
+                                                   uintptr_t idx,
+                                                   bool with_header,
+                                                   uint64_t ptrmask,
+                                                   const void* type);
+GCHEAP_EXPORT void gch_internal_write_barrier_slow(void** slot,
+                                                   const void* value);
+GCHEAP_EXPORT void gch_internal_copy_pointers_slow(void** dst,
+                                                   void* const* src, size_t n);
+/* Programs built with GCHEAP_DEBUG_CHECKS=1: fails loudly if the slot, in
+ * a heap object, is not a pointer word of its object's Type, or if value
+ * points into another heap (runtime/store_check.cc). */
+GCHEAP_EXPORT void gch_internal_debug_check_store(void** slot,
+                                                  const void* value);
+
+/* The barrier flag of the heap the calling thread is attached to (a flag
+ * that is always false for unattached threads). */
+#ifdef __cplusplus
+GCHEAP_EXPORT extern GCHEAP_CONSTINIT thread_local const bool*
+    gch_internal_tls_write_barrier __attribute__((tls_model("initial-exec")));
+#else
+GCHEAP_EXPORT extern __thread const bool* gch_internal_tls_write_barrier
+    __attribute__((tls_model("initial-exec")));
+#endif
+
+/* C++: inline functions (with C linkage), one definition program-wide;
+ * C: static inline. */
+#ifdef __cplusplus
+#define GCH_INTERNAL_INLINE inline GCHEAP_ALWAYS_INLINE
+#else
+#define GCH_INTERNAL_INLINE static inline GCHEAP_ALWAYS_INLINE
+#endif
+
+GCH_INTERNAL_INLINE bool gch_internal_load_flag(const bool* flag) {
+  return __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+/* size in [1, GCH_INTERNAL_MAX_SMALL_SIZE] -> its size class. */
+GCH_INTERNAL_INLINE int gch_internal_size_to_class(size_t size) {
+  if (size <= GCH_INTERNAL_SMALL_SIZE_MAX - GCH_INTERNAL_SMALL_SIZE_DIV) {
+    return gch_internal_size_to_class8[(size + GCH_INTERNAL_SMALL_SIZE_DIV -
+                                        1) /
+                                       GCH_INTERNAL_SMALL_SIZE_DIV];
+  }
+  return gch_internal_size_to_class128[(size - GCH_INTERNAL_SMALL_SIZE_MAX +
+                                        GCH_INTERNAL_LARGE_SIZE_DIV - 1) /
+                                       GCH_INTERNAL_LARGE_SIZE_DIV];
+}
+/* A span class: size class << 1 | noscan. */
+GCH_INTERNAL_INLINE int gch_internal_span_class(int sizeclass, bool noscan) {
+  return sizeclass << 1 | (noscan ? 1 : 0);
+}
+
+/* Brackets an inline fast path that changes the P's state in several
+ * steps. The signal fences keep its memory operations between the two
+ * stores as a signal handler on the same thread sees them; they cost no
+ * instruction. */
+GCH_INTERNAL_INLINE void gch_internal_enter_fast_path(gch_internal_mutator* m) {
+  m->in_fast_path = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+GCH_INTERNAL_INLINE void gch_internal_leave_fast_path(gch_internal_mutator* m) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  m->in_fast_path = 0;
+}
+
+GCH_INTERNAL_INLINE void gch_internal_unpoison(const void* p, size_t n) {
+#if defined(GCHEAP_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#if defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND
+  VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+  (void)p;
+  (void)n;
+}
+
+/* A slot from the cached span of span class spc: null when the span's
+ * current word is spent (the caller then takes the slow path). Reports the
+ * span and slot index for callers that record the object's layout. */
+GCH_INTERNAL_INLINE void* gch_internal_try_alloc_small(
+    gch_internal_mcache* c, int spc, gch_internal_span** span_out,
+    uintptr_t* idx_out) {
+  gch_internal_span* s = c->alloc[spc];
+  const uint64_t cache = s->alloc_cache;
+  uintptr_t idx;
+  void* p;
+  if (GCHEAP_UNLIKELY(cache == 0)) return NULL;
+  s->alloc_cache = cache & (cache - 1);
+  idx = s->cache_base + (uintptr_t)__builtin_ctzll(cache);
+  __atomic_store_n(&s->freeindex_for_scan, (uint16_t)(idx + 1),
+                   __ATOMIC_RELAXED);
+  p = (void*)(s->start_addr + idx * s->elemsize);
+  gch_internal_unpoison(p, s->elemsize);
+  if (s->needzero) {
+    /* Slots are multiples of 8 bytes; small ones are cleared inline. */
+    if (s->elemsize <= 64) {
+      uint64_t* w = (uint64_t*)p;
+      size_t i;
+      for (i = 0; i < s->elemsize / 8; i++) w[i] = 0;
+    } else {
+      memset(p, 0, s->elemsize);
+    }
+  }
+  *span_out = s;
+  *idx_out = idx;
+  return p;
+}
+
+/* Packs `size` bytes (1..15) into the current tiny block: null if they do
+ * not fit. Aligned by the size's factors. */
+GCH_INTERNAL_INLINE void* gch_internal_try_alloc_tiny(gch_internal_mcache* c,
+                                                     size_t size) {
+  uintptr_t off = c->tiny_offset;
+  if ((size & 7) == 0) {
+    off = (off + 7) & ~(uintptr_t)7;
+  } else if ((size & 3) == 0) {
+    off = (off + 3) & ~(uintptr_t)3;
+  } else if ((size & 1) == 0) {
+    off = (off + 1) & ~(uintptr_t)1;
+  }
+  if (GCHEAP_LIKELY(off + size <= GCH_INTERNAL_TINY_SIZE && c->tiny != 0)) {
+    c->tiny_offset = off + size;
+    c->tiny_allocs++;
+    return (void*)(c->tiny + off);
+  }
+  return NULL;
+}
+/* A new tiny block holds a `size`-byte object at its start: keeps
+ * whichever of it and the current block has more room left. */
+GCH_INTERNAL_INLINE void gch_internal_keep_tiny_block(gch_internal_mcache* c,
+                                                     void* block,
+                                                     size_t size) {
+  if (c->tiny == 0 || size < c->tiny_offset) {
+    c->tiny = (uintptr_t)block;
+    c->tiny_offset = size;
+  }
+}
+/* The same, taking a new block from the cached 16-byte span's current word
+ * when the request does not fit: null only when that word is spent too,
+ * once per 64 blocks. */
+GCH_INTERNAL_INLINE void* gch_internal_try_alloc_tiny_or_block(
+    gch_internal_mcache* c, size_t size) {
+  gch_internal_span* s;
+  uintptr_t idx;
+  void* block;
+  void* p = gch_internal_try_alloc_tiny(c, size);
+  if (GCHEAP_LIKELY(p != NULL)) return p;
+  block = gch_internal_try_alloc_small(
+      c, gch_internal_span_class(GCH_INTERNAL_TINY_SIZE_CLASS, true), &s,
+      &idx);
+  if (block != NULL) gch_internal_keep_tiny_block(c, block, size);
+  return block;
+}
+
+/* One bit per word of a slot of s. */
+GCH_INTERNAL_INLINE uint64_t gch_internal_slot_words_mask(
+    const gch_internal_span* s) {
+  const size_t words = s->elemsize / 8; /* <= 64 */
+  return words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
+}
+
+/* Records an object's layout where that needs no type bits: while every
+ * object of the span has the same pointer words and no header, only the
+ * span's uniform_mask says so. False if the layout is, or must turn, mixed
+ * (the caller then records it in the span's type bits). */
+GCH_INTERNAL_INLINE bool gch_internal_try_set_type_bits(gch_internal_span* s,
+                                                       bool with_header,
+                                                       uint64_t ptrmask,
+                                                       const void* type) {
+  const uint8_t raw = __atomic_load_n(&s->layout, __ATOMIC_RELAXED);
+  const uint8_t state = raw & GCH_INTERNAL_LAYOUT_STATE_MASK;
+  if (with_header) return false;
+  ptrmask &= gch_internal_slot_words_mask(s);
+  if (GCHEAP_LIKELY(state == GCH_INTERNAL_LAYOUT_UNIFORM &&
+                    s->uniform_mask == ptrmask)) {
+    return true;
+  }
+  if (state != GCH_INTERNAL_LAYOUT_EMPTY) return false;
+  __atomic_store_n(&s->uniform_mask, ptrmask, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->uniform_type, type, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->layout, (uint8_t)(raw | GCH_INTERNAL_LAYOUT_UNIFORM),
+                   __ATOMIC_RELEASE);
+  return true;
+}
+
+/* Records slot idx's layout: with_header, or the pointer words ptrmask
+ * (bit i = word i); type bits through the out-of-line half when needed. */
+GCH_INTERNAL_INLINE void gch_internal_set_type_bits(gch_internal_mcache* c,
+                                                   gch_internal_span* s,
+                                                   uintptr_t idx,
+                                                   bool with_header,
+                                                   uint64_t ptrmask,
+                                                   const void* type) {
+  if (GCHEAP_UNLIKELY(
+          !gch_internal_try_set_type_bits(s, with_header, ptrmask, type))) {
+    gch_internal_set_type_bits_slow(c, s, idx, with_header, ptrmask, type);
+  }
+}
+
+/* Flags s conservative (before its first conservative object is handed
+ * out): markers then check each word its type bits name. */
+GCH_INTERNAL_INLINE void gch_internal_mark_conservative(gch_internal_span* s) {
+  const uint8_t l = __atomic_load_n(&s->layout, __ATOMIC_RELAXED);
+  if (GCHEAP_UNLIKELY(!(l & GCH_INTERNAL_LAYOUT_CONSERVATIVE))) {
+    __atomic_store_n(&s->layout, (uint8_t)(l | GCH_INTERNAL_LAYOUT_CONSERVATIVE),
+                     __ATOMIC_RELEASE);
+  }
+}
+
+/* The inline part for `size` pointer-free bytes (no header): null when the
+ * slow path must run. Allocate-black needs nothing here: while the
+ * collector marks, every cached span's free slots are marked already, and
+ * the tiny block was taken during the mark. */
+GCH_INTERNAL_INLINE void* gch_internal_alloc_noscan_fast(
+    gch_internal_mcache* c, size_t size) {
+  gch_internal_span* s;
+  uintptr_t idx;
+  if (size == 0 || size > GCH_INTERNAL_MAX_SMALL_SIZE) return NULL;
+  if (size < GCH_INTERNAL_TINY_SIZE) {
+    return gch_internal_try_alloc_tiny_or_block(c, size);
+  }
+  return gch_internal_try_alloc_small(
+      c, gch_internal_span_class(gch_internal_size_to_class(size), true), &s,
+      &idx);
+}
+
+/* The inline part for a conservative object of `size` bytes without a
+ * header: every word of the slot is named in the span's type bits. */
+GCH_INTERNAL_INLINE void* gch_internal_alloc_conservative_fast(
+    gch_internal_mcache* c, size_t size) {
+  gch_internal_span* s;
+  uintptr_t idx;
+  void* p;
+  if (size == 0 || size > GCH_INTERNAL_MAX_HEAP_BITS_OBJECT) return NULL;
+  p = gch_internal_try_alloc_small(
+      c, gch_internal_span_class(gch_internal_size_to_class(size), false), &s,
+      &idx);
+  if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+  gch_internal_mark_conservative(s);
+  gch_internal_set_type_bits(c, s, idx, false, ~(uint64_t)0, NULL);
+  return p;
+}
+
+/* The inline part of allocating an object of type t: null when the slow
+ * path must run. */
+GCH_INTERNAL_INLINE void* gch_internal_alloc_fast(
+    gch_internal_mcache* c, const gch_internal_type* t) {
+  const size_t size = t->size;
+  gch_internal_span* s;
+  uintptr_t idx;
+  size_t total;
+  void* p;
+  if (t->destructor == NULL) {
+    if (t->kind == GCH_INTERNAL_KIND_NOSCAN) {
+      return gch_internal_alloc_noscan_fast(c, size);
+    }
+    if (t->kind == GCH_INTERNAL_KIND_POINTER_MAP && size != 0 &&
+        size <= GCH_INTERNAL_MAX_HEAP_BITS_OBJECT) {
+      /* A small pointer-map object: no header, type bits. */
+      p = gch_internal_try_alloc_small(
+          c, gch_internal_span_class(gch_internal_size_to_class(size), false),
+          &s, &idx);
+      if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+      gch_internal_set_type_bits(c, s, idx, false, t->pointer_mask, t);
+      return p;
+    }
+    if (t->kind == GCH_INTERNAL_KIND_CONSERVATIVE) {
+      return gch_internal_alloc_conservative_fast(c, size);
+    }
+  }
+  total = size + GCH_INTERNAL_OBJECT_HEADER_BYTES;
+  if (total > GCH_INTERNAL_MAX_SMALL_SIZE) return NULL;
+  p = gch_internal_try_alloc_small(
+      c, gch_internal_span_class(gch_internal_size_to_class(total), false), &s,
+      &idx);
+  if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+  *(const gch_internal_type**)p = t; /* the header: see gc/object.h */
+  if (s->small_scan) gch_internal_set_type_bits(c, s, idx, true, 0, NULL);
+  if (t->destructor != NULL) s->has_destructors = true;
+  return (char*)p + GCH_INTERNAL_OBJECT_HEADER_BYTES;
+}
+
+/* The write barrier: stores value (a heap pointer, null or any value word)
+ * into *slot, a word inside a heap object, shading the old and the new
+ * value while the collector marks. */
+GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
+#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
+  gch_internal_debug_check_store(slot, value);
+#endif
+  if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
+#if defined(__x86_64__) && defined(__ELF__) && \
+    !defined(GCHEAP_NO_BARRIER_STUB) && !defined(GCHEAP_ASAN) && \
+    !defined(GCHEAP_TSAN_OR_MSAN)
+    /* Through a stub that preserves every register
+     * (runtime/barrier_stub_x86_64.S), so the caller spills nothing around
+     * it. Steps over the caller's red zone (the call pushes a return
+     * address), and through the PLT when the stub is in a shared library:
+     * r10 and r11 are left to the dynamic linker. */
+    __asm__ volatile(
+        "lea -128(%%rsp), %%rsp\n\t"
+        "call gcheap_write_barrier_stub@PLT\n\t"
+        "lea 128(%%rsp), %%rsp"
+        :
+        : "D"(slot), "S"(value)
+        : "memory", "cc", "r10", "r11");
+#else
+    gch_internal_write_barrier_slow(slot, value);
+#endif
+  }
+  /* A relaxed atomic store (a plain move on x86-64): markers may be
+   * reading the slot at the same moment. */
+  __atomic_store_n(slot, value, __ATOMIC_RELAXED);
+}
+
+/* Copies n words from src to dst (memmove semantics), dst in a heap
+ * object: the bulk barrier. */
+GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
+                                                   void* const* src,
+                                                   size_t n) {
+  size_t i;
+#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
+  for (i = 0; i < n; i++) gch_internal_debug_check_store(&dst[i], src[i]);
+#endif
+  if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
+    gch_internal_copy_pointers_slow(dst, src, n);
+  }
+  /* Word by word (markers may read dst meanwhile), in the direction that
+   * is safe for overlapping ranges. */
+  if (dst < src) {
+    for (i = 0; i < n; i++) {
+      __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED),
+                       __ATOMIC_RELAXED);
+    }
+  } else {
+    for (i = n; i > 0; i--) {
+      __atomic_store_n(&dst[i - 1],
+                       __atomic_load_n(&src[i - 1], __ATOMIC_RELAXED),
+                       __ATOMIC_RELAXED);
+    }
+  }
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GCHEAP_INTERNAL_FAST_PATH_H_ */
