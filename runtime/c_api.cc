@@ -512,6 +512,33 @@ void gch_blocking_end(gch_mutator* m) GCH_TRY {
 }
 GCH_CATCH
 
+// The depth of NoSignalStop scopes (runtime/weak.h), counted on the
+// mutator's own state: the signal handler refuses to stop the thread while
+// it is not zero.
+void gch_no_signal_stop_begin(gch_mutator* m) GCH_TRY {
+  Mutator* mm = MutatorOf(m, __func__);
+  if (ABSL_PREDICT_FALSE(gcheap::internal::tls_current != mm)) {
+    GCHEAP_FATAL("%s: this mutator belongs to another thread", __func__);
+  }
+  ++gcheap::internal::HeapImpl::StateOf(*mm)->nopreempt;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+GCH_CATCH
+
+void gch_no_signal_stop_end(gch_mutator* m) GCH_TRY {
+  Mutator* mm = MutatorOf(m, __func__);
+  if (ABSL_PREDICT_FALSE(gcheap::internal::tls_current != mm)) {
+    GCHEAP_FATAL("%s: this mutator belongs to another thread", __func__);
+  }
+  int& depth = gcheap::internal::HeapImpl::StateOf(*mm)->nopreempt;
+  if (ABSL_PREDICT_FALSE(depth <= 0)) {
+    GCHEAP_FATAL("%s without gch_no_signal_stop_begin", __func__);
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  --depth;
+}
+GCH_CATCH
+
 // ---- Roots.
 
 void gch_add_root(gch_heap* heap, void** slot) GCH_TRY {

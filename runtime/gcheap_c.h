@@ -322,6 +322,14 @@ void gch_safepoint(gch_mutator* m);
 void gch_blocking_begin(gch_mutator* m);
 /* Takes a P back (waiting for a collection in progress to finish). */
 void gch_blocking_end(gch_mutator* m);
+/* Between these two the calling thread is not stopped by the preempt
+ * signal: a stop that finds it there waits until gch_no_signal_stop_end
+ * (or a safepoint). For the few instructions that must not be cut in two
+ * by a weak callback: a lookup or an update of the program's own weak
+ * table (docs/c-api.md, "Interning"). Keep them short, without allocation
+ * or safepoints; they nest. */
+void gch_no_signal_stop_begin(gch_mutator* m);
+void gch_no_signal_stop_end(gch_mutator* m);
 
 /* ---- Roots ------------------------------------------------------------------
  * Registering the same slot, range or (callback, arg) twice, or removing

@@ -798,11 +798,19 @@ static void test_safepoints_and_blocking(void) {
 
 static int g_spin_stop;
 
+static uint64_t g_spins;
+
 static void* spin_without_polling(void* arg) {
   gch_heap* h = (gch_heap*)arg;
   gch_mutator* m = gch_attach(h);
   gch_alloc(m, raw_type);
   while (!__atomic_load_n(&g_spin_stop, __ATOMIC_ACQUIRE)) {
+    /* Short stretches a signal does not cut: stops land between them. */
+    gch_no_signal_stop_begin(m);
+    gch_no_signal_stop_begin(m); /* they nest */
+    g_spins++;
+    gch_no_signal_stop_end(m);
+    gch_no_signal_stop_end(m);
 #if defined(UNDER_TSAN)
     /* ThreadSanitizer holds asynchronous signals back until the thread
      * calls an intercepted function, which this loop never does: poll. */
@@ -830,6 +838,7 @@ static void test_preempt_signal_stops_spinners(void) {
   CHECK(s.num_gc >= 3);
   __atomic_store_n(&g_spin_stop, 1, __ATOMIC_RELEASE);
   pthread_join(t, NULL);
+  CHECK(g_spins > 0);
   gch_heap_free(h);
 }
 
@@ -1424,6 +1433,25 @@ static void die_blocking_end_without_begin(void) {
   gch_blocking_end(gch_attach(h));
 }
 
+static void die_no_signal_stop_end_without_begin(void) {
+  gch_heap* h = death_heap();
+  gch_no_signal_stop_end(gch_attach(h));
+}
+
+static void* no_stop_with_main_mutator(void* arg) {
+  (void)arg;
+  gch_no_signal_stop_begin(g_main_mutator);
+  return NULL;
+}
+
+static void die_no_signal_stop_on_another_thread(void) {
+  gch_heap* h = death_heap();
+  g_main_mutator = gch_attach(h);
+  pthread_t t;
+  pthread_create(&t, NULL, no_stop_with_main_mutator, NULL);
+  pthread_join(t, NULL);
+}
+
 static void die_detach_while_blocking(void) {
   gch_heap* h = death_heap();
   gch_blocking_begin(gch_attach(h));
@@ -1593,6 +1621,13 @@ static const death_case kDeaths[] = {
     {"BlockingEndWithoutBegin",
      die_blocking_end_without_begin,
      {"gch_blocking_end without gch_blocking_begin on this thread", NULL}},
+    {"NoSignalStopEndWithoutBegin",
+     die_no_signal_stop_end_without_begin,
+     {"gch_no_signal_stop_end without gch_no_signal_stop_begin", NULL}},
+    {"NoSignalStopOnAnotherThread",
+     die_no_signal_stop_on_another_thread,
+     {"gch_no_signal_stop_begin: this mutator belongs to another thread",
+      NULL}},
     {"DetachWhileBlocking",
      die_detach_while_blocking,
      {"DetachCurrentThread inside a BlockingScope", NULL}},
