@@ -6,7 +6,7 @@
 // handles live in storage the caller provides (static_asserts below).
 //
 // Every entry point that calls into the C++ API is a function-try-block
-// (GCH_TRY, GCH_CATCH): a C++ exception (std::bad_alloc
+// (GCHEAP_C_TRY, GCHEAP_C_CATCH): a C++ exception (std::bad_alloc
 // from a registry's vector, std::system_error from a thread the heap
 // starts) must not unwind through C frames, so it becomes a fatal error
 // naming the C function, like every other error of the library. Errors the
@@ -47,16 +47,16 @@ namespace {
     GCHEAP_FATAL("%s: an exception", fn);
   }
 }
-// Each entry point is a function-try-block: GCH_TRY after its parameters,
-// GCH_CATCH after its body.
-#define GCH_TRY try
-#define GCH_CATCH                           \
+// Each entry point is a function-try-block: GCHEAP_C_TRY after its parameters,
+// GCHEAP_C_CATCH after its body.
+#define GCHEAP_C_TRY try
+#define GCHEAP_C_CATCH                      \
   catch (...) {                             \
     ::gcheap::internal::Uncaught(__func__); \
   }
 #else
-#define GCH_TRY
-#define GCH_CATCH
+#define GCHEAP_C_TRY
+#define GCHEAP_C_CATCH
 #endif
 
 Heap* HeapOf(gch_heap* h, const char* fn) {
@@ -287,10 +287,10 @@ extern "C" {
 
 // ---- Options.
 
-void gch_options_init(gch_options* options) GCH_TRY {
+void gch_options_init(gch_options* options) GCHEAP_C_TRY {
   gcheap::internal::FromOptions(Options(), Need(options, __func__, "options"));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 gch_value_encoding gch_values_pointers(void) {
   return ToC(ValueEncoding::Pointers());
@@ -305,65 +305,68 @@ gch_value_encoding gch_values_nan_boxed(uint64_t mask, uint64_t tag,
   return ToC(ValueEncoding::NanBoxed(mask, tag, payload_mask));
 }
 
-gch_value_encoding gch_values_custom(gch_decode_fn decode) GCH_TRY {
+gch_value_encoding gch_values_custom(gch_decode_fn decode) GCHEAP_C_TRY {
   return ToC(ValueEncoding::Custom(Need(decode, __func__, "decode")));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 uintptr_t gch_values_decode(const gch_value_encoding* e,
-                            uint64_t value) GCH_TRY {
+                            uint64_t value) GCHEAP_C_TRY {
   Need(e, __func__, "the encoding");
   return ValueEncoding{e->tag_mask, e->tag, e->payload_mask, e->decode}.Decode(
       value);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Heaps and threads.
 
-gch_heap* gch_heap_new(const gch_options* options) GCH_TRY {
+gch_heap* gch_heap_new(const gch_options* options) GCHEAP_C_TRY {
   Options o;
   if (options != nullptr) o = gcheap::internal::ToOptions(*options, __func__);
   return reinterpret_cast<gch_heap*>(new Heap(o));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_heap_free(gch_heap* heap) GCH_TRY { delete HeapOf(heap, __func__); }
-GCH_CATCH
+void gch_heap_free(gch_heap* heap) GCHEAP_C_TRY {
+  delete reinterpret_cast<Heap*>(heap);
+}
+GCHEAP_C_CATCH
 
-void gch_heap_options(const gch_heap* heap, gch_options* out) GCH_TRY {
+void gch_heap_options(const gch_heap* heap, gch_options* out) GCHEAP_C_TRY {
   gcheap::internal::FromOptions(HeapOf(heap, __func__)->options(),
                                 Need(out, __func__, "out"));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-gch_mutator* gch_attach(gch_heap* heap) GCH_TRY {
+gch_mutator* gch_attach(gch_heap* heap) GCHEAP_C_TRY {
   return ToC(&HeapOf(heap, __func__)->AttachCurrentThread());
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_detach(gch_heap* heap) GCH_TRY {
+void gch_detach(gch_heap* heap) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->DetachCurrentThread();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 gch_mutator* gch_current_mutator(void) { return ToC(Heap::CurrentMutator()); }
 
-gch_heap* gch_mutator_heap(const gch_mutator* m) GCH_TRY {
+gch_heap* gch_mutator_heap(const gch_mutator* m) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(const_cast<gch_mutator*>(m), __func__);
   return reinterpret_cast<gch_heap*>(&mm->heap());
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Types.
 
-const gch_type* gch_type_noscan(const char* name, size_t size) GCH_TRY {
+const gch_type* gch_type_noscan(const char* name, size_t size) GCHEAP_C_TRY {
   Need(name, __func__, "the name");
   return NewType(__func__, name, Type::Noscan(name, size));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 const gch_type* gch_type_pointers(const char* name, size_t size,
-                                  const size_t* offsets, size_t count) GCH_TRY {
+                                  const size_t* offsets,
+                                  size_t count) GCHEAP_C_TRY {
   Need(name, __func__, "the name");
   if (count > 0) Need(offsets, __func__, "offsets");
   // Each offset is checked as C++ checks one known only at run time.
@@ -371,40 +374,41 @@ const gch_type* gch_type_pointers(const char* name, size_t size,
   for (size_t i = 0; i < count; i++) t = t.Pointers(offsets[i]);
   return NewType(__func__, name, t);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 const gch_type* gch_type_traced(const char* name, size_t size,
-                                gch_trace_fn trace) GCH_TRY {
+                                gch_trace_fn trace) GCHEAP_C_TRY {
   Need(name, __func__, "the name");
   Need(trace, __func__, "the trace function");
   return NewType(__func__, name,
                  Type::Traced(name, size, CallbackAs<gcheap::TraceFn>(trace)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-const gch_type* gch_type_conservative(const char* name, size_t size) GCH_TRY {
+const gch_type* gch_type_conservative(const char* name,
+                                      size_t size) GCHEAP_C_TRY {
   Need(name, __func__, "the name");
   return NewType(__func__, name, Type::Conservative(name, size));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-const gch_type* gch_type_with_destructor(const gch_type* type,
-                                         gch_destructor_fn destructor) GCH_TRY {
+const gch_type* gch_type_with_destructor(
+    const gch_type* type, gch_destructor_fn destructor) GCHEAP_C_TRY {
   const Type& t = TypeOf(type, __func__);
   Need(destructor, __func__, "the destructor");
   return NewType(__func__, t.name(), t.WithDestructor(destructor));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-const char* gch_type_name(const gch_type* type) GCH_TRY {
+const char* gch_type_name(const gch_type* type) GCHEAP_C_TRY {
   return TypeOf(type, __func__).name();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-size_t gch_type_size(const gch_type* type) GCH_TRY {
+size_t gch_type_size(const gch_type* type) GCHEAP_C_TRY {
   return TypeOf(type, __func__).size();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Visitors: called by the collector's callbacks, never NULL.
 
@@ -422,48 +426,48 @@ void gch_visit_range(gch_visitor* visitor, const void* begin, const void* end) {
 
 // ---- Allocation.
 
-void* gch_alloc(gch_mutator* m, const gch_type* type) GCH_TRY {
+void* gch_alloc(gch_mutator* m, const gch_type* type) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->Allocate(TypeOf(type, __func__));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_try_alloc(gch_mutator* m, const gch_type* type) GCH_TRY {
+void* gch_try_alloc(gch_mutator* m, const gch_type* type) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->TryAllocate(TypeOf(type, __func__));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void* gch_alloc_array(gch_mutator* m, const gch_type* type,
-                      size_t count) GCH_TRY {
+                      size_t count) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->AllocateArray(TypeOf(type, __func__), count);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void* gch_try_alloc_array(gch_mutator* m, const gch_type* type,
-                          size_t count) GCH_TRY {
+                          size_t count) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)
       ->TryAllocateArray(TypeOf(type, __func__), count);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_alloc_noscan(gch_mutator* m, size_t bytes) GCH_TRY {
+void* gch_alloc_noscan(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->AllocateNoscan(bytes);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes) GCH_TRY {
+void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->TryAllocateNoscan(bytes);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_alloc_conservative(gch_mutator* m, size_t bytes) GCH_TRY {
+void* gch_alloc_conservative(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->AllocateConservative(bytes);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes) GCH_TRY {
+void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
   return MutatorOf(m, __func__)->TryAllocateConservative(bytes);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- The write barrier.
 
@@ -475,28 +479,28 @@ void gch_copy_pointers(void** dst, void* const* src, size_t n) {
   gcheap::CopyPointers(dst, src, n);
 }
 
-void gch_shade(gch_mutator* m, const void* p) GCH_TRY {
+void gch_shade(gch_mutator* m, const void* p) GCHEAP_C_TRY {
   MutatorOf(m, __func__)->Shade(p);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Safepoints and blocking calls.
 
-void gch_safepoint(gch_mutator* m) GCH_TRY {
+void gch_safepoint(gch_mutator* m) GCHEAP_C_TRY {
   MutatorOf(m, __func__)->Safepoint();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_blocking_begin(gch_mutator* m) GCH_TRY {
+void gch_blocking_begin(gch_mutator* m) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(m, __func__);
   // The scope's own checks come first: a second begin aborts with
   // "BlockingScope inside a BlockingScope".
   new (tls_blocking.storage) BlockingScope(*mm);
   tls_blocking.m = mm;
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_blocking_end(gch_mutator* m) GCH_TRY {
+void gch_blocking_end(gch_mutator* m) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(m, __func__);
   if (tls_blocking.m == nullptr) {
     GCHEAP_FATAL("%s without gch_blocking_begin on this thread", __func__);
@@ -510,12 +514,12 @@ void gch_blocking_end(gch_mutator* m) GCH_TRY {
   std::launder(reinterpret_cast<BlockingScope*>(tls_blocking.storage))
       ->~BlockingScope();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // The depth of NoSignalStop scopes (runtime/weak.h), counted on the
 // mutator's own state: the signal handler refuses to stop the thread while
 // it is not zero.
-void gch_no_signal_stop_begin(gch_mutator* m) GCH_TRY {
+void gch_no_signal_stop_begin(gch_mutator* m) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(m, __func__);
   if (ABSL_PREDICT_FALSE(gcheap::internal::tls_current != mm)) {
     GCHEAP_FATAL("%s: this mutator belongs to another thread", __func__);
@@ -523,9 +527,9 @@ void gch_no_signal_stop_begin(gch_mutator* m) GCH_TRY {
   ++gcheap::internal::HeapImpl::StateOf(*mm)->nopreempt;
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_no_signal_stop_end(gch_mutator* m) GCH_TRY {
+void gch_no_signal_stop_end(gch_mutator* m) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(m, __func__);
   if (ABSL_PREDICT_FALSE(gcheap::internal::tls_current != mm)) {
     GCHEAP_FATAL("%s: this mutator belongs to another thread", __func__);
@@ -537,62 +541,64 @@ void gch_no_signal_stop_end(gch_mutator* m) GCH_TRY {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   --depth;
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Roots.
 
-void gch_add_root(gch_heap* heap, void** slot) GCH_TRY {
+void gch_add_root(gch_heap* heap, void** slot) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->AddRoot(slot);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_remove_root(gch_heap* heap, void** slot) GCH_TRY {
+void gch_remove_root(gch_heap* heap, void** slot) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->RemoveRoot(slot);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void gch_add_root_range(gch_heap* heap, const void* begin,
-                        const void* end) GCH_TRY {
+                        const void* end) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->AddRootRange(begin, end);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void gch_remove_root_range(gch_heap* heap, const void* begin,
-                           const void* end) GCH_TRY {
+                           const void* end) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->RemoveRootRange(begin, end);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_add_static_data_roots(gch_heap* heap) GCH_TRY {
+void gch_add_static_data_roots(gch_heap* heap) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->AddStaticDataRoots();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_add_root_callback(gch_heap* heap, gch_root_fn cb, void* arg) GCH_TRY {
+void gch_add_root_callback(gch_heap* heap, gch_root_fn cb,
+                           void* arg) GCHEAP_C_TRY {
   HeapOf(heap, __func__)
       ->AddRootCallback(CallbackAs<Heap::RootCallback>(cb), arg);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void gch_remove_root_callback(gch_heap* heap, gch_root_fn cb,
-                              void* arg) GCH_TRY {
+                              void* arg) GCHEAP_C_TRY {
   HeapOf(heap, __func__)
       ->RemoveRootCallback(CallbackAs<Heap::RootCallback>(cb), arg);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_add_weak_callback(gch_heap* heap, gch_weak_fn cb, void* arg) GCH_TRY {
+void gch_add_weak_callback(gch_heap* heap, gch_weak_fn cb,
+                           void* arg) GCHEAP_C_TRY {
   HeapOf(heap, __func__)
       ->AddWeakCallback(CallbackAs<Heap::WeakCallback>(cb), arg);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void gch_remove_weak_callback(gch_heap* heap, gch_weak_fn cb,
-                              void* arg) GCH_TRY {
+                              void* arg) GCHEAP_C_TRY {
   HeapOf(heap, __func__)
       ->RemoveWeakCallback(CallbackAs<Heap::WeakCallback>(cb), arg);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 bool gch_is_live(const gch_weak_processor* weak, const void* p) {
   return reinterpret_cast<const WeakProcessor*>(weak)->IsLive(p);
@@ -600,66 +606,69 @@ bool gch_is_live(const gch_weak_processor* weak, const void* p) {
 
 // ---- Persistent handles.
 
-gch_persistent* gch_persistent_new(gch_heap* heap, void* value) GCH_TRY {
+gch_persistent* gch_persistent_new(gch_heap* heap, void* value) GCHEAP_C_TRY {
   return reinterpret_cast<gch_persistent*>(
       new CPersistent(*HeapOf(heap, __func__), static_cast<Opaque*>(value)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_persistent_get(const gch_persistent* p) GCH_TRY {
+void* gch_persistent_get(const gch_persistent* p) GCHEAP_C_TRY {
   return Need(reinterpret_cast<const CPersistent*>(p), __func__,
               "the persistent handle")
       ->Get();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_persistent_set(gch_persistent* p, void* value) GCH_TRY {
+void gch_persistent_set(gch_persistent* p, void* value) GCHEAP_C_TRY {
   Need(reinterpret_cast<CPersistent*>(p), __func__, "the persistent handle")
       ->Set(static_cast<Opaque*>(value));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_persistent_free(gch_persistent* p) GCH_TRY {
+void gch_persistent_free(gch_persistent* p) GCHEAP_C_TRY {
   delete reinterpret_cast<CPersistent*>(p);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Handle scopes and locals.
 
-void gch_handle_scope_open(gch_mutator* m, gch_handle_scope* scope) GCH_TRY {
+void gch_handle_scope_open(gch_mutator* m,
+                           gch_handle_scope* scope) GCHEAP_C_TRY {
   Mutator* mm = MutatorOf(m, __func__);
   new (Need(scope, __func__, "the scope")) HandleScope(*mm);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_handle_scope_close(gch_handle_scope* scope) GCH_TRY {
+void gch_handle_scope_close(gch_handle_scope* scope) GCHEAP_C_TRY {
   std::launder(
       reinterpret_cast<HandleScope*>(Need(scope, __func__, "the scope")))
       ->~HandleScope();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void** gch_local_new(gch_mutator* m, void* value) GCH_TRY {
+void** gch_local_new(gch_mutator* m, void* value) GCHEAP_C_TRY {
   return gcheap::internal::NewLocalSlot(*MutatorOf(m, __func__), value);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Collection and statistics.
 
-void gch_collect(gch_heap* heap) GCH_TRY { HeapOf(heap, __func__)->Collect(); }
-GCH_CATCH
+void gch_collect(gch_heap* heap) GCHEAP_C_TRY {
+  HeapOf(heap, __func__)->Collect();
+}
+GCHEAP_C_CATCH
 
-void gch_free_os_memory(gch_heap* heap) GCH_TRY {
+void gch_free_os_memory(gch_heap* heap) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->FreeOSMemory();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-int gch_set_gc_percent(gch_heap* heap, int percent) GCH_TRY {
+int gch_set_gc_percent(gch_heap* heap, int percent) GCHEAP_C_TRY {
   return HeapOf(heap, __func__)->SetGCPercent(percent);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-int64_t gch_set_memory_limit(gch_heap* heap, int64_t limit) GCH_TRY {
+int64_t gch_set_memory_limit(gch_heap* heap, int64_t limit) GCHEAP_C_TRY {
   Heap* h = HeapOf(heap, __func__);
   if (limit < 0) {
     return static_cast<int64_t>(
@@ -667,9 +676,9 @@ int64_t gch_set_memory_limit(gch_heap* heap, int64_t limit) GCH_TRY {
   }
   return static_cast<int64_t>(h->SetMemoryLimit(static_cast<size_t>(limit)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_read_memstats(gch_heap* heap, gch_memstats* out) GCH_TRY {
+void gch_read_memstats(gch_heap* heap, gch_memstats* out) GCHEAP_C_TRY {
   Need(out, __func__, "out");
   const MemStats s = HeapOf(heap, __func__)->ReadMemStats();
   out->alloc = s.alloc;
@@ -713,37 +722,37 @@ void gch_read_memstats(gch_heap* heap, gch_memstats* out) GCH_TRY {
     out->by_size[i].frees = s.by_size[i].frees;
   }
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_object_start(const gch_heap* heap, const void* p) GCH_TRY {
+void* gch_object_start(const gch_heap* heap, const void* p) GCHEAP_C_TRY {
   return HeapOf(heap, __func__)->ObjectStart(p);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-bool gch_contains(const gch_heap* heap, const void* p) GCH_TRY {
+bool gch_contains(const gch_heap* heap, const void* p) GCHEAP_C_TRY {
   return HeapOf(heap, __func__)->Contains(p);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Finalizers and cleanups.
 
 void gch_set_finalizer(gch_heap* heap, void* object, gch_finalizer_fn f,
-                       void* arg) GCH_TRY {
+                       void* arg) GCHEAP_C_TRY {
   HeapOf(heap, __func__)->SetFinalizer(object, f, arg);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 gch_cleanup gch_add_cleanup(gch_heap* heap, void* object, gch_cleanup_fn f,
-                            void* arg) GCH_TRY {
+                            void* arg) GCHEAP_C_TRY {
   CleanupHandle c = HeapOf(heap, __func__)->AddCleanup(object, f, arg);
   gch_cleanup out;
   memset(&out, 0, sizeof(out));
   memcpy(&out, &c, sizeof(c));
   return out;
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-bool gch_cleanup_cancel(gch_cleanup* cleanup) GCH_TRY {
+bool gch_cleanup_cancel(gch_cleanup* cleanup) GCHEAP_C_TRY {
   Need(cleanup, __func__, "the cleanup");
   CleanupHandle c;
   memcpy(static_cast<void*>(&c), cleanup, sizeof(c));
@@ -751,80 +760,80 @@ bool gch_cleanup_cancel(gch_cleanup* cleanup) GCH_TRY {
   memcpy(cleanup, &c, sizeof(c));
   return cancelled;
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-size_t gch_run_finalizers(gch_heap* heap) GCH_TRY {
+size_t gch_run_finalizers(gch_heap* heap) GCHEAP_C_TRY {
   return HeapOf(heap, __func__)->RunFinalizers();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Weak references.
 
-gch_weak* gch_weak_new(gch_heap* heap, void* object) GCH_TRY {
+gch_weak* gch_weak_new(gch_heap* heap, void* object) GCHEAP_C_TRY {
   return reinterpret_cast<gch_weak*>(
       new CWeak(*HeapOf(heap, __func__), static_cast<Opaque*>(object)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_weak_get(const gch_weak* weak) GCH_TRY {
+void* gch_weak_get(const gch_weak* weak) GCHEAP_C_TRY {
   return Need(reinterpret_cast<const CWeak*>(weak), __func__,
               "the weak reference")
       ->Get();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-gch_weak* gch_weak_copy(const gch_weak* weak) GCH_TRY {
+gch_weak* gch_weak_copy(const gch_weak* weak) GCHEAP_C_TRY {
   const CWeak* w = Need(reinterpret_cast<const CWeak*>(weak), __func__,
                         "the weak reference");
   return reinterpret_cast<gch_weak*>(new CWeak(*w));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-bool gch_weak_same(const gch_weak* a, const gch_weak* b) GCH_TRY {
+bool gch_weak_same(const gch_weak* a, const gch_weak* b) GCHEAP_C_TRY {
   return *Need(reinterpret_cast<const CWeak*>(a), __func__,
                "the first weak reference") ==
          *Need(reinterpret_cast<const CWeak*>(b), __func__,
                "the second weak reference");
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_weak_free(gch_weak* weak) GCH_TRY {
+void gch_weak_free(gch_weak* weak) GCHEAP_C_TRY {
   delete reinterpret_cast<CWeak*>(weak);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Weak sets.
 
-gch_weak_set* gch_weak_set_new(gch_heap* heap) GCH_TRY {
+gch_weak_set* gch_weak_set_new(gch_heap* heap) GCHEAP_C_TRY {
   return reinterpret_cast<gch_weak_set*>(new CWeakSet(*HeapOf(heap, __func__)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_weak_set_free(gch_weak_set* set) GCH_TRY {
+void gch_weak_set_free(gch_weak_set* set) GCHEAP_C_TRY {
   delete reinterpret_cast<CWeakSet*>(set);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void* gch_weak_set_find(gch_weak_set* set, gch_mutator* m, uint64_t hash,
-                        gch_weak_set_eq_fn eq, void* ctx) GCH_TRY {
+                        gch_weak_set_eq_fn eq, void* ctx) GCHEAP_C_TRY {
   CWeakSet* s = Need(reinterpret_cast<CWeakSet*>(set), __func__, "the set");
   Need(eq, __func__, "eq");
   return s->Find(*MutatorOf(m, __func__), hash,
                  [eq, ctx](const void* o) { return eq(o, ctx); });
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void gch_weak_set_insert(gch_weak_set* set, void* object,
-                         uint64_t hash) GCH_TRY {
+                         uint64_t hash) GCHEAP_C_TRY {
   Need(reinterpret_cast<CWeakSet*>(set), __func__, "the set")
       ->Insert(Need(object, __func__, "the object"), hash);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 void* gch_weak_set_find_or_insert(gch_weak_set* set, gch_mutator* m,
                                   uint64_t hash, gch_weak_set_eq_fn eq,
                                   gch_weak_set_make_fn make,
-                                  void* ctx) GCH_TRY {
+                                  void* ctx) GCHEAP_C_TRY {
   CWeakSet* s = Need(reinterpret_cast<CWeakSet*>(set), __func__, "the set");
   Mutator* mm = MutatorOf(m, __func__);
   Need(eq, __func__, "eq");
@@ -834,18 +843,18 @@ void* gch_weak_set_find_or_insert(gch_weak_set* set, gch_mutator* m,
       *mm, hash, [eq, ctx](const void* o) { return eq(o, ctx); },
       [make, m, ctx, fn] { return Need(make(m, ctx), fn, "make's result"); });
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-size_t gch_weak_set_size(const gch_weak_set* set) GCH_TRY {
+size_t gch_weak_set_size(const gch_weak_set* set) GCHEAP_C_TRY {
   return Need(reinterpret_cast<const CWeakSet*>(set), __func__, "the set")
       ->size();
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Pools.
 
 gch_pool* gch_pool_new(gch_heap* heap, gch_pool_new_fn new_fn,
-                       void* arg) GCH_TRY {
+                       void* arg) GCHEAP_C_TRY {
   std::function<void*(Mutator&)> make;
   if (new_fn != nullptr) {
     make = [new_fn, arg](Mutator& mm) { return new_fn(ToC(&mm), arg); };
@@ -853,10 +862,10 @@ gch_pool* gch_pool_new(gch_heap* heap, gch_pool_new_fn new_fn,
   return reinterpret_cast<gch_pool*>(
       new CPool(*HeapOf(heap, __func__), std::move(make)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 gch_pool* gch_pool_new_plain(gch_heap* heap, gch_pool_new_plain_fn new_fn,
-                             gch_pool_free_fn free_fn, void* arg) GCH_TRY {
+                             gch_pool_free_fn free_fn, void* arg) GCHEAP_C_TRY {
   std::function<void*()> make;
   if (new_fn != nullptr) make = [new_fn, arg] { return new_fn(arg); };
   std::function<void(void*)> drop = [free_fn, arg](void* p) {
@@ -870,24 +879,24 @@ gch_pool* gch_pool_new_plain(gch_heap* heap, gch_pool_new_plain_fn new_fn,
       new CPool(*HeapOf(heap, __func__), gcheap::kPlainObjects, std::move(make),
                 std::move(drop)));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_pool_free(gch_pool* pool) GCH_TRY {
+void gch_pool_free(gch_pool* pool) GCHEAP_C_TRY {
   delete reinterpret_cast<CPool*>(pool);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void* gch_pool_get(gch_pool* pool, gch_mutator* m) GCH_TRY {
+void* gch_pool_get(gch_pool* pool, gch_mutator* m) GCHEAP_C_TRY {
   return Need(reinterpret_cast<CPool*>(pool), __func__, "the pool")
       ->Get(*MutatorOf(m, __func__));
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
-void gch_pool_put(gch_pool* pool, gch_mutator* m, void* object) GCH_TRY {
+void gch_pool_put(gch_pool* pool, gch_mutator* m, void* object) GCHEAP_C_TRY {
   Need(reinterpret_cast<CPool*>(pool), __func__, "the pool")
       ->Put(*MutatorOf(m, __func__), object);
 }
-GCH_CATCH
+GCHEAP_C_CATCH
 
 // ---- Errors.
 

@@ -213,9 +213,9 @@ uintptr_t gch_values_decode(const gch_value_encoding* encoding, uint64_t value);
 
 /* A new heap; options NULL: the defaults. Never NULL. */
 gch_heap* gch_heap_new(const gch_options* options);
-/* Destroys the heap and every object in it. Every thread must have
- * detached, and every persistent handle, pool and weak set of the heap must
- * have been freed (a clear error names what is left). */
+/* Destroys the heap and every object in it (NULL is ignored). Every thread
+ * must have detached, and every persistent handle, pool and weak set of the
+ * heap must have been freed (a clear error names what is left). */
 void gch_heap_free(gch_heap* heap);
 /* The options the heap runs with (GCHEAP_DEBUG applied, max_procs
  * resolved), into *out. */
@@ -257,8 +257,9 @@ const gch_type* gch_type_conservative(const char* name, size_t size);
 /* `type` with a destructor run when an object of it is freed. */
 const gch_type* gch_type_with_destructor(const gch_type* type,
                                          gch_destructor_fn destructor);
-/* The type's name and size in bytes. */
+/* The type's name. */
 const char* gch_type_name(const gch_type* type);
+/* The type's size in bytes (of one element, for arrays). */
 size_t gch_type_size(const gch_type* type);
 
 /* ---- Visitors: inside trace and root callbacks --------------------------- */
@@ -280,19 +281,23 @@ void gch_visit_range(gch_visitor* visitor, const void* begin, const void* end);
 
 /* An object of `type` (gch_type_size(type) bytes). */
 void* gch_alloc(gch_mutator* m, const gch_type* type);
+/* The same, or NULL when memory is exhausted. */
 void* gch_try_alloc(gch_mutator* m, const gch_type* type);
 /* `count` elements of `type` back to back, each described by the type. A
  * count whose size overflows fails like exhausted memory. */
 void* gch_alloc_array(gch_mutator* m, const gch_type* type, size_t count);
+/* The same, or NULL when memory is exhausted or the size overflows. */
 void* gch_try_alloc_array(gch_mutator* m, const gch_type* type, size_t count);
 /* `bytes` bytes that never hold heap pointers (strings, numbers). Requests
  * under 16 bytes share 16-byte blocks and are aligned only to the largest
  * power of two dividing their size (up to 8). */
 void* gch_alloc_noscan(gch_mutator* m, size_t bytes);
+/* The same, or NULL when memory is exhausted. */
 void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes);
 /* `bytes` bytes without a layout: every word may be a heap pointer or an
  * encoded value (Boehm's GC_MALLOC). */
 void* gch_alloc_conservative(gch_mutator* m, size_t bytes);
+/* The same, or NULL when memory is exhausted. */
 void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes);
 
 /* ---- The write barrier --------------------------------------------------- */
@@ -329,6 +334,7 @@ void gch_blocking_end(gch_mutator* m);
  * table (docs/c-api.md, "Interning"). Keep them short, without allocation
  * or safepoints; they nest. */
 void gch_no_signal_stop_begin(gch_mutator* m);
+/* Ends the innermost such stretch. */
 void gch_no_signal_stop_end(gch_mutator* m);
 
 /* ---- Roots ------------------------------------------------------------------
@@ -337,19 +343,23 @@ void gch_no_signal_stop_end(gch_mutator* m);
 
 /* A global (or other fixed word) holding one heap pointer. */
 void gch_add_root(gch_heap* heap, void** slot);
+/* Unregisters a slot. */
 void gch_remove_root(gch_heap* heap, void** slot);
 /* Memory scanned conservatively, word by word, each cycle. */
 void gch_add_root_range(gch_heap* heap, const void* begin, const void* end);
+/* Unregisters a range (the same begin and end). */
 void gch_remove_root_range(gch_heap* heap, const void* begin, const void* end);
 /* Makes the writable static data of the program and of every library
  * loaded now roots (again after dlopen or dlclose: it replaces the set). */
 void gch_add_static_data_roots(gch_heap* heap);
 /* A function called each cycle to report roots (a VM's value stack). */
 void gch_add_root_callback(gch_heap* heap, gch_root_fn fn, void* arg);
+/* Unregisters a root callback (the same fn and arg). */
 void gch_remove_root_callback(gch_heap* heap, gch_root_fn fn, void* arg);
 /* A function called each cycle once marking is complete, to drop dead
  * entries from the program's own weak tables (clox's tableRemoveWhite). */
 void gch_add_weak_callback(gch_heap* heap, gch_weak_fn fn, void* arg);
+/* Unregisters a weak callback (the same fn and arg). */
 void gch_remove_weak_callback(gch_heap* heap, gch_weak_fn fn, void* arg);
 /* Inside a weak callback: whether the object containing p survives this
  * cycle (true for NULL and for addresses that are not objects of the heap). */
@@ -515,7 +525,9 @@ typedef bool (*gch_weak_set_eq_fn)(const void* object, void* ctx);
 /* make(m, ctx): a new object to insert (may allocate). */
 typedef void* (*gch_weak_set_make_fn)(gch_mutator* m, void* ctx);
 
+/* A new, empty weak set of the heap's objects. */
 gch_weak_set* gch_weak_set_new(gch_heap* heap);
+/* Frees the set (NULL is ignored); its objects are not affected. */
 void gch_weak_set_free(gch_weak_set* set);
 /* The live object with this hash for which eq is true, or NULL. */
 void* gch_weak_set_find(gch_weak_set* set, gch_mutator* m, uint64_t hash,
@@ -551,7 +563,8 @@ gch_pool* gch_pool_new(gch_heap* heap, gch_pool_new_fn new_fn, void* arg);
  * objects go to free_fn (NULL: free()) where finalizers run. */
 gch_pool* gch_pool_new_plain(gch_heap* heap, gch_pool_new_plain_fn new_fn,
                              gch_pool_free_fn free_fn, void* arg);
-/* Frees the pool and the plain objects it still holds. */
+/* Frees the pool and the plain objects it still holds (NULL is
+ * ignored). */
 void gch_pool_free(gch_pool* pool);
 /* An object from the pool, or a new one from new_fn. */
 void* gch_pool_get(gch_pool* pool, gch_mutator* m);

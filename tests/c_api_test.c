@@ -333,6 +333,9 @@ static void test_attach_and_detach(void) {
   gch_detach(h2);
   gch_heap_free(h2);
   gch_heap_free(h);
+  gch_heap_free(NULL); /* as free(NULL); so are the other *_free */
+  gch_pool_free(NULL);
+  gch_weak_set_free(NULL);
 }
 
 static void test_types(void) {
