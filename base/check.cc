@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
+
 namespace gcheap::internal {
 namespace {
 
@@ -33,6 +35,10 @@ void RawLog(const char* fmt, ...) {
 
 namespace {
 
+std::atomic<FatalErrorHook> fatal_hook{nullptr};
+std::atomic<void*> fatal_hook_arg{nullptr};
+std::atomic<bool> fatal_hook_entered{false};
+
 [[noreturn]] void VFail(const char* file, int line, const char* cond,
                         const char* fmt, va_list ap) {
   char buf[1024];
@@ -50,10 +56,20 @@ namespace {
   if (len > sizeof(buf) - 2) len = sizeof(buf) - 2;
   buf[len++] = '\n';
   WriteAll(buf, len);
+  FatalErrorHook hook = fatal_hook.load(std::memory_order_acquire);
+  if (hook != nullptr && !fatal_hook_entered.exchange(true)) {
+    buf[len - 1] = 0;
+    hook(buf, fatal_hook_arg.load(std::memory_order_relaxed));
+  }
   abort();
 }
 
 }  // namespace
+
+void SetFatalErrorHook(FatalErrorHook hook, void* arg) {
+  fatal_hook_arg.store(arg, std::memory_order_relaxed);
+  fatal_hook.store(hook, std::memory_order_release);
+}
 
 void FatalError(const char* file, int line, const char* fmt, ...) {
   va_list ap;

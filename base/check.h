@@ -33,6 +33,15 @@ namespace gcheap::internal {
 // Writes a formatted line to stderr without allocating.
 void RawLog(const char* fmt, ...) ABSL_PRINTF_ATTRIBUTE(1, 2);
 
+// A function the program asks to be called with a fatal error's message
+// (the line written to stderr, without its newline) after it is written
+// and before the process aborts: a VM's own crash report (the C API's
+// gch_set_error_handler). It runs on the failing thread, possibly with
+// heap locks held: it must not call into the heap. If it returns, the
+// process aborts; a fatal error inside it aborts at once. null: none.
+using FatalErrorHook = void (*)(const char* message, void* arg);
+void SetFatalErrorHook(FatalErrorHook hook, void* arg);
+
 }  // namespace gcheap::internal
 
 #define GCHEAP_FATAL(...) \

@@ -27,5 +27,22 @@ TEST(CheckDeathTest, FatalAborts) {
   EXPECT_DEATH(GCHEAP_FATAL("bad thing %s", "here"), "bad thing here");
 }
 
+void ReportToStderr(const char* message, void* arg) {
+  RawLog("hook(%s): [%s]", static_cast<const char*>(arg), message);
+  GCHEAP_FATAL("a failure inside the hook");  // aborts at once
+}
+
+TEST(CheckDeathTest, HookSeesTheMessageThenTheProcessAborts) {
+  static char kArg[] = "arg";
+  int two = 2;
+  EXPECT_DEATH(
+      {
+        SetFatalErrorHook(&ReportToStderr, kArg);
+        GCHEAP_CHECK(two == 3, "arithmetic");
+      },
+      "hook\\(arg\\): \\[gcheap: fatal error: .*check_test.cc:[0-9]+: check "
+      "failed: two == 3: arithmetic\\]\n.*a failure inside the hook");
+}
+
 }  // namespace
 }  // namespace gcheap::internal

@@ -244,6 +244,7 @@ class Collector {
   uint32_t cycles() const { return cycles_.load(std::memory_order_acquire); }
 
   int SetGCPercent(int percent) { return pacer_.SetGCPercent(percent); }
+  size_t SetMemoryLimit(size_t bytes) { return pacer_.SetSoftLimit(bytes); }
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
   GcStats ReadStats() ABSL_LOCKS_EXCLUDED(stats_mu_);

@@ -119,8 +119,9 @@ class Pacer {
       uint64_t floor = kHeapMinimum * static_cast<uint64_t>(pct) / 100;
       if (goal < floor) goal = floor;
     }
-    if (soft_limit_ != 0) {
-      uint64_t limit_goal = soft_limit_ - soft_limit_ / 32;
+    const size_t soft_limit = soft_limit_.load(std::memory_order_relaxed);
+    if (soft_limit != 0) {
+      uint64_t limit_goal = soft_limit - soft_limit / 32;
       uint64_t min_goal = marked + (1 << 20);
       if (limit_goal < min_goal) limit_goal = min_goal;
       if (goal > limit_goal) goal = limit_goal;
@@ -176,15 +177,26 @@ class Pacer {
            roots_.load(std::memory_order_relaxed));
     return old;
   }
+  // Sets the soft memory limit (0: none) and returns the previous one; the
+  // goal follows at once, as for SetGCPercent.
+  size_t SetSoftLimit(size_t bytes) {
+    size_t old = soft_limit_.exchange(bytes, std::memory_order_relaxed);
+    Commit(marked_.load(std::memory_order_relaxed),
+           roots_.load(std::memory_order_relaxed));
+    return old;
+  }
   int gc_percent() const { return gc_percent_.load(std::memory_order_relaxed); }
-  bool enabled() const { return gc_percent() >= 0 || soft_limit_ != 0; }
+  size_t soft_limit() const {
+    return soft_limit_.load(std::memory_order_relaxed);
+  }
+  bool enabled() const { return gc_percent() >= 0 || soft_limit() != 0; }
   uint64_t goal() const { return goal_.load(std::memory_order_relaxed); }
   uint64_t marked() const { return marked_.load(std::memory_order_relaxed); }
   uint64_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<int> gc_percent_;
-  const size_t soft_limit_;
+  std::atomic<size_t> soft_limit_;
   std::atomic<uint64_t> marked_{0};
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};

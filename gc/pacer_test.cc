@@ -91,5 +91,18 @@ TEST(PacerTest, SoftLimitCapsTheGoal) {
   EXPECT_LT(p.goal(), 64u << 20);
 }
 
+TEST(PacerTest, SoftLimitSetAtRunTimeMovesTheGoal) {
+  Pacer p(-1, 0);
+  p.Commit(40 << 20, 0);
+  EXPECT_FALSE(p.enabled());
+  EXPECT_EQ(p.SetSoftLimit(64 << 20), 0u);  // on: the limit collects
+  EXPECT_TRUE(p.enabled());
+  EXPECT_EQ(p.soft_limit(), 64u << 20);
+  EXPECT_LT(p.goal(), 64u << 20);
+  EXPECT_EQ(p.SetSoftLimit(0), 64u << 20);  // off again
+  EXPECT_FALSE(p.enabled());
+  EXPECT_EQ(p.goal(), UINT64_MAX);
+}
+
 }  // namespace
 }  // namespace gcheap::internal

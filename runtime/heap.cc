@@ -240,6 +240,11 @@ int Heap::SetGCPercent(int percent) {
   return impl_->collector().SetGCPercent(percent);
 }
 
+size_t Heap::SetMemoryLimit(size_t bytes) {
+  internal::NoPreempt no_preempt;
+  return impl_->collector().SetMemoryLimit(bytes);
+}
+
 MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
 
 void Heap::AddRootSlot(void** slot) { impl_->roots().AddSlot(slot); }

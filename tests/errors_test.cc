@@ -158,6 +158,13 @@ TEST_F(ErrorsDeathTest, BadPointerOffsetsAtRunTime) {
   volatile size_t car = offsetof(Pair, car), cdr = offsetof(Pair, cdr);
   Type t = Type::Of<Pair>("Pair").Pointers(size_t{car}, size_t{cdr});
   EXPECT_EQ(t.pointer_mask(), kPairType.pointer_mask());
+  // So do Types whose size is known only at run time.
+  volatile size_t size = sizeof(Pair);
+  Type sized = Type::Of("Pair", size).Pointers(size_t{car}, size_t{cdr});
+  EXPECT_EQ(sized.pointer_mask(), kPairType.pointer_mask());
+  EXPECT_EQ(sized.size(), sizeof(Pair));
+  EXPECT_DEATH(Type::Of("Pair", size).Pointers(size_t{beyond}),
+               "bad pointer offset 24 in Type Pair \\(24 bytes\\)");
 }
 
 TEST_F(ErrorsDeathTest, UsingAMutatorFromAnotherThread) {

@@ -85,6 +85,15 @@ TEST(MemStatsTest, NextGcFollowsSetGcPercent) {
   EXPECT_EQ(heap.ReadMemStats().next_gc, 0u);  // no goal: collection is off
 }
 
+TEST(MemStatsTest, NextGcFollowsSetMemoryLimit) {
+  Heap heap;
+  EXPECT_EQ(heap.SetMemoryLimit(2u << 20), 0u);  // under the 4 MiB floor
+  EXPECT_LT(heap.ReadMemStats().next_gc, 2u << 20);
+  EXPECT_EQ(heap.SetMemoryLimit(0), 2u << 20);
+  EXPECT_EQ(heap.ReadMemStats().next_gc, 4u << 20);
+  EXPECT_EQ(heap.options().soft_memory_limit, 0u);  // as made
+}
+
 TEST(MemStatsTest, ReadableFromInsideABlockingScope) {
   Options o;
   o.max_procs = 1;

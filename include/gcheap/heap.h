@@ -72,6 +72,10 @@ class GCHEAP_EXPORT Heap {
   // Sets gc_percent (GOGC) and returns the previous value; negative turns
   // automatic collection off.
   int SetGCPercent(int percent);
+  // Sets the soft memory limit (Options::soft_memory_limit; 0: none) and
+  // returns the previous one, as Go's debug.SetMemoryLimit does; the heap
+  // goal follows at once. options() keeps the value the heap was made with.
+  size_t SetMemoryLimit(size_t bytes);
   // A consistent snapshot of the heap's statistics (stops the world
   // briefly, as Go's ReadMemStats does).
   MemStats ReadMemStats();

@@ -7,6 +7,8 @@
 //   Type::Noscan(name, size)              no heap pointers at all
 //   Type::Of<T>(name).Pointers(off, ...)  a pointer map: byte offsets of the
 //                                         words that hold heap pointers
+//                                         (Type::Of(name, size) for a size
+//                                         known at run time)
 //   Type::Traced(name, size, fn)          a trace callback, for layouts that
 //                                         vary or hold tagged values (NaN
 //                                         boxing, low-bit tags)
@@ -60,7 +62,12 @@ class Type {
   }
   template <class T>
   static constexpr Type Of(const char* name) {
-    return Type(name, sizeof(T), Kind::kPointerMap, 0, nullptr, nullptr);
+    return Of(name, sizeof(T));
+  }
+  // The same for a size known only at run time (the C API's types,
+  // gcheap/gcheap_c.h): Of<T>(name) is Of(name, sizeof(T)).
+  static constexpr Type Of(const char* name, size_t size) {
+    return Type(name, size, Kind::kPointerMap, 0, nullptr, nullptr);
   }
   static constexpr Type Traced(const char* name, size_t size, TraceFn fn) {
     return Type(name, size, Kind::kTraced, 0, fn, nullptr);

@@ -276,9 +276,11 @@ class WeakSet {
   // The live object with this hash for which eq(object) is true, or null.
   template <class Eq>
   T* Find(Mutator& m, uint64_t hash, Eq&& eq) {
+    // Shaded before the scope ends: a stop between the two would find the
+    // object unmarked, and the weak callback would drop it.
+    internal::NoSignalStop no_stop;
     T* found;
     {
-      internal::NoSignalStop no_stop;
       internal::SpinLockHolder l(&mu_);
       found = FindLocked(hash, eq);
     }
@@ -301,9 +303,9 @@ class WeakSet {
   T* FindOrInsert(Mutator& m, uint64_t hash, Eq&& eq, Make&& make) {
     if (T* found = Find(m, hash, eq)) return found;
     T* made = make();
+    internal::NoSignalStop no_stop;  // shading included, as in Find
     T* found;
     {
-      internal::NoSignalStop no_stop;
       internal::SpinLockHolder l(&mu_);
       found = FindLocked(hash, eq);
       if (found == nullptr) InsertLocked(made, hash);
