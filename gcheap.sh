@@ -19,6 +19,12 @@
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
 #   ./gcheap.sh fuzz [seconds]   the heap fuzzer (clang, ASan) on a scratch
 #                                copy of tests/fuzz/corpus (default 300 s)
+#   ./gcheap.sh cmake            the CMake build (static and shared library),
+#                                its test suite (ctest) and the consumer
+#                                test (tests/consumer_test.sh: install, then
+#                                build C and C++ programs with find_package
+#                                and pkg-config). Ends with "N passed, N
+#                                failed".
 #   ./gcheap.sh format [check]   clang-format every C and C++ file of the
 #                                project (check: change nothing, list the
 #                                files that differ, fail if any)
@@ -30,7 +36,7 @@ cd "$(dirname "$0")"
 
 MAIN_EXAMPLE=memstats
 CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
-  libbenchmark-dev g++ clang clang-format)
+  libbenchmark-dev g++ clang clang-format cmake pkg-config)
 BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go
   libgc-dev time)
 
@@ -121,6 +127,42 @@ case "$cmd" in
   test)
     ensure_pkgs "${CORE_PKGS[@]}"
     run_tests "${1:-}"
+    ;;
+  cmake)
+    ensure_pkgs "${CORE_PKGS[@]}"
+    build=build/cmake
+    passed=0
+    failed=0
+    if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+      cmake --build "$build" -j "$(nproc)"; then
+      log=$(mktemp)
+      ctest --test-dir "$build" -j "$(nproc)" --output-on-failure 2>&1 |
+        tee "$log"
+      line=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$log")
+      rm -f "$log"
+      if [ -n "$line" ]; then
+        total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+        f=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+        passed=$((total - f))
+        failed=$f
+      else
+        failed=$((failed + 1))
+      fi
+      log=$(mktemp)
+      tests/consumer_test.sh "$build" 2>&1 | tee "$log"
+      line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+      rm -f "$log"
+      if [ -n "$line" ]; then
+        passed=$((passed + $(awk '{print $1}' <<<"$line")))
+        failed=$((failed + $(awk '{print $3}' <<<"$line")))
+      else
+        failed=$((failed + 1))
+      fi
+    else
+      failed=1
+    fi
+    echo "${passed} passed, ${failed} failed"
+    [ "$failed" -eq 0 ]
     ;;
   sanitizers)
     ensure_pkgs "${CORE_PKGS[@]}"

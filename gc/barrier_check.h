@@ -34,8 +34,8 @@ namespace gcheap::internal {
 
 class BarrierCheck {
  public:
-  // values: the heap's value encoding (include/gcheap/type.h), or null: a word that
-  // decodes to an object is a pointer word too.
+  // values: the heap's value encoding (include/gcheap/type.h), or null: a word
+  // that decodes to an object is a pointer word too.
   explicit BarrierCheck(MHeap* heap, const ValueEncoding* values = nullptr)
       : heap_(heap), values_(values) {}
 

@@ -13,8 +13,8 @@
 //      (program running)   owned background workers at 25% of the Ps, and
 //                          mutators paying assists in proportion to what
 //                          they allocate (mark.h, gcwork.h). The write
-//                          barrier (include/gcheap/ref.h) shades the old and new
-//                          value of every pointer store into the heap
+//                          barrier (include/gcheap/ref.h) shades the old and
+//                          new value of every pointer store into the heap
 //   3. mark termination    flush every P's barrier buffer and grey objects;
 //      (world stopped)     if that found work, back to 2; checkmark if on;
 //                          heap_live := marked bytes; next heap goal

@@ -111,8 +111,8 @@ class alignas(64) Marker {
   // The object being scanned, for checkmark messages; 0 while scanning
   // roots.
   void SetReferrer(uintptr_t slot) { referrer_ = slot; }
-  // The heap's value encoding (include/gcheap/type.h): words read without a map are
-  // greyed decoded too. Null or plain: pointers only.
+  // The heap's value encoding (include/gcheap/type.h): words read without a map
+  // are greyed decoded too. Null or plain: pointers only.
   void SetValueEncoding(const ValueEncoding* values) {
     values_ = values != nullptr && !values->plain() ? values : nullptr;
     visitor_.SetValueEncoding(values_);

@@ -99,8 +99,13 @@ gch_mutator* ToC(Mutator* m) { return reinterpret_cast<gch_mutator*>(m); }
 // checkers see them as live.
 struct TypeRecord {
   Type type;  // first: a Type* is the record's address
+  // The inline allocation path's plan, made once (the record is a
+  // gch_internal_c_type: gcheap/gcheap_c.h reads it).
+  gch_internal_plan plan;
   TypeRecord* next;
 };
+static_assert(offsetof(TypeRecord, plan) ==
+              offsetof(gch_internal_c_type, plan));
 std::atomic<TypeRecord*> all_types{nullptr};
 
 const gch_type* NewType(const char* fn, const char* name, Type t) {
@@ -121,7 +126,8 @@ const gch_type* NewType(const char* fn, const char* name, Type t) {
     }
   }
   if (t.destructor() != nullptr) named = named.WithDestructor(t.destructor());
-  auto* r = new (mem) TypeRecord{named, nullptr};
+  auto* r = new (mem)
+      TypeRecord{named, gch_internal_plan_of(named.internal()), nullptr};
   TypeRecord* head = all_types.load(std::memory_order_relaxed);
   do {
     r->next = head;
@@ -256,6 +262,23 @@ static_assert(sizeof(CleanupHandle) <= sizeof(gch_cleanup) &&
               std::is_trivially_copyable_v<CleanupHandle>);
 
 }  // namespace
+
+// The C API's way to the Mutator's slow paths (the inline fast paths of
+// gcheap/gcheap_c.h have already run).
+struct MutatorAccess {
+  static void* AllocateSlow(Mutator& m, const Type& t, bool or_null) {
+    return m.AllocateSlow(t, 0, /*array=*/false, or_null);
+  }
+  static void* AllocateNoscanSlow(Mutator& m, size_t bytes, bool or_null) {
+    return m.AllocateNoscanSlow(bytes, or_null);
+  }
+  static void* AllocateConservativeSlow(Mutator& m, size_t bytes,
+                                        bool or_null) {
+    return m.AllocateConservativeSlow(bytes, or_null);
+  }
+  static void ShadeSlow(Mutator& m, const void* p) { m.Shade(p); }
+};
+
 }  // namespace gcheap::internal
 
 using gcheap::BlockingScope;
@@ -426,13 +449,14 @@ void gch_visit_range(gch_visitor* visitor, const void* begin, const void* end) {
 
 // ---- Allocation.
 
-void* gch_alloc(gch_mutator* m, const gch_type* type) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->Allocate(TypeOf(type, __func__));
-}
-GCHEAP_C_CATCH
-
-void* gch_try_alloc(gch_mutator* m, const gch_type* type) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->TryAllocate(TypeOf(type, __func__));
+// The out-of-line halves of the header's inline functions: the NULL
+// checks (naming the inline function), then the C++ slow paths.
+void* gch_internal_alloc_slow(gch_mutator* m, const gch_type* type,
+                              int flags) GCHEAP_C_TRY {
+  const bool or_null = flags & GCH_INTERNAL_OR_NULL;
+  const char* fn = or_null ? "gch_try_alloc" : "gch_alloc";
+  return gcheap::internal::MutatorAccess::AllocateSlow(
+      *MutatorOf(m, fn), TypeOf(type, fn), or_null);
 }
 GCHEAP_C_CATCH
 
@@ -449,45 +473,34 @@ void* gch_try_alloc_array(gch_mutator* m, const gch_type* type,
 }
 GCHEAP_C_CATCH
 
-void* gch_alloc_noscan(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->AllocateNoscan(bytes);
+void* gch_internal_alloc_noscan_slow(gch_mutator* m, size_t bytes,
+                                     int flags) GCHEAP_C_TRY {
+  const bool or_null = flags & GCH_INTERNAL_OR_NULL;
+  return gcheap::internal::MutatorAccess::AllocateNoscanSlow(
+      *MutatorOf(m, or_null ? "gch_try_alloc_noscan" : "gch_alloc_noscan"),
+      bytes, or_null);
 }
 GCHEAP_C_CATCH
 
-void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->TryAllocateNoscan(bytes);
+void* gch_internal_alloc_conservative_slow(gch_mutator* m, size_t bytes,
+                                           int flags) GCHEAP_C_TRY {
+  const bool or_null = flags & GCH_INTERNAL_OR_NULL;
+  return gcheap::internal::MutatorAccess::AllocateConservativeSlow(
+      *MutatorOf(
+          m, or_null ? "gch_try_alloc_conservative" : "gch_alloc_conservative"),
+      bytes, or_null);
 }
 GCHEAP_C_CATCH
 
-void* gch_alloc_conservative(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->AllocateConservative(bytes);
-}
-GCHEAP_C_CATCH
-
-void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->TryAllocateConservative(bytes);
-}
-GCHEAP_C_CATCH
-
-// ---- The write barrier.
-
-void gch_write_barrier(void** slot, void* value) {
-  gcheap::WriteBarrier(slot, value);
-}
-
-void gch_copy_pointers(void** dst, void* const* src, size_t n) {
-  gcheap::CopyPointers(dst, src, n);
-}
-
-void gch_shade(gch_mutator* m, const void* p) GCHEAP_C_TRY {
-  MutatorOf(m, __func__)->Shade(p);
+void gch_internal_shade_slow(gch_mutator* m, const void* p) GCHEAP_C_TRY {
+  gcheap::internal::MutatorAccess::ShadeSlow(*MutatorOf(m, "gch_shade"), p);
 }
 GCHEAP_C_CATCH
 
 // ---- Safepoints and blocking calls.
 
-void gch_safepoint(gch_mutator* m) GCHEAP_C_TRY {
-  MutatorOf(m, __func__)->Safepoint();
+void gch_internal_safepoint_slow(gch_mutator* m) GCHEAP_C_TRY {
+  MutatorOf(m, "gch_safepoint")->Safepoint();
 }
 GCHEAP_C_CATCH
 

@@ -1,5 +1,5 @@
-// HeapImpl: everything behind a gcheap::Heap. See include/gcheap/gcheap.h for the
-// public API and gc/gc.h for the collector.
+// HeapImpl: everything behind a gcheap::Heap. See include/gcheap/gcheap.h for
+// the public API and gc/gc.h for the collector.
 //
 //   HeapImpl
 //   ├── MHeap            the allocator (alloc/)

@@ -44,20 +44,30 @@
  * forms return NULL instead of aborting. gch_set_error_handler adds a
  * function of the program's own to the abort.
  *
- * Allocation, the barrier, gch_shade and gch_safepoint are ordinary
- * functions for now; they may become inline functions of this header
- * later without any change to their callers. */
-#ifndef GCHEAP_RUNTIME_GCHEAP_C_H_
-#define GCHEAP_RUNTIME_GCHEAP_C_H_
+ * Allocation (but arrays), the barrier, gch_shade and gch_safepoint are
+ * inline functions of this header (GCH_INLINE): the same fast paths as the
+ * C++ API's (gcheap/internal/fast_path.h), as fast; their slow paths are
+ * the library's. */
+#ifndef GCHEAP_GCHEAP_C_H_
+#define GCHEAP_GCHEAP_C_H_
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "gcheap/internal/config.h"
+#include "gcheap/internal/fast_path.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* What the shared library exports: every function declared here. */
+#pragma GCC visibility push(default)
+
+/* Functions defined in this header. */
+#define GCH_INLINE GCH_INTERNAL_INLINE
 
 /* ---- Handles and callbacks ----------------------------------------------- */
 
@@ -279,10 +289,11 @@ void gch_visit_range(gch_visitor* visitor, const void* begin, const void* end);
  * collection (and the out-of-memory callback), the program aborts with a
  * message naming the request; the gch_try_* forms return NULL instead. */
 
-/* An object of `type` (gch_type_size(type) bytes). */
-void* gch_alloc(gch_mutator* m, const gch_type* type);
+/* An object of `type` (gch_type_size(type) bytes). Inline: the fast path
+ * takes a slot from the P's cache, as the C++ API does. */
+GCH_INLINE void* gch_alloc(gch_mutator* m, const gch_type* type);
 /* The same, or NULL when memory is exhausted. */
-void* gch_try_alloc(gch_mutator* m, const gch_type* type);
+GCH_INLINE void* gch_try_alloc(gch_mutator* m, const gch_type* type);
 /* `count` elements of `type` back to back, each described by the type. A
  * count whose size overflows fails like exhausted memory. */
 void* gch_alloc_array(gch_mutator* m, const gch_type* type, size_t count);
@@ -291,14 +302,14 @@ void* gch_try_alloc_array(gch_mutator* m, const gch_type* type, size_t count);
 /* `bytes` bytes that never hold heap pointers (strings, numbers). Requests
  * under 16 bytes share 16-byte blocks and are aligned only to the largest
  * power of two dividing their size (up to 8). */
-void* gch_alloc_noscan(gch_mutator* m, size_t bytes);
+GCH_INLINE void* gch_alloc_noscan(gch_mutator* m, size_t bytes);
 /* The same, or NULL when memory is exhausted. */
-void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes);
+GCH_INLINE void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes);
 /* `bytes` bytes without a layout: every word may be a heap pointer or an
  * encoded value (Boehm's GC_MALLOC). */
-void* gch_alloc_conservative(gch_mutator* m, size_t bytes);
+GCH_INLINE void* gch_alloc_conservative(gch_mutator* m, size_t bytes);
 /* The same, or NULL when memory is exhausted. */
-void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes);
+GCH_INLINE void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes);
 
 /* ---- The write barrier --------------------------------------------------- */
 
@@ -306,20 +317,20 @@ void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes);
  * word of a heap object. Every store of a heap pointer or encoded value
  * into a heap object goes through it. One load and a branch while the
  * collector is idle. */
-void gch_write_barrier(void** slot, void* value);
+GCH_INLINE void gch_write_barrier(void** slot, void* value);
 /* Copies n words from src to dst, which lies in a heap object (memmove
  * semantics): the bulk form of the barrier. */
-void gch_copy_pointers(void** dst, void* const* src, size_t n);
+GCH_INLINE void gch_copy_pointers(void** dst, void* const* src, size_t n);
 /* The read side of the barrier, for an object found through something that
  * does not keep it alive (the program's own weak table): call it on each
  * object such a table returns, before using it. */
-void gch_shade(gch_mutator* m, const void* p);
+GCH_INLINE void gch_shade(gch_mutator* m, const void* p);
 
 /* ---- Safepoints and blocking calls --------------------------------------- */
 
 /* Stops here if a collection asks: call it in long loops that do not
  * allocate. One load and a branch. */
-void gch_safepoint(gch_mutator* m);
+GCH_INLINE void gch_safepoint(gch_mutator* m);
 /* Releases the thread's P until gch_blocking_end: wrap blocking calls (I/O,
  * locks, sleeps) so that no collection waits for them. In between the
  * thread must not touch the heap: no allocation, no reads or writes of heap
@@ -580,8 +591,113 @@ void gch_pool_put(gch_pool* pool, gch_mutator* m, void* object);
  * heap. If it returns, the process aborts. */
 void gch_set_error_handler(gch_error_fn fn, void* arg);
 
+/* ---- The inline functions ------------------------------------------------
+ * Each takes the inline path of gcheap/internal/fast_path.h, the C++ API's
+ * own, and otherwise calls its out-of-line half below (not API). */
+
+/* flags: GCH_INTERNAL_OR_NULL (the Try forms). */
+#define GCH_INTERNAL_OR_NULL 1
+void* gch_internal_alloc_slow(gch_mutator* m, const gch_type* type, int flags);
+void* gch_internal_alloc_noscan_slow(gch_mutator* m, size_t bytes, int flags);
+void* gch_internal_alloc_conservative_slow(gch_mutator* m, size_t bytes,
+                                           int flags);
+void gch_internal_safepoint_slow(gch_mutator* m);
+void gch_internal_shade_slow(gch_mutator* m, const void* p);
+
+/* The fast paths run inside the mutator's fast-path bracket, so that a
+ * stop by signal does not interrupt one halfway; a NULL handle goes to the
+ * out-of-line half, which names the function. */
+#define GCH_INTERNAL_FAST(m, expr)                            \
+  do {                                                        \
+    gch_internal_enter_fast_path((gch_internal_mutator*)(m)); \
+    p = (expr);                                               \
+    gch_internal_leave_fast_path((gch_internal_mutator*)(m)); \
+  } while (0)
+#define GCH_INTERNAL_CACHE(m) (((gch_internal_mutator*)(m))->mcache)
+/* A gch_type is a gch_internal_c_type: the plan was made with the type. */
+GCH_INLINE void* gch_internal_alloc_c_type(gch_internal_mcache* c,
+                                           const gch_type* type) {
+  const gch_internal_c_type* t = (const gch_internal_c_type*)(const void*)type;
+  return gch_internal_alloc_planned(c, &t->type, t->plan);
+}
+
+GCH_INLINE void* gch_alloc(gch_mutator* m, const gch_type* type) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL && type != NULL)) {
+    GCH_INTERNAL_FAST(m,
+                      gch_internal_alloc_c_type(GCH_INTERNAL_CACHE(m), type));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_slow(m, type, 0);
+}
+GCH_INLINE void* gch_try_alloc(gch_mutator* m, const gch_type* type) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL && type != NULL)) {
+    GCH_INTERNAL_FAST(m,
+                      gch_internal_alloc_c_type(GCH_INTERNAL_CACHE(m), type));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_slow(m, type, GCH_INTERNAL_OR_NULL);
+}
+GCH_INLINE void* gch_alloc_noscan(gch_mutator* m, size_t bytes) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL)) {
+    GCH_INTERNAL_FAST(
+        m, gch_internal_alloc_noscan_fast(GCH_INTERNAL_CACHE(m), bytes));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_noscan_slow(m, bytes, 0);
+}
+GCH_INLINE void* gch_try_alloc_noscan(gch_mutator* m, size_t bytes) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL)) {
+    GCH_INTERNAL_FAST(
+        m, gch_internal_alloc_noscan_fast(GCH_INTERNAL_CACHE(m), bytes));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_noscan_slow(m, bytes, GCH_INTERNAL_OR_NULL);
+}
+GCH_INLINE void* gch_alloc_conservative(gch_mutator* m, size_t bytes) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL)) {
+    GCH_INTERNAL_FAST(
+        m, gch_internal_alloc_conservative_fast(GCH_INTERNAL_CACHE(m), bytes));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_conservative_slow(m, bytes, 0);
+}
+GCH_INLINE void* gch_try_alloc_conservative(gch_mutator* m, size_t bytes) {
+  void* p;
+  if (GCHEAP_LIKELY(m != NULL)) {
+    GCH_INTERNAL_FAST(
+        m, gch_internal_alloc_conservative_fast(GCH_INTERNAL_CACHE(m), bytes));
+    if (GCHEAP_LIKELY(p != NULL)) return p;
+  }
+  return gch_internal_alloc_conservative_slow(m, bytes, GCH_INTERNAL_OR_NULL);
+}
+GCH_INLINE void gch_write_barrier(void** slot, void* value) {
+  gch_internal_write_barrier(slot, value);
+}
+GCH_INLINE void gch_copy_pointers(void** dst, void* const* src, size_t n) {
+  gch_internal_copy_pointers(dst, src, n);
+}
+GCH_INLINE void gch_shade(gch_mutator* m, const void* p) {
+  if (GCHEAP_UNLIKELY(m == NULL || gch_internal_load_flag(
+                                       ((gch_internal_mutator*)m)->marking))) {
+    gch_internal_shade_slow(m, p);
+  }
+}
+GCH_INLINE void gch_safepoint(gch_mutator* m) {
+  if (GCHEAP_UNLIKELY(m == NULL || gch_internal_load_flag(
+                                       ((gch_internal_mutator*)m)->poll))) {
+    gch_internal_safepoint_slow(m);
+  }
+}
+
+#pragma GCC visibility pop
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
 
-#endif /* GCHEAP_RUNTIME_GCHEAP_C_H_ */
+#endif /* GCHEAP_GCHEAP_C_H_ */

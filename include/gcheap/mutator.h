@@ -52,11 +52,11 @@ class GCHEAP_EXPORT Mutator {
   // the heap's out-of-memory callback runs, then the program aborts with a
   // message naming the request. Use TryNew to get null instead.
   template <class T>
-  T* New(const Type& type) {
+  GCHEAP_ALWAYS_INLINE T* New(const Type& type) {
     return static_cast<T*>(Allocate(type));
   }
   template <class T>
-  T* TryNew(const Type& type) {
+  GCHEAP_ALWAYS_INLINE T* TryNew(const Type& type) {
     return static_cast<T*>(TryAllocate(type));
   }
 
@@ -65,7 +65,7 @@ class GCHEAP_EXPORT Mutator {
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/false);
   }
-  void* TryAllocate(const Type& type) {
+  GCHEAP_ALWAYS_INLINE void* TryAllocate(const Type& type) {
     void* p = FastAllocate(type);
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateSlow(type, 0, /*array=*/false, /*or_null=*/true);
@@ -85,7 +85,7 @@ class GCHEAP_EXPORT Mutator {
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/false);
   }
-  void* TryAllocateNoscan(size_t bytes) {
+  GCHEAP_ALWAYS_INLINE void* TryAllocateNoscan(size_t bytes) {
     void* p = FastAllocateNoscan(bytes);
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateNoscanSlow(bytes, /*or_null=*/true);
@@ -101,7 +101,7 @@ class GCHEAP_EXPORT Mutator {
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateConservativeSlow(bytes, /*or_null=*/false);
   }
-  void* TryAllocateConservative(size_t bytes) {
+  GCHEAP_ALWAYS_INLINE void* TryAllocateConservative(size_t bytes) {
     void* p = FastAllocateConservative(bytes);
     if (GCHEAP_LIKELY(p != nullptr)) return p;
     return AllocateConservativeSlow(bytes, /*or_null=*/true);

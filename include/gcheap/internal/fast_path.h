@@ -46,14 +46,14 @@ extern "C" {
 #endif
 
 /* Sizes (the allocator's constants; alloc/size_classes.h). */
-#define GCH_INTERNAL_NUM_SPAN_CLASSES 136  /* 68 size classes x scan/noscan */
-#define GCH_INTERNAL_MAX_SMALL_SIZE 32768  /* larger objects: own spans */
-#define GCH_INTERNAL_TINY_SIZE 16          /* tiny blocks; smaller noscan */
-#define GCH_INTERNAL_TINY_SIZE_CLASS 2     /* the 16-byte class */
+#define GCH_INTERNAL_NUM_SPAN_CLASSES 136 /* 68 size classes x scan/noscan */
+#define GCH_INTERNAL_MAX_SMALL_SIZE 32768 /* larger objects: own spans */
+#define GCH_INTERNAL_TINY_SIZE 16         /* tiny blocks; smaller noscan */
+#define GCH_INTERNAL_TINY_SIZE_CLASS 2    /* the 16-byte class */
 #define GCH_INTERNAL_SMALL_SIZE_DIV 8
 #define GCH_INTERNAL_SMALL_SIZE_MAX 1024
 #define GCH_INTERNAL_LARGE_SIZE_DIV 128
-#define GCH_INTERNAL_OBJECT_HEADER_BYTES 8 /* the Type word (gc/object.h) */
+#define GCH_INTERNAL_OBJECT_HEADER_BYTES 8    /* the Type word (gc/object.h) */
 #define GCH_INTERNAL_MAX_HEAP_BITS_OBJECT 512 /* type bits up to this size */
 
 /* A span's layout byte (MSpan::layout): the state and the conservative
@@ -75,18 +75,18 @@ extern "C" {
  * are read by markers on other threads (relaxed atomics). */
 typedef struct gch_internal_span {
   uintptr_t start_addr;
-  size_t elemsize;            /* slot size */
-  uint64_t alloc_cache;       /* free slots of the current 64-slot word */
-  uint64_t uniform_mask;      /* pointer words of every object (uniform) */
-  const void* uniform_type;   /* the Type that made the layout uniform */
-  uint64_t* heap_bits;        /* mixed layout: one bit per word */
-  uint64_t* header_bits;      /* mixed layout: one bit per slot */
-  uint16_t cache_base;        /* first slot of the current word */
+  size_t elemsize;             /* slot size */
+  uint64_t alloc_cache;        /* free slots of the current 64-slot word */
+  uint64_t uniform_mask;       /* pointer words of every object (uniform) */
+  const void* uniform_type;    /* the Type that made the layout uniform */
+  uint64_t* heap_bits;         /* mixed layout: one bit per word */
+  uint64_t* header_bits;       /* mixed layout: one bit per slot */
+  uint16_t cache_base;         /* first slot of the current word */
   uint16_t freeindex_for_scan; /* every slot below it is allocated */
-  uint8_t layout;             /* GCH_INTERNAL_LAYOUT_* */
-  bool small_scan;            /* a scan span of objects <= 512 bytes */
-  bool needzero;              /* free slots may hold old data */
-  bool has_destructors;       /* some object has a destructor */
+  uint8_t layout;              /* GCH_INTERNAL_LAYOUT_* */
+  bool small_scan;             /* a scan span of objects <= 512 bytes */
+  bool needzero;               /* free slots may hold old data */
+  bool has_destructors;        /* some object has a destructor */
 } gch_internal_span;
 
 typedef struct gch_internal_mcache {
@@ -110,30 +110,29 @@ typedef struct gch_internal_type {
   size_t size;
   uint8_t kind; /* GCH_INTERNAL_KIND_* */
   uint64_t pointer_mask;
-  void (*trace)(void);     /* a TraceFn; only compared with null here */
+  void (*trace)(void); /* a TraceFn; only compared with null here */
   void (*destructor)(void*);
 } gch_internal_type;
 
 /* The size-class lookup (alloc/size_classes.cc). */
-GCHEAP_EXPORT extern const uint8_t gch_internal_size_to_class8[
-    GCH_INTERNAL_SMALL_SIZE_MAX / GCH_INTERNAL_SMALL_SIZE_DIV + 1];
-GCHEAP_EXPORT extern const uint8_t gch_internal_size_to_class128[
-    (GCH_INTERNAL_MAX_SMALL_SIZE - GCH_INTERNAL_SMALL_SIZE_MAX) /
-        GCH_INTERNAL_LARGE_SIZE_DIV + 1];
+GCHEAP_EXPORT extern const uint8_t gch_internal_size_to_class8
+    [GCH_INTERNAL_SMALL_SIZE_MAX / GCH_INTERNAL_SMALL_SIZE_DIV + 1];
+GCHEAP_EXPORT extern const uint8_t
+    gch_internal_size_to_class128[(GCH_INTERNAL_MAX_SMALL_SIZE -
+                                   GCH_INTERNAL_SMALL_SIZE_MAX) /
+                                      GCH_INTERNAL_LARGE_SIZE_DIV +
+                                  1];
 
 /* The out-of-line halves (alloc/mcache.cc, runtime/barrier.cc). */
 /* Records slot idx's layout where the inline case does not apply (the
  * span's layout mixed, or turning mixed). */
-GCHEAP_EXPORT void gch_internal_set_type_bits_slow(gch_internal_mcache* c,
-                                                   gch_internal_span* s,
-                                                   uintptr_t idx,
-                                                   bool with_header,
-                                                   uint64_t ptrmask,
-                                                   const void* type);
+GCHEAP_EXPORT void gch_internal_set_type_bits_slow(
+    gch_internal_mcache* c, gch_internal_span* s, uintptr_t idx,
+    bool with_header, uint64_t ptrmask, const void* type);
 GCHEAP_EXPORT void gch_internal_write_barrier_slow(void** slot,
                                                    const void* value);
-GCHEAP_EXPORT void gch_internal_copy_pointers_slow(void** dst,
-                                                   void* const* src, size_t n);
+GCHEAP_EXPORT void gch_internal_copy_pointers_slow(void** dst, void* const* src,
+                                                   size_t n);
 /* Programs built with GCHEAP_DEBUG_CHECKS=1: fails loudly if the slot, in
  * a heap object, is not a pointer word of its object's Type, or if value
  * points into another heap (runtime/store_check.cc). */
@@ -210,6 +209,7 @@ GCH_INTERNAL_INLINE void* gch_internal_try_alloc_small(
     uintptr_t* idx_out) {
   gch_internal_span* s = c->alloc[spc];
   const uint64_t cache = s->alloc_cache;
+  size_t size;
   uintptr_t idx;
   void* p;
   if (GCHEAP_UNLIKELY(cache == 0)) return NULL;
@@ -217,16 +217,17 @@ GCH_INTERNAL_INLINE void* gch_internal_try_alloc_small(
   idx = s->cache_base + (uintptr_t)__builtin_ctzll(cache);
   __atomic_store_n(&s->freeindex_for_scan, (uint16_t)(idx + 1),
                    __ATOMIC_RELAXED);
-  p = (void*)(s->start_addr + idx * s->elemsize);
-  gch_internal_unpoison(p, s->elemsize);
+  size = s->elemsize; /* read once: the stores below may alias it */
+  p = (void*)(s->start_addr + idx * size);
+  gch_internal_unpoison(p, size);
   if (s->needzero) {
     /* Slots are multiples of 8 bytes; small ones are cleared inline. */
-    if (s->elemsize <= 64) {
+    if (size <= 64) {
       uint64_t* w = (uint64_t*)p;
       size_t i;
-      for (i = 0; i < s->elemsize / 8; i++) w[i] = 0;
+      for (i = 0; i < size / 8; i++) w[i] = 0;
     } else {
-      memset(p, 0, s->elemsize);
+      memset(p, 0, size);
     }
   }
   *span_out = s;
@@ -237,7 +238,7 @@ GCH_INTERNAL_INLINE void* gch_internal_try_alloc_small(
 /* Packs `size` bytes (1..15) into the current tiny block: null if they do
  * not fit. Aligned by the size's factors. */
 GCH_INTERNAL_INLINE void* gch_internal_try_alloc_tiny(gch_internal_mcache* c,
-                                                     size_t size) {
+                                                      size_t size) {
   uintptr_t off = c->tiny_offset;
   if ((size & 7) == 0) {
     off = (off + 7) & ~(uintptr_t)7;
@@ -256,8 +257,8 @@ GCH_INTERNAL_INLINE void* gch_internal_try_alloc_tiny(gch_internal_mcache* c,
 /* A new tiny block holds a `size`-byte object at its start: keeps
  * whichever of it and the current block has more room left. */
 GCH_INTERNAL_INLINE void gch_internal_keep_tiny_block(gch_internal_mcache* c,
-                                                     void* block,
-                                                     size_t size) {
+                                                      void* block,
+                                                      size_t size) {
   if (c->tiny == 0 || size < c->tiny_offset) {
     c->tiny = (uintptr_t)block;
     c->tiny_offset = size;
@@ -274,15 +275,14 @@ GCH_INTERNAL_INLINE void* gch_internal_try_alloc_tiny_or_block(
   void* p = gch_internal_try_alloc_tiny(c, size);
   if (GCHEAP_LIKELY(p != NULL)) return p;
   block = gch_internal_try_alloc_small(
-      c, gch_internal_span_class(GCH_INTERNAL_TINY_SIZE_CLASS, true), &s,
-      &idx);
+      c, gch_internal_span_class(GCH_INTERNAL_TINY_SIZE_CLASS, true), &s, &idx);
   if (block != NULL) gch_internal_keep_tiny_block(c, block, size);
   return block;
 }
 
 /* One bit per word of a slot of s. */
-GCH_INTERNAL_INLINE uint64_t gch_internal_slot_words_mask(
-    const gch_internal_span* s) {
+GCH_INTERNAL_INLINE uint64_t
+gch_internal_slot_words_mask(const gch_internal_span* s) {
   const size_t words = s->elemsize / 8; /* <= 64 */
   return words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
 }
@@ -292,9 +292,9 @@ GCH_INTERNAL_INLINE uint64_t gch_internal_slot_words_mask(
  * span's uniform_mask says so. False if the layout is, or must turn, mixed
  * (the caller then records it in the span's type bits). */
 GCH_INTERNAL_INLINE bool gch_internal_try_set_type_bits(gch_internal_span* s,
-                                                       bool with_header,
-                                                       uint64_t ptrmask,
-                                                       const void* type) {
+                                                        bool with_header,
+                                                        uint64_t ptrmask,
+                                                        const void* type) {
   const uint8_t raw = __atomic_load_n(&s->layout, __ATOMIC_RELAXED);
   const uint8_t state = raw & GCH_INTERNAL_LAYOUT_STATE_MASK;
   if (with_header) return false;
@@ -313,12 +313,9 @@ GCH_INTERNAL_INLINE bool gch_internal_try_set_type_bits(gch_internal_span* s,
 
 /* Records slot idx's layout: with_header, or the pointer words ptrmask
  * (bit i = word i); type bits through the out-of-line half when needed. */
-GCH_INTERNAL_INLINE void gch_internal_set_type_bits(gch_internal_mcache* c,
-                                                   gch_internal_span* s,
-                                                   uintptr_t idx,
-                                                   bool with_header,
-                                                   uint64_t ptrmask,
-                                                   const void* type) {
+GCH_INTERNAL_INLINE void gch_internal_set_type_bits(
+    gch_internal_mcache* c, gch_internal_span* s, uintptr_t idx,
+    bool with_header, uint64_t ptrmask, const void* type) {
   if (GCHEAP_UNLIKELY(
           !gch_internal_try_set_type_bits(s, with_header, ptrmask, type))) {
     gch_internal_set_type_bits_slow(c, s, idx, with_header, ptrmask, type);
@@ -330,7 +327,8 @@ GCH_INTERNAL_INLINE void gch_internal_set_type_bits(gch_internal_mcache* c,
 GCH_INTERNAL_INLINE void gch_internal_mark_conservative(gch_internal_span* s) {
   const uint8_t l = __atomic_load_n(&s->layout, __ATOMIC_RELAXED);
   if (GCHEAP_UNLIKELY(!(l & GCH_INTERNAL_LAYOUT_CONSERVATIVE))) {
-    __atomic_store_n(&s->layout, (uint8_t)(l | GCH_INTERNAL_LAYOUT_CONSERVATIVE),
+    __atomic_store_n(&s->layout,
+                     (uint8_t)(l | GCH_INTERNAL_LAYOUT_CONSERVATIVE),
                      __ATOMIC_RELEASE);
   }
 }
@@ -339,8 +337,8 @@ GCH_INTERNAL_INLINE void gch_internal_mark_conservative(gch_internal_span* s) {
  * slow path must run. Allocate-black needs nothing here: while the
  * collector marks, every cached span's free slots are marked already, and
  * the tiny block was taken during the mark. */
-GCH_INTERNAL_INLINE void* gch_internal_alloc_noscan_fast(
-    gch_internal_mcache* c, size_t size) {
+GCH_INTERNAL_INLINE void* gch_internal_alloc_noscan_fast(gch_internal_mcache* c,
+                                                         size_t size) {
   gch_internal_span* s;
   uintptr_t idx;
   if (size == 0 || size > GCH_INTERNAL_MAX_SMALL_SIZE) return NULL;
@@ -369,43 +367,112 @@ GCH_INTERNAL_INLINE void* gch_internal_alloc_conservative_fast(
   return p;
 }
 
-/* The inline part of allocating an object of type t: null when the slow
- * path must run. */
-GCH_INTERNAL_INLINE void* gch_internal_alloc_fast(
-    gch_internal_mcache* c, const gch_internal_type* t) {
+/* How an object of a type is allocated inline, decided from the type
+ * alone: gch_internal_plan_of. The C++ API decides at each allocation (its
+ * Types are constants the compiler sees); the C API decides once, when
+ * the type is made, and keeps the plan beside it (gch_internal_c_type). */
+#define GCH_INTERNAL_PLAN_SLOW 0         /* no inline path (large objects) */
+#define GCH_INTERNAL_PLAN_TINY 1         /* noscan, under 16 bytes */
+#define GCH_INTERNAL_PLAN_NOSCAN 2       /* noscan: a slot of span_class */
+#define GCH_INTERNAL_PLAN_BITS 3         /* no header: type bits `mask` */
+#define GCH_INTERNAL_PLAN_CONSERVATIVE 4 /* no header: every word named */
+#define GCH_INTERNAL_PLAN_HEADER 5       /* a header word holding the type */
+typedef struct gch_internal_plan {
+  uint8_t path;       /* GCH_INTERNAL_PLAN_* */
+  uint8_t span_class; /* all but SLOW and TINY */
+} gch_internal_plan;
+
+/* A type made by the C API: the type, then its plan. */
+typedef struct gch_internal_c_type {
+  gch_internal_type type;
+  gch_internal_plan plan;
+} gch_internal_c_type;
+
+GCH_INTERNAL_INLINE gch_internal_plan
+gch_internal_plan_of(const gch_internal_type* t) {
+  gch_internal_plan pl;
   const size_t size = t->size;
-  gch_internal_span* s;
-  uintptr_t idx;
   size_t total;
-  void* p;
+  pl.path = GCH_INTERNAL_PLAN_SLOW;
+  pl.span_class = 0;
   if (t->destructor == NULL) {
     if (t->kind == GCH_INTERNAL_KIND_NOSCAN) {
-      return gch_internal_alloc_noscan_fast(c, size);
+      if (size == 0 || size > GCH_INTERNAL_MAX_SMALL_SIZE) return pl;
+      if (size < GCH_INTERNAL_TINY_SIZE) {
+        pl.path = GCH_INTERNAL_PLAN_TINY;
+        return pl;
+      }
+      pl.path = GCH_INTERNAL_PLAN_NOSCAN;
+      pl.span_class = (uint8_t)gch_internal_span_class(
+          gch_internal_size_to_class(size), true);
+      return pl;
     }
-    if (t->kind == GCH_INTERNAL_KIND_POINTER_MAP && size != 0 &&
-        size <= GCH_INTERNAL_MAX_HEAP_BITS_OBJECT) {
-      /* A small pointer-map object: no header, type bits. */
-      p = gch_internal_try_alloc_small(
-          c, gch_internal_span_class(gch_internal_size_to_class(size), false),
-          &s, &idx);
-      if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
-      gch_internal_set_type_bits(c, s, idx, false, t->pointer_mask, t);
-      return p;
+    if ((t->kind == GCH_INTERNAL_KIND_POINTER_MAP ||
+         t->kind == GCH_INTERNAL_KIND_CONSERVATIVE) &&
+        size != 0 && size <= GCH_INTERNAL_MAX_HEAP_BITS_OBJECT) {
+      /* A small object without a header: type bits. */
+      pl.path = t->kind == GCH_INTERNAL_KIND_POINTER_MAP
+                    ? GCH_INTERNAL_PLAN_BITS
+                    : GCH_INTERNAL_PLAN_CONSERVATIVE;
+      pl.span_class = (uint8_t)gch_internal_span_class(
+          gch_internal_size_to_class(size), false);
+      return pl;
     }
-    if (t->kind == GCH_INTERNAL_KIND_CONSERVATIVE) {
-      return gch_internal_alloc_conservative_fast(c, size);
-    }
+    if (t->kind == GCH_INTERNAL_KIND_CONSERVATIVE) return pl;
   }
   total = size + GCH_INTERNAL_OBJECT_HEADER_BYTES;
-  if (total > GCH_INTERNAL_MAX_SMALL_SIZE) return NULL;
-  p = gch_internal_try_alloc_small(
-      c, gch_internal_span_class(gch_internal_size_to_class(total), false), &s,
-      &idx);
-  if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
-  *(const gch_internal_type**)p = t; /* the header: see gc/object.h */
-  if (s->small_scan) gch_internal_set_type_bits(c, s, idx, true, 0, NULL);
-  if (t->destructor != NULL) s->has_destructors = true;
-  return (char*)p + GCH_INTERNAL_OBJECT_HEADER_BYTES;
+  if (total > GCH_INTERNAL_MAX_SMALL_SIZE) return pl;
+  pl.path = GCH_INTERNAL_PLAN_HEADER;
+  pl.span_class = (uint8_t)gch_internal_span_class(
+      gch_internal_size_to_class(total), false);
+  return pl;
+}
+
+/* The inline part of allocating an object of type t by its plan: null when
+ * the slow path must run. */
+GCH_INTERNAL_INLINE void* gch_internal_alloc_planned(gch_internal_mcache* c,
+                                                     const gch_internal_type* t,
+                                                     gch_internal_plan pl) {
+  gch_internal_span* s;
+  uintptr_t idx;
+  void* p;
+  /* Tests, not a switch: the common paths first, and no indirect jump
+   * when the plan is not a constant (the C API). */
+  if (GCHEAP_LIKELY(pl.path == GCH_INTERNAL_PLAN_BITS)) {
+    p = gch_internal_try_alloc_small(c, pl.span_class, &s, &idx);
+    if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+    gch_internal_set_type_bits(c, s, idx, false, t->pointer_mask, t);
+    return p;
+  }
+  if (pl.path == GCH_INTERNAL_PLAN_HEADER) {
+    p = gch_internal_try_alloc_small(c, pl.span_class, &s, &idx);
+    if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+    *(const gch_internal_type**)p = t; /* the header: see gc/object.h */
+    if (s->small_scan) gch_internal_set_type_bits(c, s, idx, true, 0, NULL);
+    if (t->destructor != NULL) s->has_destructors = true;
+    return (char*)p + GCH_INTERNAL_OBJECT_HEADER_BYTES;
+  }
+  if (pl.path == GCH_INTERNAL_PLAN_NOSCAN) {
+    return gch_internal_try_alloc_small(c, pl.span_class, &s, &idx);
+  }
+  if (pl.path == GCH_INTERNAL_PLAN_TINY) {
+    return gch_internal_try_alloc_tiny_or_block(c, t->size);
+  }
+  if (pl.path == GCH_INTERNAL_PLAN_CONSERVATIVE) {
+    p = gch_internal_try_alloc_small(c, pl.span_class, &s, &idx);
+    if (GCHEAP_UNLIKELY(p == NULL)) return NULL;
+    gch_internal_mark_conservative(s);
+    gch_internal_set_type_bits(c, s, idx, false, ~(uint64_t)0, NULL);
+    return p;
+  }
+  return NULL;
+}
+
+/* The inline part of allocating an object of type t: null when the slow
+ * path must run. */
+GCH_INTERNAL_INLINE void* gch_internal_alloc_fast(gch_internal_mcache* c,
+                                                  const gch_internal_type* t) {
+  return gch_internal_alloc_planned(c, t, gch_internal_plan_of(t));
 }
 
 /* The write barrier: stores value (a heap pointer, null or any value word)
@@ -416,7 +483,7 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
   gch_internal_debug_check_store(slot, value);
 #endif
   if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
-#if defined(__x86_64__) && defined(__ELF__) && \
+#if defined(__x86_64__) && defined(__ELF__) &&                   \
     !defined(GCHEAP_NO_BARRIER_STUB) && !defined(GCHEAP_ASAN) && \
     !defined(GCHEAP_TSAN_OR_MSAN)
     /* Through a stub that preserves every register
@@ -443,8 +510,8 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
 /* Copies n words from src to dst (memmove semantics), dst in a heap
  * object: the bulk barrier. */
 GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
-                                                   void* const* src,
-                                                   size_t n) {
+                                                    void* const* src,
+                                                    size_t n) {
   size_t i;
 #if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
   for (i = 0; i < n; i++) gch_internal_debug_check_store(&dst[i], src[i]);

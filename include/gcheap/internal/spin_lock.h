@@ -57,10 +57,14 @@ class GCHEAP_THREAD_ANNOTATION(capability("mutex")) SpinLock {
 
 class GCHEAP_THREAD_ANNOTATION(scoped_lockable) SpinLockHolder {
  public:
-  explicit SpinLockHolder(SpinLock* l) GCHEAP_THREAD_ANNOTATION(acquire_capability(l)) : l_(l) {
+  explicit SpinLockHolder(SpinLock* l)
+      GCHEAP_THREAD_ANNOTATION(acquire_capability(l))
+      : l_(l) {
     l_->Lock();
   }
-  ~SpinLockHolder() GCHEAP_THREAD_ANNOTATION(release_capability()) { l_->Unlock(); }
+  ~SpinLockHolder() GCHEAP_THREAD_ANNOTATION(release_capability()) {
+    l_->Unlock();
+  }
   SpinLockHolder(const SpinLockHolder&) = delete;
   SpinLockHolder& operator=(const SpinLockHolder&) = delete;
 
