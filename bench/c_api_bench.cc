@@ -34,7 +34,8 @@ struct Obj {
 };
 
 template <size_t kBytes>
-constexpr gcheap::Type kObjType = gcheap::Type::Of<Obj<kBytes>>("Obj").Pointers(0);
+constexpr gcheap::Type kObjType =
+    gcheap::Type::Of<Obj<kBytes>>("Obj").Pointers(0);
 
 gcheap::Options Opts() {
   gcheap::Options o;
@@ -42,10 +43,17 @@ gcheap::Options Opts() {
   return o;
 }
 
-// noipa: the compiler must not specialize a loop for its caller's
-// constants, as it cannot the C loops, which live in another file.
+// The compiler must not specialize a loop for its caller's constants, as
+// it cannot the C loops, which live in another file: GCC's noipa, clang's
+// noinline (clang does not clone for constants).
+#if defined(__clang__)
+#define GCHEAP_BENCH_OPAQUE __attribute__((noinline))
+#else
+#define GCHEAP_BENCH_OPAQUE __attribute__((noipa))
+#endif
+
 template <size_t kBytes>
-__attribute__((noipa)) void CxxAllocLoop(gcheap::Mutator& m, long n) {
+GCHEAP_BENCH_OPAQUE void CxxAllocLoop(gcheap::Mutator& m, long n) {
   for (long i = 0; i < n; i++) {
     auto* p = m.New<long>(kObjType<kBytes>);
     p[1] = i;
@@ -53,8 +61,8 @@ __attribute__((noipa)) void CxxAllocLoop(gcheap::Mutator& m, long n) {
   }
 }
 
-__attribute__((noipa)) void CxxNoscanLoop(gcheap::Mutator& m, size_t bytes,
-                                          long n) {
+GCHEAP_BENCH_OPAQUE void CxxNoscanLoop(gcheap::Mutator& m, size_t bytes,
+                                       long n) {
   for (long i = 0; i < n; i++) {
     auto* p = static_cast<long*>(m.AllocateNoscan(bytes));
     p[1] = i;
