@@ -34,8 +34,8 @@ namespace gcheap::internal {
 
 class BarrierCheck {
  public:
-  // values: the heap's value encoding (include/gcheap/type.h), or null: a word that
-  // decodes to an object is a pointer word too.
+  // values: the heap's value encoding (include/gcheap/type.h), or null: a word
+  // that decodes to an object is a pointer word too.
   explicit BarrierCheck(MHeap* heap, const ValueEncoding* values = nullptr)
       : heap_(heap), values_(values) {}
 
@@ -48,6 +48,9 @@ class BarrierCheck {
   void Verify();
   // Forgets everything logged (a new mark begins).
   void Reset();
+  // fork() (Collector::ForkLock): holds mu_ across the fork.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
 
  private:
   bool IsObject(uintptr_t v) const;

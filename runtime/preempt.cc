@@ -231,9 +231,13 @@ NoPreempt::~NoPreempt() {
   }
 }
 
-void InstallPreemptHandler(int sig) {
+Mutex& PreemptInstallMutex() {
   static Mutex mu(LockRank::kLeaf);
-  MutexLock l(&mu);
+  return mu;
+}
+
+void InstallPreemptHandler(int sig) {
+  MutexLock l(&PreemptInstallMutex());
   if (installed_signal != 0) {
     GCHEAP_CHECK(installed_signal == sig,
                  "Options::preempt_signal: heaps of one process must use one "
