@@ -62,6 +62,10 @@ class MCentral {
   // Claims a given span if it sits in an unswept set (taking it out).
   bool TryClaimUnswept(MSpan* s);
 
+  // fork() (MHeap::ForkLock): holds the lock across the fork.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+
   // Number of spans in each set, for tests and stats.
   struct Counts {
     size_t partial_swept, partial_unswept, full_swept, full_unswept;

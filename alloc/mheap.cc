@@ -81,6 +81,16 @@ void MHeap::FreeMCache(MCache* c) {
   mcaches_live_--;
 }
 
+void MHeap::ForkLock() {
+  for (MCentral& c : central_) c.ForkLock();
+  lock_.Lock();
+}
+
+void MHeap::ForkUnlock() {
+  lock_.Unlock();
+  for (MCentral& c : central_) c.ForkUnlock();
+}
+
 FixAlloc* MHeap::BitsAllocFor(size_t words) {
   int i = 0;
   while ((size_t{1} << i) < words) i++;

@@ -173,6 +173,13 @@ class MHeap {
   void SetSweepHook(SweepHook* hook) { sweep_hook_ = hook; }
   // Installs the hook that handles special records at sweep (once).
   void SetSpecialsHook(SweepHook* hook) { specials_hook_ = hook; }
+  // fork() (runtime/fork.cc), with the world stopped and the sweepers
+  // kept out: ForkLock takes every mcentral's lock, then the heap lock, so
+  // no other thread holds one when the process forks; ForkUnlock releases
+  // them, in the parent and in the child.
+  void ForkLock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkUnlock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
   // An empty span that every mcache slot points at before its first refill.
   MSpan* empty_span() { return &empty_span_; }
 

@@ -33,6 +33,21 @@ void Scavenger::Wake() {
   cv_.SignalAll();
 }
 
+void Scavenger::ForkChild() {
+  cv_.ResetAfterFork();
+  if (ForgetThreadAfterFork(&thread_)) lost_ = true;
+  mu_.UnlockForFork();
+}
+
+void Scavenger::RestartAfterFork() {
+  {
+    MutexLock l(&mu_);
+    if (!lost_ || stop_) return;
+    lost_ = false;
+  }
+  Start();
+}
+
 void Scavenger::Loop() {
   using Clock = std::chrono::steady_clock;
   std::chrono::nanoseconds sleep = std::chrono::milliseconds(50);

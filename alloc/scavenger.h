@@ -8,6 +8,9 @@
 // sleeps t * (1 - f) / f. With nothing to release it sleeps 50 ms or until
 // woken. Released pages are reused by the page allocator like any other
 // free page, and come back zero.
+//
+// fork() (runtime/fork.cc): in the child the thread is gone; the collector
+// starts it again with the child's first cycle (RestartAfterFork).
 #ifndef GCHEAP_ALLOC_SCAVENGER_H_
 #define GCHEAP_ALLOC_SCAVENGER_H_
 
@@ -32,6 +35,14 @@ class Scavenger {
   // Wakes the thread early (e.g. after a collection frees many spans).
   void Wake();
 
+  // fork(): ForkLock takes mu_ and ForkUnlock releases it (the parent);
+  // ForkChild, in the child, forgets the thread and releases mu_;
+  // RestartAfterFork starts it again after a ForkChild, if it was running.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
+  void ForkChild() ABSL_UNLOCK_FUNCTION(mu_);
+  void RestartAfterFork() ABSL_LOCKS_EXCLUDED(mu_);
+
   uint64_t released_bytes() const {
     return released_.load(std::memory_order_relaxed);
   }
@@ -48,6 +59,7 @@ class Scavenger {
   CondVar cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool lost_ ABSL_GUARDED_BY(mu_) = false;  // the thread gone with a fork
   std::atomic<uint64_t> released_{0};
   std::atomic<uint64_t> work_ns_{0};
   std::atomic<uint64_t> steps_{0};

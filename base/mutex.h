@@ -21,6 +21,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <new>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "base/check.h"
@@ -30,6 +32,7 @@ namespace gcheap::internal {
 // Lock ranks, lowest first: a thread holding a lock may take only locks of
 // a higher rank. Leaf locks (kLeaf) take nothing else.
 enum class LockRank : uint8_t {
+  kFork = 5,            // runtime/fork.cc: heaps made or destroyed, fork()
   kCycle = 10,          // Collector::cycle_mu_: one cycle at a time
   kFinishSweep = 20,    // Sweeper::finish_mu_: statistics and FinishSweep
   kRequest = 30,        // Collector::request_mu_: cycle requests
@@ -67,6 +70,13 @@ class ABSL_LOCKABLE Mutex {
     NoteLockRelease(this);
 #endif
   }
+  // The fork handlers (runtime/fork.cc) take every lock of every heap
+  // before fork() and release them after it, heap after heap: locks of
+  // one rank are held several at once, more than the rank check keeps
+  // track of. They lock with these, which leave the check out
+  // (docs/locking.md, "fork()").
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void UnlockForFork() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
   // For code the analysis cannot follow (a lock taken in one function and
   // released in another, or held by the caller of a callback).
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
@@ -109,11 +119,26 @@ class CondVar {
     return woken;
   }
   void Signal() { cv_.notify_one(); }
+  // In the child of a fork(), where only the forking thread runs: the
+  // parent's waiters are gone, but the condition variable still counts
+  // them (glibc's would wait for them to leave, forever). Starts it
+  // afresh, without destroying the old one.
+  void ResetAfterFork() { new (&cv_) std::condition_variable(); }
   void SignalAll() { cv_.notify_all(); }
 
  private:
   std::condition_variable cv_;
 };
+
+// In the child of a fork(): the parent's threads do not exist there, and
+// their std::thread objects must be neither joined (nothing would end the
+// wait) nor destroyed while joinable (std::terminate). Forgets t's thread
+// without touching it; true if it had one.
+inline bool ForgetThreadAfterFork(std::thread* t) {
+  if (!t->joinable()) return false;
+  new (t) std::thread();
+  return true;
+}
 
 }  // namespace gcheap::internal
 

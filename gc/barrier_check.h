@@ -48,6 +48,9 @@ class BarrierCheck {
   void Verify();
   // Forgets everything logged (a new mark begins).
   void Reset();
+  // fork() (Collector::ForkLock): holds mu_ across the fork.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
 
  private:
   bool IsObject(uintptr_t v) const;

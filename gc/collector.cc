@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "alloc/scavenger.h"
 #include "base/check.h"
 #include "base/clock.h"
 #include "base/cpus.h"
@@ -68,9 +69,70 @@ void Collector::StopCoordinator() {
 // The members stop the workers, then the sweeper.
 Collector::~Collector() { StopCoordinator(); }
 
+void Collector::ForkLockCycle() {
+  cycle_mu_.LockForFork();
+  sweeper_.ForkLockSweeping();
+}
+
+void Collector::ForkLock() {
+  workers_.ForkLock();
+  sweeper_.ForkLock();
+  stats_mu_.LockForFork();
+  if (Scavenger* s = heap_->scavenger()) s->ForkLock();
+  if (barrier_check_ != nullptr) barrier_check_->ForkLock();
+  pool_.ForkLock();
+}
+
+void Collector::ForkUnlock() {
+  pool_.ForkUnlock();
+  if (barrier_check_ != nullptr) barrier_check_->ForkUnlock();
+  if (Scavenger* s = heap_->scavenger()) s->ForkUnlock();
+  stats_mu_.UnlockForFork();
+  sweeper_.ForkUnlock();
+  workers_.ForkUnlock();
+}
+
+void Collector::ForkUnlockCycle() {
+  sweeper_.ForkUnlockSweeping();
+  cycle_mu_.UnlockForFork();
+}
+
+void Collector::ForkChild() {
+  pool_.ForkUnlock();
+  if (barrier_check_ != nullptr) barrier_check_->ForkUnlock();
+  if (Scavenger* s = heap_->scavenger()) s->ForkChild();
+  stats_mu_.UnlockForFork();
+  sweeper_.ForkChild();
+  workers_.ForkChild();
+  // The cycle lock is held (ForkLockCycle) until ForkUnlockCycle.
+  restart_threads_ = true;
+}
+
+void Collector::ForkChildRequests() {
+  request_cv_.ResetAfterFork();
+  if (ForgetThreadAfterFork(&coordinator_)) coordinator_lost_ = true;
+  request_mu_.UnlockForFork();
+}
+
+void Collector::RestartThreadsAfterFork() {
+  if (!restart_threads_) return;
+  restart_threads_ = false;
+  workers_.RestartAfterFork();
+  sweeper_.RestartAfterFork();
+  if (Scavenger* s = heap_->scavenger()) s->RestartAfterFork();
+  env_->RestartAfterFork();
+}
+
+void Collector::RestartCoordinatorAfterFork() {
+  if (!coordinator_lost_) return;
+  coordinator_lost_ = false;
+  coordinator_ = std::thread([this] { CoordinatorMain(); });
+}
+
 void Collector::RequestCycle(uint32_t seen_cycles) {
   {
     MutexLock l(&request_mu_);
+    RestartCoordinatorAfterFork();
     // A pending request for an earlier cycle count was answered by a cycle
     // since (RunCycle would drop it): this one replaces it.
     if (requested_ && static_cast<int32_t>(seen_cycles - request_seen_) <= 0) {
@@ -85,6 +147,7 @@ void Collector::RequestCycle(uint32_t seen_cycles) {
 void Collector::RequestStressCycle() {
   {
     MutexLock l(&request_mu_);
+    RestartCoordinatorAfterFork();
     if (stress_requested_ || marking()) return;
     stress_requested_ = true;
   }
@@ -122,6 +185,7 @@ void Collector::CoordinatorMain() {
 
 void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   MutexLock cycle(&cycle_mu_);
+  RestartThreadsAfterFork();
   if (why == GcReason::kHeapTrigger &&
       (cycles() != seen_cycles || !ShouldTrigger())) {
     return;  // someone else already collected

@@ -116,6 +116,10 @@ class CollectorEnv {
   // and before the cycle ends: mark bits say what survives. The runtime
   // runs the program's weak callbacks (Heap::AddWeakCallback).
   virtual void ProcessWeak() {}
+  // In the child of a fork(), at the start of its first cycle (cycle lock
+  // held, no P): the runtime starts again the threads of its own that the
+  // fork left behind (the finalizer thread).
+  virtual void RestartAfterFork() {}
 };
 
 struct CollectorOptions {
@@ -173,6 +177,12 @@ struct GcStats {
 // Locks, in rank order (docs/locking.md): cycle_mu_ serializes cycles and
 // is held across the world's stops; request_mu_ guards the coordinator's
 // requests; stats_mu_ guards the counters behind MemStats.
+//
+// fork() (runtime/fork.cc) happens between cycles, with every lock of the
+// collector held by the forking thread. In the child the collector's
+// threads (coordinator, mark workers, sweeper, and the heap's scavenger)
+// are gone: they start again lazily, the coordinator with the next cycle
+// request, the others with the next cycle.
 class Collector {
  public:
   Collector(MHeap* heap, CollectorEnv* env, const CollectorOptions& opts);
@@ -262,6 +272,29 @@ class Collector {
     sweeper_.Unlock();
   }
 
+  // fork(), in the order the runtime calls them (runtime/fork.cc):
+  // ForkLockCycle, before the world stops, waits for a cycle in progress
+  // and takes the cycle lock, then pauses the sweeper and keeps the P-less
+  // sweepers out; ForkLockRequests and ForkLock, with the world stopped,
+  // take the coordinator's lock, then the workers', the sweeper's, the
+  // counters', the scavenger's, the barrier check's and the work pool's.
+  // The parent undoes them in reverse (ForkUnlock, ForkUnlockRequests,
+  // ForkUnlockCycle). The child calls ForkChild, ForkChildRequests and
+  // ForkUnlockCycle: the threads are forgotten, condition variables start
+  // afresh, and the threads start again with the next request or cycle.
+  void ForkLockCycle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkLockRequests() ABSL_EXCLUSIVE_LOCK_FUNCTION(request_mu_) {
+    request_mu_.LockForFork();
+  }
+  void ForkLock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkUnlock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkUnlockRequests() ABSL_UNLOCK_FUNCTION(request_mu_) {
+    request_mu_.UnlockForFork();
+  }
+  void ForkUnlockCycle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkChild() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkChildRequests() ABSL_UNLOCK_FUNCTION(request_mu_);
+
   // Greys p (any value; non-heap pointers are ignored) for a thread that is
   // not marking: a weak reference made strong, a finalizer's argument, an
   // object taken from a Pool. A no-op unless marking is on. See gc/shade.cc.
@@ -300,6 +333,12 @@ class Collector {
   void PrintTrace(const CycleRecord& r, uint64_t pause, uint64_t t_end)
       ABSL_LOCKS_EXCLUDED(stats_mu_);
   void CoordinatorMain() ABSL_LOCKS_EXCLUDED(request_mu_);
+  // After a fork: the threads the cycle needs, started again before the
+  // child's first cycle.
+  void RestartThreadsAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+  // After a fork: the coordinator, started again for the child's first
+  // request.
+  void RestartCoordinatorAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(request_mu_);
 
   MHeap* const heap_;
   CollectorEnv* const env_;
@@ -317,6 +356,8 @@ class Collector {
   std::atomic<uint64_t> allocations_{0};         // CountAllocation
   std::unique_ptr<BarrierCheck> barrier_check_;  // null unless enabled
   Mutex cycle_mu_{LockRank::kCycle};             // serializes RunCycle
+  // A fork left the workers, the sweeper and the scavenger behind.
+  bool restart_threads_ ABSL_GUARDED_BY(cycle_mu_) = false;
 
   Mutex stats_mu_{LockRank::kStats};
   GcStats stats_ ABSL_GUARDED_BY(stats_mu_);
@@ -335,6 +376,8 @@ class Collector {
   bool stress_requested_ ABSL_GUARDED_BY(request_mu_) = false;
   uint32_t request_seen_ ABSL_GUARDED_BY(request_mu_) = 0;
   bool coordinator_stop_ ABSL_GUARDED_BY(request_mu_) = false;
+  // A fork left the coordinator behind.
+  bool coordinator_lost_ ABSL_GUARDED_BY(request_mu_) = false;
   std::function<void()> cycle_end_hook_ ABSL_GUARDED_BY(request_mu_);
   std::thread coordinator_;  // last: started once the rest is built
 };

@@ -54,6 +54,9 @@ class WorkPool {
   WorkBuf* TryGetFull();
   bool HasFull() const { return nfull_.load(std::memory_order_acquire) > 0; }
   size_t sys_bytes() const { return sys_.load(std::memory_order_relaxed); }
+  // fork() (Collector::ForkLock): holds the lock across the fork.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
 
  private:
   SpinLock lock_;

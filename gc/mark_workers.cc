@@ -22,7 +22,7 @@ MarkWorkers::MarkWorkers(
       nmarkers_(opts.workers + 1) {
   for (int i = 0; i < opts.workers; i++) markers_.push_back(new_marker());
   for (int i = 0; i < opts.workers; i++) {
-    threads_.emplace_back([this, i] { Main(i); });
+    threads_.emplace_back([this, i] { Main(i, 0); });
   }
 }
 
@@ -32,7 +32,30 @@ MarkWorkers::~MarkWorkers() {
     shutdown_ = true;
   }
   cv_.SignalAll();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();  // not after a fork that left them behind
+  }
+}
+
+void MarkWorkers::ForkChild() {
+  cv_.ResetAfterFork();
+  for (auto& t : threads_) {
+    if (ForgetThreadAfterFork(&t)) lost_ = true;
+  }
+  mu_.UnlockForFork();
+}
+
+void MarkWorkers::RestartAfterFork() {
+  uint64_t seen;
+  {
+    MutexLock l(&mu_);
+    if (!lost_) return;
+    lost_ = false;
+    seen = epoch_;  // the phases before the fork are over
+  }
+  for (int i = 0; i < opts_.workers; i++) {
+    threads_[i] = std::thread([this, i, seen] { Main(i, seen); });
+  }
 }
 
 void MarkWorkers::ResetCounters() {
@@ -49,8 +72,7 @@ bool MarkWorkers::CpuIdle() const {
   return env_->HeldPs() + active_.load(std::memory_order_relaxed) <= ncpu_;
 }
 
-void MarkWorkers::Main(int id) {
-  uint64_t seen = 0;
+void MarkWorkers::Main(int id, uint64_t seen) {
   MutexLock l(&mu_);
   while (true) {
     while (!shutdown_ && epoch_ == seen) cv_.Wait(&mu_);

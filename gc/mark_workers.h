@@ -20,6 +20,10 @@
 //
 // Locks: mu_ (rank kMarkWorkers) guards the phase's parameters; the
 // counters that markers update while marking are atomics.
+//
+// fork() (runtime/fork.cc): the workers are idle (no cycle runs); in the
+// child they are gone, and RestartAfterFork, at the next cycle, starts
+// them again.
 #ifndef GCHEAP_GC_MARK_WORKERS_H_
 #define GCHEAP_GC_MARK_WORKERS_H_
 
@@ -64,7 +68,16 @@ class MarkWorkers {
     Run(size(), 1.0, &self);
   }
 
-  int size() const { return static_cast<int>(threads_.size()); }
+  int size() const { return opts_.workers; }
+
+  // fork(), with no phase running: ForkLock takes mu_, ForkUnlock releases
+  // it (the parent). ForkChild, in the child: forgets the threads and
+  // releases mu_. RestartAfterFork starts them again (once, and only
+  // after a ForkChild), between phases.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
+  void ForkChild() ABSL_UNLOCK_FUNCTION(mu_);
+  void RestartAfterFork() ABSL_LOCKS_EXCLUDED(mu_);
   // Resets the workers' markers' counters (at mark start); their marked
   // bytes since.
   void ResetCounters();
@@ -79,7 +92,8 @@ class MarkWorkers {
   }
 
  private:
-  void Main(int id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Worker id's loop; it starts with phase `seen` already seen.
+  void Main(int id, uint64_t seen) ABSL_LOCKS_EXCLUDED(mu_);
   // Marks until every marker is out of work. utilization < 1: a fractional
   // worker, which sleeps between slices (unless a CPU is idle). idle: an
   // idle-time worker, which leaves as soon as no CPU is idle. Returns the
@@ -100,6 +114,7 @@ class MarkWorkers {
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // bumped per phase
   int running_ ABSL_GUARDED_BY(mu_) = 0;     // workers still in the phase
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  bool lost_ ABSL_GUARDED_BY(mu_) = false;          // threads gone with a fork
   int participants_ ABSL_GUARDED_BY(mu_) = 0;       // workers in the phase
   int idle_participants_ ABSL_GUARDED_BY(mu_) = 0;  // of which idle-time
   double utilization_ ABSL_GUARDED_BY(mu_) = 1.0;   // their duty cycle

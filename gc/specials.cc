@@ -64,6 +64,14 @@ size_t CallQueue::size() {
 
 // --- Specials.
 
+void Specials::ForkLock() {
+  for (Shard& sh : shards_) sh.lock.Lock();
+}
+
+void Specials::ForkUnlock() {
+  for (Shard& sh : shards_) sh.lock.Unlock();
+}
+
 Specials::Specials(MHeap* heap) : heap_(heap) { heap_->SetSpecialsHook(this); }
 
 Specials::~Specials() {

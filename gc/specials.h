@@ -105,6 +105,16 @@ class CallQueue {
   // Greys every queued call's object and arg.
   void MarkRoots(Marker& m);
   size_t size();
+  // fork() (runtime/fork.cc): ForkLock takes mu_, ForkUnlock releases it
+  // (the parent); ForkChild, in the child, where the thread that waited
+  // for calls is gone, starts the condition variable afresh and releases
+  // mu_. Queued calls stay queued.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
+  void ForkChild() ABSL_UNLOCK_FUNCTION(mu_) {
+    cv_.ResetAfterFork();
+    mu_.UnlockForFork();
+  }
 
  private:
   Mutex mu_{LockRank::kCallQueue};
@@ -178,6 +188,11 @@ class Specials : public SweepHook {
   void BeforeSweep(MSpan* s) override;
 
   CallQueue& queue() { return queue_; }
+  // fork() (runtime/fork.cc), with the world stopped and the sweepers kept
+  // out: takes every shard's lock; ForkUnlock releases them (the parent and
+  // the child).
+  void ForkLock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkUnlock() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Objects with records, for tests.
   size_t CountObjects();
 

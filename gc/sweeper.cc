@@ -17,7 +17,7 @@ Sweeper::~Sweeper() {
     shutdown_ = true;
   }
   cv_.SignalAll();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();  // not after a fork left it behind
   heap_->SetSweepHook(nullptr);
 }
 
@@ -51,6 +51,38 @@ void Sweeper::Lock() {
 void Sweeper::Unlock() {
   finish_mu_.Unlock();
   Resume();
+}
+
+void Sweeper::ForkLockSweeping() {
+  Pause();
+  finish_mu_.LockForFork();
+}
+
+void Sweeper::ForkUnlockSweeping() {
+  finish_mu_.UnlockForFork();
+  Resume();
+}
+
+void Sweeper::ForkChild() {
+  cv_.ResetAfterFork();
+  // (Not running already if this process is itself a fork's child that
+  // has not restarted it.)
+  if (ForgetThreadAfterFork(&thread_)) lost_ = true;
+  // The threads that paused it (a collection between its FinishSweep and
+  // ResumeSweeper) are gone: only the fork's own pause is left.
+  paused_ = 1;
+  active_ = false;
+  mu_.UnlockForFork();
+}
+
+void Sweeper::RestartAfterFork() {
+  {
+    MutexLock l(&mu_);
+    if (!lost_) return;
+    lost_ = false;
+    wake_ = true;  // the sweep the parent left
+  }
+  thread_ = std::thread([this] { Main(); });
 }
 
 void Sweeper::Main() {

@@ -17,6 +17,11 @@
 // Locks: mu_ (rank kSweeper) guards the thread's state; finish_mu_ (rank
 // kFinishSweep) is held by FinishSweep and by statistics readers between
 // Lock and Unlock.
+//
+// fork() (runtime/fork.cc): the fork pauses the thread and keeps every
+// P-less sweeper out, so no span is half swept when it happens; in the
+// child the thread is gone, and so are the threads that had paused it:
+// RestartAfterFork starts it again, unpaused.
 #ifndef GCHEAP_GC_SWEEPER_H_
 #define GCHEAP_GC_SWEEPER_H_
 
@@ -51,6 +56,19 @@ class Sweeper : public SweepHook {
     return &finish_mu_;
   }
 
+  // fork(): ForkLockSweeping pauses the thread and takes finish_mu_ (as
+  // Lock does, outside the rank check); ForkLock takes mu_. The parent
+  // undoes them with ForkUnlock and ForkUnlockSweeping. In the child,
+  // ForkChild forgets the thread and every pause but the fork's own, and
+  // releases mu_; ForkUnlockSweeping then undoes the fork's pause.
+  // RestartAfterFork starts the thread again after a ForkChild.
+  void ForkLockSweeping() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkUnlockSweeping() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
+  void ForkChild() ABSL_UNLOCK_FUNCTION(mu_);
+  void RestartAfterFork() ABSL_LOCKS_EXCLUDED(mu_);
+
   // SweepHook: runs the destructors of s's unmarked objects.
   void BeforeSweep(MSpan* s) override;
 
@@ -64,6 +82,7 @@ class Sweeper : public SweepHook {
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool active_ ABSL_GUARDED_BY(mu_) = false;  // sweeping now
+  bool lost_ ABSL_GUARDED_BY(mu_) = false;    // the thread gone with a fork
   Mutex finish_mu_{LockRank::kFinishSweep};
   std::thread thread_;  // last: started once the rest is built
 };

@@ -14,6 +14,11 @@
 //   │                    and the thread that runs finalizers (finalizers.cc)
 //   └── pools_           every Pool of the heap (pool_registry.h)
 //
+// fork() (fork.cc): pthread_atfork handlers quiesce every live heap before
+// the fork (no cycle, the world stopped, every lock held by the forking
+// thread) and, in the child, drop the other threads' mutators and let the
+// collector's threads start again when next needed.
+//
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
 // A stop that a running thread does not answer within preempt_after_us
 // stops it with a signal (preempt.cc), outside gcheap's own code.
@@ -146,6 +151,20 @@ class HeapImpl : public CollectorEnv {
   void Park(Mutator& m);  // at a safepoint while stop is requested
   void StopTheWorld() override;
   void StartTheWorld() override;
+
+  // --- fork() (fork.cc)
+  // Before the fork, with no P held by the calling thread: waits for a
+  // cycle in progress, stops the world and takes every lock of the heap.
+  void ForkPrepare() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // After it, in the parent: releases them and restarts the world.
+  void ForkParent() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // In the child: drops every mutator but the calling thread's, forgets the
+  // collector's threads (they restart when next needed) and releases the
+  // locks.
+  void ForkChild() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // CollectorEnv: the first cycle after a fork restarts the finalizer
+  // thread, if the parent had one.
+  void RestartAfterFork() override;
   void ForEachMCache(absl::FunctionRef<void(MCache*)> fn) override;
   RootBytes MarkRoots(Marker& m) override;
   void FlushPWork() override;
@@ -243,6 +262,10 @@ class HeapImpl : public CollectorEnv {
 
  private:
   void SaveContext(MutatorState* st);
+  void StartTheWorldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // In the child of a fork: drops every mutator but the calling thread's
+  // (their threads are gone), frees their Ps, ends the fork's stop.
+  void DropOtherMutatorsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   bool AnyRunningLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // The owner of p (or the collector, for a P nobody holds) moves p's
   // barrier buffer and grey objects to the shared pool (barrier.cc).
@@ -304,6 +327,9 @@ class HeapImpl : public CollectorEnv {
   std::unique_ptr<Specials> specials_;
   std::once_flag finalizer_once_;
   std::thread finalizer_thread_;
+  // A fork left the finalizer thread behind: the child's first cycle starts
+  // it again (set by ForkChild, read with the collector's cycle lock held).
+  bool finalizer_lost_ = false;
 
   PoolRegistry pools_;
 
@@ -390,9 +416,22 @@ struct HeapAccess {
 // Tests (//runtime:testing): called at the end of the write barrier's slow
 // path when set.
 extern std::atomic<void (*)()> barrier_slow_test_hook;
-// The process-wide list of live heaps (runtime/store_check.cc).
-void RegisterHeap(const HeapImpl* h);
-void UnregisterHeap(const HeapImpl* h);
+// The process-wide list of live heaps (runtime/store_check.cc). A thread
+// holding a P gives it up while it waits: a fork may be stopping its
+// heap's world.
+void RegisterHeap(HeapImpl* h);
+void UnregisterHeap(HeapImpl* h);
+// For the fork handlers: a copy of the list, and the list's lock.
+std::vector<HeapImpl*> LiveHeaps();
+Mutex& HeapListMutex();
+// fork.cc: held from the fork's prepare handler to its parent or child
+// handler, and while a heap is registered or unregistered (rank kFork).
+Mutex& ForkMutex();
+// Installs the pthread_atfork handlers (once per process; ForkMutex held).
+void InstallForkHandlers();
+// preempt.cc: the lock InstallPreemptHandler takes (a leaf), held across
+// a fork.
+Mutex& PreemptInstallMutex();
 // Fails loudly ("what: ... points into another Heap") if value is an
 // address in a heap other than h.
 void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,

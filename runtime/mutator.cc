@@ -133,6 +133,9 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
       internal::ProgramFrames program(state_);  // scanned in full
       heap_->options().on_out_of_memory(bytes,
                                         heap_->options().out_of_memory_arg);
+      // The callback may have given up the P and taken another (a
+      // BlockingScope, a fork).
+      c = internal::HeapImpl::RealCache(*this);
     }
   }
   if (p == nullptr) {

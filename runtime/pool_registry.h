@@ -33,6 +33,9 @@ class PoolRegistry {
   void Rotate(CallQueue* calls) ABSL_LOCKS_EXCLUDED(mu_);
   // Greys the heap objects every pool holds.
   void Mark(Marker& m) ABSL_LOCKS_EXCLUDED(mu_);
+  // fork() (runtime/fork.cc): holds mu_ across the fork.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
 
  private:
   Mutex mu_{LockRank::kPools};

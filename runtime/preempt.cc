@@ -10,9 +10,9 @@
 //
 //   in the program's own code                 stop here: save every
 //   or at a system call (blocked in read,     general register and the
-//   pthread_join, futex...)                   stack pointer, then wait on
-//                                             a futex until the collector
-//                                             lets the thread go
+//   pthread_join, futex...), except the       stack pointer, then wait on
+//   memory calls malloc makes with an         a futex until the collector
+//   arena locked (mmap, munmap, brk...)       lets the thread go
 //   inside an inline fast path (allocation,   refuse: the P's state is
 //   Pool), a RuntimeFrames or NoPreempt       halfway through a change, or
 //   scope (gcheap's own slow paths, which     the thread may hold a lock
@@ -58,7 +58,7 @@ namespace {
 
 // The C library's executable segments (found once, at install): code
 // there may hold malloc's locks, so the handler stops a thread there only
-// when it is blocked in a system call.
+// at a system call (StoppableSyscall).
 constexpr int kMaxLibcRanges = 4;
 uintptr_t libc_lo[kMaxLibcRanges], libc_hi[kMaxLibcRanges];
 int libc_ranges = 0;
@@ -83,11 +83,33 @@ bool InLibc(uintptr_t pc) {
   return false;
 }
 
-// The thread is in (or about to restart) a system call: the bytes before
-// or at pc are the syscall instruction (0f 05).
-bool AtSyscall(uintptr_t pc) {
+// The calls malloc makes with an arena locked.
+bool MemorySyscall(int64_t nr) {
+  return nr == SYS_mmap || nr == SYS_munmap || nr == SYS_mprotect ||
+         nr == SYS_brk || nr == SYS_mremap || nr == SYS_madvise;
+}
+
+// The thread is at a system call in the C library where it may stop (rax:
+// the interrupted context's). The bytes at or before pc are the syscall
+// instruction (0f 05):
+//   - at it: a blocking call the signal interrupted, about to restart
+//     (SA_RESTART: rax is its number again), or a call about to start;
+//   - just after it: a blocking call that returns EINTR, or a call that
+//     completed with the signal pending (rax its result): its number is
+//     read from the `mov $nr, %eax` before the syscall (b8 imm32), and an
+//     unknown one does not count.
+// Never at a memory call malloc makes with an arena locked (mmap, munmap,
+// brk...): a stop there would hold the arena lock until the world
+// restarts, and past a fork, which takes every arena lock (a deadlock).
+bool StoppableSyscall(uintptr_t pc, int64_t rax) {
   auto* b = reinterpret_cast<const unsigned char*>(pc);
-  return (b[-2] == 0x0f && b[-1] == 0x05) || (b[0] == 0x0f && b[1] == 0x05);
+  if (b[0] == 0x0f && b[1] == 0x05) return !MemorySyscall(rax);
+  if (b[-2] != 0x0f || b[-1] != 0x05) return false;
+  if (rax == -EINTR) return true;
+  if (b[-7] != 0xb8) return false;
+  int32_t nr;
+  memcpy(&nr, b - 6, sizeof(nr));
+  return !MemorySyscall(nr);
 }
 
 bool InBarrierStub(uintptr_t pc) {
@@ -121,13 +143,13 @@ void ChainToPrevious(int sig, siginfo_t* info, void* uc) {
   }
 }
 
-bool SafeToStop(const Mutator& m, MutatorState* st, uintptr_t pc) {
+bool SafeToStop(const Mutator& m, MutatorState* st, uintptr_t pc, int64_t rax) {
   if (HeapImpl::InFastPath(m) || st->nopreempt != 0 ||
       st->runtime_frames != 0 || st->p == nullptr || st->blocking) {
     return false;
   }
   if (InBarrierStub(pc)) return false;
-  if (InLibc(pc) && !AtSyscall(pc)) return false;
+  if (InLibc(pc) && !StoppableSyscall(pc, rax)) return false;
   return true;
 }
 
@@ -144,7 +166,7 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
 #if defined(__x86_64__)
   const greg_t* g = uc->uc_mcontext.gregs;
   const uintptr_t pc = static_cast<uintptr_t>(g[REG_RIP]);
-  if (!SafeToStop(*m, st, pc)) {
+  if (!SafeToStop(*m, st, pc, static_cast<int64_t>(g[REG_RAX]))) {
     errno = saved_errno;
     return;
   }
@@ -209,9 +231,13 @@ NoPreempt::~NoPreempt() {
   }
 }
 
-void InstallPreemptHandler(int sig) {
+Mutex& PreemptInstallMutex() {
   static Mutex mu(LockRank::kLeaf);
-  MutexLock l(&mu);
+  return mu;
+}
+
+void InstallPreemptHandler(int sig) {
+  MutexLock l(&PreemptInstallMutex());
   if (installed_signal != 0) {
     GCHEAP_CHECK(installed_signal == sig,
                  "Options::preempt_signal: heaps of one process must use one "

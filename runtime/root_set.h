@@ -66,6 +66,18 @@ class RootSet {
   // The handle table's memory (MemStats::other_sys).
   size_t persistent_bytes() ABSL_LOCKS_EXCLUDED(persistent_lock_);
 
+  // fork() (runtime/fork.cc): ForkLock takes mu_ and ForkLockHandles the
+  // handle table's spin lock (after every mutex of the heap); the Unlock
+  // calls release them, in the parent and the child.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.LockForFork(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.UnlockForFork(); }
+  void ForkLockHandles() ABSL_EXCLUSIVE_LOCK_FUNCTION(persistent_lock_) {
+    persistent_lock_.Lock();
+  }
+  void ForkUnlockHandles() ABSL_UNLOCK_FUNCTION(persistent_lock_) {
+    persistent_lock_.Unlock();
+  }
+
   // With the world stopped: greys every root, adding the bytes of slots
   // and ranges scanned to rb->globals.
   void Mark(Marker& m, CollectorEnv::RootBytes* rb)

@@ -299,6 +299,10 @@ void HeapImpl::StopTheWorld() {
 
 void HeapImpl::StartTheWorld() {
   MutexLock l(&sched_mu_);
+  StartTheWorldLocked();
+}
+
+void HeapImpl::StartTheWorldLocked() {
   stop_requested_.store(false, std::memory_order_seq_cst);
   UpdatePollLocked();
   ResumeSignaledLocked();

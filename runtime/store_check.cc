@@ -3,7 +3,9 @@
 // store into a word its object's Type does not list as a pointer.
 //
 // Every live HeapImpl is in a process-wide list, so a pointer can be told
-// apart as "this heap's", "another heap's" or "not a heap object".
+// apart as "this heap's", "another heap's" or "not a heap object"; the
+// fork handlers (runtime/fork.cc) quiesce the heaps on it.
+#include <optional>
 #include <vector>
 
 #include "base/check.h"
@@ -15,32 +17,53 @@
 namespace gcheap::internal {
 namespace {
 
-Mutex& HeapsMu() {
-  static Mutex mu(LockRank::kLeaf);
-  return mu;
-}
-std::vector<const HeapImpl*>& Heaps() {
-  static auto* heaps = new std::vector<const HeapImpl*>;
+std::vector<HeapImpl*>& Heaps() {
+  static auto* heaps = new std::vector<HeapImpl*>;
   return *heaps;
+}
+
+// Runs fn with the fork lock held. A thread holding a P (of another heap)
+// gives it up meanwhile: a fork may be waiting for it to stop.
+template <class Fn>
+void UnderForkLock(Fn fn) {
+  Mutator* m = CurrentMutator();
+  std::optional<BlockingScope> released;
+  if (m != nullptr && HeapImpl::HeldP(*m) != nullptr) released.emplace(*m);
+  MutexLock f(&ForkMutex());
+  fn();
 }
 
 }  // namespace
 
-void RegisterHeap(const HeapImpl* h) {
-  MutexLock l(&HeapsMu());
-  Heaps().push_back(h);
+Mutex& HeapListMutex() {
+  static Mutex mu(LockRank::kLeaf);
+  return mu;
 }
 
-void UnregisterHeap(const HeapImpl* h) {
-  MutexLock l(&HeapsMu());
-  auto& v = Heaps();
-  for (size_t i = 0; i < v.size(); i++) {
-    if (v[i] == h) {
-      v[i] = v.back();
-      v.pop_back();
-      return;
+void RegisterHeap(HeapImpl* h) {
+  UnderForkLock([h] {
+    InstallForkHandlers();
+    MutexLock l(&HeapListMutex());
+    Heaps().push_back(h);
+  });
+}
+
+void UnregisterHeap(HeapImpl* h) {
+  UnderForkLock([h] {
+    MutexLock l(&HeapListMutex());
+    auto& v = Heaps();
+    for (size_t i = 0; i < v.size(); i++) {
+      if (v[i] == h) {
+        v.erase(v.begin() + static_cast<ptrdiff_t>(i));
+        return;
+      }
     }
-  }
+  });
+}
+
+std::vector<HeapImpl*> LiveHeaps() {
+  MutexLock l(&HeapListMutex());
+  return Heaps();
 }
 
 void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
@@ -49,7 +72,10 @@ void CheckNotAnotherHeaps(const HeapImpl* h, const void* value,
       h->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {
     return;  // null or this heap's
   }
-  MutexLock l(&HeapsMu());
+  // No signal stop while the list's lock is held: a fork takes it with
+  // the world stopped.
+  NoPreempt no_preempt;
+  MutexLock l(&HeapListMutex());
   for (const HeapImpl* other : Heaps()) {
     if (other != h &&
         other->mheap().SpanOf(reinterpret_cast<uintptr_t>(value)) != nullptr) {
