@@ -6,13 +6,8 @@
 
 #include <cstddef>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GCHEAP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GCHEAP_ASAN 1
-#endif
-#endif
+#include "gcheap/internal/config.h"     // GCHEAP_ASAN
+#include "gcheap/internal/fast_path.h"  // gch_internal_unpoison
 
 #if defined(GCHEAP_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -41,15 +36,9 @@ inline void PoisonMemory(const void* p, size_t n) {
 
 // Memory handed out is zeroed (or about to be), so Valgrind may consider
 // it defined.
+// As the inline allocation path does.
 inline void UnpoisonMemory(const void* p, size_t n) {
-#if defined(GCHEAP_ASAN)
-  ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-#if defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND
-  VALGRIND_MAKE_MEM_DEFINED(p, n);
-#endif
-  (void)p;
-  (void)n;
+  gch_internal_unpoison(p, n);
 }
 
 // A conservative scan reads stack words the program never wrote: tell
