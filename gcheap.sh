@@ -13,7 +13,9 @@
 #                                mimalloc (tools/bench_shapes.sh), a VM's
 #                                values: barrier and interning against a
 #                                plain store and clox's table
-#                                (tools/bench_values.sh)
+#                                (tools/bench_values.sh), the C API's
+#                                allocation against the C++ API's
+#                                (tools/bench_c_api.sh)
 #   ./gcheap.sh sanitizers       the asan and tsan test runs
 #   ./gcheap.sh all              example, tests, sanitizers, benchmarks
 #   ./gcheap.sh deps [bench]     only install missing Debian packages
@@ -179,6 +181,7 @@ case "$cmd" in
     if [ "$(id -u)" -eq 0 ]; then tools/fetch_go126.sh || true; fi
     tools/bench_shapes.sh || rc=1
     tools/bench_values.sh || rc=1
+    tools/bench_c_api.sh || rc=1
     exit $rc
     ;;
   fuzz)
