@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "alloc/size_class_gen.h"
+#include "gcheap/internal/fast_path.h"
 #include "gtest/gtest.h"
 
 namespace gcheap::internal {
@@ -114,6 +115,25 @@ TEST(SizeClassesTest, SizeToClassIsSmallestFit) {
   EXPECT_EQ(SizeToClass(1024), 32);
   EXPECT_EQ(SizeToClass(1025), 33);
   EXPECT_EQ(SizeToClass(kMaxSmallSize), kNumSizeClasses - 1);
+}
+
+// The constant-expression forms the C API's static types use
+// (gcheap/internal/fast_path.h) agree with the table and with the plan the
+// run-time types get, for every size.
+TEST(SizeClassesTest, ConstantFormsMatchTheTable) {
+  for (size_t size = 1; size <= kMaxSmallSize; ++size) {
+    ASSERT_EQ(GCH_INTERNAL_SIZE_CLASS_CONST(size), SizeToClass(size)) << size;
+  }
+  EXPECT_EQ(GCH_INTERNAL_SIZE_CLASS_CONST(kMaxSmallSize + 1), 0);
+  static_assert(GCH_INTERNAL_SIZE_CLASS_CONST(24) == 3);
+  for (size_t size = 0; size <= kMaxSmallSize + 16; ++size) {
+    const gch_internal_plan want = GCH_INTERNAL_POINTER_MAP_PLAN(size);
+    gch_internal_type t{"T", size,    GCH_INTERNAL_KIND_POINTER_MAP,
+                        0,   nullptr, nullptr};
+    const gch_internal_plan got = gch_internal_plan_of(&t);
+    ASSERT_EQ(want.path, got.path) << size;
+    ASSERT_EQ(want.span_class, got.span_class) << size;
+  }
 }
 
 // (d) Waste bounds, as they actually hold for Go's table.

@@ -6,6 +6,8 @@
 //
 //   BM_Alloc/<c|cxx>/typed/<bytes>    a pointer-map object (a pointer in
 //                                     word 0; no header: type bits)
+//   BM_Alloc/c_static/typed/<bytes>   the same, its C type known at
+//                                     compile time (GCH_STATIC_TYPE)
 //   BM_Alloc/<c|cxx>/noscan/<bytes>   a pointer-free object
 //
 // Both run the same inline code (gcheap/internal/fast_path.h); the figure
@@ -89,6 +91,16 @@ void BM_AllocTyped(benchmark::State& state, bool c) {
 }
 
 template <size_t kBytes>
+void BM_AllocStatic(benchmark::State& state) {
+  gcheap::Heap heap(Opts());
+  gcheap::Mutator& m = heap.AttachCurrentThread();
+  gch_mutator* cm = reinterpret_cast<gch_mutator*>(&m);
+  for (auto _ : state) c_alloc_static_loop(cm, kBytes, kBatch);
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  heap.DetachCurrentThread();
+}
+
+template <size_t kBytes>
 void BM_AllocNoscan(benchmark::State& state, bool c) {
   gcheap::Heap heap(Opts());
   gcheap::Mutator& m = heap.AttachCurrentThread();
@@ -107,6 +119,9 @@ void BM_AllocNoscan(benchmark::State& state, bool c) {
 template <size_t kBytes>
 void Register() {
   const std::string n = std::to_string(kBytes);
+  benchmark::RegisterBenchmark(
+      ("BM_Alloc/c_static/typed/" + n).c_str(),
+      [](benchmark::State& s) { BM_AllocStatic<kBytes>(s); });
   for (bool c : {true, false}) {
     const std::string api = c ? "c" : "cxx";
     benchmark::RegisterBenchmark(

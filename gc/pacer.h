@@ -67,6 +67,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/spinlock.h"
+
 namespace gcheap::internal {
 
 class Pacer {
@@ -91,12 +93,18 @@ class Pacer {
   void ObserveMark(uint64_t allocated, uint64_t scanned,
                    uint64_t mutator_cpu_ns, uint64_t gc_cpu_ns) {
     if (scanned == 0 || gc_cpu_ns == 0) return;
+    SpinLockHolder l(&mu_);
     double alloc_rate =
         static_cast<double>(allocated) / std::max<uint64_t>(mutator_cpu_ns, 1);
     double scan_rate = static_cast<double>(scanned) / gc_cpu_ns;
     cons_mark_[cons_mark_next_++ % 4] = alloc_rate / scan_rate;
   }
   double cons_mark() const {
+    SpinLockHolder l(&mu_);
+    return ConsMarkLocked();
+  }
+  double ConsMarkLocked() const
+      GCHEAP_THREAD_ANNOTATION(exclusive_locks_required(mu_)) {
     return std::max(std::max(cons_mark_[0], cons_mark_[1]),
                     std::max(cons_mark_[2], cons_mark_[3]));
   }
@@ -108,8 +116,21 @@ class Pacer {
 
   // Sets the goal from a cycle's marked bytes and root sizes.
   void Commit(uint64_t marked, uint64_t roots) {
+    SpinLockHolder l(&mu_);
     marked_.store(marked, std::memory_order_relaxed);
     roots_.store(roots, std::memory_order_relaxed);
+    CommitLocked();
+  }
+  // The goal again from the last cycle's figures (a new GOGC or limit).
+  void Recommit() {
+    SpinLockHolder l(&mu_);
+    CommitLocked();
+  }
+
+ private:
+  void CommitLocked() GCHEAP_THREAD_ANNOTATION(exclusive_locks_required(mu_)) {
+    const uint64_t marked = marked_.load(std::memory_order_relaxed);
+    const uint64_t roots = roots_.load(std::memory_order_relaxed);
     int pct = gc_percent_.load(std::memory_order_relaxed);
     uint64_t goal;
     if (pct < 0) {
@@ -139,7 +160,7 @@ class Pacer {
         // Concurrent marking: start early enough that the program's
         // allocation during the mark (the runway) ends near the goal;
         // between 65% and 95% of the way.
-        double runway_d = cons_mark() * (1 - kBackgroundUtilization) /
+        double runway_d = ConsMarkLocked() * (1 - kBackgroundUtilization) /
                           kBackgroundUtilization * static_cast<double>(marked);
         uint64_t runway = runway_d >= static_cast<double>(span)
                               ? span
@@ -150,6 +171,8 @@ class Pacer {
     }
     trigger_.store(trigger, std::memory_order_relaxed);
   }
+
+ public:
   // The goals a concurrent mark that begins with h0 bytes in the heap
   // paces assists by (see the map comment). UINT64_MAX when unlimited.
   struct MarkGoals {
@@ -173,16 +196,14 @@ class Pacer {
   }
   int SetGCPercent(int pct) {
     int old = gc_percent_.exchange(pct, std::memory_order_relaxed);
-    Commit(marked_.load(std::memory_order_relaxed),
-           roots_.load(std::memory_order_relaxed));
+    Recommit();
     return old;
   }
   // Sets the soft memory limit (0: none) and returns the previous one; the
   // goal follows at once, as for SetGCPercent.
   size_t SetSoftLimit(size_t bytes) {
     size_t old = soft_limit_.exchange(bytes, std::memory_order_relaxed);
-    Commit(marked_.load(std::memory_order_relaxed),
-           roots_.load(std::memory_order_relaxed));
+    Recommit();
     return old;
   }
   int gc_percent() const { return gc_percent_.load(std::memory_order_relaxed); }
@@ -201,10 +222,13 @@ class Pacer {
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};
   std::atomic<uint64_t> trigger_{0};
-  // cons/mark samples of the last 4 marks (written by the collecting
-  // thread only, between Commits).
-  double cons_mark_[4] = {0, 0, 0, 0};
-  uint64_t cons_mark_next_ = 0;
+  // Commits come from the collecting thread (end of cycle) and from any
+  // thread that sets GOGC or the memory limit: one at a time, so a goal
+  // is always computed from one cycle's figures.
+  mutable SpinLock mu_;
+  // cons/mark samples of the last 4 marks.
+  double cons_mark_[4] GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) = {0, 0, 0, 0};
+  uint64_t cons_mark_next_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) = 0;
 };
 
 }  // namespace gcheap::internal

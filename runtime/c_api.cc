@@ -79,9 +79,37 @@ Mutator* MutatorOf(gch_mutator* m, const char* fn) {
   return reinterpret_cast<Mutator*>(m);
 }
 
+// A type from gch_type_* or GCH_STATIC_TYPE: its plan (what the inline
+// allocation does) must be the one its layout implies, and its pointer
+// map must lie inside it. A descriptor written by hand could send the
+// fast path to the wrong size class; this catches it at the first slow
+// path, which every mutator's first allocation of a type reaches.
+void CheckPlan(const gch_type* t, const char* fn) {
+  const auto* ct = reinterpret_cast<const gch_internal_c_type*>(t);
+  const gch_internal_plan want = gch_internal_plan_of(&ct->type);
+  bool ok = ct->type.name != nullptr &&
+            ct->type.kind <= GCH_INTERNAL_KIND_CONSERVATIVE &&
+            ct->plan.path == want.path &&
+            ct->plan.span_class == want.span_class;
+  if (ok && ct->type.kind == GCH_INTERNAL_KIND_POINTER_MAP &&
+      ct->type.size < 64 * 8) {
+    const size_t words = (ct->type.size + 7) / 8;
+    ok = (ct->type.pointer_mask >> words) == 0;
+  }
+  if (ABSL_PREDICT_FALSE(!ok)) {
+    GCHEAP_FATAL(
+        "%s: the type at %p (%s) was not made by gch_type_* or "
+        "GCH_STATIC_TYPE: its allocation plan or pointer map does not match "
+        "its size",
+        fn, static_cast<const void*>(t),
+        ct->type.name != nullptr ? ct->type.name : "no name");
+  }
+}
+
 const Type& TypeOf(const gch_type* t, const char* fn) {
   if (ABSL_PREDICT_FALSE(t == nullptr))
     GCHEAP_FATAL("%s: the type is NULL", fn);
+  CheckPlan(t, fn);
   return *reinterpret_cast<const Type*>(t);
 }
 

@@ -235,6 +235,10 @@ void Heap::FreeOSMemory() {
   impl_->mheap().ScavengeAll();
 }
 
+void SetFatalErrorHandler(FatalErrorHandler fn, void* arg) {
+  internal::SetFatalErrorHook(fn, arg);
+}
+
 int Heap::SetGCPercent(int percent) {
   internal::NoPreempt no_preempt;
   return impl_->collector().SetGCPercent(percent);

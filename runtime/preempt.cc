@@ -31,11 +31,13 @@
 // futex system call. Only threads that asked are stopped: the request flag
 // (MutatorState::preempt_req) is set by the collector before it signals;
 // a signal without one goes to the handler the program had installed.
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -56,16 +58,43 @@ extern "C" char gcheap_write_barrier_stub_end[] __attribute__((weak));
 namespace gcheap::internal {
 namespace {
 
-// The C library's executable segments (found once, at install): code
-// there may hold malloc's locks, so the handler stops a thread there only
-// at a system call (StoppableSyscall).
-constexpr int kMaxLibcRanges = 4;
+// The executable segments of the system libraries (found once, at
+// install): the C library, the dynamic linker (symbol binding and dynamic
+// TLS, which allocate), and whatever object provides the malloc the
+// program runs (jemalloc, tcmalloc, a sanitizer's runtime). Code there may
+// hold an allocator's or the linker's locks, so the handler stops a thread
+// there only at a system call (StoppableSyscall). A malloc linked into the
+// program itself cannot be told apart from the program's code: docs/
+// collector.md says what that costs.
+constexpr int kMaxLibcRanges = 16;
 uintptr_t libc_lo[kMaxLibcRanges], libc_hi[kMaxLibcRanges];
 int libc_ranges = 0;
 
-int FindLibc(dl_phdr_info* info, size_t, void*) {
+// The load address of the shared object that defines `malloc` as the
+// program binds it, or 0 when the program itself defines it.
+uintptr_t MallocProviderBase() {
+  Dl_info info;
+  void* (*fn)(size_t) = &malloc;
+  if (dladdr(reinterpret_cast<void*>(fn), &info) == 0) return 0;
+  return reinterpret_cast<uintptr_t>(info.dli_fbase);
+}
+
+bool SystemLibrary(const dl_phdr_info* info, uintptr_t malloc_base) {
   const char* name = info->dlpi_name;
-  if (name == nullptr || strstr(name, "/libc.so") == nullptr) return 0;
+  if (name == nullptr || name[0] == '\0') return false;  // the program
+  if (strstr(name, "/libc.so") != nullptr) return true;
+  if (strstr(name, "/ld-linux") != nullptr) return true;
+  // The object's first loadable segment starts at its load base.
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    return malloc_base != 0 && info->dlpi_addr + ph.p_vaddr == malloc_base;
+  }
+  return false;
+}
+
+int FindLibc(dl_phdr_info* info, size_t, void* data) {
+  if (!SystemLibrary(info, *static_cast<uintptr_t*>(data))) return 0;
   for (int i = 0; i < info->dlpi_phnum && libc_ranges < kMaxLibcRanges; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
@@ -73,7 +102,7 @@ int FindLibc(dl_phdr_info* info, size_t, void*) {
     libc_hi[libc_ranges] = libc_lo[libc_ranges] + ph.p_memsz;
     libc_ranges++;
   }
-  return 1;
+  return 0;
 }
 
 bool InLibc(uintptr_t pc) {
@@ -206,24 +235,6 @@ NoPreempt::NoPreempt()
   }
 }
 
-// As NoPreempt, for the public headers (include/gcheap/weak.h).
-NoSignalStop::NoSignalStop()
-    : depth_(tls_current != nullptr
-                 ? &HeapImpl::StateOf(*tls_current)->nopreempt
-                 : nullptr) {
-  if (depth_ != nullptr) {
-    ++*depth_;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
-}
-
-NoSignalStop::~NoSignalStop() {
-  if (depth_ != nullptr) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    --*depth_;
-  }
-}
-
 NoPreempt::~NoPreempt() {
   if (st_ != nullptr) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -245,7 +256,8 @@ void InstallPreemptHandler(int sig) {
                  installed_signal, sig);
     return;
   }
-  dl_iterate_phdr(FindLibc, nullptr);
+  uintptr_t malloc_base = MallocProviderBase();
+  dl_iterate_phdr(FindLibc, &malloc_base);
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = PreemptHandler;
@@ -304,3 +316,26 @@ void HeapImpl::ResumeSignaledLocked() {
 }
 
 }  // namespace gcheap::internal
+
+namespace gcheap {
+
+// As NoPreempt, for the public headers (include/gcheap/weak.h).
+NoSignalStop::NoSignalStop()
+    : depth_(
+          internal::tls_current != nullptr
+              ? &internal::HeapImpl::StateOf(*internal::tls_current)->nopreempt
+              : nullptr) {
+  if (depth_ != nullptr) {
+    ++*depth_;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
+NoSignalStop::~NoSignalStop() {
+  if (depth_ != nullptr) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    --*depth_;
+  }
+}
+
+}  // namespace gcheap

@@ -137,6 +137,18 @@ typedef struct Pair {
   uint64_t value;
 } Pair;
 
+/* The same layout as a type known at compile time, and a bigger one whose
+ * objects carry a header (over 512 bytes). */
+static const gch_static_type static_pair =
+    GCH_STATIC_TYPE(Pair, GCH_POINTER(Pair, car) | GCH_POINTER(Pair, cdr));
+typedef struct Wide {
+  struct Pair* first; /* word 0 */
+  uint64_t pad[80];   /* 656 bytes in all: a header, no type bits */
+  struct Pair* last;  /* past the 64-word map: not a pointer slot */
+} Wide;
+static const gch_static_type static_wide =
+    GCH_STATIC_TYPE(Wide, GCH_POINTER(Wide, first));
+
 /* Three values in the heap's encoding, reported by a trace callback. */
 typedef struct Box {
   uint64_t slots[3];
@@ -417,6 +429,48 @@ static void test_allocation(void) {
   gch_collect(h);
   CHECK(elems[99].car != NULL && elems[99].car->value == 77);
   CHECK(heap_objects(h) == 13); /* the 12, the pair; the tiny block died */
+  gch_handle_scope_close(&scope);
+  gch_collect(h);
+  CHECK(heap_objects(h) == 0);
+  gch_detach(h);
+  gch_heap_free(h);
+}
+
+/* Types known at compile time: the same objects as gch_type_pointers
+ * makes, through every call that takes a type. */
+static void test_static_types(void) {
+  gch_heap* h = precise_heap();
+  gch_mutator* m = gch_attach(h);
+  const gch_type* pt = GCH_TYPE(&static_pair);
+  const gch_type* wt = GCH_TYPE(&static_wide);
+  CHECK(strcmp(gch_type_name(pt), "Pair") == 0);
+  CHECK(gch_type_size(pt) == sizeof(Pair));
+  CHECK(gch_type_size(wt) == sizeof(Wide));
+  gch_handle_scope scope;
+  gch_handle_scope_open(m, &scope);
+  /* A list of 1000 static pairs, each cdr stored through the barrier. */
+  void** head = gch_local_new(m, NULL);
+  for (int i = 1000; i > 0; i--) {
+    Pair* p = (Pair*)gch_alloc(m, pt);
+    CHECK(all_zero(p, sizeof(Pair)));
+    p->value = (uint64_t)i;
+    store(&p->cdr, *head);
+    *head = p;
+  }
+  void** wide = gch_local_new(m, gch_try_alloc(m, wt));
+  CHECK(*wide != NULL && all_zero(*wide, sizeof(Wide)));
+  store(&((Wide*)*wide)->first, gch_alloc(m, pt));
+  ((Wide*)*wide)->first->value = 5;
+  void** array = gch_local_new(m, gch_alloc_array(m, pt, 10));
+  store(&((Pair*)*array)[9].car, gch_alloc(m, pt));
+  /* Garbage in between: what the list and the others keep must survive. */
+  for (int i = 0; i < 20000; i++) (void)gch_alloc(m, pt);
+  gch_collect(h);
+  CHECK(list_length((Pair*)*head) == 1000);
+  CHECK(list_sum((Pair*)*head) == 500500);
+  CHECK(((Wide*)*wide)->first->value == 5);
+  CHECK(((Pair*)*array)[9].car != NULL);
+  CHECK(heap_objects(h) == 1000 + 2 + 1 + 1);
   gch_handle_scope_close(&scope);
   gch_collect(h);
   CHECK(heap_objects(h) == 0);
@@ -1323,6 +1377,15 @@ static void die_null_type(void) {
   gch_alloc(gch_attach(h), NULL);
 }
 
+/* A descriptor written by hand, its plan for the wrong size. */
+static void die_hand_made_static_type(void) {
+  static const gch_static_type bad = {
+      {"Forged", 24, GCH_INTERNAL_KIND_POINTER_MAP, 1, NULL, NULL},
+      GCH_INTERNAL_POINTER_MAP_PLAN(8)};
+  gch_heap* h = death_heap();
+  gch_alloc(gch_attach(h), GCH_TYPE(&bad));
+}
+
 static gch_mutator* g_main_mutator;
 
 static void* alloc_with_main_mutator(void* arg) {
@@ -1566,6 +1629,9 @@ static const death_case kDeaths[] = {
      die_unattached_thread,
      {"gch_alloc: the mutator is NULL", "gch_current_mutator() is NULL"}},
     {"NullType", die_null_type, {"gch_alloc: the type is NULL", NULL}},
+    {"HandMadeStaticType",
+     die_hand_made_static_type,
+     {"(Forged) was not made by gch_type_* or GCH_STATIC_TYPE", NULL}},
     {"AnotherThreadsMutator",
      die_another_threads_mutator,
      {"allocation: this Mutator belongs to another thread", NULL}},
@@ -1755,6 +1821,7 @@ static const test_case kTests[] = {
     {"AttachAndDetach", test_attach_and_detach},
     {"Types", test_types},
     {"Allocation", test_allocation},
+    {"StaticTypes", test_static_types},
     {"TryFormsReturnNull", test_try_forms_return_null},
     {"BarrierUnderMarkStress", test_barrier_under_mark_stress},
     {"NanBoxedValues", test_nan_boxed_values},

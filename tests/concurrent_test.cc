@@ -250,11 +250,14 @@ TEST_F(ConcurrentDeathTest, CheckmarkCatchesAMissingBarrier) {
         a->car = m.New<Pair>(kPairType);
         Persistent<Pair> c;
         CollectWhile(heap, m, [&] {
-          c = Persistent<Pair>(heap, m.New<Pair>(kPairType));
           // The same move as above, but with raw stores that skip the
-          // barrier: B is reachable only from C, which is black.
-          *reinterpret_cast<Pair**>(&c->car) = a->car.Get();
+          // barrier: B is reachable only from C, which is black. A's slot
+          // is cleared before C's allocation, whose assist may scan A
+          // (the precise stack scan does not see the local b).
+          Pair* b = a->car.Get();
           *reinterpret_cast<Pair**>(&a->car) = nullptr;
+          c = Persistent<Pair>(heap, m.New<Pair>(kPairType));
+          *reinterpret_cast<Pair**>(&c->car) = b;
         });
       },
       "checkmark: object 0x[0-9a-f]+ \\(Pair, 24-byte slot\\) is reachable "

@@ -1,4 +1,5 @@
 // Bad input gets a clear error and loses nothing.
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -299,6 +300,84 @@ TEST_F(ErrorsDeathTest, AttachingTwiceAndDetachingUnattached) {
   EXPECT_DEATH(heap.DetachCurrentThread(), "not attached to this heap");
   heap.AttachCurrentThread();
   EXPECT_DEATH(heap.AttachCurrentThread(), "already attached to a heap");
+  heap.DetachCurrentThread();
+}
+
+// The program's handler sees the message before the abort (here it exits
+// with a code of its own instead); once removed, the abort alone.
+void ExitThree(const char* message, void* arg) {
+  fprintf(stderr, "[%s] handler saw: %s\n", static_cast<const char*>(arg),
+          message);
+  fflush(stderr);
+  _exit(3);
+}
+
+TEST_F(ErrorsDeathTest, FatalErrorHandlerSeesTheMessage) {
+  static char tag[] = "vm";
+  EXPECT_EXIT(
+      {
+        SetFatalErrorHandler(ExitThree, tag);
+        Heap heap(Small());
+        heap.DetachCurrentThread();
+      },
+      ::testing::ExitedWithCode(3),
+      "\\[vm\\] handler saw: .*not attached to this heap");
+  EXPECT_EXIT(
+      {
+        SetFatalErrorHandler(ExitThree, tag);
+        SetFatalErrorHandler(nullptr, nullptr);
+        Heap heap(Small());
+        heap.DetachCurrentThread();
+      },
+      ::testing::KilledBySignal(SIGABRT), "not attached to this heap");
+}
+
+// A thread inside a NoSignalStop scope is not stopped there: a stop that
+// begins while the scope runs waits for its end (the scope spins without
+// polling, so only a signal could stop it earlier).
+TEST_F(ErrorsTest, NoSignalStopHoldsOffSignalStops) {
+#if GCHEAP_TSAN_OR_MSAN
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  Options o = Small();
+  o.preempt_after_us = 50;
+  Heap heap(o);
+  heap.AttachCurrentThread();
+  std::atomic<int> state{0};
+  std::atomic<int64_t> scope_end_ns{0};
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  std::thread spinner([&] {
+    heap.AttachCurrentThread();
+    {
+      NoSignalStop no_stop;
+      state = 1;
+      const int64_t until = now_ns() + 30'000'000;  // 30 ms, no polls
+      while (now_ns() < until) {
+      }
+      scope_end_ns = now_ns();
+    }
+    while (state.load() != 2) {
+    }  // no polls: a signal stops it here
+    heap.DetachCurrentThread();
+  });
+  Mutator& m = *Heap::CurrentMutator();
+  {
+    BlockingScope b(m);
+    while (state.load() != 1) std::this_thread::yield();
+  }
+  heap.Collect();
+  const int64_t collected = now_ns();
+  EXPECT_GE(collected, scope_end_ns.load());
+  EXPECT_NE(scope_end_ns.load(), 0);
+  state = 2;
+  {
+    BlockingScope b(m);
+    spinner.join();
+  }
   heap.DetachCurrentThread();
 }
 

@@ -267,6 +267,39 @@ const gch_type* gch_type_conservative(const char* name, size_t size);
 /* `type` with a destructor run when an object of it is freed. */
 const gch_type* gch_type_with_destructor(const gch_type* type,
                                          gch_destructor_fn destructor);
+/* A pointer-map type known at compile time, for the common case of a
+ * struct whose heap pointers sit at fixed offsets. Its descriptor is a
+ * constant the compiler sees, so gch_alloc on it compiles to the C++
+ * API's code for a constexpr Type (no load of the type's plan or pointer
+ * map at run time). Defined once, at file scope, `static const`:
+ *
+ *   typedef struct Pair { struct Pair* car; struct Pair* cdr; long n; } Pair;
+ *   static const gch_static_type pair_type =
+ *       GCH_STATIC_TYPE(Pair, GCH_POINTER(Pair, car) | GCH_POINTER(Pair, cdr));
+ *   Pair* p = (Pair*)gch_alloc(m, GCH_TYPE(&pair_type));
+ *
+ * GCH_TYPE(&t) is a const gch_type*: every call that takes a type takes
+ * it. GCH_POINTER(S, field) fails to compile unless the field is 8-byte
+ * aligned and within the first 64 words. Types with a destructor, a trace
+ * function or a conservative layout are made at run time (above); a
+ * descriptor written by hand instead of by GCH_STATIC_TYPE aborts at its
+ * first allocation ("not made by GCH_STATIC_TYPE"). */
+typedef gch_internal_c_type gch_static_type;
+#define GCH_STATIC_TYPE(S, pointer_mask)                                       \
+  {                                                                            \
+    {#S,   sizeof(S), GCH_INTERNAL_KIND_POINTER_MAP, (uint64_t)(pointer_mask), \
+     NULL, NULL},                                                              \
+        GCH_INTERNAL_POINTER_MAP_PLAN(sizeof(S))                               \
+  }
+#define GCH_POINTER(S, field)                                                  \
+  ((uint64_t)1                                                                 \
+   << (offsetof(S, field) / 8 +                                                \
+       0 * sizeof(                                                             \
+               char[offsetof(S, field) % 8 == 0 && offsetof(S, field) < 64 * 8 \
+                        ? 1                                                    \
+                        : -1])))
+#define GCH_TYPE(static_type) ((const gch_type*)(const void*)(static_type))
+
 /* The type's name. */
 const char* gch_type_name(const gch_type* type);
 /* The type's size in bytes (of one element, for arrays). */

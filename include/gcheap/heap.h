@@ -45,6 +45,15 @@ class GCHEAP_EXPORT WeakProcessor {
   const internal::HeapImpl* const heap_;
 };
 
+// Called with the message of a fatal error (the line written to stderr,
+// without its newline) before the process aborts: for the program's own
+// crash report. Process-wide; nullptr removes it. It runs on the failing
+// thread, possibly with heap locks held, so it must not call into any
+// heap; if it returns, the process aborts. (The C API's
+// gch_set_error_handler.)
+using FatalErrorHandler = void (*)(const char* message, void* arg);
+GCHEAP_EXPORT void SetFatalErrorHandler(FatalErrorHandler fn, void* arg);
+
 class GCHEAP_EXPORT Heap {
  public:
   explicit Heap(const Options& options = Options());

@@ -218,10 +218,14 @@ class WeakValueMap {
   size_t purge_at_ = 16;
 };
 
-namespace internal {
 // A scope in which the calling thread, if attached, is not stopped by a
-// signal (it may still stop at a safepoint, but none is reached inside):
-// WeakSet's lookups, which a stop must not find halfway.
+// signal (it may still stop at a safepoint, but reaches none inside unless
+// it allocates or polls): for a program's own weak table, whose lookup and
+// shade (Mutator::Shade) a stop must not find halfway, as WeakSet's own
+// lookups. Keep it short: a stop waits for the scope to end. Scopes nest.
+// The C API's gch_no_signal_stop_begin / _end.
+//
+//   { gcheap::NoSignalStop no_stop; s = table.Find(key); if (s) m.Shade(s); }
 class GCHEAP_EXPORT NoSignalStop {
  public:
   NoSignalStop();
@@ -232,6 +236,8 @@ class GCHEAP_EXPORT NoSignalStop {
  private:
   int* const depth_;
 };
+namespace internal {
+using NoSignalStop = gcheap::NoSignalStop;
 }  // namespace internal
 
 // A set of heap objects that does not keep them alive: the shape of a VM's

@@ -172,6 +172,79 @@ GCH_INTERNAL_INLINE int gch_internal_size_to_class(size_t size) {
                                         GCH_INTERNAL_LARGE_SIZE_DIV - 1) /
                                        GCH_INTERNAL_LARGE_SIZE_DIV];
 }
+/* The same as a constant expression, for types known at compile time
+ * (GCH_STATIC_TYPE in gcheap/gcheap_c.h); 0 past the largest class.
+ * alloc/size_classes_test checks it against the table for every size. */
+#define GCH_INTERNAL_SIZE_CLASS_CONST(n) \
+  ((n) <= 8       ? 1                    \
+   : (n) <= 16    ? 2                    \
+   : (n) <= 24    ? 3                    \
+   : (n) <= 32    ? 4                    \
+   : (n) <= 48    ? 5                    \
+   : (n) <= 64    ? 6                    \
+   : (n) <= 80    ? 7                    \
+   : (n) <= 96    ? 8                    \
+   : (n) <= 112   ? 9                    \
+   : (n) <= 128   ? 10                   \
+   : (n) <= 144   ? 11                   \
+   : (n) <= 160   ? 12                   \
+   : (n) <= 176   ? 13                   \
+   : (n) <= 192   ? 14                   \
+   : (n) <= 208   ? 15                   \
+   : (n) <= 224   ? 16                   \
+   : (n) <= 240   ? 17                   \
+   : (n) <= 256   ? 18                   \
+   : (n) <= 288   ? 19                   \
+   : (n) <= 320   ? 20                   \
+   : (n) <= 352   ? 21                   \
+   : (n) <= 384   ? 22                   \
+   : (n) <= 416   ? 23                   \
+   : (n) <= 448   ? 24                   \
+   : (n) <= 480   ? 25                   \
+   : (n) <= 512   ? 26                   \
+   : (n) <= 576   ? 27                   \
+   : (n) <= 640   ? 28                   \
+   : (n) <= 704   ? 29                   \
+   : (n) <= 768   ? 30                   \
+   : (n) <= 896   ? 31                   \
+   : (n) <= 1024  ? 32                   \
+   : (n) <= 1152  ? 33                   \
+   : (n) <= 1280  ? 34                   \
+   : (n) <= 1408  ? 35                   \
+   : (n) <= 1536  ? 36                   \
+   : (n) <= 1792  ? 37                   \
+   : (n) <= 2048  ? 38                   \
+   : (n) <= 2304  ? 39                   \
+   : (n) <= 2688  ? 40                   \
+   : (n) <= 3072  ? 41                   \
+   : (n) <= 3200  ? 42                   \
+   : (n) <= 3456  ? 43                   \
+   : (n) <= 4096  ? 44                   \
+   : (n) <= 4864  ? 45                   \
+   : (n) <= 5376  ? 46                   \
+   : (n) <= 6144  ? 47                   \
+   : (n) <= 6528  ? 48                   \
+   : (n) <= 6784  ? 49                   \
+   : (n) <= 6912  ? 50                   \
+   : (n) <= 8192  ? 51                   \
+   : (n) <= 9472  ? 52                   \
+   : (n) <= 9728  ? 53                   \
+   : (n) <= 10240 ? 54                   \
+   : (n) <= 10880 ? 55                   \
+   : (n) <= 12288 ? 56                   \
+   : (n) <= 13568 ? 57                   \
+   : (n) <= 14336 ? 58                   \
+   : (n) <= 16384 ? 59                   \
+   : (n) <= 18432 ? 60                   \
+   : (n) <= 19072 ? 61                   \
+   : (n) <= 20480 ? 62                   \
+   : (n) <= 21760 ? 63                   \
+   : (n) <= 24576 ? 64                   \
+   : (n) <= 27264 ? 65                   \
+   : (n) <= 28672 ? 66                   \
+   : (n) <= 32768 ? 67                   \
+                  : 0)
+
 /* A span class: size class << 1 | noscan. */
 GCH_INTERNAL_INLINE int gch_internal_span_class(int sizeclass, bool noscan) {
   return sizeclass << 1 | (noscan ? 1 : 0);
@@ -387,6 +460,27 @@ typedef struct gch_internal_c_type {
   gch_internal_type type;
   gch_internal_plan plan;
 } gch_internal_c_type;
+
+/* gch_internal_plan_of for a pointer-map type of `size` bytes without a
+ * destructor, as a constant initializer (GCH_STATIC_TYPE). */
+#define GCH_INTERNAL_POINTER_MAP_PLAN(size)                                  \
+  {                                                                          \
+    (uint8_t)((size) == 0 ? GCH_INTERNAL_PLAN_HEADER                         \
+              : (size) <= GCH_INTERNAL_MAX_HEAP_BITS_OBJECT                  \
+                  ? GCH_INTERNAL_PLAN_BITS                                   \
+              : (size) + GCH_INTERNAL_OBJECT_HEADER_BYTES <=                 \
+                      GCH_INTERNAL_MAX_SMALL_SIZE                            \
+                  ? GCH_INTERNAL_PLAN_HEADER                                 \
+                  : GCH_INTERNAL_PLAN_SLOW),                                 \
+        (uint8_t)((size) != 0 && (size) <= GCH_INTERNAL_MAX_HEAP_BITS_OBJECT \
+                      ? GCH_INTERNAL_SIZE_CLASS_CONST(size) << 1             \
+                  : (size) + GCH_INTERNAL_OBJECT_HEADER_BYTES <=             \
+                          GCH_INTERNAL_MAX_SMALL_SIZE                        \
+                      ? GCH_INTERNAL_SIZE_CLASS_CONST(                       \
+                            (size) + GCH_INTERNAL_OBJECT_HEADER_BYTES)       \
+                            << 1                                             \
+                      : 0)                                                   \
+  }
 
 GCH_INTERNAL_INLINE gch_internal_plan
 gch_internal_plan_of(const gch_internal_type* t) {
