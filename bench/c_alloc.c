@@ -26,20 +26,20 @@ void c_alloc_noscan_loop(gch_mutator* m, size_t bytes, long n) {
 
 /* The same objects with types known at compile time (GCH_STATIC_TYPE): a
  * pointer in word 0, then words. */
-#define C_STATIC_LOOP(BYTES)                                             \
-  typedef struct Obj##BYTES {                                            \
-    struct Obj##BYTES* next;                                             \
-    long words[BYTES / 8 - 1];                                           \
-  } Obj##BYTES;                                                          \
-  static const gch_static_type obj##BYTES##_type =                       \
-      GCH_STATIC_TYPE(Obj##BYTES, GCH_POINTER(Obj##BYTES, next));        \
-  static void c_alloc_static_loop##BYTES(gch_mutator* m, long n) {       \
-    long i;                                                              \
-    for (i = 0; i < n; i++) {                                            \
-      long* p = (long*)gch_alloc(m, GCH_TYPE(&obj##BYTES##_type));       \
-      p[1] = i;                                                          \
-      c_alloc_sink = p;                                                  \
-    }                                                                    \
+#define C_STATIC_LOOP(BYTES)                                       \
+  typedef struct Obj##BYTES {                                      \
+    struct Obj##BYTES* next;                                       \
+    long words[BYTES / 8 - 1];                                     \
+  } Obj##BYTES;                                                    \
+  static const gch_static_type obj##BYTES##_type =                 \
+      GCH_STATIC_TYPE(Obj##BYTES, GCH_POINTER(Obj##BYTES, next));  \
+  static void c_alloc_static_loop##BYTES(gch_mutator* m, long n) { \
+    long i;                                                        \
+    for (i = 0; i < n; i++) {                                      \
+      long* p = (long*)gch_alloc(m, GCH_TYPE(&obj##BYTES##_type)); \
+      p[1] = i;                                                    \
+      c_alloc_sink = p;                                            \
+    }                                                              \
   }
 C_STATIC_LOOP(16)
 C_STATIC_LOOP(32)
