@@ -222,7 +222,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   Marker self(heap_, &pool_);  // the world is stopped: no barrier check
   self.SetValueEncoding(&opts_.values);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
-  workers_.MarkAll(self);
+  MarkAllWithEphemerons(self);
   uint64_t mark_cpu =
       ThreadCpuNs() - cpu0 + workers_.background_cpu_ns() - wcpu0;
 
@@ -294,7 +294,9 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     // flush again (each round finds less: the barrier shades only what the
     // program touched meanwhile).
     env_->RaggedFlush();
-    if ((pool_.HasFull() || assists_.active() > 0) &&
+    // Ephemerons whose key the mark reached: their values, concurrently.
+    const bool ephemerons = MarkEphemerons(self);
+    if ((pool_.HasFull() || assists_.active() > 0 || ephemerons) &&
         round < kMaxRaggedRounds) {
       continue;
     }
@@ -307,9 +309,10 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     env_->StopTheWorld();
     phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
     env_->FlushPWork();
+    MarkEphemerons(self);
     if (!pool_.HasFull()) break;
     if (restarts >= kMaxTerminationRestarts || round >= kMaxRaggedRounds) {
-      workers_.MarkAll(self);
+      MarkAllWithEphemerons(self);
       break;
     }
     restarts++;
@@ -373,6 +376,18 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   r.assist_cpu = assist_cpu;
   r.idle_cpu = idle_cpu;
   FinishCycle(r);
+}
+
+bool Collector::MarkEphemerons(Marker& self) {
+  const bool greyed = env_->MarkEphemerons(self);
+  self.work().Flush();
+  return greyed;
+}
+
+void Collector::MarkAllWithEphemerons(Marker& self) {
+  do {
+    workers_.MarkAll(self);
+  } while (MarkEphemerons(self));
 }
 
 void Collector::HoldMark() {

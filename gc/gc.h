@@ -116,6 +116,14 @@ class CollectorEnv {
   // and before the cycle ends: mark bits say what survives. The runtime
   // runs the program's weak callbacks (Heap::AddWeakCallback).
   virtual void ProcessWeak() {}
+  // Ephemerons (gcheap/weak.h): greys the value of every entry whose key
+  // m finds marked and returns whether it greyed anything. The collector
+  // calls it when the rest of the mark is done, until it returns false,
+  // the last time with the world stopped.
+  virtual bool MarkEphemerons(Marker& m) {
+    (void)m;
+    return false;
+  }
   // In the child of a fork(), at the start of its first cycle (cycle lock
   // held, no P): the runtime starts again the threads of its own that the
   // fork left behind (the finalizer thread).
@@ -310,6 +318,10 @@ class Collector {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   void Checkmark() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // A stress cycle's hold (CollectorOptions::mark_hold), with the mark on.
+  // Ephemerons: greys the values of entries whose key is marked, into the
+  // pool (true if any); with the world stopped, marks to the fixpoint.
+  bool MarkEphemerons(Marker& self);
+  void MarkAllWithEphemerons(Marker& self);
   void HoldMark();
   // What one cycle measured, for FinishCycle.
   struct CycleRecord {

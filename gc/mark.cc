@@ -53,6 +53,12 @@ inline MSpan* Marker::InUseSpanOf(uintptr_t p) const {
   return s;
 }
 
+bool Marker::IsMarkedOrNotHeap(uintptr_t p) const {
+  MSpan* s = InUseSpanOf(p);
+  if (s == nullptr) return true;
+  return s->IsMarked(s->ObjIndex(p));
+}
+
 template <bool kCheckAllocated>
 inline void Marker::GreyInSpan(MSpan* s, uintptr_t p) {
   uintptr_t idx = s->ObjIndex(p);

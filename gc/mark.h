@@ -90,6 +90,10 @@ class alignas(64) Marker {
   // of a store it was about to make without the barrier (it saw marking
   // off before the stop; docs/collector.md, "Stopping threads that do not
   // poll"). Scanning the object now records the slot's old value.
+  // Whether p is (inside) an object of the heap this mark has greyed,
+  // scanned or allocated black; true for anything else (a non-heap
+  // address is not the mark's to decide). Valid while marking.
+  bool IsMarkedOrNotHeap(uintptr_t p) const;
   void GreyAndScanNow(uintptr_t p);
   // GreyAndScanNow for every word of [begin, end), memory the marker does
   // not own (a stopped thread's stack), as ScanRangeUnsafe reads it.

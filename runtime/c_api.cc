@@ -816,6 +816,12 @@ gch_weak* gch_weak_new(gch_heap* heap, void* object) GCHEAP_C_TRY {
 }
 GCHEAP_C_CATCH
 
+gch_weak* gch_weak_new_value(gch_heap* heap, uint64_t value) GCHEAP_C_TRY {
+  Heap* h = HeapOf(heap, __func__);
+  return reinterpret_cast<gch_weak*>(new CWeak(CWeak::OfValue(*h, value)));
+}
+GCHEAP_C_CATCH
+
 void* gch_weak_get(const gch_weak* weak) GCHEAP_C_TRY {
   return Need(reinterpret_cast<const CWeak*>(weak), __func__,
               "the weak reference")
@@ -888,6 +894,49 @@ GCHEAP_C_CATCH
 
 size_t gch_weak_set_size(const gch_weak_set* set) GCHEAP_C_TRY {
   return Need(reinterpret_cast<const CWeakSet*>(set), __func__, "the set")
+      ->size();
+}
+GCHEAP_C_CATCH
+
+// ---- Ephemerons.
+
+gch_weak_map* gch_weak_map_new(gch_heap* heap) GCHEAP_C_TRY {
+  return reinterpret_cast<gch_weak_map*>(
+      new gcheap::EphemeronTable(*HeapOf(heap, __func__)));
+}
+GCHEAP_C_CATCH
+
+void gch_weak_map_free(gch_weak_map* map) GCHEAP_C_TRY {
+  delete reinterpret_cast<gcheap::EphemeronTable*>(map);
+}
+GCHEAP_C_CATCH
+
+void gch_weak_map_set(gch_weak_map* map, gch_mutator* m, const void* key,
+                      uint64_t value) GCHEAP_C_TRY {
+  Need(reinterpret_cast<gcheap::EphemeronTable*>(map), __func__, "the map")
+      ->Set(*MutatorOf(m, __func__), key, value);
+}
+GCHEAP_C_CATCH
+
+bool gch_weak_map_get(gch_weak_map* map, gch_mutator* m, const void* key,
+                      uint64_t* value) GCHEAP_C_TRY {
+  return Need(reinterpret_cast<gcheap::EphemeronTable*>(map), __func__,
+              "the map")
+      ->Get(*MutatorOf(m, __func__), key, Need(value, __func__, "value"));
+}
+GCHEAP_C_CATCH
+
+bool gch_weak_map_delete(gch_weak_map* map, gch_mutator* m,
+                         const void* key) GCHEAP_C_TRY {
+  return Need(reinterpret_cast<gcheap::EphemeronTable*>(map), __func__,
+              "the map")
+      ->Delete(*MutatorOf(m, __func__), key);
+}
+GCHEAP_C_CATCH
+
+size_t gch_weak_map_size(const gch_weak_map* map) GCHEAP_C_TRY {
+  return Need(reinterpret_cast<const gcheap::EphemeronTable*>(map), __func__,
+              "the map")
       ->size();
 }
 GCHEAP_C_CATCH

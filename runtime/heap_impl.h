@@ -244,6 +244,7 @@ class HeapImpl : public CollectorEnv {
     WeakProcessor weak(this);
     roots_.RunWeakCallbacks(weak);
   }
+  bool MarkEphemerons(Marker& m) override { return roots_.MarkEphemerons(m); }
   // WeakProcessor::IsLive.
   bool IsLive(const void* p) const;
 

@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "runtime/heap_impl.h"
+#include "runtime/weak_map.h"
 
 namespace gcheap::internal {
 namespace {
@@ -110,6 +111,32 @@ void RootSet::RemoveWeakCallback(Heap::WeakCallback cb, void* arg) {
 void RootSet::RunWeakCallbacks(WeakProcessor& weak) {
   MutexLock l(&mu_);
   for (const auto& c : weak_callbacks_) c.fn(weak, c.arg);
+}
+
+void RootSet::AddEphemerons(EphemeronTable* t) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  ephemerons_.push_back(t);
+}
+
+void RootSet::RemoveEphemerons(EphemeronTable* t) {
+  NoPreempt no_preempt;
+  MutexLock l(&mu_);
+  for (size_t i = 0; i < ephemerons_.size(); i++) {
+    if (ephemerons_[i] == t) {
+      ephemerons_.erase(ephemerons_.begin() + static_cast<ptrdiff_t>(i));
+      return;
+    }
+  }
+  GCHEAP_FATAL("RemoveEphemerons: table %p not registered",
+               static_cast<void*>(t));
+}
+
+bool RootSet::MarkEphemerons(Marker& m) {
+  MutexLock l(&mu_);
+  bool greyed = false;
+  for (EphemeronTable* t : ephemerons_) greyed |= t->MarkLive(m);
+  return greyed;
 }
 
 void** RootSet::NewPersistent(void* value) {

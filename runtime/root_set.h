@@ -34,6 +34,8 @@
 
 namespace gcheap::internal {
 
+class EphemeronTable;
+
 class RootSet {
  public:
   RootSet() = default;
@@ -58,6 +60,12 @@ class RootSet {
   void RemoveWeakCallback(Heap::WeakCallback cb, void* arg)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RunWeakCallbacks(WeakProcessor& weak) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The heap's ephemeron tables (runtime/weak_map.h), and the collector's
+  // hook: greys the values of entries whose key is marked.
+  void AddEphemerons(EphemeronTable* t) ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveEphemerons(EphemeronTable* t) ABSL_LOCKS_EXCLUDED(mu_);
+  bool MarkEphemerons(Marker& m) ABSL_LOCKS_EXCLUDED(mu_);
 
   // A Persistent's slot, holding value; FreePersistent gives it back.
   void** NewPersistent(void* value) ABSL_LOCKS_EXCLUDED(persistent_lock_);
@@ -109,6 +117,7 @@ class RootSet {
   std::vector<Range> ranges_ ABSL_GUARDED_BY(mu_);
   std::vector<Range> static_ranges_ ABSL_GUARDED_BY(mu_);
   std::vector<Registered<Heap::RootCallback>> callbacks_ ABSL_GUARDED_BY(mu_);
+  std::vector<EphemeronTable*> ephemerons_ ABSL_GUARDED_BY(mu_);
   std::vector<Registered<Heap::WeakCallback>> weak_callbacks_
       ABSL_GUARDED_BY(mu_);
 

@@ -1185,6 +1185,54 @@ static void test_weak_sets(void) {
 
 /* ---- Pools --------------------------------------------------------------- */
 
+/* Ephemerons: a value lives while its key does; a value pointing back to
+ * its key does not keep it; numbers are kept as they are. */
+static void test_weak_maps(void) {
+  gch_heap* h = precise_heap();
+  gch_mutator* m = gch_attach(h);
+  gch_weak_map* map = gch_weak_map_new(h);
+  gch_handle_scope outer;
+  gch_handle_scope_open(m, &outer);
+  void** key = gch_local_new(m, gch_alloc(m, pair_type));
+  uint64_t v = 0;
+  CHECK(!gch_weak_map_get(map, m, *key, &v) && v == 0);
+  {
+    gch_handle_scope inner;
+    gch_handle_scope_open(m, &inner);
+    void** other = gch_local_new(m, gch_alloc(m, pair_type));
+    void** list = make_list(m, 30);
+    gch_weak_map_set(map, m, *key, (uint64_t)(uintptr_t)*list);
+    Pair* back = (Pair*)gch_alloc(m, pair_type);
+    store(&back->car, *other); /* the value refers to its key */
+    gch_weak_map_set(map, m, *other, (uint64_t)(uintptr_t)back);
+    gch_handle_scope_close(&inner);
+  }
+  gch_collect(h);
+  CHECK(gch_weak_map_size(map) == 1);
+  CHECK(gch_weak_map_get(map, m, *key, &v));
+  {
+    gch_weak* w = gch_weak_new_value(h, v); /* plain pointers: itself */
+    CHECK(gch_weak_get(w) == (void*)(uintptr_t)v);
+    gch_weak_free(w);
+  }
+  CHECK(list_length((Pair*)(uintptr_t)v) == 30);
+  CHECK(list_sum((Pair*)(uintptr_t)v) == 465);
+  CHECK(heap_objects(h) == 1 + 30);
+  gch_weak_map_set(map, m, *key, 42); /* a number: no object */
+  gch_collect(h);
+  CHECK(heap_objects(h) == 1);
+  CHECK(gch_weak_map_get(map, m, *key, &v) && v == 42);
+  CHECK(gch_weak_map_delete(map, m, *key));
+  CHECK(!gch_weak_map_delete(map, m, *key));
+  CHECK(gch_weak_map_size(map) == 0);
+  gch_handle_scope_close(&outer);
+  gch_weak_map_free(map);
+  gch_collect(h);
+  CHECK(heap_objects(h) == 0);
+  gch_detach(h);
+  gch_heap_free(h);
+}
+
 static int g_pool_made, g_plain_freed;
 
 static void* new_pooled(gch_mutator* m, void* arg) {
@@ -1384,6 +1432,13 @@ static void die_hand_made_static_type(void) {
       GCH_INTERNAL_POINTER_MAP_PLAN(8)};
   gch_heap* h = death_heap();
   gch_alloc(gch_attach(h), GCH_TYPE(&bad));
+}
+
+static void die_weak_map_key_not_an_object(void) {
+  static int not_heap;
+  gch_heap* h = death_heap();
+  gch_mutator* m = gch_attach(h);
+  gch_weak_map_set(gch_weak_map_new(h), m, &not_heap, 1);
 }
 
 static gch_mutator* g_main_mutator;
@@ -1629,6 +1684,9 @@ static const death_case kDeaths[] = {
      die_unattached_thread,
      {"gch_alloc: the mutator is NULL", "gch_current_mutator() is NULL"}},
     {"NullType", die_null_type, {"gch_alloc: the type is NULL", NULL}},
+    {"WeakMapKeyNotAnObject",
+     die_weak_map_key_not_an_object,
+     {"EphemeronTable::Set", "not a pointer to an allocated object"}},
     {"HandMadeStaticType",
      die_hand_made_static_type,
      {"(Forged) was not made by gch_type_* or GCH_STATIC_TYPE", NULL}},
@@ -1822,6 +1880,7 @@ static const test_case kTests[] = {
     {"Types", test_types},
     {"Allocation", test_allocation},
     {"StaticTypes", test_static_types},
+    {"WeakMaps", test_weak_maps},
     {"TryFormsReturnNull", test_try_forms_return_null},
     {"BarrierUnderMarkStress", test_barrier_under_mark_stress},
     {"NanBoxedValues", test_nan_boxed_values},

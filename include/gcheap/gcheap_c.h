@@ -15,6 +15,8 @@
  *   gch_weak          a weak reference (WeakRef<T>)
  *   gch_weak_set      a weak set of objects: a VM's string table
  *                     (WeakSet<T>)
+ *   gch_weak_map      ephemerons: values that live while their keys do
+ *                     (WeakMap<K, V>, JavaScript's WeakMap)
  *   gch_pool          a per-P cache of free objects (Pool<T>, sync.Pool)
  *   gch_memstats      Go's runtime.MemStats (gcheap::MemStats)
  *
@@ -79,6 +81,7 @@ typedef struct gch_weak_processor gch_weak_processor;
 typedef struct gch_persistent gch_persistent;
 typedef struct gch_weak gch_weak;
 typedef struct gch_weak_set gch_weak_set;
+typedef struct gch_weak_map gch_weak_map;
 typedef struct gch_pool gch_pool;
 
 /* A trace callback: reports each heap pointer `object` holds with
@@ -548,6 +551,10 @@ size_t gch_run_finalizers(gch_heap* heap);
 /* A weak reference to object (an object start of the heap, or NULL for an
  * empty one). Never NULL. */
 gch_weak* gch_weak_new(gch_heap* heap, void* object);
+/* A weak reference to the object `value` (in the heap's encoding,
+ * gch_options.values) points to, decoded as the collector decodes it; an
+ * empty one (gch_weak_get answers NULL) for a value holding no pointer. */
+gch_weak* gch_weak_new_value(gch_heap* heap, uint64_t value);
 /* The object while it lives, NULL once the collector found it dead. */
 void* gch_weak_get(const gch_weak* weak);
 /* A second handle to the same object. */
@@ -587,6 +594,29 @@ void* gch_weak_set_find_or_insert(gch_weak_set* set, gch_mutator* m,
                                   gch_weak_set_make_fn make, void* ctx);
 /* Live entries (the dead ones of the last cycle dropped). */
 size_t gch_weak_set_size(const gch_weak_set* set);
+
+/* ---- Ephemerons (WeakMap<K, V>, EphemeronTable)
+ * ------------------------------ JavaScript's WeakMap: each entry maps a key
+ * object to a value word and keeps the value alive only while the key lives (a
+ * value that refers back to its key does not keep it). Keys are object starts
+ * of the map's heap (anything else aborts), compared by identity; a value is a
+ * heap pointer, a value in the heap's encoding, or any other word. Entries
+ * whose key dies vanish after the cycle that finds it dead. The calls need the
+ * calling thread attached to the map's heap. */
+gch_weak_map* gch_weak_map_new(gch_heap* heap);
+/* Frees the map (not its keys or values). */
+void gch_weak_map_free(gch_weak_map* map);
+/* Maps key to value, replacing any value it had. */
+void gch_weak_map_set(gch_weak_map* map, gch_mutator* m, const void* key,
+                      uint64_t value);
+/* The value key maps to in *value (shaded while a mark runs); false, and
+ * *value untouched, when key has no entry. */
+bool gch_weak_map_get(gch_weak_map* map, gch_mutator* m, const void* key,
+                      uint64_t* value);
+/* Removes key's entry; false when it had none. */
+bool gch_weak_map_delete(gch_weak_map* map, gch_mutator* m, const void* key);
+/* Entries, counting those whose key died until the cycle that finds it. */
+size_t gch_weak_map_size(const gch_weak_map* map);
 
 /* ---- Pools ------------------------------------------------------------------
  * A per-P cache of free objects (Go's sync.Pool), emptied one generation

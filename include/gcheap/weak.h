@@ -9,6 +9,8 @@
 //                     and an equality test that reads the object: a VM's
 //                     string table (clox's), with no key copy, no
 //                     allocation and no weak handle per entry.
+// WeakMap<K, V>       ephemerons (JavaScript's WeakMap): a value lives
+//                     while its key does (EphemeronTable: untyped).
 //
 //   gcheap::WeakRef<Str> w(heap, s);
 //   ...
@@ -47,6 +49,10 @@
 namespace gcheap {
 
 namespace internal {
+class EphemeronTable;
+}  // namespace internal
+
+namespace internal {
 struct WeakCell;
 // The object's cell with a reference for the caller; checks that object
 // starts an object of heap and that the caller may use it.
@@ -66,6 +72,13 @@ class WeakRef {
       : heap_(&heap),
         cell_(object != nullptr ? internal::NewWeakRef(heap, object)
                                 : nullptr) {}
+  // A weak reference to the object a value in the heap's encoding
+  // (Options::values) points to, decoded as the collector decodes it; an
+  // empty reference for a value that holds no pointer (a number).
+  static WeakRef OfValue(Heap& heap, uint64_t value) {
+    return WeakRef(heap,
+                   reinterpret_cast<T*>(heap.options().values.Decode(value)));
+  }
   ~WeakRef() { Reset(); }
   WeakRef(const WeakRef& o) : heap_(o.heap_), cell_(o.cell_) {
     if (cell_ != nullptr) internal::RetainWeakRef(cell_);
@@ -402,6 +415,78 @@ class WeakSet {
   size_t used_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) =
       0;  // live and deleted entries
   size_t count_ GCHEAP_THREAD_ANNOTATION(guarded_by(mu_)) = 0;  // live entries
+};
+
+// Ephemerons: JavaScript's WeakMap. Each entry maps a key object to a
+// value and keeps the value alive only while the key is alive: not because
+// the table holds it, and even when the value refers back to its key (a
+// cycle through the value does not keep the key). Keys are heap objects of
+// the table's heap, compared by identity; values are words: a heap
+// pointer, or a value in the heap's encoding (Options::values), or any
+// other word (a number), which the collector ignores.
+//
+//   gcheap::WeakMap<Obj, Obj> expando(heap);
+//   expando.Set(m, dom_node, wrapper);    // wrapper lives while dom_node does
+//   if (Obj* w = expando.Get(m, dom_node)) use(w);
+//
+// How it marks: when the rest of the mark is done, the collector looks at
+// the entries whose key is marked and marks their values, and repeats
+// until that marks nothing new (values may make other keys reachable);
+// the last round runs with the world stopped, in the mark-termination
+// pause, so a table whose values hold large graphs lengthens that pause
+// only by what was not found concurrently. After the mark, entries whose
+// key died are removed, before anything is freed. Get shades the value it
+// returns while a mark runs.
+//
+// Threads: every call but size() needs the calling thread attached to the
+// table's heap and holding its P. Calls are serialized by the table's spin
+// lock, which is never held across a safepoint. Memory: 16 bytes per
+// entry at a load of at most 1/2, off the heap (MemStats::other_sys does
+// not count it).
+class GCHEAP_EXPORT EphemeronTable {
+ public:
+  explicit EphemeronTable(Heap& heap);
+  ~EphemeronTable();
+  EphemeronTable(const EphemeronTable&) = delete;
+  EphemeronTable& operator=(const EphemeronTable&) = delete;
+
+  // Maps key (the start of an object of this heap; anything else aborts)
+  // to value, replacing any value it had.
+  void Set(Mutator& m, const void* key, uint64_t value);
+  // The value key maps to, in *value; false (and *value untouched) when it
+  // has none.
+  bool Get(Mutator& m, const void* key, uint64_t* value) const;
+  // Removes key's entry; false when it had none.
+  bool Delete(Mutator& m, const void* key);
+  // Entries whose key lives, as of the last cycle (dead keys' entries are
+  // counted until the cycle that finds them dead).
+  size_t size() const;
+
+ private:
+  internal::EphemeronTable* const impl_;
+};
+
+// The typed form: K and V are heap object types; values are pointers.
+template <class K, class V>
+class WeakMap {
+ public:
+  explicit WeakMap(Heap& heap) : table_(heap) {}
+  void Set(Mutator& m, const K* key, V* value) {
+    table_.Set(m, key, reinterpret_cast<uintptr_t>(value));
+  }
+  V* Get(Mutator& m, const K* key) const {
+    uint64_t v = 0;
+    return table_.Get(m, key, &v) ? reinterpret_cast<V*>(v) : nullptr;
+  }
+  bool Has(Mutator& m, const K* key) const {
+    uint64_t v;
+    return table_.Get(m, key, &v);
+  }
+  bool Delete(Mutator& m, const K* key) { return table_.Delete(m, key); }
+  size_t size() const { return table_.size(); }
+
+ private:
+  EphemeronTable table_;
 };
 
 }  // namespace gcheap
