@@ -8,6 +8,9 @@
 //                                     word 0; no header: type bits)
 //   BM_Alloc/c_static/typed/<bytes>   the same, its C type known at
 //                                     compile time (GCH_STATIC_TYPE)
+//   BM_Alloc/cxx_runtime/typed/<bytes>  the same, its C++ Type made at
+//                                     run time (the C++ twin of a
+//                                     gch_type_pointers type)
 //   BM_Alloc/<c|cxx>/noscan/<bytes>   a pointer-free object
 //
 // Both run the same inline code (gcheap/internal/fast_path.h); the figure
@@ -63,6 +66,17 @@ GCHEAP_BENCH_OPAQUE void CxxAllocLoop(gcheap::Mutator& m, long n) {
   }
 }
 
+// A Type made at run time (what gch_type_pointers is to C): the compiler
+// sees neither its size nor its map.
+GCHEAP_BENCH_OPAQUE void CxxRuntimeTypeLoop(gcheap::Mutator& m,
+                                            const gcheap::Type& type, long n) {
+  for (long i = 0; i < n; i++) {
+    auto* p = m.New<long>(type);
+    p[1] = i;
+    cxx_sink = p;
+  }
+}
+
 GCHEAP_BENCH_OPAQUE void CxxNoscanLoop(gcheap::Mutator& m, size_t bytes,
                                        long n) {
   for (long i = 0; i < n; i++) {
@@ -86,6 +100,18 @@ void BM_AllocTyped(benchmark::State& state, bool c) {
       CxxAllocLoop<kBytes>(m, kBatch);
     }
   }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  heap.DetachCurrentThread();
+}
+
+template <size_t kBytes>
+void BM_AllocRuntimeType(benchmark::State& state) {
+  gcheap::Heap heap(Opts());
+  gcheap::Mutator& m = heap.AttachCurrentThread();
+  // Built from a value the optimizer cannot fold.
+  volatile size_t bytes = kBytes;
+  const gcheap::Type type = gcheap::Type::Of("Obj", bytes).Pointers(0);
+  for (auto _ : state) CxxRuntimeTypeLoop(m, type, kBatch);
   state.SetItemsProcessed(state.iterations() * kBatch);
   heap.DetachCurrentThread();
 }
@@ -122,6 +148,9 @@ void Register() {
   benchmark::RegisterBenchmark(
       ("BM_Alloc/c_static/typed/" + n).c_str(),
       [](benchmark::State& s) { BM_AllocStatic<kBytes>(s); });
+  benchmark::RegisterBenchmark(
+      ("BM_Alloc/cxx_runtime/typed/" + n).c_str(),
+      [](benchmark::State& s) { BM_AllocRuntimeType<kBytes>(s); });
   for (bool c : {true, false}) {
     const std::string api = c ? "c" : "cxx";
     benchmark::RegisterBenchmark(

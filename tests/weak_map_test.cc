@@ -58,7 +58,7 @@ TEST_P(WeakMapTest, ValueLivesWhileItsKeyDoes) {
     {
       HandleScope scope(m);
       Local<Pair> other(m, m.New<Pair>(kPairType));
-      map.Set(m, key.Get(), List(m, 100, 7));      // only the map holds it
+      map.Set(m, key.Get(), List(m, 100, 7));   // only the map holds it
       map.Set(m, other.Get(), List(m, 50, 8));  // dies with `other`
       EXPECT_EQ(map.size(), 2u);
       EXPECT_EQ(Objects(heap), 2u + 150u);
