@@ -462,6 +462,39 @@ void Collector::FinishCycle(const CycleRecord& r) {
   cycles_.fetch_add(1, std::memory_order_release);
   env_->StartTheWorld();
   if (opts_.gctrace) PrintTrace(r, pause, t_end);
+  if (opts_.gcpacertrace) PrintPacerTrace(r);
+}
+
+void Collector::PrintPacerTrace(const CycleRecord& r) {
+  PacerTraceLine line;
+  {
+    MutexLock l(&stats_mu_);
+    line.num_gc = stats_.num_gc;
+  }
+  line.gc_percent = pacer_.gc_percent();
+  line.soft_limit = pacer_.soft_limit();
+  line.marked = r.marked;
+  line.black = r.h1 > r.h0 ? r.h1 - r.h0 : 0;
+  line.over_goal = r.marked - r.pace_marked;
+  line.roots = r.rb.stacks + r.rb.globals;
+  line.heap0 = r.h0;
+  line.heap1 = r.h1;
+  const uint64_t cycle_goal = cycle_goal_.load(std::memory_order_relaxed);
+  line.goal = cycle_goal == UINT64_MAX ? 0 : cycle_goal;
+  line.cons_mark = pacer_.cons_mark();
+  line.assist_cpu_ns = r.assist_cpu;
+  line.background_cpu_ns = r.mark_cpu;
+  line.idle_cpu_ns = r.idle_cpu;
+  line.next_marked = pacer_.marked();
+  const uint64_t goal = pacer_.goal();
+  line.next_goal = goal == UINT64_MAX ? 0 : goal;
+  line.next_trigger = pacer_.trigger() == UINT64_MAX ? 0 : pacer_.trigger();
+  line.runway = pacer_.runway();
+  char buf[640];
+  size_t n = FormatPacerTrace(line, buf, sizeof(buf));
+  FILE* out = opts_.trace_out != nullptr ? opts_.trace_out : stderr;
+  fwrite(buf, 1, n, out);
+  fflush(out);
 }
 
 void Collector::PrintTrace(const CycleRecord& r, uint64_t pause,

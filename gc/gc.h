@@ -142,6 +142,7 @@ struct CollectorOptions {
   int mark_workers = 0;          // extra marking threads; <0: auto
   bool idle_mark = true;         // mark on CPUs no running P uses
   bool gctrace = false;
+  bool gcpacertrace = false;  // the pacer's line per cycle (gctrace.h)
   FILE* trace_out = nullptr;  // default stderr
   // Debug: log the words each concurrent mark reads and every write
   // barrier's slot, and abort at mark termination on a pointer word that
@@ -344,6 +345,7 @@ class Collector {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_) ABSL_LOCKS_EXCLUDED(stats_mu_);
   void PrintTrace(const CycleRecord& r, uint64_t pause, uint64_t t_end)
       ABSL_LOCKS_EXCLUDED(stats_mu_);
+  void PrintPacerTrace(const CycleRecord& r) ABSL_LOCKS_EXCLUDED(stats_mu_);
   void CoordinatorMain() ABSL_LOCKS_EXCLUDED(request_mu_);
   // After a fork: the threads the cycle needs, started again before the
   // child's first cycle.

@@ -69,4 +69,62 @@ size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n) {
   return static_cast<size_t>(len) < n ? len : n - 1;
 }
 
+namespace {
+
+// Bytes in MB with one decimal (the pacer's figures are often < 10 MB).
+double Mb(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+}  // namespace
+
+size_t FormatPacerTrace(const PacerTraceLine& l, char* buf, size_t n) {
+  char pct[16], limit[32], goal[32], next[160], ratio[16];
+  if (l.gc_percent < 0) {
+    snprintf(pct, sizeof pct, "off");
+  } else {
+    snprintf(pct, sizeof pct, "%d", l.gc_percent);
+  }
+  if (l.soft_limit == 0) {
+    snprintf(limit, sizeof limit, "off");
+  } else {
+    snprintf(limit, sizeof limit, "%.1f MB", Mb(l.soft_limit));
+  }
+  if (l.goal == 0) {
+    snprintf(goal, sizeof goal, "none");
+    snprintf(ratio, sizeof ratio, "-");
+  } else {
+    snprintf(goal, sizeof goal, "%.1f MB", Mb(l.goal));
+    snprintf(ratio, sizeof ratio, "%.2f",
+             static_cast<double>(l.heap1) / static_cast<double>(l.goal));
+  }
+  if (l.next_goal == 0) {
+    snprintf(next, sizeof next, "goal none");
+  } else {
+    const uint64_t way =
+        l.next_goal > l.next_marked ? l.next_goal - l.next_marked : 1;
+    const uint64_t at =
+        l.next_trigger > l.next_marked ? l.next_trigger - l.next_marked : 0;
+    snprintf(next, sizeof next,
+             "goal %.1f MB, trigger %.1f MB (%d%% of the way from %.1f), "
+             "runway %.1f MB",
+             Mb(l.next_goal), Mb(l.next_trigger),
+             static_cast<int>(at * 100 / way), Mb(l.next_marked), Mb(l.runway));
+  }
+  const uint64_t cpu = l.assist_cpu_ns + l.background_cpu_ns + l.idle_cpu_ns;
+  const double d = cpu == 0 ? 1 : static_cast<double>(cpu);
+  const uint64_t scanned = l.marked > l.black ? l.marked - l.black : 0;
+  int len = snprintf(
+      buf, n,
+      "pacer: gc %u: GOGC=%s limit=%s: marked %.1f MB (scanned %.1f, black "
+      "%.1f, over goal %.1f) + roots %.1f MB; heap %.1f->%.1f MB, goal %s "
+      "(H1/G %s); cons/mark %.2f; mark CPU: assists %.0f%%, background "
+      "%.0f%%, idle %.0f%%; next: %s\n",
+      l.num_gc, pct, limit, Mb(l.marked), Mb(scanned), Mb(l.black),
+      Mb(l.over_goal), Mb(l.roots), Mb(l.heap0), Mb(l.heap1), goal, ratio,
+      l.cons_mark, 100.0 * static_cast<double>(l.assist_cpu_ns) / d,
+      100.0 * static_cast<double>(l.background_cpu_ns) / d,
+      100.0 * static_cast<double>(l.idle_cpu_ns) / d, next);
+  if (len < 0) return 0;
+  return static_cast<size_t>(len) < n ? static_cast<size_t>(len) : n - 1;
+}
+
 }  // namespace gcheap::internal

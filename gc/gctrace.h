@@ -45,6 +45,30 @@ size_t FormatNsAsMs(uint64_t ns, char* buf);
 // Writes the line (with a trailing newline) into buf; returns its length.
 size_t FormatGcTrace(const GcTraceLine& l, char* buf, size_t n);
 
+// gcpacertrace: one line per cycle with the pacer's inputs and decisions
+// (GODEBUG=gcpacertrace=1 is Go's counterpart; the format is gcheap's own,
+// documented field by field in docs/stats.md):
+//
+//   pacer: gc N: GOGC=P limit=L MB: marked M MB (scanned S, black B, over
+//   goal O) + roots R MB; heap H0->H1 MB, goal G MB (H1/G x.xx);
+//   cons/mark C; mark CPU: assists A%, background W%, idle I%;
+//   next: goal G' MB, trigger T' MB (Q% of the way from M'), runway U MB
+//
+// (one line; wrapped here). limit=off without a soft memory limit;
+// GOGC=off when collection is off; goal=none when there is no goal.
+struct PacerTraceLine {
+  uint32_t num_gc = 0;
+  int gc_percent = 100;
+  uint64_t soft_limit = 0;                                   // 0: none
+  uint64_t marked = 0, black = 0, over_goal = 0, roots = 0;  // bytes
+  uint64_t heap0 = 0, heap1 = 0, goal = 0;  // this cycle; goal 0: none
+  double cons_mark = 0;
+  uint64_t assist_cpu_ns = 0, background_cpu_ns = 0, idle_cpu_ns = 0;
+  uint64_t next_marked = 0;  // the live bytes the next goal is made from
+  uint64_t next_goal = 0, next_trigger = 0, runway = 0;  // 0: none
+};
+size_t FormatPacerTrace(const PacerTraceLine& l, char* buf, size_t n);
+
 }  // namespace gcheap::internal
 
 #endif  // GCHEAP_GC_GCTRACE_H_

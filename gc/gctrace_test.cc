@@ -70,5 +70,44 @@ TEST(GcTraceTest, LineMatchesGoFormat) {
   EXPECT_NE(std::string(buf).find("globals, 8 P\n"), std::string::npos) << buf;
 }
 
+TEST(PacerTraceTest, LineHasEveryField) {
+  PacerTraceLine l;
+  l.num_gc = 7;
+  l.gc_percent = 100;
+  l.soft_limit = 0;
+  l.marked = 30 << 20;
+  l.black = 6 << 20;
+  l.over_goal = 1 << 20;
+  l.roots = 1 << 19;
+  l.heap0 = 40 << 20;
+  l.heap1 = 46 << 20;
+  l.goal = 44 << 20;
+  l.cons_mark = 0.25;
+  l.assist_cpu_ns = 30;
+  l.background_cpu_ns = 60;
+  l.idle_cpu_ns = 10;
+  l.next_marked = 29 << 20;
+  l.next_goal = 58 << 20;
+  l.next_trigger = 51 << 20;
+  l.runway = 7 << 20;
+  char buf[640];
+  size_t n = FormatPacerTrace(l, buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, n),
+            "pacer: gc 7: GOGC=100 limit=off: marked 30.0 MB (scanned 24.0, "
+            "black 6.0, over goal 1.0) + roots 0.5 MB; heap 40.0->46.0 MB, "
+            "goal 44.0 MB (H1/G 1.05); cons/mark 0.25; mark CPU: assists 30%, "
+            "background 60%, idle 10%; next: goal 58.0 MB, trigger 51.0 MB "
+            "(75% of the way from 29.0), runway 7.0 MB\n");
+  l.gc_percent = -1;
+  l.soft_limit = 64 << 20;
+  l.goal = 0;
+  l.next_goal = 0;
+  n = FormatPacerTrace(l, buf, sizeof buf);
+  const std::string off(buf, n);
+  EXPECT_NE(off.find("GOGC=off limit=64.0 MB:"), std::string::npos) << off;
+  EXPECT_NE(off.find("goal none (H1/G -)"), std::string::npos) << off;
+  EXPECT_NE(off.find("next: goal none\n"), std::string::npos) << off;
+}
+
 }  // namespace
 }  // namespace gcheap::internal

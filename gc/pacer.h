@@ -167,6 +167,7 @@ class Pacer {
                               : static_cast<uint64_t>(runway_d);
         uint64_t latest = marked + span * kMaxTriggerPercent / 100;
         trigger = std::clamp(goal - runway, trigger, latest);
+        runway_.store(runway, std::memory_order_relaxed);
       }
     }
     trigger_.store(trigger, std::memory_order_relaxed);
@@ -214,6 +215,8 @@ class Pacer {
   uint64_t goal() const { return goal_.load(std::memory_order_relaxed); }
   uint64_t marked() const { return marked_.load(std::memory_order_relaxed); }
   uint64_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
+  // The runway of the last Commit with concurrent marking (0 before).
+  uint64_t runway() const { return runway_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<int> gc_percent_;
@@ -222,6 +225,7 @@ class Pacer {
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};
   std::atomic<uint64_t> trigger_{0};
+  std::atomic<uint64_t> runway_{0};
   // Commits come from the collecting thread (end of cycle) and from any
   // thread that sets GOGC or the memory limit: one at a time, so a goal
   // is always computed from one cycle's figures.

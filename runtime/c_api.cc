@@ -216,6 +216,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.mark_workers = c.mark_workers;
   o.idle_mark = c.idle_mark;
   o.gctrace = c.gctrace;
+  o.gcpacertrace = c.gcpacertrace;
   o.trace_output = c.trace_output;
   o.background_scavenger = c.background_scavenger;
   o.on_out_of_memory = c.on_out_of_memory;
@@ -253,6 +254,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->mark_workers = o.mark_workers;
   c->idle_mark = o.idle_mark;
   c->gctrace = o.gctrace;
+  c->gcpacertrace = o.gcpacertrace;
   c->trace_output = o.trace_output;
   c->background_scavenger = o.background_scavenger;
   c->on_out_of_memory = o.on_out_of_memory;

@@ -13,7 +13,8 @@
 namespace gcheap::internal {
 namespace {
 
-// Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gccheckmark=1,
+// Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gcpacertrace=1,
+// gccheckmark=1,
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC).
 Options WithDebugEnv(Options o) {
@@ -25,6 +26,8 @@ Options WithDebugEnv(Options o) {
     size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
     if (len > 8 && strncmp(p, "gctrace=", 8) == 0) {
       o.gctrace = p[8] != '0';
+    } else if (len > 13 && strncmp(p, "gcpacertrace=", 13) == 0) {
+      o.gcpacertrace = p[13] != '0';
     } else if (len > 12 && strncmp(p, "gccheckmark=", 12) == 0) {
       o.checkmark = p[12] != '0';
     } else if (len > 15 && strncmp(p, "gcstoptheworld=", 15) == 0) {
@@ -76,6 +79,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.mark_workers = opts_.mark_workers;
   co.idle_mark = opts_.idle_mark;
   co.gctrace = opts_.gctrace;
+  co.gcpacertrace = opts_.gcpacertrace;
   co.trace_out = opts_.trace_output;
   co.barrier_check = opts_.barrier_check && opts_.concurrent_mark;
   co.mark_hold = opts_.mark_stress > 0 ? opts_.mark_stress_hold : 0;

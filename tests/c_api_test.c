@@ -258,6 +258,7 @@ static void test_options_defaults(void) {
   CHECK(o.mark_workers == -1);
   CHECK(o.idle_mark);
   CHECK(!o.gctrace);
+  CHECK(!o.gcpacertrace);
   CHECK(o.trace_output == NULL);
   CHECK(o.background_scavenger);
   CHECK(o.on_out_of_memory == NULL);

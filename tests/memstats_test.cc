@@ -156,6 +156,70 @@ TEST(GcTraceTest, OptionPrintsOneGoFormatLinePerCycle) {
   EXPECT_EQ(n, 3) << text;
 }
 
+// The pacer's line: one per cycle, its numbers those the heap reports.
+TEST(GcTraceTest, PacerTracePrintsTheGoalItSets) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* out = open_memstream(&buf, &len);
+  uint64_t next_gc = 0;
+  {
+    Options o;
+    o.max_procs = 2;
+    o.gcpacertrace = true;
+    o.trace_output = out;
+    Heap heap(o);
+    Mutator& m = heap.AttachCurrentThread();
+    Persistent<Pair> keep(heap, nullptr);
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 20000; j++) {
+        Pair* p = m.New<Pair>(kPairType);
+        if (j % 2 == 0) {
+          p->cdr = keep.Get();
+          keep = Persistent<Pair>(heap, p);
+        }
+      }
+      heap.Collect();
+    }
+    next_gc = heap.ReadMemStats().next_gc;
+    keep.Reset();
+    heap.DetachCurrentThread();
+  }
+  fclose(out);
+  std::string text(buf, len);
+  free(buf);
+  int n = 0;
+  size_t pos = 0;
+  float last_goal = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    ASSERT_NE(nl, std::string::npos);
+    std::string l = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    unsigned num, gogc;
+    float marked, scanned, black, over, roots, h0, h1, goal, ratio, cm, a, b, c,
+        ng, nt, from, runway;
+    unsigned way;
+    int got = sscanf(
+        l.c_str(),
+        "pacer: gc %u: GOGC=%u limit=off: marked %f MB (scanned %f, black %f, "
+        "over goal %f) + roots %f MB; heap %f->%f MB, goal %f MB (H1/G %f); "
+        "cons/mark %f; mark CPU: assists %f%%, background %f%%, idle %f%%; "
+        "next: goal %f MB, trigger %f MB (%u%% of the way from %f), runway "
+        "%f MB",
+        &num, &gogc, &marked, &scanned, &black, &over, &roots, &h0, &h1, &goal,
+        &ratio, &cm, &a, &b, &c, &ng, &nt, &way, &from, &runway);
+    EXPECT_EQ(got, 20) << l;
+    EXPECT_EQ(num, static_cast<unsigned>(++n));
+    EXPECT_EQ(gogc, 100u);
+    EXPECT_GE(ng, nt) << l;
+    EXPECT_GE(nt, from) << l;
+    EXPECT_LE(way, 95u) << l;
+    last_goal = ng;
+  }
+  EXPECT_EQ(n, 3) << text;
+  EXPECT_NEAR(last_goal, static_cast<double>(next_gc) / (1 << 20), 0.06);
+}
+
 TEST(GcTraceTest, EnvironmentTurnsItOn) {
   setenv("GCHEAP_DEBUG", "gctrace=1", 1);
   Heap heap;
@@ -164,10 +228,12 @@ TEST(GcTraceTest, EnvironmentTurnsItOn) {
   Heap quiet;
   EXPECT_FALSE(quiet.options().gctrace);
   EXPECT_TRUE(quiet.options().concurrent_mark);
-  setenv("GCHEAP_DEBUG", "gccheckmark=1,gcstoptheworld=1", 1);
+  setenv("GCHEAP_DEBUG", "gccheckmark=1,gcstoptheworld=1,gcpacertrace=1", 1);
   Heap debug;
   unsetenv("GCHEAP_DEBUG");
   EXPECT_TRUE(debug.options().checkmark);
+  EXPECT_TRUE(debug.options().gcpacertrace);
+  EXPECT_FALSE(quiet.options().gcpacertrace);
   EXPECT_FALSE(debug.options().concurrent_mark);
 }
 

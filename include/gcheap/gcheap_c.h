@@ -173,6 +173,9 @@ typedef struct gch_options {
   /* One line per cycle in Go's gctrace format (also GCHEAP_DEBUG=gctrace=1
    * in the environment), to trace_output (NULL: stderr). */
   bool gctrace;
+  /* One line per cycle with the pacer's inputs and decisions (also
+   * GCHEAP_DEBUG=gcpacertrace=1). */
+  bool gcpacertrace;
   FILE* trace_output;
   /* Return free memory to the OS from a background thread (default true). */
   bool background_scavenger;

@@ -80,6 +80,11 @@ struct Options {
   // the environment: GCHEAP_DEBUG=gctrace=1 (several settings are separated
   // by commas: GCHEAP_DEBUG=gctrace=1,gccheckmark=1).
   bool gctrace = false;
+  // Print one line per collection with the pacer's inputs and decisions
+  // (marked bytes, goal, trigger, runway, cons/mark, who marked), to the
+  // same output as gctrace; docs/stats.md explains each field. Also
+  // GCHEAP_DEBUG=gcpacertrace=1 (Go: GODEBUG=gcpacertrace=1).
+  bool gcpacertrace = false;
   FILE* trace_output = nullptr;  // default: stderr
   // Return free memory to the OS in the background.
   bool background_scavenger = true;
