@@ -27,7 +27,8 @@
 // destructors need the Type itself, which bits cannot give) but costs 8
 // bytes per object: a 16-byte pair would take a 24-byte slot. Type bits
 // keep small pointer-map objects (a language's pairs, boxes, closures) in
-// their own size class. docs/collector.md has the measurement.
+// their own size class. docs/collector.md ("Where an object's type
+// lives") has the measurement.
 #ifndef GCHEAP_GC_OBJECT_H_
 #define GCHEAP_GC_OBJECT_H_
 

@@ -19,10 +19,10 @@
 //                 the last 4 cycles.
 //
 //   The floor is 65%, where Go's is 70%: a mark that starts there and
-//   uses its whole growth budget (below) ends at 85% of the way, 90% at
-//   worst, and every object it allocates black inflates the next goal
-//   twice over. The lower floor costs about 5% more cycles
-//   (docs/collector.md, "The trigger").
+//   uses its whole growth budget (below) reaches the goal itself, a
+//   tenth of the way past it at worst, and every object it allocates
+//   black inflates the next goal twice over. The lower floor costs about
+//   5% more cycles (docs/performance.md, "The trigger floor").
 //
 //   A measured allocation rate alone would mislead: while assists make the
 //   program mark, it allocates little, the runway looks short, the next
@@ -42,8 +42,8 @@
 // that allocates faster than the collector marks (cons/mark high, the
 // trigger at its floor) inflates every goal, and its peak heap, by what
 // it allocates while marking (a quarter of the live heap per mark in
-// binary-trees before the budget; docs/collector.md, "The mark's growth
-// budget"). The budget binds only then: marking that keeps up (a trigger
+// binary-trees before the budget; docs/performance.md, "The mark's
+// growth budget"). The budget binds only then: marking that keeps up (a trigger
 // past 60% of the way) has the goal as its soft goal, as in Go. It was
 // 20%: with several mutators and no idle CPU that made assists do nearly
 // all the marking, at twice the CPU a background worker spends on it.
