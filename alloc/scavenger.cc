@@ -66,6 +66,21 @@ void Scavenger::Loop() {
       continue;
     }
     released_.fetch_add(released, std::memory_order_relaxed);
+    {
+      MutexLock l(&mu_);
+      if (hook_ != nullptr) {
+        hook_(hook_arg_,
+              static_cast<uint64_t>(
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      t0.time_since_epoch())
+                      .count()),
+              static_cast<uint64_t>(
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      (t0 + work).time_since_epoch())
+                      .count()),
+              released);
+      }
+    }
     work_ns_.fetch_add(
         std::chrono::duration_cast<std::chrono::nanoseconds>(work).count(),
         std::memory_order_relaxed);

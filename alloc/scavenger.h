@@ -49,6 +49,17 @@ class Scavenger {
   uint64_t work_ns() const { return work_ns_.load(std::memory_order_relaxed); }
   uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
 
+  // Called after each step that released memory, with its start and end
+  // (MonoNs) and the bytes released, under mu_ (so a hook removed is not
+  // running): the collector's event trace. Null removes it.
+  using StepHook = void (*)(void* arg, uint64_t t0_ns, uint64_t t1_ns,
+                            size_t released);
+  void SetStepHook(StepHook hook, void* arg) ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock l(&mu_);
+    hook_ = hook;
+    hook_arg_ = arg;
+  }
+
  private:
   void Loop();
 
@@ -60,6 +71,8 @@ class Scavenger {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool lost_ ABSL_GUARDED_BY(mu_) = false;  // the thread gone with a fork
+  StepHook hook_ ABSL_GUARDED_BY(mu_) = nullptr;
+  void* hook_arg_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::atomic<uint64_t> released_{0};
   std::atomic<uint64_t> work_ns_{0};
   std::atomic<uint64_t> steps_{0};

@@ -2,6 +2,7 @@
 #include "gc/assist.h"
 
 #include <sched.h>
+#include <stdio.h>
 
 #include <algorithm>
 
@@ -94,8 +95,17 @@ void Assists::Assist(Marker& m, int64_t* debt, size_t bytes) {
   *debt -= static_cast<int64_t>(m.scanned_bytes());
   scan_done_.fetch_add(static_cast<int64_t>(m.scanned_bytes()),
                        std::memory_order_relaxed);
+  const uint64_t scanned = m.scanned_bytes();
   m.ResetScanned();
-  cpu_ns_.fetch_add(MonoNs() - t0, std::memory_order_relaxed);
+  const uint64_t t1 = MonoNs();
+  cpu_ns_.fetch_add(t1 - t0, std::memory_order_relaxed);
+  if (events_ != nullptr) {
+    char args[48];
+    snprintf(args, sizeof args, "\"scanned bytes\":%llu",
+             static_cast<unsigned long long>(scanned));
+    events_->NameThreadFromSystem("mutator");
+    events_->Complete("assist", t0, t1, args);
+  }
 }
 
 }  // namespace gcheap::internal

@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "alloc/mheap.h"
+#include "gc/event_trace.h"
 #include "gc/limiter.h"
 #include "gc/mark.h"
 #include "gc/pacer.h"
@@ -61,6 +62,8 @@ class Assists {
   int waiting() const { return waiting_.load(std::memory_order_relaxed); }
   // Wall time spent assisting, all cycles (ns).
   uint64_t cpu_ns() const { return cpu_ns_.load(std::memory_order_relaxed); }
+  // Records each assist (gc/event_trace.h); set before any allocation.
+  void SetEventTrace(EventTrace* events) { events_ = events; }
   // Background credit not yet claimed (bytes of scan work).
   int64_t credit() const { return credit_.load(std::memory_order_relaxed); }
 
@@ -77,6 +80,7 @@ class Assists {
   MHeap* const heap_;
   CollectorEnv* const env_;
   const GcCpuLimiter* const limiter_;
+  EventTrace* events_ = nullptr;
   std::atomic<int64_t> credit_{0};
   std::atomic<int64_t> scan_expected_{0};
   std::atomic<int64_t> scan_done_{0};

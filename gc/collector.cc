@@ -42,14 +42,34 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       barrier_check_(opts.barrier_check
                          ? std::make_unique<BarrierCheck>(heap, &opts_.values)
                          : nullptr),
+      events_(opts.event_trace_out != nullptr
+                  ? std::make_unique<EventTrace>(opts.event_trace_out)
+                  : nullptr),
       limiter_last_ns_(start_ns_),
       assists_(heap, env, &limiter_),
       sweeper_(heap),
       workers_(&pool_, env, &assists_,
                MarkWorkers::Options{.workers = WorkerCount(opts, env),
                                     .concurrent = opts.concurrent,
-                                    .idle_mark = opts.idle_mark},
+                                    .idle_mark = opts.idle_mark,
+                                    .events = events_.get()},
                [this] { return NewMarker(); }) {
+  assists_.SetEventTrace(events_.get());
+  sweeper_.SetEventTrace(events_.get());
+  if (events_ != nullptr) {
+    events_->NameThreadFromSystem("mutator");
+    if (Scavenger* s = heap_->scavenger()) {
+      s->SetStepHook(
+          [](void* arg, uint64_t t0, uint64_t t1, size_t released) {
+            auto* ev = static_cast<EventTrace*>(arg);
+            char args[40];
+            snprintf(args, sizeof args, "\"released bytes\":%zu", released);
+            ev->NameThread("gcheap scavenger");
+            ev->Complete("scavenge", t0, t1, args);
+          },
+          events_.get());
+    }
+  }
   {
     MutexLock l(&stats_mu_);
     stats_.next_gc = pacer_.goal();
@@ -67,7 +87,12 @@ void Collector::StopCoordinator() {
 }
 
 // The members stop the workers, then the sweeper.
-Collector::~Collector() { StopCoordinator(); }
+Collector::~Collector() {
+  StopCoordinator();
+  if (events_ != nullptr) {
+    if (Scavenger* s = heap_->scavenger()) s->SetStepHook(nullptr, nullptr);
+  }
+}
 
 void Collector::ForkLockCycle() {
   cycle_mu_.LockForFork();
@@ -155,6 +180,7 @@ void Collector::RequestStressCycle() {
 }
 
 void Collector::CoordinatorMain() {
+  if (events_ != nullptr) events_->NameThread("gcheap collector");
   MutexLock l(&request_mu_);
   while (true) {
     while (!coordinator_stop_ && !requested_ && !stress_requested_) {
@@ -234,6 +260,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   CycleRecord r;
   r.why = why;
   r.t_start = t_start;
+  r.t_stw = t_stw;
   r.pause = t_term - t_stw;
   r.t_mark = t_mark;
   r.t_term = t_term;
@@ -358,6 +385,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   CycleRecord r;
   r.why = why;
   r.t_start = t_start;
+  r.t_stw = t_stw;
   r.pause = pause;
   r.t_mark = t_mark;
   r.t_term = t_term;
@@ -463,6 +491,49 @@ void Collector::FinishCycle(const CycleRecord& r) {
   env_->StartTheWorld();
   if (opts_.gctrace) PrintTrace(r, pause, t_end);
   if (opts_.gcpacertrace) PrintPacerTrace(r);
+  if (events_ != nullptr) TraceCycle(r, t_end);
+}
+
+void Collector::TraceCycle(const CycleRecord& r, uint64_t t_end) {
+  EventTrace* ev = events_.get();
+  const char* why = r.why == GcReason::kForced        ? "forced"
+                    : r.why == GcReason::kHeapTrigger ? "heap trigger"
+                                                      : "stress";
+  uint32_t n;
+  uint64_t gc_cpu;
+  {
+    MutexLock l(&stats_mu_);
+    n = stats_.num_gc;
+    gc_cpu = stats_.gc_cpu_ns;
+  }
+  ev->NameThreadFromSystem("mutator");  // the coordinator named itself
+  char name[48], args[256];
+  snprintf(name, sizeof name, "GC %u", n);
+  snprintf(args, sizeof args,
+           "\"reason\":\"%s\",\"heap0 MB\":%.2f,\"heap1 MB\":%.2f,"
+           "\"marked MB\":%.2f",
+           why, static_cast<double>(r.h0) / (1 << 20),
+           static_cast<double>(r.h1) / (1 << 20),
+           static_cast<double>(r.marked) / (1 << 20));
+  ev->Complete(name, r.t_start, t_end, args);
+  ev->Complete("STW sweep termination", r.t_stw, r.t_mark);
+  ev->Complete(opts_.concurrent ? "mark (concurrent)" : "STW mark", r.t_mark,
+               r.t_term);
+  ev->Complete("STW mark termination", r.t_term, t_end);
+  const uint64_t goal = pacer_.goal(), trigger = pacer_.trigger();
+  snprintf(
+      args, sizeof args,
+      "\"live MB\":%.2f,\"goal MB\":%.2f,\"trigger MB\":%.2f",
+      static_cast<double>(r.marked) / (1 << 20),
+      goal == UINT64_MAX ? 0.0 : static_cast<double>(goal) / (1 << 20),
+      trigger == UINT64_MAX ? 0.0 : static_cast<double>(trigger) / (1 << 20));
+  ev->Counter("heap", t_end, args);
+  const uint64_t wall =
+      (t_end - start_ns_) * static_cast<uint64_t>(env_->procs());
+  snprintf(args, sizeof args, "\"percent\":%.1f",
+           wall == 0 ? 0.0 : 100.0 * static_cast<double>(gc_cpu) / wall);
+  ev->Counter("GC CPU", t_end, args);
+  ev->Flush();
 }
 
 void Collector::PrintPacerTrace(const CycleRecord& r) {

@@ -55,6 +55,7 @@
 #include "alloc/mheap.h"
 #include "base/mutex.h"
 #include "gc/assist.h"
+#include "gc/event_trace.h"
 #include "gc/gcwork.h"
 #include "gc/limiter.h"
 #include "gc/mark.h"
@@ -143,6 +144,8 @@ struct CollectorOptions {
   bool idle_mark = true;         // mark on CPUs no running P uses
   bool gctrace = false;
   bool gcpacertrace = false;  // the pacer's line per cycle (gctrace.h)
+  // The event trace (gc/event_trace.h) goes here; null: none.
+  FILE* event_trace_out = nullptr;
   FILE* trace_out = nullptr;  // default stderr
   // Debug: log the words each concurrent mark reads and every write
   // barrier's slot, and abort at mark termination on a pointer word that
@@ -221,6 +224,8 @@ class Collector {
   }
   // The barrier check, or null when it is off.
   BarrierCheck* barrier_check() { return barrier_check_.get(); }
+  // The event trace (gc/event_trace.h), or null when off.
+  EventTrace* events() const { return events_.get(); }
   bool concurrent() const { return opts_.concurrent; }
 
   // The flag every allocation and write barrier reads: true while marking
@@ -328,6 +333,7 @@ class Collector {
   struct CycleRecord {
     GcReason why = GcReason::kForced;
     uint64_t t_start = 0;     // the cycle began (monotonic ns)
+    uint64_t t_stw = 0;       // the first stop began
     uint64_t pause = 0;       // stopped time before t_term
     uint64_t t_mark = 0;      // marking began
     uint64_t t_term = 0;      // the world stopped for the last time
@@ -346,6 +352,8 @@ class Collector {
   void PrintTrace(const CycleRecord& r, uint64_t pause, uint64_t t_end)
       ABSL_LOCKS_EXCLUDED(stats_mu_);
   void PrintPacerTrace(const CycleRecord& r) ABSL_LOCKS_EXCLUDED(stats_mu_);
+  void TraceCycle(const CycleRecord& r, uint64_t t_end)
+      ABSL_LOCKS_EXCLUDED(stats_mu_);
   void CoordinatorMain() ABSL_LOCKS_EXCLUDED(request_mu_);
   // After a fork: the threads the cycle needs, started again before the
   // child's first cycle.
@@ -369,7 +377,9 @@ class Collector {
   std::atomic<uint32_t> cycles_{0};
   std::atomic<uint64_t> allocations_{0};         // CountAllocation
   std::unique_ptr<BarrierCheck> barrier_check_;  // null unless enabled
-  Mutex cycle_mu_{LockRank::kCycle};             // serializes RunCycle
+  // Before the threads below, which read it: null unless enabled.
+  std::unique_ptr<EventTrace> events_;
+  Mutex cycle_mu_{LockRank::kCycle};  // serializes RunCycle
   // A fork left the workers, the sweeper and the scavenger behind.
   bool restart_threads_ ABSL_GUARDED_BY(cycle_mu_) = false;
 

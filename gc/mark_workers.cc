@@ -1,6 +1,8 @@
 // Mark workers and the marking loop. See gc/mark_workers.h.
 #include "gc/mark_workers.h"
 
+#include <stdio.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -83,9 +85,19 @@ void MarkWorkers::Main(int id, uint64_t seen) {
     const double u = idle ? 1.0 : utilization_;
     mu_.Unlock();
     uint64_t cpu0 = ThreadCpuNs();
+    const uint64_t t0 = opts_.events != nullptr ? MonoNs() : 0;
     active_.fetch_add(1, std::memory_order_relaxed);
     uint64_t extra = MarkLoop(*markers_[id], u, idle);
     active_.fetch_sub(1, std::memory_order_relaxed);
+    if (opts_.events != nullptr) {
+      char name[40];
+      snprintf(name, sizeof name, "gcheap mark worker %d", id + 1);
+      opts_.events->NameThread(name);
+      opts_.events->Complete(idle        ? "mark (idle)"
+                             : u < 0.999 ? "mark (fractional)"
+                                         : "mark (dedicated)",
+                             t0, MonoNs());
+    }
     // An idle worker's CPU is all idle-time marking; a fractional worker's
     // is where it marked instead of sleeping.
     uint64_t cpu = ThreadCpuNs() - cpu0;

@@ -36,6 +36,7 @@
 
 #include "base/mutex.h"
 #include "gc/assist.h"
+#include "gc/event_trace.h"
 #include "gc/gcwork.h"
 #include "gc/mark.h"
 
@@ -46,9 +47,10 @@ class CollectorEnv;
 class MarkWorkers {
  public:
   struct Options {
-    int workers = 0;         // threads to start
-    bool concurrent = true;  // scanned bytes become assist credit
-    bool idle_mark = true;   // fractional workers mark on idle CPUs
+    int workers = 0;               // threads to start
+    bool concurrent = true;        // scanned bytes become assist credit
+    bool idle_mark = true;         // fractional workers mark on idle CPUs
+    EventTrace* events = nullptr;  // each worker's marking (event_trace.h)
   };
   // Starts the workers; each marks with a marker from new_marker.
   MarkWorkers(WorkPool* pool, CollectorEnv* env, Assists* assists,

@@ -2,6 +2,7 @@
 #include "gc/sweeper.h"
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "gc/object.h"
 
 namespace gcheap::internal {
@@ -92,13 +93,22 @@ void Sweeper::Main() {
     if (shutdown_) return;
     wake_ = false;
     active_ = true;
+    const uint64_t t0 = MonoNs();
+    size_t spans = 0;
     while (paused_ == 0 && !shutdown_) {
       mu_.Unlock();
       size_t swept = heap_->SweepOne();
       mu_.Lock();
       if (swept == 0) break;
+      spans++;
     }
     active_ = false;
+    if (EventTrace* ev = events_.load(std::memory_order_acquire)) {
+      char args[40];
+      snprintf(args, sizeof args, "\"spans\":%zu", spans);
+      ev->NameThread("gcheap sweeper");
+      ev->Complete("background sweep", t0, MonoNs(), args);
+    }
     cv_.SignalAll();
   }
 }

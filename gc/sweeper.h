@@ -29,6 +29,7 @@
 
 #include "alloc/mheap.h"
 #include "base/mutex.h"
+#include "gc/event_trace.h"
 
 namespace gcheap::internal {
 
@@ -72,10 +73,16 @@ class Sweeper : public SweepHook {
   // SweepHook: runs the destructors of s's unmarked objects.
   void BeforeSweep(MSpan* s) override;
 
+  // Records each run of the background sweeper (gc/event_trace.h).
+  void SetEventTrace(EventTrace* events) {
+    events_.store(events, std::memory_order_release);
+  }
+
  private:
   void Main();
 
   MHeap* const heap_;
+  std::atomic<EventTrace*> events_{nullptr};
   Mutex mu_{LockRank::kSweeper};
   CondVar cv_;
   int paused_ ABSL_GUARDED_BY(mu_) = 0;  // nested pauses

@@ -1,6 +1,8 @@
 // The write barrier's slow path, allocation black and mark assists: what a
 // mutator does for the collector while marking runs concurrently. See
 // include/gcheap/ref.h and gc/gc.h.
+#include <stdio.h>
+
 #include <chrono>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -8,6 +10,7 @@
 #include <thread>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "gc/object.h"
 #include "gcheap/ref.h"
 #include "runtime/heap_impl.h"
@@ -112,6 +115,17 @@ void gch_internal_write_barrier_slow(void** slot, const void* value) {
   P* p = RunningP(m, "a write barrier");
   if (BarrierCheck* bc = HeapImpl::ImplOf(*m)->collector().barrier_check()) {
     bc->Barriered(reinterpret_cast<uintptr_t>(slot));
+  }
+  if (p->wbuf.n + 2 > WriteBuffer::kEntries) {
+    if (EventTrace* ev = HeapImpl::ImplOf(*m)->collector().events()) {
+      const uint64_t t0 = MonoNs();
+      char args[48];
+      snprintf(args, sizeof args, "\"entries\":%d",
+               static_cast<int>(p->wbuf.n));
+      FlushWbuf(p);
+      ev->NameThreadFromSystem("mutator");
+      ev->Complete("barrier buffer flush", t0, MonoNs(), args);
+    }
   }
   Buffer(p, reinterpret_cast<uintptr_t>(*slot));  // the value overwritten
   Buffer(p, reinterpret_cast<uintptr_t>(value));  // the value stored

@@ -217,6 +217,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.idle_mark = c.idle_mark;
   o.gctrace = c.gctrace;
   o.gcpacertrace = c.gcpacertrace;
+  o.event_trace_output = c.event_trace_output;
   o.trace_output = c.trace_output;
   o.background_scavenger = c.background_scavenger;
   o.on_out_of_memory = c.on_out_of_memory;
@@ -255,6 +256,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->idle_mark = o.idle_mark;
   c->gctrace = o.gctrace;
   c->gcpacertrace = o.gcpacertrace;
+  c->event_trace_output = o.event_trace_output;
   c->trace_output = o.trace_output;
   c->background_scavenger = o.background_scavenger;
   c->on_out_of_memory = o.on_out_of_memory;

@@ -1,8 +1,12 @@
 // Heap and HeapImpl: construction, teardown, statistics, the public calls.
 // See runtime/heap_impl.h.
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <string>
 
 #include "base/check.h"
 #include "base/clock.h"
@@ -15,17 +19,21 @@ namespace {
 
 // Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gcpacertrace=1,
 // gccheckmark=1,
-// gcstoptheworld=1 (as Go's GODEBUG names them), gcstress=N,
+// gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC).
-Options WithDebugEnv(Options o) {
+Options WithDebugEnv(Options o, FILE** owned_events) {
   const char* env = getenv("GCHEAP_DEBUG");
   if (env == nullptr) return o;
+  std::string events_path_storage;
+  std::string* events_path = &events_path_storage;
   const char* p = env;
   while (*p != 0) {
     const char* end = strchr(p, ',');
     size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
     if (len > 8 && strncmp(p, "gctrace=", 8) == 0) {
       o.gctrace = p[8] != '0';
+    } else if (len > 9 && strncmp(p, "gcevents=", 9) == 0) {
+      events_path->assign(p + 9, len - 9);
     } else if (len > 13 && strncmp(p, "gcpacertrace=", 13) == 0) {
       o.gcpacertrace = p[13] != '0';
     } else if (len > 12 && strncmp(p, "gccheckmark=", 12) == 0) {
@@ -46,18 +54,30 @@ Options WithDebugEnv(Options o) {
     p += len;
     if (*p == ',') p++;
   }
+  if (!events_path->empty()) {
+    FILE* f = fopen(events_path->c_str(), "w");
+    if (f == nullptr) {
+      fprintf(stderr, "gcheap: GCHEAP_DEBUG=gcevents=%s: cannot open: %s\n",
+              events_path->c_str(), strerror(errno));
+    } else {
+      o.event_trace_output = f;
+      *owned_events = f;
+    }
+  }
   return o;
 }
 
-Options Normalize(Options o) {
+Options Normalize(Options o, FILE** owned_events) {
   if (o.max_procs <= 0) o.max_procs = NumCpus();
-  return WithDebugEnv(o);
+  return WithDebugEnv(o, owned_events);
 }
 
 }  // namespace
 
 HeapImpl::HeapImpl(Heap* heap, const Options& opts)
-    : heap_(heap), opts_(Normalize(opts)), start_unix_ns_(UnixNs()) {
+    : heap_(heap),
+      opts_(Normalize(opts, &owned_events_file_)),
+      start_unix_ns_(UnixNs()) {
   InstallAsanReporter();
   MHeapOptions mo;
   mo.memory_limit = opts_.hard_memory_limit;
@@ -80,6 +100,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.idle_mark = opts_.idle_mark;
   co.gctrace = opts_.gctrace;
   co.gcpacertrace = opts_.gcpacertrace;
+  co.event_trace_out = opts_.event_trace_output;
   co.trace_out = opts_.trace_output;
   co.barrier_check = opts_.barrier_check && opts_.concurrent_mark;
   co.mark_hold = opts_.mark_stress > 0 ? opts_.mark_stress_hold : 0;
@@ -115,7 +136,8 @@ HeapImpl::~HeapImpl() {
     p.marker->work().Flush();  // leftover grey objects go back to the pool
     p.marker.reset();
   }
-  collector_.reset();
+  collector_.reset();  // finishes the event trace
+  if (owned_events_file_ != nullptr) fclose(owned_events_file_);
   // Finalizers and cleanups still queued do not run; the heap's own calls
   // (freeing objects Pools dropped) do.
   for (QueuedCall c; specials_->queue().TryPop(&c);) {

@@ -301,6 +301,9 @@ class HeapImpl : public CollectorEnv {
   void StopFinalizerThread();
 
   Heap* const heap_;
+  // The event trace's file when GCHEAP_DEBUG=gcevents=PATH opened it
+  // (closed after the collector); before opts_, which sets it.
+  FILE* owned_events_file_ = nullptr;
   const Options opts_;
   std::unique_ptr<MHeap> mheap_;
   std::vector<P> ps_;

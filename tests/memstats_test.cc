@@ -1,8 +1,13 @@
 // MemStats invariants and gctrace output.
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gcheap/gcheap.h"
 #include "gtest/gtest.h"
@@ -218,6 +223,153 @@ TEST(GcTraceTest, PacerTracePrintsTheGoalItSets) {
   }
   EXPECT_EQ(n, 3) << text;
   EXPECT_NEAR(last_goal, static_cast<double>(next_gc) / (1 << 20), 0.06);
+}
+
+// A JSON value starting at s[*i] (RFC 8259, enough to validate a trace);
+// false on a syntax error.
+bool JsonValue(const std::string& s, size_t* i);
+void JsonSpace(const std::string& s, size_t* i) {
+  while (*i < s.size() && isspace(static_cast<unsigned char>(s[*i]))) ++*i;
+}
+bool JsonString(const std::string& s, size_t* i) {
+  if (s[*i] != '"') return false;
+  for (++*i; *i < s.size(); ++*i) {
+    if (s[*i] == '\\') {
+      ++*i;
+    } else if (s[*i] == '"') {
+      ++*i;
+      return true;
+    } else if (static_cast<unsigned char>(s[*i]) < 0x20) {
+      return false;
+    }
+  }
+  return false;
+}
+bool JsonValue(const std::string& s, size_t* i) {
+  JsonSpace(s, i);
+  if (*i >= s.size()) return false;
+  const char c = s[*i];
+  if (c == '"') return JsonString(s, i);
+  if (c == '{' || c == '[') {
+    const char close = c == '{' ? '}' : ']';
+    ++*i;
+    JsonSpace(s, i);
+    if (s[*i] == close) {
+      ++*i;
+      return true;
+    }
+    while (true) {
+      if (c == '{') {
+        JsonSpace(s, i);
+        if (!JsonString(s, i)) return false;
+        JsonSpace(s, i);
+        if (s[(*i)++] != ':') return false;
+      }
+      if (!JsonValue(s, i)) return false;
+      JsonSpace(s, i);
+      if (s[*i] == ',') {
+        ++*i;
+        continue;
+      }
+      if (s[*i] != close) return false;
+      ++*i;
+      return true;
+    }
+  }
+  size_t start = *i;
+  while (*i < s.size() && (isalnum(static_cast<unsigned char>(s[*i])) ||
+                           s[*i] == '-' || s[*i] == '.' || s[*i] == '+')) {
+    ++*i;
+  }
+  return *i > start;
+}
+bool ValidJson(const std::string& s) {
+  size_t i = 0;
+  if (!JsonValue(s, &i)) return false;
+  JsonSpace(s, &i);
+  return i == s.size();
+}
+
+TEST(EventTraceTest, ValidJsonWithTheCycleWorkersAndNamedThreads) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* out = open_memstream(&buf, &len);
+  {
+    Options o;
+    o.max_procs = 2;
+    o.event_trace_output = out;
+    Heap heap(o);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; t++) {
+      threads.emplace_back([&heap, t] {
+        char name[16];
+        snprintf(name, sizeof name, "interp \"%d\"", t);  // to be escaped
+        pthread_setname_np(pthread_self(), name);
+        Mutator& m = heap.AttachCurrentThread();
+        Persistent<Pair> keep(heap, nullptr);
+        for (int i = 0; i < 200000; i++) {
+          Pair* p = m.New<Pair>(kPairType);
+          if (i % 4 == 0) {
+            p->cdr = keep.Get();
+            keep = Persistent<Pair>(heap, i % 40000 == 0 ? nullptr : p);
+          }
+        }
+        heap.Collect();
+        keep.Reset();
+        heap.DetachCurrentThread();
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  fclose(out);
+  std::string text(buf, len);
+  free(buf);
+  EXPECT_TRUE(ValidJson(text)) << text.substr(0, 2000);
+  auto has = [&](const std::string& s) {
+    return text.find(s) != std::string::npos;
+  };
+  EXPECT_TRUE(has("\"name\":\"GC 1\",\"cat\":\"gc\",\"ph\":\"X\""));
+  EXPECT_TRUE(has("\"name\":\"STW sweep termination\""));
+  EXPECT_TRUE(has("\"name\":\"mark (concurrent)\""));
+  EXPECT_TRUE(has("\"name\":\"STW mark termination\""));
+  EXPECT_TRUE(has("\"reason\":\"forced\""));
+  EXPECT_TRUE(has("\"name\":\"mark (fractional)\"") ||
+              has("\"name\":\"mark (dedicated)\""));
+  EXPECT_TRUE(has("\"name\":\"heap\",\"ph\":\"C\""));
+  EXPECT_TRUE(has("\"name\":\"GC CPU\",\"ph\":\"C\""));
+  EXPECT_TRUE(has("\"args\":{\"name\":\"interp \\\"0\\\"\"}"));
+  EXPECT_TRUE(has("\"args\":{\"name\":\"gcheap mark worker 1\"}"));
+}
+
+TEST(EventTraceTest, EnvironmentWritesAFile) {
+  char path[] = "/tmp/gcheap_events_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::string env = std::string("gcevents=") + path;
+  setenv("GCHEAP_DEBUG", env.c_str(), 1);
+  {
+    Heap heap;
+    unsetenv("GCHEAP_DEBUG");
+    EXPECT_NE(heap.options().event_trace_output, nullptr);
+    Mutator& m = heap.AttachCurrentThread();
+    for (int i = 0; i < 1000; i++) m.New<Pair>(kPairType);
+    heap.Collect();
+    heap.DetachCurrentThread();
+  }
+  FILE* f = fopen(path, "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char chunk[4096];
+  for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;) {
+    text.append(chunk, n);
+  }
+  fclose(f);
+  unlink(path);
+  EXPECT_TRUE(ValidJson(text)) << text;
+  EXPECT_NE(text.find("\"name\":\"GC 1\""), std::string::npos) << text;
+  Heap quiet;
+  EXPECT_EQ(quiet.options().event_trace_output, nullptr);
 }
 
 TEST(GcTraceTest, EnvironmentTurnsItOn) {

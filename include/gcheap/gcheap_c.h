@@ -176,6 +176,9 @@ typedef struct gch_options {
   /* One line per cycle with the pacer's inputs and decisions (also
    * GCHEAP_DEBUG=gcpacertrace=1). */
   bool gcpacertrace;
+  /* The collector's work as Chrome trace-event JSON (Perfetto), written
+   * into this file; NULL: off (also GCHEAP_DEBUG=gcevents=PATH). */
+  FILE* event_trace_output;
   FILE* trace_output;
   /* Return free memory to the OS from a background thread (default true). */
   bool background_scavenger;

@@ -85,6 +85,15 @@ struct Options {
   // same output as gctrace; docs/stats.md explains each field. Also
   // GCHEAP_DEBUG=gcpacertrace=1 (Go: GODEBUG=gcpacertrace=1).
   bool gcpacertrace = false;
+  // Record the collector's work as a Chrome trace-event JSON array into
+  // this file, for Perfetto or chrome://tracing (docs/debugging.md): each
+  // stop, each worker's marking, each assist, barrier-buffer flushes,
+  // sweeping and scavenging, counters for heap live, goal, trigger and GC
+  // CPU. The heap writes at each cycle's end and finishes the array when
+  // it is destroyed; the program closes the file after that. Null: off
+  // (nothing is recorded, nothing runs on any fast path). Also
+  // GCHEAP_DEBUG=gcevents=PATH (the heap opens and closes the file).
+  FILE* event_trace_output = nullptr;
   FILE* trace_output = nullptr;  // default: stderr
   // Return free memory to the OS in the background.
   bool background_scavenger = true;
