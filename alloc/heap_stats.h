@@ -38,6 +38,25 @@ struct AllocCounters {
   void Flush(LocalAllocStats* l);
 };
 
+// What the allocation paths did, per size class (MHeapOptions::
+// path_counters; Heap::ReadAllocPathStats): each count is taken on a slow
+// path, so the inline fast path is the same with them on or off. The
+// allocations the fast path served are the class's mallocs less `slow`.
+struct AllocPathCounters {
+  // Allocations the inline path could not serve from the P's current
+  // alloc-cache word (the slow path: the next word of the span, or a
+  // refill).
+  std::atomic<uint64_t> slow[kNumSizeClasses] = {};
+  // Spans the mcache took from mcentral (refills).
+  std::atomic<uint64_t> refills[kNumSizeClasses] = {};
+  // Spans a refill swept itself, looking for free slots.
+  std::atomic<uint64_t> central_sweeps[kNumSizeClasses] = {};
+  // Refills mcentral served with a new span from the page heap (grows).
+  std::atomic<uint64_t> grows[kNumSizeClasses] = {};
+  // Grows for which the page heap committed memory from the OS.
+  std::atomic<uint64_t> os_commits[kNumSizeClasses] = {};
+};
+
 // A point-in-time copy of the allocator's counters and memory states.
 struct AllocStatsSnapshot {
   uint64_t small_mallocs[kNumSizeClasses] = {};

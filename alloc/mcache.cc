@@ -17,6 +17,9 @@ MCache::~MCache() {
 }
 
 void* MCache::AllocSmallSlow(SpanClass spc) {
+  if (AllocPathCounters* pc = heap_->path_counters()) {
+    pc->slow[spc.sizeclass()].fetch_add(1, std::memory_order_relaxed);
+  }
   MSpan* s = cached_span(spc);
   // Move the cache to a later word of this span, or take a new span (a
   // partly used one may also start with a spent word).
@@ -67,6 +70,9 @@ void MCache::Uncache(SpanClass spc) {
 }
 
 bool MCache::Refill(SpanClass spc) {
+  if (AllocPathCounters* pc = heap_->path_counters()) {
+    pc->refills[spc.sizeclass()].fetch_add(1, std::memory_order_relaxed);
+  }
   Uncache(spc);
   MSpan* s = heap_->central(spc).CacheSpan();
   if (s == nullptr) return false;

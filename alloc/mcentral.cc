@@ -48,6 +48,10 @@ MSpan* MCentral::CacheSpan() {
         continue;
       }
       heap_->SweepSpan(s, /*preserve=*/true);
+      if (AllocPathCounters* pc = heap_->path_counters()) {
+        pc->central_sweeps[spc_.sizeclass()].fetch_add(
+            1, std::memory_order_relaxed);
+      }
       if (s->alloc_count < s->nelems) break;  // has room: use it
       // Still full: file it as swept and keep looking.
       s->sweepgen.store(sg, std::memory_order_release);
@@ -73,8 +77,17 @@ MSpan* MCentral::CacheSpan() {
 
 MSpan* MCentral::Grow() {
   int sizeclass = spc_.sizeclass();
+  AllocPathCounters* pc = heap_->path_counters();
+  const uint64_t commits = pc != nullptr ? heap_->os_commits() : 0;
   MSpan* s = heap_->AllocSpan(kClassToAllocNPages[sizeclass], spc_);
   if (s == nullptr) return nullptr;
+  if (pc != nullptr) {
+    pc->grows[sizeclass].fetch_add(1, std::memory_order_relaxed);
+    // (Another thread's commit in between would be counted here too.)
+    if (heap_->os_commits() != commits) {
+      pc->os_commits[sizeclass].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (s->needzero) {
     // Every slot is free: clear the whole span once instead of each object
     // at allocation.

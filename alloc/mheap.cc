@@ -145,6 +145,7 @@ bool MHeap::GrowLocked(size_t npages) {
       if (!OsCommit(mem, commit).ok) return false;
       pages_.Grow(base, npages);
       heap_sys_ += commit;
+      os_commits_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     cur_arena_ = base;
@@ -163,6 +164,7 @@ bool MHeap::GrowLocked(size_t npages) {
   pages_.Grow(cur_arena_, grow);
   cur_arena_ += grow * kPageSize;
   heap_sys_ += grow * kPageSize;
+  os_commits_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 

@@ -62,6 +62,9 @@ struct MHeapOptions {
   // Fill every object the sweeper frees with kFreedByte (0xA5): a program
   // that keeps using a freed object reads garbage at once (GC stress mode).
   bool poison_freed = false;
+  // Count, per size class, what each allocation path did (AllocPathCounters):
+  // off by default; every count is on a slow path.
+  bool path_counters = false;
 };
 
 constexpr unsigned char kFreedByte = 0xA5;
@@ -162,6 +165,14 @@ class MHeap {
 
   // --- counters.
   AllocCounters& counters() { return counters_; }
+  // The allocation-path counters, or null when they are off.
+  AllocPathCounters* path_counters() {
+    return opts_.path_counters ? &path_counters_ : nullptr;
+  }
+  // Times the heap committed memory from the OS to grow (all causes).
+  uint64_t os_commits() const {
+    return os_commits_.load(std::memory_order_relaxed);
+  }
   // Bytes in cached spans plus allocated large objects; the pacer's input.
   // Reset by the collector at the end of marking.
   std::atomic<int64_t>& heap_live() { return heap_live_; }
@@ -231,6 +242,8 @@ class MHeap {
   uintptr_t cur_arena_ ABSL_GUARDED_BY(lock_) = 0;  // committed up to
   uintptr_t cur_arena_end_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_sys_ ABSL_GUARDED_BY(lock_) = 0;
+  std::atomic<uint64_t> os_commits_{0};
+  AllocPathCounters path_counters_;
   size_t heap_inuse_pages_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_reserved_ ABSL_GUARDED_BY(lock_) = 0;
   size_t mcaches_live_ ABSL_GUARDED_BY(lock_) = 0;

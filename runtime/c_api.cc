@@ -217,6 +217,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.idle_mark = c.idle_mark;
   o.gctrace = c.gctrace;
   o.gcpacertrace = c.gcpacertrace;
+  o.alloc_path_counters = c.alloc_path_counters;
   o.event_trace_output = c.event_trace_output;
   o.trace_output = c.trace_output;
   o.background_scavenger = c.background_scavenger;
@@ -256,6 +257,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->idle_mark = o.idle_mark;
   c->gctrace = o.gctrace;
   c->gcpacertrace = o.gcpacertrace;
+  c->alloc_path_counters = o.alloc_path_counters;
   c->event_trace_output = o.event_trace_output;
   c->trace_output = o.trace_output;
   c->background_scavenger = o.background_scavenger;
@@ -720,6 +722,22 @@ int64_t gch_set_memory_limit(gch_heap* heap, int64_t limit) GCHEAP_C_TRY {
         gcheap::internal::HeapAccess::Of(*h)->collector().pacer().soft_limit());
   }
   return static_cast<int64_t>(h->SetMemoryLimit(static_cast<size_t>(limit)));
+}
+GCHEAP_C_CATCH
+
+void gch_read_alloc_path_stats(gch_heap* heap,
+                               gch_alloc_path_stats* out) GCHEAP_C_TRY {
+  Need(out, __func__, "out");
+  const gcheap::AllocPathStats s = HeapOf(heap, __func__)->ReadAllocPathStats();
+  static_assert(sizeof(out->by_size) / sizeof(out->by_size[0]) ==
+                sizeof(s.by_size) / sizeof(s.by_size[0]));
+  out->enabled = s.enabled;
+  for (size_t i = 0; i < sizeof(s.by_size) / sizeof(s.by_size[0]); i++) {
+    const auto& c = s.by_size[i];
+    out->by_size[i] = gch_alloc_path_class{
+        c.size,    c.mallocs,        c.fast,  c.slow,
+        c.refills, c.central_sweeps, c.grows, c.os_commits};
+  }
 }
 GCHEAP_C_CATCH
 

@@ -32,6 +32,8 @@ Options WithDebugEnv(Options o, FILE** owned_events) {
     size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
     if (len > 8 && strncmp(p, "gctrace=", 8) == 0) {
       o.gctrace = p[8] != '0';
+    } else if (len > 11 && strncmp(p, "allocpaths=", 11) == 0) {
+      o.alloc_path_counters = p[11] != '0';
     } else if (len > 9 && strncmp(p, "gcevents=", 9) == 0) {
       events_path->assign(p + 9, len - 9);
     } else if (len > 13 && strncmp(p, "gcpacertrace=", 13) == 0) {
@@ -83,6 +85,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   mo.memory_limit = opts_.hard_memory_limit;
   mo.background_scavenger = opts_.background_scavenger;
   mo.poison_freed = opts_.gc_stress > 0;
+  mo.path_counters = opts_.alloc_path_counters;
   mheap_ = std::make_unique<MHeap>(mo);
   ps_ = std::vector<P>(opts_.max_procs);
   for (int i = 0; i < opts_.max_procs; i++) {
@@ -172,7 +175,7 @@ void* HeapImpl::ObjectStart(const void* p) const {
   return reinterpret_cast<void*>(payload);
 }
 
-MemStats HeapImpl::ReadMemStats() {
+MemStats HeapImpl::ReadMemStats(AllocStatsSnapshot* snap) {
   NoPreempt no_preempt;
   // A mutator of this heap that holds a P gives it up meanwhile (one in a
   // BlockingScope has none to give).
@@ -188,6 +191,7 @@ MemStats HeapImpl::ReadMemStats() {
   StopTheWorld();
   for (P& p : ps_) p.mcache->ReleaseAll();
   AllocStatsSnapshot a = mheap_->ReadStats();
+  if (snap != nullptr) *snap = a;
   GcStats g = collector_->ReadStats();
   const size_t persistent_bytes = roots_.persistent_bytes();
   StartTheWorld();
@@ -276,6 +280,32 @@ size_t Heap::SetMemoryLimit(size_t bytes) {
 }
 
 MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
+
+AllocPathStats Heap::ReadAllocPathStats() {
+  AllocPathStats out;
+  internal::MHeap& h = impl_->mheap();
+  internal::AllocPathCounters* pc = h.path_counters();
+  if (pc == nullptr) return out;
+  out.enabled = true;
+  // The cached spans' allocations count in mallocs once handed back:
+  // read them as ReadMemStats does (which hands them back).
+  internal::AllocStatsSnapshot snap;
+  impl_->ReadMemStats(&snap);
+  static_assert(sizeof(out.by_size) / sizeof(out.by_size[0]) ==
+                internal::kNumSizeClasses);
+  for (int i = 1; i < internal::kNumSizeClasses; i++) {
+    AllocPathStats::SizeClass& c = out.by_size[i];
+    c.size = internal::kClassToSize[i];
+    c.mallocs = snap.small_mallocs[i];
+    c.slow = pc->slow[i].load(std::memory_order_relaxed);
+    c.fast = c.mallocs > c.slow ? c.mallocs - c.slow : 0;
+    c.refills = pc->refills[i].load(std::memory_order_relaxed);
+    c.central_sweeps = pc->central_sweeps[i].load(std::memory_order_relaxed);
+    c.grows = pc->grows[i].load(std::memory_order_relaxed);
+    c.os_commits = pc->os_commits[i].load(std::memory_order_relaxed);
+  }
+  return out;
+}
 
 void Heap::AddRootSlot(void** slot) { impl_->roots().AddSlot(slot); }
 void Heap::RemoveRootSlot(void** slot) { impl_->roots().RemoveSlot(slot); }

@@ -248,7 +248,8 @@ class HeapImpl : public CollectorEnv {
   // WeakProcessor::IsLive.
   bool IsLive(const void* p) const;
 
-  MemStats ReadMemStats();
+  // With the allocator's counters in *snap, if given.
+  MemStats ReadMemStats(AllocStatsSnapshot* snap = nullptr);
   void* ObjectStart(const void* p) const;
   // Fails loudly unless the calling thread is m's thread and holds a P.
   void CheckRunning(const Mutator& m, const char* what) const;

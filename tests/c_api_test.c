@@ -259,6 +259,7 @@ static void test_options_defaults(void) {
   CHECK(o.idle_mark);
   CHECK(!o.gctrace);
   CHECK(!o.gcpacertrace);
+  CHECK(!o.alloc_path_counters);
   CHECK(o.trace_output == NULL);
   CHECK(o.background_scavenger);
   CHECK(o.on_out_of_memory == NULL);
@@ -939,6 +940,28 @@ static void test_collection_control(void) {
   gch_free_os_memory(h);
   gch_read_memstats(h, &s);
   CHECK(s.heap_released == s.heap_idle);
+  gch_detach(h);
+  gch_heap_free(h);
+}
+
+static void test_alloc_path_stats(void) {
+  gch_options o = small_options();
+  gch_alloc_path_stats s;
+  gch_heap* h = gch_heap_new(&o);
+  gch_read_alloc_path_stats(h, &s);
+  CHECK(!s.enabled);
+  gch_heap_free(h);
+  o.alloc_path_counters = true;
+  o.gc_percent = -1;
+  h = gch_heap_new(&o);
+  gch_mutator* m = gch_attach(h);
+  for (int i = 0; i < 3410; i++) (void)gch_alloc_noscan(m, 24);
+  gch_read_alloc_path_stats(h, &s);
+  CHECK(s.enabled);
+  CHECK(s.by_size[3].size == 24);
+  CHECK(s.by_size[3].mallocs == 3410);
+  CHECK(s.by_size[3].fast + s.by_size[3].slow == 3410);
+  CHECK(s.by_size[3].refills == 10);
   gch_detach(h);
   gch_heap_free(h);
 }
@@ -1893,6 +1916,7 @@ static const test_case kTests[] = {
     {"PreemptSignalStopsSpinners", test_preempt_signal_stops_spinners},
     {"CollectionControl", test_collection_control},
     {"Gctrace", test_gctrace},
+    {"AllocPathStats", test_alloc_path_stats},
     {"FinalizersAndCleanups", test_finalizers_and_cleanups},
     {"WeakReferences", test_weak_references},
     {"WeakCallbacksAndShade", test_weak_callbacks_and_shade},

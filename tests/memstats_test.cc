@@ -372,6 +372,36 @@ TEST(EventTraceTest, EnvironmentWritesAFile) {
   EXPECT_EQ(quiet.options().event_trace_output, nullptr);
 }
 
+// The allocation-path counters: off, nothing; on, each class's counts add
+// up, and a run of 24-byte objects shows the refills a span's worth apart.
+TEST(AllocPathTest, CountsAddUp) {
+  {
+    Heap off;
+    EXPECT_FALSE(off.ReadAllocPathStats().enabled);
+  }
+  Options o;
+  o.max_procs = 1;
+  o.alloc_path_counters = true;
+  o.gc_percent = -1;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  for (int i = 0; i < 34100; i++) m.AllocateNoscan(24);
+  const AllocPathStats s = heap.ReadAllocPathStats();
+  ASSERT_TRUE(s.enabled);
+  const AllocPathStats::SizeClass& c = s.by_size[3];
+  EXPECT_EQ(c.size, 24u);
+  EXPECT_EQ(c.mallocs, 34100u);
+  EXPECT_EQ(c.fast + c.slow, c.mallocs);
+  EXPECT_EQ(c.refills, 100u);  // 341 slots per 8 KiB span
+  EXPECT_EQ(c.grows, 100u);    // a fresh heap: every span is new
+  EXPECT_EQ(c.central_sweeps, 0u);
+  EXPECT_GE(c.slow, c.refills);
+  EXPECT_LE(c.os_commits, c.grows);
+  EXPECT_GE(c.os_commits, 1u);  // the first span needed memory
+  EXPECT_GT(c.fast, 30000u);
+  heap.DetachCurrentThread();
+}
+
 TEST(GcTraceTest, EnvironmentTurnsItOn) {
   setenv("GCHEAP_DEBUG", "gctrace=1", 1);
   Heap heap;

@@ -176,6 +176,9 @@ typedef struct gch_options {
   /* One line per cycle with the pacer's inputs and decisions (also
    * GCHEAP_DEBUG=gcpacertrace=1). */
   bool gcpacertrace;
+  /* Count what each allocation path did (gch_read_alloc_path_stats; also
+   * GCHEAP_DEBUG=allocpaths=1); no cost on the inline fast path. */
+  bool alloc_path_counters;
   /* The collector's work as Chrome trace-event JSON (Perfetto), written
    * into this file; NULL: off (also GCHEAP_DEBUG=gcevents=PATH). */
   FILE* event_trace_output;
@@ -515,6 +518,19 @@ typedef struct gch_memstats {
 /* A consistent snapshot of the heap's statistics into *out (stops the
  * world briefly, as Go's ReadMemStats does). */
 void gch_read_memstats(gch_heap* heap, gch_memstats* out);
+
+/* What each allocation path did, per size class (gcheap::AllocPathStats:
+ * gcheap/memstats.h explains each count); all zero, enabled false, unless
+ * gch_options.alloc_path_counters is set. */
+typedef struct gch_alloc_path_class {
+  uint32_t size;
+  uint64_t mallocs, fast, slow, refills, central_sweeps, grows, os_commits;
+} gch_alloc_path_class;
+typedef struct gch_alloc_path_stats {
+  bool enabled;
+  gch_alloc_path_class by_size[68]; /* class 0 unused */
+} gch_alloc_path_stats;
+void gch_read_alloc_path_stats(gch_heap* heap, gch_alloc_path_stats* out);
 /* The start of the object containing p, as the allocation returned it, or
  * NULL if p does not point into an allocated object of this heap. */
 void* gch_object_start(const gch_heap* heap, const void* p);

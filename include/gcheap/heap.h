@@ -88,6 +88,9 @@ class GCHEAP_EXPORT Heap {
   // A consistent snapshot of the heap's statistics (stops the world
   // briefly, as Go's ReadMemStats does).
   MemStats ReadMemStats();
+  // The allocation paths' counts (gcheap/memstats.h), if
+  // Options::alloc_path_counters is on.
+  AllocPathStats ReadAllocPathStats();
 
   // Roots outside the heap. A slot holds one pointer (interior pointers
   // allowed); a range is scanned word by word, conservatively. Registering

@@ -61,6 +61,33 @@ struct MemStats {
   SizeClass by_size[61];
 };
 
+// What each allocation path did, per size class (Heap::ReadAllocPathStats;
+// on with Options::alloc_path_counters or GCHEAP_DEBUG=allocpaths=1, off
+// by default; all zero when off). For each class: of `mallocs`
+// allocations (as MemStats counts them), `fast` were served by the inline
+// fast path from the P's cached span without a call; `slow` went to the
+// slow path, which moved to the span's next word of free slots or took a
+// new span: `refills` spans from mcentral, of which mcentral swept
+// `central_sweeps` spans itself looking for room and took `grows` new
+// spans from the page heap, `os_commits` of them after the page heap
+// committed more memory from the OS. Tiny sub-allocations (16-byte
+// blocks shared by noscan objects under 16 bytes) count in class 2's
+// blocks, not as objects. docs/allocator.md explains each path.
+struct AllocPathStats {
+  struct SizeClass {
+    uint32_t size = 0;
+    uint64_t mallocs = 0;
+    uint64_t fast = 0;
+    uint64_t slow = 0;
+    uint64_t refills = 0;
+    uint64_t central_sweeps = 0;
+    uint64_t grows = 0;
+    uint64_t os_commits = 0;
+  };
+  bool enabled = false;
+  SizeClass by_size[68];  // class 0 unused (large objects have their own)
+};
+
 }  // namespace gcheap
 
 #endif  // GCHEAP_MEMSTATS_H_

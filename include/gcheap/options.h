@@ -85,6 +85,12 @@ struct Options {
   // same output as gctrace; docs/stats.md explains each field. Also
   // GCHEAP_DEBUG=gcpacertrace=1 (Go: GODEBUG=gcpacertrace=1).
   bool gcpacertrace = false;
+  // Count what each allocation path did, per size class
+  // (Heap::ReadAllocPathStats): fast-path hits, refills from mcentral,
+  // mcentral's sweeps, heap grows, OS commits. Every count is taken on a
+  // slow path: the inline fast path is the same either way. Also
+  // GCHEAP_DEBUG=allocpaths=1.
+  bool alloc_path_counters = false;
   // Record the collector's work as a Chrome trace-event JSON array into
   // this file, for Perfetto or chrome://tracing (docs/debugging.md): each
   // stop, each worker's marking, each assist, barrier-buffer flushes,
