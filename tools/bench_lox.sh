@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Lox VM (examples/lox, optimized) against the book's clox, built from
+# The Lox VM (examples/lox; the CMake build, Release at -O2, as installed:
+# the C++ runtime linked statically) against the book's clox, built from
 # ../shared/peers/clox with the same compiler at -O2, on the book's
 # benchmarks (../shared/lox/test/benchmark) and bench/lox/intern_strings.lox
 # (1.1 million distinct strings interned). REPS rounds (default 3), the two
@@ -21,8 +22,12 @@ cc="${CC:-cc}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-bazel build --config=opt //examples/lox:lox >&2
-cp bazel-bin/examples/lox/lox "$tmp/lox"
+build=build/lox-bench
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGCHEAP_BUILD_TESTS=OFF \
+  -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" >&2
+cmake --build "$build" -j "$(nproc)" --target lox >&2
+cp "$build/lox" "$tmp/lox"
 "$cc" -O2 -o "$tmp/clox" "$peer_src"/*.c >&2
 
 programs=("$benchdir"/*.lox bench/lox/intern_strings.lox)
