@@ -25,7 +25,6 @@ static gch_weak_set* strings;
 static const gch_type* function_type;
 static const gch_type* upvalue_type;
 static const gch_type* class_type;
-static const gch_type* instance_type;
 static const gch_type* bound_method_type;
 
 /* Closures with n upvalues: pointers at the function and each upvalue.
@@ -41,14 +40,10 @@ static void make_types(void) {
   static const size_t class_pointers[] = {offsetof(ObjClass, name),
                                           offsetof(ObjClass, init),
                                           offsetof(ObjClass, methods.entries)};
-  static const size_t instance_pointers[] = {
-      offsetof(ObjInstance, klass), offsetof(ObjInstance, fields.entries)};
   function_type = gch_type_pointers("LoxFunction", sizeof(ObjFunction),
                                     function_pointers, 4);
   class_type =
       gch_type_pointers("LoxClass", sizeof(ObjClass), class_pointers, 3);
-  instance_type = gch_type_pointers("LoxInstance", sizeof(ObjInstance),
-                                    instance_pointers, 2);
   upvalue_type = gch_type_conservative("LoxUpvalue", sizeof(ObjUpvalue));
   bound_method_type =
       gch_type_conservative("LoxBoundMethod", sizeof(ObjBoundMethod));
@@ -146,9 +141,16 @@ ObjFunction* new_function(void) {
 }
 
 ObjInstance* new_instance(ObjClass* klass) {
-  ObjInstance* i = (ObjInstance*)gch_alloc(lox_m, instance_type);
+  const int capacity = (int)klass->field_capacity;
+  ObjInstance* i = (ObjInstance*)gch_alloc_conservative(
+      lox_m, sizeof(ObjInstance) + (size_t)capacity * sizeof(Entry));
   i->obj.type = OBJ_INSTANCE;
   set_ptr(&i->klass, klass);
+  if (capacity > 0) {
+    /* Zeroed entries are empty ones. */
+    set_ptr(&i->fields.entries, i->inline_fields);
+    i->fields.capacity = capacity;
+  }
   return i;
 }
 

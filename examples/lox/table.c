@@ -20,17 +20,14 @@ static Entry* find_entry(Entry* entries, int capacity, const ObjString* key) {
     Entry* e = &entries[i];
     if (e->key == key) return e;
     if (e->key == NULL) {
-      if (e->value == NIL_VAL) return tombstone != NULL ? tombstone : e;
+      if (e->value == 0) return tombstone != NULL ? tombstone : e;
       if (tombstone == NULL) tombstone = e;
     }
   }
 }
 
 static void grow(Table* t, int capacity) {
-  Entry* entries = alloc_entries(capacity);
-  /* Fresh entries are zero: key NULL, value 0.0, which is not nil. Set
-   * every value to nil (the empty mark) before use. */
-  for (int i = 0; i < capacity; i++) entries[i].value = NIL_VAL;
+  Entry* entries = alloc_entries(capacity); /* zeroed: all empty */
   int count = 0;
   for (int i = 0; i < t->capacity; i++) {
     const Entry* e = &t->entries[i];
@@ -51,7 +48,7 @@ bool table_set(Table* t, ObjString* key, Value value) {
   }
   Entry* e = find_entry(t->entries, t->capacity, key);
   const bool is_new = e->key == NULL;
-  if (is_new && e->value == NIL_VAL) t->count++;
+  if (is_new && e->value == 0) t->count++;
   if (is_new) set_ptr(&e->key, key);
   set_value(&e->value, value);
   return is_new;

@@ -20,7 +20,7 @@ static inline bool table_get(const Table* t, const ObjString* key,
       *value = e->value;
       return true;
     }
-    if (e->key == NULL && e->value == NIL_VAL) return false;
+    if (e->key == NULL && e->value == 0) return false;
   }
 }
 

@@ -14,7 +14,7 @@
  *                    (conservative past what a pointer map holds)
  *   ObjUpvalue       conservative (a boxed Value and pointers)
  *   ObjClass         fixed pointer offsets (name, methods, init)
- *   ObjInstance      fixed pointer offsets (class, fields)
+ *   ObjInstance      conservative (its first field entries inline)
  *   ObjBoundMethod   conservative (a boxed receiver)
  * Arrays: chunk code and line numbers are noscan, constants and table
  * entries are conservative arrays of values.
@@ -115,7 +115,8 @@ typedef struct ObjString {
 /* A hash table keyed by interned strings (table.h). The entries array is
  * a conservative gcheap array of Entry. */
 typedef struct Entry {
-  ObjString* key; /* NULL: empty (value nil) or a tombstone (value true) */
+  ObjString* key; /* NULL: empty (value 0, as allocated) or a tombstone
+                     (value true) */
   Value value;
 } Entry;
 
@@ -173,13 +174,22 @@ typedef struct ObjClass {
   ObjString* name;
   ObjClosure* init; /* the initializer, cached; NULL: none */
   Table methods;
+  /* The largest field table its instances needed so far: new instances
+   * start with that many entries inline. */
+  int64_t field_capacity;
 } ObjClass;
 
+/* The fields table's first entries array sits inside the instance (sized
+ * by the class's field_capacity), next to the fields' owner in memory;
+ * a table that outgrows it moves to a separate array. */
 typedef struct ObjInstance {
   Obj obj;
   ObjClass* klass;
   Table fields;
+  Entry inline_fields[];
 } ObjInstance;
+
+#define INSTANCE_INLINE_MAX 64
 
 typedef struct ObjBoundMethod {
   Obj obj;

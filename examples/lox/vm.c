@@ -443,7 +443,12 @@ dispatch:
       RUNTIME_ERROR("Only instances have fields.");
     }
     ObjInstance* instance = AS_INSTANCE(target);
-    table_set(&instance->fields, READ_STRING(), peek(0));
+    Table* fields = &instance->fields;
+    table_set(fields, READ_STRING(), peek(0));
+    if (LOX_UNLIKELY(fields->capacity > instance->klass->field_capacity) &&
+        fields->capacity <= INSTANCE_INLINE_MAX) {
+      instance->klass->field_capacity = fields->capacity;
+    }
     const Value value = pop();
     vm.stack_top[-1] = value;
     DISPATCH();
