@@ -280,6 +280,7 @@ static InterpretResult run(void) {
   CallFrame* frame = &vm.frames[vm.frame_count - 1];
   uint8_t* ip = frame->ip;
   Value* constants = frame->closure->function->chunk.constants;
+  Value* slots = frame->slots;
 
 #define READ_BYTE() (*ip++)
 #define READ_SHORT() (ip += 2, (uint16_t)((ip[-2] << 8) | ip[-1]))
@@ -291,6 +292,7 @@ static InterpretResult run(void) {
     frame = &vm.frames[vm.frame_count - 1];                \
     ip = frame->ip;                                        \
     constants = frame->closure->function->chunk.constants; \
+    slots = frame->slots;                                  \
   } while (0)
 #define RUNTIME_ERROR(...)          \
   do {                              \
@@ -380,11 +382,11 @@ dispatch:
     DISPATCH();
   }
   CASE(OP_GET_LOCAL) : {
-    push(frame->slots[READ_BYTE()]);
+    push(slots[READ_BYTE()]);
     DISPATCH();
   }
   CASE(OP_SET_LOCAL) : {
-    frame->slots[READ_BYTE()] = peek(0);
+    slots[READ_BYTE()] = peek(0);
     DISPATCH();
   }
   CASE(OP_GET_GLOBAL) : {
@@ -572,7 +574,7 @@ dispatch:
     for (int i = 0; i < closure->upvalue_count; i++) {
       const uint8_t is_local = READ_BYTE();
       const uint8_t index = READ_BYTE();
-      ObjUpvalue* u = is_local ? capture_upvalue(frame->slots + index)
+      ObjUpvalue* u = is_local ? capture_upvalue(slots + index)
                                : frame->closure->upvalues[index];
       set_ptr(&closure->upvalues[i], u);
     }
@@ -585,13 +587,13 @@ dispatch:
   }
   CASE(OP_RETURN) : {
     const Value result = pop();
-    close_upvalues(frame->slots);
+    if (vm.open_upvalues != NULL) close_upvalues(slots);
     vm.frame_count--;
     if (vm.frame_count == 0) {
       vm.stack_top--;
       return INTERPRET_OK;
     }
-    vm.stack_top = frame->slots;
+    vm.stack_top = slots;
     push(result);
     LOAD_FRAME();
     DISPATCH();
