@@ -1,0 +1,34 @@
+/* table.h: hash tables keyed by interned strings (globals, methods,
+ * fields). Open addressing, linear probing, tombstones, as in the book.
+ * The entries array is a conservative gcheap array; every store into it,
+ * and of the array pointer into its owner, goes through the barrier. A
+ * Table lives inside a heap object (class, instance) or inside the VM
+ * (globals), whose root callback reports the array. */
+#ifndef LOX_TABLE_H_
+#define LOX_TABLE_H_
+
+#include "value.h"
+
+/* The value for key, into *value; false if absent. */
+static inline bool table_get(const Table* t, const ObjString* key,
+                             Value* value) {
+  if (t->count == 0) return false;
+  const uint32_t mask = (uint32_t)t->capacity - 1;
+  for (uint32_t i = key->hash & mask;; i = (i + 1) & mask) {
+    const Entry* e = &t->entries[i];
+    if (e->key == key) {
+      *value = e->value;
+      return true;
+    }
+    if (e->key == NULL && e->value == 0) return false;
+  }
+}
+
+/* Sets key to value; true if key was new. */
+bool table_set(Table* t, ObjString* key, Value value);
+/* Removes key; true if it was there. */
+bool table_delete(Table* t, const ObjString* key);
+/* Copies every entry of from into to (inheritance). */
+void table_add_all(const Table* from, Table* to);
+
+#endif /* LOX_TABLE_H_ */
