@@ -93,7 +93,8 @@ void Sweeper::Main() {
     if (shutdown_) return;
     wake_ = false;
     active_ = true;
-    const uint64_t t0 = MonoNs();
+    EventTrace* const ev = events_.load(std::memory_order_acquire);
+    const uint64_t t0 = ev != nullptr ? MonoNs() : 0;
     size_t spans = 0;
     while (paused_ == 0 && !shutdown_) {
       mu_.Unlock();
@@ -103,7 +104,7 @@ void Sweeper::Main() {
       spans++;
     }
     active_ = false;
-    if (EventTrace* ev = events_.load(std::memory_order_acquire)) {
+    if (ev != nullptr) {
       char args[40];
       snprintf(args, sizeof args, "\"spans\":%zu", spans);
       ev->NameThread("gcheap sweeper");

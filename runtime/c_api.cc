@@ -83,7 +83,8 @@ Mutator* MutatorOf(gch_mutator* m, const char* fn) {
 // allocation does) must be the one its layout implies, and its pointer
 // map must lie inside it. A descriptor written by hand could send the
 // fast path to the wrong size class; this catches it at the first slow
-// path, which every mutator's first allocation of a type reaches.
+// path of gch_alloc / gch_try_alloc, the only calls that follow the plan
+// (a fresh mcache sends each span class's first allocation there).
 void CheckPlan(const gch_type* t, const char* fn) {
   const auto* ct = reinterpret_cast<const gch_internal_c_type*>(t);
   const gch_internal_plan want = gch_internal_plan_of(&ct->type);
@@ -109,7 +110,6 @@ void CheckPlan(const gch_type* t, const char* fn) {
 const Type& TypeOf(const gch_type* t, const char* fn) {
   if (ABSL_PREDICT_FALSE(t == nullptr))
     GCHEAP_FATAL("%s: the type is NULL", fn);
-  CheckPlan(t, fn);
   return *reinterpret_cast<const Type*>(t);
 }
 
@@ -327,6 +327,7 @@ using gcheap::ValueEncoding;
 using gcheap::Visitor;
 using gcheap::WeakProcessor;
 using gcheap::internal::CallbackAs;
+using gcheap::internal::CheckPlan;
 using gcheap::internal::CPersistent;
 using gcheap::internal::CPool;
 using gcheap::internal::CWeak;
@@ -489,8 +490,10 @@ void* gch_internal_alloc_slow(gch_mutator* m, const gch_type* type,
                               int flags) GCHEAP_C_TRY {
   const bool or_null = flags & GCH_INTERNAL_OR_NULL;
   const char* fn = or_null ? "gch_try_alloc" : "gch_alloc";
-  return gcheap::internal::MutatorAccess::AllocateSlow(
-      *MutatorOf(m, fn), TypeOf(type, fn), or_null);
+  const Type& t = TypeOf(type, fn);
+  CheckPlan(type, fn);
+  return gcheap::internal::MutatorAccess::AllocateSlow(*MutatorOf(m, fn), t,
+                                                       or_null);
 }
 GCHEAP_C_CATCH
 

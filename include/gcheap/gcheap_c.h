@@ -294,8 +294,9 @@ const gch_type* gch_type_with_destructor(const gch_type* type,
  * it. GCH_POINTER(S, field) fails to compile unless the field is 8-byte
  * aligned and within the first 64 words. Types with a destructor, a trace
  * function or a conservative layout are made at run time (above); a
- * descriptor written by hand instead of by GCH_STATIC_TYPE aborts at its
- * first allocation ("not made by GCH_STATIC_TYPE"). */
+ * descriptor written by hand instead of by GCH_STATIC_TYPE aborts when
+ * gch_alloc takes its slow path, as the first allocation of a size class
+ * on a thread does ("not made by GCH_STATIC_TYPE"). */
 typedef gch_internal_c_type gch_static_type;
 #define GCH_STATIC_TYPE(S, pointer_mask)                                       \
   {                                                                            \
