@@ -752,6 +752,15 @@ static void test_roots(void) {
  * store no code of this file reads back. */
 static void* volatile g_static_slot;
 
+/* Objects left after the slot is cleared. Under ThreadSanitizer the static
+ * data scanned includes the sanitizer runtime's own, which may still hold
+ * a copy of the last address this thread touched: one object may stay. */
+#if GCHEAP_TSAN_OR_MSAN
+#define STATIC_LEFTOVER_OK(n) ((n) <= 1)
+#else
+#define STATIC_LEFTOVER_OK(n) ((n) == 0)
+#endif
+
 static void test_static_data_roots(void) {
   gch_heap* h = precise_heap();
   gch_mutator* m = gch_attach(h);
@@ -761,7 +770,7 @@ static void test_static_data_roots(void) {
   CHECK(heap_objects(h) == 1);
   g_static_slot = NULL;
   gch_collect(h);
-  CHECK(heap_objects(h) == 0);
+  CHECK(STATIC_LEFTOVER_OK(heap_objects(h)));
   gch_detach(h);
   gch_heap_free(h);
 
@@ -775,7 +784,7 @@ static void test_static_data_roots(void) {
   CHECK(heap_objects(h) == 1);
   g_static_slot = NULL;
   gch_collect(h);
-  CHECK(heap_objects(h) == 0);
+  CHECK(STATIC_LEFTOVER_OK(heap_objects(h)));
   gch_detach(h);
   gch_heap_free(h);
 }
