@@ -39,9 +39,11 @@ int main(void) {
   printf("c consumer: sum=%ld mallocs=%llu frees=%llu numgc=%u\n", sum,
          (unsigned long long)s.mallocs, (unsigned long long)s.frees,
          (unsigned)s.num_gc);
-  /* The last 500 nodes stay: 100001 + ... + 100500. */
+  /* The last 500 nodes stay: 100001 + ... + 100500. The stack is scanned
+   * conservatively, so a stale word left in a register or a dead stack slot
+   * may keep one dropped chain (at most 1000 nodes) alive: allow for two. */
   return sum == 500L * (100001 + 100500) / 2 && s.mallocs >= 100500 &&
-                 s.frees >= 100000 && s.num_gc >= 2
+                 s.frees >= 100500 - 2000 && s.num_gc >= 2
              ? 0
              : 1;
 }

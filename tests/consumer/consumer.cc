@@ -36,9 +36,11 @@ int main() {
   std::printf("c++ consumer: sum=%ld mallocs=%llu frees=%llu numgc=%u\n", sum,
               static_cast<unsigned long long>(s.mallocs),
               static_cast<unsigned long long>(s.frees), s.num_gc);
-  // The last 500 nodes stay: 100001 + ... + 100500.
+  // The last 500 nodes stay: 100001 + ... + 100500. The stack is scanned
+  // conservatively, so a stale word left in a register or a dead stack slot
+  // may keep one dropped chain (at most 1000 nodes) alive: allow for two.
   const long want = 500 * (100001 + 100500) / 2;
-  return sum == want && s.mallocs >= 100500 && s.frees >= 100000 &&
+  return sum == want && s.mallocs >= 100500 && s.frees >= 100500 - 2000 &&
                  s.num_gc >= 2
              ? 0
              : 1;
