@@ -46,7 +46,7 @@ cd "$(dirname "$0")"
 
 MAIN_EXAMPLE=memstats
 CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
-  libbenchmark-dev g++ clang clang-format cmake pkg-config)
+  libbenchmark-dev g++ clang clang-format cmake pkg-config golang-go)
 BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go
   libgc-dev time)
 

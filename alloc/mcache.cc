@@ -1,12 +1,17 @@
 #include "alloc/mcache.h"
 
+#include <cmath>
+
 #include "alloc/mheap.h"
 #include "base/check.h"
 
 namespace gcheap::internal {
 
 MCache::MCache(MHeap* heap)
-    : gch_internal_mcache{}, heap_(heap), flush_gen_(heap->sweepgen()) {
+    : gch_internal_mcache{},
+      heap_(heap),
+      flush_gen_(heap->sweepgen()),
+      rng_((reinterpret_cast<uintptr_t>(this) * 0x9E3779B97F4A7C15ull) | 1) {
   for (gch_internal_span*& s : alloc) s = heap_->empty_span();
 }
 
@@ -21,6 +26,22 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
     pc->slow[spc.sizeclass()].fetch_add(1, std::memory_order_relaxed);
   }
   MSpan* s = cached_span(spc);
+  if (held_[spc.raw()] != 0) {
+    // The fast path ran dry at a sample point: give the held slots back;
+    // the first of them is the sample.
+    s->alloc_cache = held_[spc.raw()];
+    held_[spc.raw()] = 0;
+    MSpan* got;
+    uintptr_t idx;
+    void* p = TryAllocSmall(spc, &got, &idx);
+    GCHEAP_DCHECK(p != nullptr, "held slots gave no slot");
+    const int64_t rate = heap_->mem_profile_rate();
+    if (rate > 0) {
+      Sampled(p, s->elemsize, rate);
+      ArmSample(s, spc);
+    }
+    return p;
+  }
   // Move the cache to a later word of this span, or take a new span (a
   // partly used one may also start with a spent word).
   while (s == heap_->empty_span() || !s->NextFreeWordSlow()) {
@@ -28,7 +49,48 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
     GCHEAP_CHECK(cached_span(spc) != s, "mcentral returned the same span");
     s = cached_span(spc);
   }
+  ArmSample(s, spc);
   return AllocSmall(spc);
+}
+
+void MCache::ArmSample(MSpan* s, SpanClass spc) {
+  const int64_t rate = heap_->mem_profile_rate();
+  if (rate <= 0) return;
+  const uint64_t cache = s->alloc_cache;
+  const int64_t size = static_cast<int64_t>(s->elemsize);
+  const int64_t bytes = __builtin_popcountll(cache) * size;
+  if (bytes <= next_sample_) {
+    next_sample_ -= bytes;
+    return;
+  }
+  // The sample point falls in this word: the fast path may take the slots
+  // wholly before it; the one that crosses it is the sample.
+  uint64_t keep = 0, rest = cache;
+  for (int64_t n = next_sample_ / size; n > 0; n--) {
+    keep |= rest & (~rest + 1);
+    rest &= rest - 1;
+  }
+  next_sample_ -= __builtin_popcountll(keep) * size;
+  s->alloc_cache = keep;
+  held_[spc.raw()] = rest;
+}
+
+void MCache::Sampled(void* p, size_t size, int64_t rate) {
+  sampled_ = p;
+  sampled_size_ = size;
+  next_sample_ = NextSampleDistance(rate);
+}
+
+int64_t MCache::NextSampleDistance(int64_t rate) {
+  if (rate == 1) return 0;  // every allocation
+  // Exponentially distributed with mean `rate`: a sample is then equally
+  // likely at every byte, whatever the pattern of sizes.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const double u = (static_cast<double>(rng_ >> 11) + 1.0) * 0x1p-53;  // (0,1]
+  const double d = -std::log(u) * static_cast<double>(rate);
+  return d > 0x1p62 ? int64_t{1} << 62 : static_cast<int64_t>(d);
 }
 
 void MCache::SetTypeBitsSlow(MSpan* s, uintptr_t idx, bool with_header,
@@ -56,6 +118,15 @@ namespace gcheap::internal {
 void MCache::Uncache(SpanClass spc) {
   MSpan* s = cached_span(spc);
   if (s == heap_->empty_span()) return;
+  // The slots of the current word were charged to the sample countdown
+  // when handed to the fast path; those not taken are credited back. Held
+  // slots were not charged; they go back to the span.
+  if (heap_->mem_profile_rate() > 0) {
+    next_sample_ += __builtin_popcountll(s->alloc_cache) *
+                    static_cast<int64_t>(s->elemsize);
+  }
+  s->alloc_cache |= held_[spc.raw()];
+  held_[spc.raw()] = 0;
   if (s->black_cached) {
     s->MarkFreeSlots(false);  // what was not allocated is free again
     s->black_cached = false;
@@ -97,7 +168,13 @@ void* MCache::AllocLarge(size_t size, bool noscan) {
   if (s == nullptr) return nullptr;
   stats_.large_mallocs++;
   stats_.large_bytes += s->elemsize;
-  return reinterpret_cast<void*>(s->start_addr);
+  void* p = reinterpret_cast<void*>(s->start_addr);
+  const int64_t rate = heap_->mem_profile_rate();
+  if (rate > 0) {
+    next_sample_ -= static_cast<int64_t>(s->elemsize);
+    if (next_sample_ < 0) Sampled(p, s->elemsize, rate);
+  }
+  return p;
 }
 
 void MCache::FlushStats() {

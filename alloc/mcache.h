@@ -10,6 +10,16 @@
 // Tiny allocator: pointer-free requests under 16 B are packed into a shared
 // 16-byte block (a class-2 noscan object), aligned by the size's factors.
 // The block is freed only when every sub-object in it is dead.
+//
+// Allocation sampling (heap profiles; MHeap::mem_profile_rate), at no cost
+// on the fast path: the cache counts down the bytes to the next sample
+// (an exponential draw with the rate as mean, as Go's nextSample) one
+// 64-slot word at a time, when the slow path hands a word to the fast
+// path. If the sample point falls inside the word, the slots from the
+// sampled one on are held back (held_), so the fast path runs dry exactly
+// at the sampled allocation; the slow path gives the slots back, makes that
+// allocation and reports it (TakeSample) to the caller, which records the
+// stack. Held slots are returned before the span leaves the cache.
 #ifndef GCHEAP_ALLOC_MCACHE_H_
 #define GCHEAP_ALLOC_MCACHE_H_
 
@@ -124,6 +134,15 @@ class MCache : public gch_internal_mcache {
     SetTypeBits(s, idx, false, ~uint64_t{0});
   }
 
+  // The object the last slow path chose as an allocation sample (its slot
+  // start, and the slot's size), or null; cleared by the call.
+  void* TakeSample(size_t* size) {
+    void* p = sampled_;
+    *size = sampled_size_;
+    sampled_ = nullptr;
+    return p;
+  }
+
   MHeap* heap() const { return heap_; }
   MSpan* cached_span(SpanClass spc) const {
     return static_cast<MSpan*>(alloc[spc.raw()]);
@@ -133,10 +152,21 @@ class MCache : public gch_internal_mcache {
  private:
   bool Refill(SpanClass spc);
   void Uncache(SpanClass spc);
+  // Sampling (see the file comment). ArmSample charges the cached span's
+  // current word to the countdown, holding back slots past a sample point.
+  void ArmSample(MSpan* s, SpanClass spc);
+  // Records p (a slot of `size` bytes) as the sample and draws the next.
+  void Sampled(void* p, size_t size, int64_t rate);
+  int64_t NextSampleDistance(int64_t rate);
 
   MHeap* const heap_;
   uint32_t flush_gen_;  // heap sweepgen at the last ReleaseAll
   LocalAllocStats stats_;
+  int64_t next_sample_ = 0;  // bytes still to allocate before a sample
+  uint64_t rng_;             // xorshift state for the sample distances
+  void* sampled_ = nullptr;
+  size_t sampled_size_ = 0;
+  uint64_t held_[kNumSpanClasses] = {};  // slots held back, per span class
 };
 
 }  // namespace gcheap::internal

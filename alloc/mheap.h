@@ -169,6 +169,14 @@ class MHeap {
   AllocPathCounters* path_counters() {
     return opts_.path_counters ? &path_counters_ : nullptr;
   }
+  // Allocation profiling (MCache's sampler): on average one sample per
+  // this many bytes allocated; 0: off. Read on slow paths only.
+  int64_t mem_profile_rate() const {
+    return mem_profile_rate_.load(std::memory_order_relaxed);
+  }
+  void set_mem_profile_rate(int64_t bytes) {
+    mem_profile_rate_.store(bytes < 0 ? 0 : bytes, std::memory_order_relaxed);
+  }
   // Times the heap committed memory from the OS to grow (all causes).
   uint64_t os_commits() const {
     return os_commits_.load(std::memory_order_relaxed);
@@ -243,6 +251,7 @@ class MHeap {
   uintptr_t cur_arena_end_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_sys_ ABSL_GUARDED_BY(lock_) = 0;
   std::atomic<uint64_t> os_commits_{0};
+  std::atomic<int64_t> mem_profile_rate_{0};
   AllocPathCounters path_counters_;
   size_t heap_inuse_pages_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_reserved_ ABSL_GUARDED_BY(lock_) = 0;

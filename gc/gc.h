@@ -34,6 +34,12 @@
 // every worker: one pause per cycle, no barrier work (RunCycleStw).
 // Heap-triggered cycles run on the collector's own thread
 // (RequestCycle); Heap::Collect runs one on the calling thread.
+//
+// Beside the cycle, what the collector reports: gctrace.h (Go's gctrace
+// and gcpacertrace lines), event_trace.h (Chrome trace-event JSON),
+// mem_profile.h (sampled allocations; a sample's free is counted by its
+// special record when swept), pprof.h with symbolize.h (those samples as a
+// pprof heap profile).
 
 // The collector does not know about threads, handles or stacks: the runtime
 // (runtime/) implements CollectorEnv to stop and start the world and to

@@ -133,6 +133,13 @@ bool Specials::SetFinalizer(MSpan* s, uintptr_t slot, void* object,
   return true;
 }
 
+void Specials::SetProfile(MSpan* s, uintptr_t slot, void* object,
+                          MemProfileBucket* b) {
+  Shard& sh = shards_[ShardOf(s)];
+  SpinLockHolder h(&sh.lock);
+  RecordFor(sh, s, slot, object).profile = b;
+}
+
 bool Specials::ClearFinalizer(MSpan* s, uintptr_t slot) {
   Shard& sh = shards_[ShardOf(s)];
   SpinLockHolder h(&sh.lock);
@@ -262,6 +269,10 @@ void Specials::BeforeSweep(MSpan* s) {
           calls.push_back(QueuedCall{nullptr, c.fn, nullptr, c.arg, false});
         }
         r.cleanups.clear();
+        if (r.profile != nullptr) {
+          r.profile->frees.fetch_add(1, std::memory_order_relaxed);
+          r.profile = nullptr;
+        }
       }
       if (r.empty()) {
         o = rec.objects.erase(o);

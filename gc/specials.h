@@ -22,7 +22,8 @@
 //              survive one more cycle); its weak handle is cleared; the
 //              finalizer is moved to the call queue; cleanups stay.
 //            - else the object is truly dead: its weak handle is cleared,
-//              its cleanups are queued, the record goes.
+//              its cleanups are queued, its profile bucket (a sampled
+//              allocation) counts a free, the record goes.
 //            Nothing user-supplied runs in the hook: calls are queued, and
 //            run later on an attached thread (runtime/finalizers.cc).
 //
@@ -62,6 +63,7 @@
 #include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/mark.h"
+#include "gc/mem_profile.h"
 
 namespace gcheap::internal {
 
@@ -135,8 +137,12 @@ struct ObjectRecord {
   void* finalizer_arg = nullptr;
   WeakCell* weak = nullptr;
   std::vector<CleanupRecord> cleanups;
+  // A sampled allocation's profile bucket: counts a free when the object
+  // truly dies (gc/mem_profile.h).
+  MemProfileBucket* profile = nullptr;
   bool empty() const {
-    return finalizer == nullptr && weak == nullptr && cleanups.empty();
+    return finalizer == nullptr && weak == nullptr && cleanups.empty() &&
+           profile == nullptr;
   }
 };
 
@@ -171,6 +177,8 @@ class Specials : public SweepHook {
   // True if the cleanup was still attached and now is not; false if it
   // was queued already, cancelled, or the object is gone.
   bool CancelCleanup(MSpan* s, uintptr_t slot, uint64_t id);
+  // Marks a newly allocated object as a profiling sample of bucket b.
+  void SetProfile(MSpan* s, uintptr_t slot, void* object, MemProfileBucket* b);
   // The object's weak cell, made on first use, with one reference added
   // for the caller (drop it with ReleaseWeakCell).
   WeakCell* WeakCellFor(MSpan* s, uintptr_t slot, void* object);

@@ -218,6 +218,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.gctrace = c.gctrace;
   o.gcpacertrace = c.gcpacertrace;
   o.alloc_path_counters = c.alloc_path_counters;
+  o.mem_profile_rate = c.mem_profile_rate;
   o.event_trace_output = c.event_trace_output;
   o.trace_output = c.trace_output;
   o.background_scavenger = c.background_scavenger;
@@ -258,6 +259,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->gctrace = o.gctrace;
   c->gcpacertrace = o.gcpacertrace;
   c->alloc_path_counters = o.alloc_path_counters;
+  c->mem_profile_rate = o.mem_profile_rate;
   c->event_trace_output = o.event_trace_output;
   c->trace_output = o.trace_output;
   c->background_scavenger = o.background_scavenger;
@@ -300,6 +302,7 @@ static_assert(sizeof(CleanupHandle) <= sizeof(gch_cleanup) &&
 // The C API's way to the Mutator's slow paths (the inline fast paths of
 // gcheap/gcheap_c.h have already run).
 struct MutatorAccess {
+  static MutatorState* State(Mutator& m) { return m.state_; }
   static void* AllocateSlow(Mutator& m, const Type& t, bool or_null) {
     return m.AllocateSlow(t, 0, /*array=*/false, or_null);
   }
@@ -484,6 +487,11 @@ void gch_visit_range(gch_visitor* visitor, const void* begin, const void* end) {
 
 // ---- Allocation.
 
+// Where a heap profile's call stacks start: the caller of this C function.
+#define PROGRAM_ENTRY(mu)                      \
+  gcheap::internal::ProgramReturn program_ret( \
+      gcheap::internal::MutatorAccess::State(mu), __builtin_return_address(0))
+
 // The out-of-line halves of the header's inline functions: the NULL
 // checks (naming the inline function), then the C++ slow paths.
 void* gch_internal_alloc_slow(gch_mutator* m, const gch_type* type,
@@ -492,40 +500,47 @@ void* gch_internal_alloc_slow(gch_mutator* m, const gch_type* type,
   const char* fn = or_null ? "gch_try_alloc" : "gch_alloc";
   const Type& t = TypeOf(type, fn);
   CheckPlan(type, fn);
-  return gcheap::internal::MutatorAccess::AllocateSlow(*MutatorOf(m, fn), t,
-                                                       or_null);
+  Mutator& mu = *MutatorOf(m, fn);
+  PROGRAM_ENTRY(mu);
+  return gcheap::internal::MutatorAccess::AllocateSlow(mu, t, or_null);
 }
 GCHEAP_C_CATCH
 
 void* gch_alloc_array(gch_mutator* m, const gch_type* type,
                       size_t count) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)->AllocateArray(TypeOf(type, __func__), count);
+  Mutator& mu = *MutatorOf(m, __func__);
+  PROGRAM_ENTRY(mu);
+  return mu.AllocateArray(TypeOf(type, __func__), count);
 }
 GCHEAP_C_CATCH
 
 void* gch_try_alloc_array(gch_mutator* m, const gch_type* type,
                           size_t count) GCHEAP_C_TRY {
-  return MutatorOf(m, __func__)
-      ->TryAllocateArray(TypeOf(type, __func__), count);
+  Mutator& mu = *MutatorOf(m, __func__);
+  PROGRAM_ENTRY(mu);
+  return mu.TryAllocateArray(TypeOf(type, __func__), count);
 }
 GCHEAP_C_CATCH
 
 void* gch_internal_alloc_noscan_slow(gch_mutator* m, size_t bytes,
                                      int flags) GCHEAP_C_TRY {
   const bool or_null = flags & GCH_INTERNAL_OR_NULL;
-  return gcheap::internal::MutatorAccess::AllocateNoscanSlow(
-      *MutatorOf(m, or_null ? "gch_try_alloc_noscan" : "gch_alloc_noscan"),
-      bytes, or_null);
+  Mutator& mu =
+      *MutatorOf(m, or_null ? "gch_try_alloc_noscan" : "gch_alloc_noscan");
+  PROGRAM_ENTRY(mu);
+  return gcheap::internal::MutatorAccess::AllocateNoscanSlow(mu, bytes,
+                                                             or_null);
 }
 GCHEAP_C_CATCH
 
 void* gch_internal_alloc_conservative_slow(gch_mutator* m, size_t bytes,
                                            int flags) GCHEAP_C_TRY {
   const bool or_null = flags & GCH_INTERNAL_OR_NULL;
-  return gcheap::internal::MutatorAccess::AllocateConservativeSlow(
-      *MutatorOf(
-          m, or_null ? "gch_try_alloc_conservative" : "gch_alloc_conservative"),
-      bytes, or_null);
+  Mutator& mu = *MutatorOf(
+      m, or_null ? "gch_try_alloc_conservative" : "gch_alloc_conservative");
+  PROGRAM_ENTRY(mu);
+  return gcheap::internal::MutatorAccess::AllocateConservativeSlow(mu, bytes,
+                                                                   or_null);
 }
 GCHEAP_C_CATCH
 
@@ -725,6 +740,22 @@ int64_t gch_set_memory_limit(gch_heap* heap, int64_t limit) GCHEAP_C_TRY {
         gcheap::internal::HeapAccess::Of(*h)->collector().pacer().soft_limit());
   }
   return static_cast<int64_t>(h->SetMemoryLimit(static_cast<size_t>(limit)));
+}
+GCHEAP_C_CATCH
+
+int64_t gch_set_mem_profile_rate(gch_heap* heap, int64_t bytes) GCHEAP_C_TRY {
+  Heap* h = HeapOf(heap, __func__);
+  GCHEAP_CHECK(bytes >= 0,
+               "gch_set_mem_profile_rate(%lld): the rate is negative",
+               static_cast<long long>(bytes));
+  return h->SetMemProfileRate(bytes);
+}
+GCHEAP_C_CATCH
+
+int gch_write_heap_profile(gch_heap* heap, const char* path) GCHEAP_C_TRY {
+  Heap* h = HeapOf(heap, __func__);
+  Need(path, __func__, "path");
+  return h->WriteHeapProfile(path) ? 0 : -1;
 }
 GCHEAP_C_CATCH
 

@@ -20,8 +20,10 @@ namespace {
 // Applies GCHEAP_DEBUG=name=value,name=value: gctrace=1, gcpacertrace=1,
 // gccheckmark=1,
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
-// gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC).
-Options WithDebugEnv(Options o, FILE** owned_events) {
+// gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC),
+// memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH.
+Options WithDebugEnv(Options o, FILE** owned_events,
+                     std::string* heap_profile_path) {
   const char* env = getenv("GCHEAP_DEBUG");
   if (env == nullptr) return o;
   std::string events_path_storage;
@@ -52,6 +54,10 @@ Options WithDebugEnv(Options o, FILE** owned_events) {
       o.barrier_check = p[15] != '0';
     } else if (len > 10 && strncmp(p, "gcpercent=", 10) == 0) {
       o.gc_percent = atoi(p + 10);
+    } else if (len > 15 && strncmp(p, "memprofilerate=", 15) == 0) {
+      o.mem_profile_rate = atoll(p + 15);
+    } else if (len > 12 && strncmp(p, "heapprofile=", 12) == 0) {
+      heap_profile_path->assign(p + 12, len - 12);
     }
     p += len;
     if (*p == ',') p++;
@@ -69,16 +75,22 @@ Options WithDebugEnv(Options o, FILE** owned_events) {
   return o;
 }
 
-Options Normalize(Options o, FILE** owned_events) {
+Options Normalize(Options o, FILE** owned_events,
+                  std::string* heap_profile_path) {
   if (o.max_procs <= 0) o.max_procs = NumCpus();
-  return WithDebugEnv(o, owned_events);
+  o = WithDebugEnv(o, owned_events, heap_profile_path);
+  // A profile asked for by path, with no rate: Go's default rate.
+  if (!heap_profile_path->empty() && o.mem_profile_rate == 0) {
+    o.mem_profile_rate = 512 * 1024;
+  }
+  return o;
 }
 
 }  // namespace
 
 HeapImpl::HeapImpl(Heap* heap, const Options& opts)
     : heap_(heap),
-      opts_(Normalize(opts, &owned_events_file_)),
+      opts_(Normalize(opts, &owned_events_file_, &heap_profile_path_)),
       start_unix_ns_(UnixNs()) {
   InstallAsanReporter();
   MHeapOptions mo;
@@ -87,6 +99,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   mo.poison_freed = opts_.gc_stress > 0;
   mo.path_counters = opts_.alloc_path_counters;
   mheap_ = std::make_unique<MHeap>(mo);
+  mheap_->set_mem_profile_rate(opts_.mem_profile_rate);
   ps_ = std::vector<P>(opts_.max_procs);
   for (int i = 0; i < opts_.max_procs; i++) {
     ps_[i].id = i;
@@ -128,6 +141,7 @@ HeapImpl::~HeapImpl() {
   }
   // A triggered cycle may be running: it reads the roots freed below.
   collector_->StopCoordinator();
+  if (!heap_profile_path_.empty()) WriteHeapProfileFile(heap_profile_path_);
   const size_t persistents = roots_.persistents_live();
   GCHEAP_CHECK(persistents == 0,
                "Heap destroyed with %zu Persistent handle(s) still alive",

@@ -51,6 +51,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +60,7 @@
 #include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/gc.h"
+#include "gc/mem_profile.h"
 #include "gc/specials.h"
 #include "gcheap/heap.h"
 #include "runtime/pool_registry.h"
@@ -112,6 +114,10 @@ struct MutatorState {
   // conservative stack scan starts here instead of at saved_sp, leaving out
   // the runtime's own frames (RuntimeFrames). 0: scan from saved_sp.
   uintptr_t runtime_frames = 0;
+  // Inside an allocation entry point: the return address into the
+  // program's code, where a heap profile's call stack starts
+  // (ProgramReturn). Null elsewhere.
+  const void* program_return = nullptr;
   bool blocking = false;  // inside a BlockingScope
   // Runtime code the thread is running outside RuntimeFrames scopes (lock
   // holders, barrier and pool slow paths: NoPreempt); the thread's own.
@@ -217,6 +223,16 @@ class HeapImpl : public CollectorEnv {
   // --- roots the program registers (root_set.h)
   RootSet& roots() { return roots_; }
 
+  // --- heap profiles (runtime/mem_profile.cc)
+  // Records the object in `slot` (its user pointer `object`, `size` bytes
+  // of slot) as an allocation sample of m's current call stack.
+  void RecordAllocSample(const Mutator& m, void* slot, void* object,
+                         size_t size);
+  MemProfile& mem_profile() { return mem_profile_; }
+  // Writes the heap profile (gc/pprof.h) to path; on failure prints why to
+  // stderr and returns false.
+  bool WriteHeapProfileFile(const std::string& path);
+
   // --- finalizers, cleanups and weak references (finalizers.cc, weak.cc)
   Specials& specials() { return *specials_; }
   // Fails loudly ("what: ...") unless p is the start of an object of this
@@ -305,7 +321,11 @@ class HeapImpl : public CollectorEnv {
   // The event trace's file when GCHEAP_DEBUG=gcevents=PATH opened it
   // (closed after the collector); before opts_, which sets it.
   FILE* owned_events_file_ = nullptr;
+  // GCHEAP_DEBUG=heapprofile=PATH: the heap profile written when the heap
+  // is destroyed; before opts_, which sets it.
+  std::string heap_profile_path_;
   const Options opts_;
+  MemProfile mem_profile_;
   std::unique_ptr<MHeap> mheap_;
   std::vector<P> ps_;
   MCache* no_p_cache_ = nullptr;  // all-empty cache used while no P is held
@@ -385,6 +405,25 @@ class RuntimeFrames : FramesScope {
       : FramesScope(st, st->runtime_frames != 0
                             ? st->runtime_frames
                             : reinterpret_cast<uintptr_t>(boundary)) {}
+};
+
+// An allocation entry point called by the program: its return address is
+// where the allocation's call stack starts for heap profiles (the frames
+// below it are the runtime's). Only the outermost scope sets it.
+class ProgramReturn {
+ public:
+  ProgramReturn(MutatorState* st, const void* ret)
+      : st_(st != nullptr && st->program_return == nullptr ? st : nullptr) {
+    if (st_ != nullptr) st_->program_return = ret;
+  }
+  ~ProgramReturn() {
+    if (st_ != nullptr) st_->program_return = nullptr;
+  }
+  ProgramReturn(const ProgramReturn&) = delete;
+  ProgramReturn& operator=(const ProgramReturn&) = delete;
+
+ private:
+  MutatorState* const st_;
 };
 
 // Program code called from inside a RuntimeFrames scope: scanned in full.

@@ -31,11 +31,13 @@ Heap& Mutator::heap() const { return *heap_->heap(); }
 
 void* Mutator::AllocateNoscanSlow(size_t bytes, bool or_null) {
   static constexpr Type kBytes = Type::Noscan("bytes", 0);
+  internal::ProgramReturn program(state_, __builtin_return_address(0));
   return AllocateSlow(kBytes, bytes, /*array=*/true, or_null);
 }
 
 void* Mutator::AllocateConservativeSlow(size_t bytes, bool or_null) {
   static constexpr Type kWords = Type::Conservative("conservative bytes", 1);
+  internal::ProgramReturn program(state_, __builtin_return_address(0));
   return AllocateSlow(kWords, bytes, /*array=*/true, or_null);
 }
 
@@ -46,6 +48,7 @@ void* Mutator::AllocateConservativeSlow(size_t bytes, bool or_null) {
 ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlow(const Type& t, size_t count,
                                                     bool array, bool or_null) {
   __builtin_unwind_init();
+  internal::ProgramReturn program(state_, __builtin_return_address(0));
   void* p = AllocateSlowWork(t, count, array, or_null);
   // Not a tail call: this frame, with the registers, must stay below the
   // program's while the work runs.
@@ -137,6 +140,13 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
       // BlockingScope, a fork).
       c = internal::HeapImpl::RealCache(*this);
     }
+  }
+  // An allocation sample (heap profiles): the allocator chose this object.
+  size_t sample_size = 0;
+  if (void* sampled = c->TakeSample(&sample_size);
+      sampled != nullptr && sampled == p) {
+    heap_->RecordAllocSample(*this, p, static_cast<char*>(p) + header,
+                             sample_size);
   }
   if (p == nullptr) {
     if (or_null) return nullptr;

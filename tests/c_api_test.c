@@ -975,6 +975,40 @@ static void test_alloc_path_stats(void) {
   gch_heap_free(h);
 }
 
+/* Heap profiles: the rate, the file (a gzip member), and bad paths. */
+static void test_heap_profiles(void) {
+  gch_options o = small_options();
+  o.mem_profile_rate = 1;
+  gch_heap* h = gch_heap_new(&o);
+  gch_mutator* m = gch_attach(h);
+  for (int i = 0; i < 1000; i++) (void)gch_alloc(m, pair_type);
+  char path[] = "/tmp/gcheap_c_profile_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  CHECK(gch_write_heap_profile(h, path) == 0);
+  FILE* f = fopen(path, "rb");
+  unsigned char head[3] = {0, 0, 0};
+  long size = 0;
+  if (f != NULL) {
+    CHECK(fread(head, 1, 3, f) == 3);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+  }
+  unlink(path);
+  CHECK(head[0] == 0x1f && head[1] == 0x8b && head[2] == 8);
+  CHECK(size > 100); /* 1000 samples: a stack, four values each */
+  CHECK(gch_write_heap_profile(h, "/nonexistent-dir/heap.pb.gz") == -1);
+  CHECK(gch_set_mem_profile_rate(h, 0) == 1);
+  CHECK(gch_set_mem_profile_rate(h, 512 * 1024) == 0);
+  gch_options back;
+  gch_heap_options(h, &back);
+  CHECK(back.mem_profile_rate == 1); /* what the heap was made with */
+  gch_detach(h);
+  gch_heap_free(h);
+}
+
 static void test_gctrace(void) {
   FILE* out = tmpfile();
   CHECK(out != NULL);
@@ -1490,6 +1524,14 @@ static void die_another_threads_mutator(void) {
   pthread_join(t, NULL);
 }
 
+static void die_negative_profile_rate(void) {
+  gch_set_mem_profile_rate(death_heap(), -1);
+}
+
+static void die_null_profile_path(void) {
+  gch_write_heap_profile(death_heap(), NULL);
+}
+
 static void die_bad_offset(void) {
   static const size_t offsets[] = {0, 12};
   gch_type_pointers("Pair", 24, offsets, 2);
@@ -1717,6 +1759,12 @@ static const death_case kDeaths[] = {
      die_unattached_thread,
      {"gch_alloc: the mutator is NULL", "gch_current_mutator() is NULL"}},
     {"NullType", die_null_type, {"gch_alloc: the type is NULL", NULL}},
+    {"NegativeProfileRate",
+     die_negative_profile_rate,
+     {"gch_set_mem_profile_rate(-1): the rate is negative", NULL}},
+    {"NullProfilePath",
+     die_null_profile_path,
+     {"gch_write_heap_profile: path is NULL", NULL}},
     {"WeakMapKeyNotAnObject",
      die_weak_map_key_not_an_object,
      {"EphemeronTable::Set", "not a pointer to an allocated object"}},
@@ -1926,6 +1974,7 @@ static const test_case kTests[] = {
     {"CollectionControl", test_collection_control},
     {"Gctrace", test_gctrace},
     {"AllocPathStats", test_alloc_path_stats},
+    {"HeapProfiles", test_heap_profiles},
     {"FinalizersAndCleanups", test_finalizers_and_cleanups},
     {"WeakReferences", test_weak_references},
     {"WeakCallbacksAndShade", test_weak_callbacks_and_shade},

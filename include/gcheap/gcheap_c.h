@@ -179,6 +179,10 @@ typedef struct gch_options {
   /* Count what each allocation path did (gch_read_alloc_path_stats; also
    * GCHEAP_DEBUG=allocpaths=1); no cost on the inline fast path. */
   bool alloc_path_counters;
+  /* Heap profiles: sample one allocation per this many bytes on average,
+   * with its call stack (gch_write_heap_profile); 0: off (also
+   * GCHEAP_DEBUG=memprofilerate=N). */
+  int64_t mem_profile_rate;
   /* The collector's work as Chrome trace-event JSON (Perfetto), written
    * into this file; NULL: off (also GCHEAP_DEBUG=gcevents=PATH). */
   FILE* event_trace_output;
@@ -532,6 +536,12 @@ typedef struct gch_alloc_path_stats {
   gch_alloc_path_class by_size[68]; /* class 0 unused */
 } gch_alloc_path_stats;
 void gch_read_alloc_path_stats(gch_heap* heap, gch_alloc_path_stats* out);
+/* Heap profiles (docs/debugging.md): sets the sampling rate in bytes (0:
+ * off) and returns the previous one; writes the sampled allocations as a
+ * pprof heap profile (gzipped profile.proto, for `go tool pprof`): 0 on
+ * success, -1 (the reason on stderr) if the file cannot be written. */
+int64_t gch_set_mem_profile_rate(gch_heap* heap, int64_t bytes);
+int gch_write_heap_profile(gch_heap* heap, const char* path);
 /* The start of the object containing p, as the allocation returned it, or
  * NULL if p does not point into an allocated object of this heap. */
 void* gch_object_start(const gch_heap* heap, const void* p);

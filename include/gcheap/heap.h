@@ -13,6 +13,8 @@
 #define GCHEAP_HEAP_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "gcheap/finalizers.h"
 #include "gcheap/internal/config.h"
@@ -91,6 +93,19 @@ class GCHEAP_EXPORT Heap {
   // The allocation paths' counts (gcheap/memstats.h), if
   // Options::alloc_path_counters is on.
   AllocPathStats ReadAllocPathStats();
+
+  // Heap profiles (Options::mem_profile_rate; docs/debugging.md). Sets the
+  // sampling rate in bytes (0: off) and returns the previous one.
+  int64_t SetMemProfileRate(int64_t bytes);
+  // The sampled allocations so far as a pprof heap profile (gzipped
+  // profile.proto: alloc_objects, alloc_space, inuse_objects,
+  // inuse_space), read by `go tool pprof`. "In use" counts what the
+  // sweeper has not freed yet: call Collect() first for what is live, as
+  // Go's profile reflects the last completed collection. Any thread.
+  std::string HeapProfile();
+  // The same, written to a file: false (with the reason on stderr) if it
+  // cannot be written.
+  bool WriteHeapProfile(const char* path);
 
   // Roots outside the heap. A slot holds one pointer (interior pointers
   // allowed); a range is scanned word by word, conservatively. Registering

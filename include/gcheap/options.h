@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "gcheap/type.h"
 
@@ -91,6 +92,13 @@ struct Options {
   // slow path: the inline fast path is the same either way. Also
   // GCHEAP_DEBUG=allocpaths=1.
   bool alloc_path_counters = false;
+  // Heap profiling (Heap::WriteHeapProfile, docs/debugging.md): on
+  // average one allocation per this many bytes is sampled, with its call
+  // stack, as Go's runtime.MemProfileRate (Go's default: 512 KiB; 1:
+  // every allocation). 0: off. Sampling is decided on the allocation slow
+  // path only; the inline fast path is the same either way. Also
+  // GCHEAP_DEBUG=memprofilerate=N; Heap::SetMemProfileRate changes it.
+  int64_t mem_profile_rate = 0;
   // Record the collector's work as a Chrome trace-event JSON array into
   // this file, for Perfetto or chrome://tracing (docs/debugging.md): each
   // stop, each worker's marking, each assist, barrier-buffer flushes,
