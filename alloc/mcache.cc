@@ -111,6 +111,8 @@ void gch_internal_set_type_bits_slow(gch_internal_mcache* c,
     static_cast<gcheap::internal::MCache*>(c)->SetTypeBitsSlow(
         s, idx, with_header, ptrmask);
   }
+  if (s->slot_types != nullptr)
+    s->slot_types[idx] = with_header ? nullptr : type;
 }
 
 namespace gcheap::internal {
@@ -151,6 +153,21 @@ bool MCache::Refill(SpanClass spc) {
   if (heap_->allocate_black()) {
     s->MarkFreeSlots(true);
     s->black_cached = true;
+  }
+  if (heap_->record_types() && s->small_scan) {
+    // Every typed allocation then takes gch_internal_set_type_bits_slow,
+    // which records the slot's Type.
+    GCHEAP_DCHECK(s->nelems <= 1024, "more slots than type records");
+    if (s->slot_types == nullptr) s->slot_types = heap_->AllocSlotTypes();
+    if ((s->LoadLayout() & MSpan::kLayoutStateMask) != MSpan::kLayoutMixed) {
+      const uint8_t l = s->LoadLayout();
+      const uint64_t m = (l & MSpan::kLayoutStateMask) == MSpan::kLayoutUniform
+                             ? s->uniform_mask
+                             : 0;
+      // Slot FreeIndex() gets the layout the span had (it is free: it is
+      // rewritten when allocated).
+      s->BecomeMixed(heap_->AllocTypeBits(s), s->FreeIndex(), false, m);
+    }
   }
   alloc[spc.raw()] = s;
   return true;

@@ -261,6 +261,7 @@ void MHeap::FreeSpan(MSpan* s) {
   if (s->heap_bits != nullptr) {
     TypeBitsAllocFor(s->bitmap_words)->Free(s->heap_bits);
   }
+  if (s->slot_types != nullptr) slot_types_alloc_.Free(s->slot_types);
   s->~MSpan();
   span_alloc_.Free(s);
 }
@@ -275,6 +276,17 @@ uint64_t* MHeap::AllocTypeBits(MSpan* s) {
                "out of memory: the OS refused metadata for a span's type "
                "bits");
   return static_cast<uint64_t*>(tb);
+}
+
+const void** MHeap::AllocSlotTypes() {
+  void* p;
+  {
+    SpinLockHolder h(&lock_);
+    p = slot_types_alloc_.Alloc();
+  }
+  GCHEAP_CHECK(p != nullptr,
+               "out of memory: the OS refused a span's type records");
+  return static_cast<const void**>(p);
 }
 
 MSpan* MHeap::AllocLarge(size_t size, bool noscan) {

@@ -65,6 +65,10 @@ struct MHeapOptions {
   // Count, per size class, what each allocation path did (AllocPathCounters):
   // off by default; every count is on a slow path.
   bool path_counters = false;
+  // Keep the Type of every header-less small object (MSpan::slot_types):
+  // scan spans are made mixed when cached, so every typed allocation calls
+  // out to record it. For debugging (names in heap dumps); slow.
+  bool record_types = false;
 };
 
 constexpr unsigned char kFreedByte = 0xA5;
@@ -165,6 +169,7 @@ class MHeap {
 
   // --- counters.
   AllocCounters& counters() { return counters_; }
+  bool record_types() const { return opts_.record_types; }
   // The allocation-path counters, or null when they are off.
   AllocPathCounters* path_counters() {
     return opts_.path_counters ? &path_counters_ : nullptr;
@@ -214,6 +219,8 @@ class MHeap {
   // MSpan::BecomeMixed); freed with the span. CHECK-fails if the OS refuses
   // the metadata.
   uint64_t* AllocTypeBits(MSpan* s);
+  // MSpan::slot_types for a small scan span (record_types), zeroed.
+  const void** AllocSlotTypes();
 
  private:
   void RecordFrees(MSpan* s, int nfreed);
@@ -247,6 +254,9 @@ class MHeap {
   FixAlloc typebits_alloc_[2] ABSL_GUARDED_BY(lock_) = {
       FixAlloc((MSpan::kHeapBitsWords + 8) * 8),
       FixAlloc((MSpan::kHeapBitsWords + 16) * 8)};
+  // MSpan::slot_types: a pointer per slot, at most 1024 slots (8-byte
+  // objects in one page).
+  FixAlloc slot_types_alloc_ ABSL_GUARDED_BY(lock_){1024 * sizeof(void*)};
   uintptr_t cur_arena_ ABSL_GUARDED_BY(lock_) = 0;  // committed up to
   uintptr_t cur_arena_end_ ABSL_GUARDED_BY(lock_) = 0;
   size_t heap_sys_ ABSL_GUARDED_BY(lock_) = 0;

@@ -107,6 +107,11 @@ struct MSpan : gch_internal_span {
   // starts with a type header instead; see gc/object.h). Written by the
   // allocating owner for each new object, read by markers; relaxed atomics.
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
+  // MHeapOptions::record_types: the gcheap::Type of each header-less slot
+  // (nelems entries, from MHeap::AllocSlotTypes when the span is first
+  // cached; null otherwise), so heap dumps and retention paths can name every
+  // object.
+  const void** slot_types = nullptr;
 
   // --- allocation state: written by the span's owner only.
   uint16_t alloc_count = 0;           // allocated slots; stale while cached

@@ -230,6 +230,9 @@ const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start) {
     if (s->conservative()) return "a conservative object without a header";
     // No header: name the type that set the span's layout, if one did (a
     // type of the same pointer map may share the span).
+    if (s->slot_types != nullptr && s->slot_types[idx] != nullptr) {
+      return static_cast<const Type*>(s->slot_types[idx])->name();
+    }
     const uint8_t l = s->LoadLayout() & MSpan::kLayoutStateMask;
     const auto* t = static_cast<const Type*>(
         __atomic_load_n(&s->uniform_type, __ATOMIC_RELAXED));
@@ -242,8 +245,24 @@ const char* DescribeObject(MSpan* s, uintptr_t idx, uintptr_t* start) {
   return HeaderType(header)->name();
 }
 
+void Marker::EnableCollect(std::vector<uintptr_t>* out, RootLabelFn label,
+                           void* ctx) {
+  // Greys go through CheckGrey (check_visited_ set), scans through
+  // ScanSlow (slow_scan_): the paths checkmark takes, with no mark bit.
+  static auto* unused = new std::unordered_set<uintptr_t>;
+  collect_ = out;
+  check_visited_ = unused;
+  slow_scan_ = true;
+  label_fn_ = label;
+  label_ctx_ = ctx;
+}
+
 void Marker::CheckGrey(MSpan* s, uintptr_t idx) {
   uintptr_t slot = s->ObjBase(idx);
+  if (collect_ != nullptr) {
+    collect_->push_back(slot);
+    return;
+  }
   if (!s->IsMarked(idx)) {
     if (referrer_ == 0 && conservative_roots_) return;
     if (referrer_ == 0) {

@@ -21,7 +21,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/base/attributes.h"
 #include "alloc/mheap.h"
@@ -111,6 +113,21 @@ class alignas(64) Marker {
     barrier_check_ = check;
     slow_scan_ = true;
     other_modes_ = true;
+  }
+  // Heap walks (gc/heap_walk.h): instead of marking, every object greyed
+  // (or reached by a scan) is appended to *out, seen before or not, and
+  // nothing is queued; the root code names each group of roots it greys
+  // (LabelRoots) for `label`. Scan then reports an object's referents.
+  using RootLabelFn = void (*)(void* ctx, const char* kind, uintptr_t where,
+                               const std::string& detail);
+  void EnableCollect(std::vector<uintptr_t>* out, RootLabelFn label, void* ctx);
+  bool labeling() const { return label_fn_ != nullptr; }
+  // Names the roots greyed from here on: kind ("persistent handle",
+  // "thread stack", ...), where the root lives, and a detail (a thread's
+  // id and name). Call only when labeling().
+  void LabelRoots(const char* kind, uintptr_t where,
+                  const std::string& detail = std::string()) {
+    label_fn_(label_ctx_, kind, where, detail);
   }
   // The object being scanned, for checkmark messages; 0 while scanning
   // roots.
@@ -219,6 +236,9 @@ class alignas(64) Marker {
   GcWork work_;
   Visitor visitor_;
   std::unordered_set<uintptr_t>* check_visited_ = nullptr;
+  std::vector<uintptr_t>* collect_ = nullptr;  // heap walks
+  RootLabelFn label_fn_ = nullptr;
+  void* label_ctx_ = nullptr;
   BarrierCheck* barrier_check_ = nullptr;
   bool slow_scan_ = false;  // checkmark or barrier check: Scan -> ScanSlow
   const ValueEncoding* values_ = nullptr;  // null: plain pointers

@@ -1,7 +1,5 @@
 #include "gc/pprof.h"
 
-#include "gc/symbolize.h"
-
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -10,6 +8,8 @@
 #include <ctime>
 #include <map>
 #include <unordered_map>
+
+#include "gc/symbolize.h"
 
 namespace gcheap::internal {
 
@@ -58,7 +58,9 @@ class Message {
     }
     buf_.push_back(static_cast<char>(v));
   }
-  void Tag(int field, int wire_type) { Varint(uint64_t(field) << 3 | wire_type); }
+  void Tag(int field, int wire_type) {
+    Varint(uint64_t(field) << 3 | wire_type);
+  }
   // A varint field; 0 is the default and is left out.
   void Uint(int field, uint64_t v) {
     if (v == 0) return;
@@ -88,7 +90,8 @@ class Strings {
  public:
   Strings() { Index(""); }
   int64_t Index(const std::string& s) {
-    auto [it, fresh] = index_.try_emplace(s, static_cast<int64_t>(list_.size()));
+    auto [it, fresh] =
+        index_.try_emplace(s, static_cast<int64_t>(list_.size()));
     if (fresh) list_.push_back(s);
     return it->second;
   }
@@ -121,8 +124,8 @@ void Scale(uint64_t count, uint64_t bytes, int64_t rate, int64_t* count_out,
 
 }  // namespace
 
-std::string EncodeHeapProfileProto(
-    const std::vector<MemProfileRecord>& records, int64_t rate) {
+std::string EncodeHeapProfileProto(const std::vector<MemProfileRecord>& records,
+                                   int64_t rate) {
   Message profile;
   Strings strings;
   auto value_type = [&](int field, const char* type, const char* unit) {
@@ -145,7 +148,8 @@ std::string EncodeHeapProfileProto(
     std::vector<uint64_t> locs;
     for (uintptr_t pc : r.stack) {
       const uint64_t addr = pc - 1;  // the call, not the return address
-      auto [it, fresh] = location_ids.try_emplace(addr, location_ids.size() + 1);
+      auto [it, fresh] =
+          location_ids.try_emplace(addr, location_ids.size() + 1);
       if (fresh) location_order.push_back(addr);
       locs.push_back(it->second);
     }
@@ -155,10 +159,10 @@ std::string EncodeHeapProfileProto(
     Scale(inuse, inuse * r.size, rate, &inuse_n, &inuse_b);
     Message sample;
     sample.Packed(kSampleLocationId, locs);
-    sample.Packed(kSampleValue,
-                  {static_cast<uint64_t>(alloc_n), static_cast<uint64_t>(alloc_b),
-                   static_cast<uint64_t>(inuse_n),
-                   static_cast<uint64_t>(inuse_b)});
+    sample.Packed(
+        kSampleValue,
+        {static_cast<uint64_t>(alloc_n), static_cast<uint64_t>(alloc_b),
+         static_cast<uint64_t>(inuse_n), static_cast<uint64_t>(inuse_b)});
     Message label;
     label.Int(kLabelKey, bytes_key);
     label.Int(kLabelNum, static_cast<int64_t>(r.size));
@@ -186,7 +190,8 @@ std::string EncodeHeapProfileProto(
     std::string symbol;
     const std::string name = symbols.FunctionName(addr, &symbol);
     if (!name.empty()) {
-      auto [it, fresh] = function_ids.try_emplace(symbol, function_ids.size() + 1);
+      auto [it, fresh] =
+          function_ids.try_emplace(symbol, function_ids.size() + 1);
       if (fresh) {
         Message fn;
         fn.Uint(kFnId, it->second);

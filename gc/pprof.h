@@ -36,8 +36,8 @@ std::string EncodeHeapProfile(const std::vector<MemProfileRecord>& records,
 
 // Parts, for tests: the uncompressed profile.proto message, and a gzip
 // member holding `data` (stored blocks).
-std::string EncodeHeapProfileProto(
-    const std::vector<MemProfileRecord>& records, int64_t rate);
+std::string EncodeHeapProfileProto(const std::vector<MemProfileRecord>& records,
+                                   int64_t rate);
 std::string Gzip(const std::string& data);
 uint32_t Crc32(const void* data, size_t n);
 

@@ -51,6 +51,7 @@ void CallQueue::Shutdown() {
 
 void CallQueue::MarkRoots(Marker& m) {
   MutexLock l(&mu_);
+  if (m.labeling()) m.LabelRoots("finalizer queue", 0);
   for (const QueuedCall& c : calls_) {
     m.Grey(reinterpret_cast<uintptr_t>(c.object));
     m.Grey(reinterpret_cast<uintptr_t>(c.arg));
@@ -221,6 +222,9 @@ void Specials::MarkRoots(Marker& m) {
     SpinLockHolder h(&sh.lock);
     for (auto& [span, rec] : sh.spans) {
       for (auto& [slot, o] : rec.objects) {
+        if (m.labeling()) {
+          m.LabelRoots("finalizer or cleanup of object", slot);
+        }
         if (o.finalizer != nullptr) {
           // Everything the object reaches, not the object itself.
           if (!span->spanclass.noscan()) m.Scan(slot);

@@ -30,7 +30,8 @@ struct Symbolizer::Object {
     const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
+    if (fstat(fd, &st) != 0 ||
+        st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
       close(fd);
       return;
     }
@@ -40,10 +41,9 @@ struct Symbolizer::Object {
     if (map == MAP_FAILED) return;
     Parse(static_cast<const unsigned char*>(map), size);
     munmap(map, size);
-    std::sort(functions.begin(), functions.end(),
-              [](const Function& a, const Function& b) {
-                return a.value < b.value;
-              });
+    std::sort(
+        functions.begin(), functions.end(),
+        [](const Function& a, const Function& b) { return a.value < b.value; });
   }
 
   void Parse(const unsigned char* base, size_t size) {
@@ -71,7 +71,8 @@ struct Symbolizer::Object {
     const Elf64_Shdr& strtab = sh[table->sh_link];
     if (strtab.sh_offset + strtab.sh_size > size) return;
     const char* strs = reinterpret_cast<const char*>(base + strtab.sh_offset);
-    const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + table->sh_offset);
+    const auto* syms =
+        reinterpret_cast<const Elf64_Sym*>(base + table->sh_offset);
     const size_t n = table->sh_size / sizeof(Elf64_Sym);
     for (size_t i = 0; i < n; i++) {
       const Elf64_Sym& s = syms[i];
@@ -128,8 +129,8 @@ int AddObject(dl_phdr_info* info, size_t, void* data) {
     if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
     const uint64_t start = (info->dlpi_addr + ph.p_vaddr) & ~(page - 1);
     const uint64_t limit = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
-    st->segments->push_back(Symbolizer::Segment{
-        start, limit, ph.p_offset & ~(page - 1), file});
+    st->segments->push_back(
+        Symbolizer::Segment{start, limit, ph.p_offset & ~(page - 1), file});
     st->segment_object->push_back(object);
   }
   return 0;

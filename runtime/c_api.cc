@@ -219,6 +219,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.gcpacertrace = c.gcpacertrace;
   o.alloc_path_counters = c.alloc_path_counters;
   o.mem_profile_rate = c.mem_profile_rate;
+  o.record_types = c.record_types;
   o.event_trace_output = c.event_trace_output;
   o.trace_output = c.trace_output;
   o.background_scavenger = c.background_scavenger;
@@ -260,6 +261,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->gcpacertrace = o.gcpacertrace;
   c->alloc_path_counters = o.alloc_path_counters;
   c->mem_profile_rate = o.mem_profile_rate;
+  c->record_types = o.record_types;
   c->event_trace_output = o.event_trace_output;
   c->trace_output = o.trace_output;
   c->background_scavenger = o.background_scavenger;
@@ -756,6 +758,29 @@ int gch_write_heap_profile(gch_heap* heap, const char* path) GCHEAP_C_TRY {
   Heap* h = HeapOf(heap, __func__);
   Need(path, __func__, "path");
   return h->WriteHeapProfile(path) ? 0 : -1;
+}
+GCHEAP_C_CATCH
+
+size_t gch_retention_path(gch_heap* heap, const void* object, char* buf,
+                          size_t n, bool* found) GCHEAP_C_TRY {
+  Heap* h = HeapOf(heap, __func__);
+  if (n > 0) Need(buf, __func__, "buf");
+  const gcheap::RetentionPath p = h->FindRetentionPath(object);
+  if (found != nullptr) *found = p.found;
+  const std::string text = p.ToString();
+  if (n > 0) {
+    const size_t k = text.size() < n - 1 ? text.size() : n - 1;
+    memcpy(buf, text.data(), k);
+    buf[k] = 0;
+  }
+  return text.size();
+}
+GCHEAP_C_CATCH
+
+int gch_write_heap_dump(gch_heap* heap, const char* path) GCHEAP_C_TRY {
+  Heap* h = HeapOf(heap, __func__);
+  Need(path, __func__, "path");
+  return h->WriteHeapDump(path) ? 0 : -1;
 }
 GCHEAP_C_CATCH
 

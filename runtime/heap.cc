@@ -21,7 +21,8 @@ namespace {
 // gccheckmark=1,
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC),
-// memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH.
+// memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH,
+// gctypes=1.
 Options WithDebugEnv(Options o, FILE** owned_events,
                      std::string* heap_profile_path) {
   const char* env = getenv("GCHEAP_DEBUG");
@@ -54,6 +55,8 @@ Options WithDebugEnv(Options o, FILE** owned_events,
       o.barrier_check = p[15] != '0';
     } else if (len > 10 && strncmp(p, "gcpercent=", 10) == 0) {
       o.gc_percent = atoi(p + 10);
+    } else if (len > 8 && strncmp(p, "gctypes=", 8) == 0) {
+      o.record_types = p[8] != '0';
     } else if (len > 15 && strncmp(p, "memprofilerate=", 15) == 0) {
       o.mem_profile_rate = atoll(p + 15);
     } else if (len > 12 && strncmp(p, "heapprofile=", 12) == 0) {
@@ -98,6 +101,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   mo.background_scavenger = opts_.background_scavenger;
   mo.poison_freed = opts_.gc_stress > 0;
   mo.path_counters = opts_.alloc_path_counters;
+  mo.record_types = opts_.record_types;
   mheap_ = std::make_unique<MHeap>(mo);
   mheap_->set_mem_profile_rate(opts_.mem_profile_rate);
   ps_ = std::vector<P>(opts_.max_procs);

@@ -60,6 +60,7 @@
 #include "base/mutex.h"
 #include "base/spinlock.h"
 #include "gc/gc.h"
+#include "gc/heap_walk.h"
 #include "gc/mem_profile.h"
 #include "gc/specials.h"
 #include "gcheap/heap.h"
@@ -229,6 +230,11 @@ class HeapImpl : public CollectorEnv {
   void RecordAllocSample(const Mutator& m, void* slot, void* object,
                          size_t size);
   MemProfile& mem_profile() { return mem_profile_; }
+  // Calls fn with the heap's graph (gc/heap_walk.h), the world stopped and
+  // the sweepers kept out; self: the calling thread's mutator, if it is
+  // one of this heap's (the runtime's frames left out of its stack scan).
+  // runtime/retention.cc.
+  void WalkHeap(const std::function<void(HeapWalk&, Mutator*)>& fn);
   // Writes the heap profile (gc/pprof.h) to path; on failure prints why to
   // stderr and returns false.
   bool WriteHeapProfileFile(const std::string& path);
@@ -493,6 +499,8 @@ extern constinit thread_local Mutator* tls_current
 void InstallAsanReporter();
 // Clears 8 KiB of stack below the caller (see sched.cc).
 void ClearStackBelow();
+// "thread 1234 (name)": a mutator's thread, as heap walks name roots.
+std::string ThreadDetail(const MutatorState* st);
 // Points the calling thread's write barrier at a heap's marking flag (null:
 // the thread detached).
 void SetThreadBarrierFlag(const std::atomic<bool>* flag);

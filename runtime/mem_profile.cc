@@ -34,8 +34,8 @@ bool HeapImpl::WriteHeapProfileFile(const std::string& path) {
   const bool ok = fwrite(data.data(), 1, data.size(), f) == data.size();
   const int err = errno;
   if (fclose(f) != 0 || !ok) {
-    fprintf(stderr, "gcheap: heap profile %s: cannot write: %s\n",
-            path.c_str(), strerror(ok ? errno : err));
+    fprintf(stderr, "gcheap: heap profile %s: cannot write: %s\n", path.c_str(),
+            strerror(ok ? errno : err));
     return false;
   }
   return true;

@@ -329,6 +329,7 @@ void PoolRegistry::Rotate(CallQueue* calls) {
 void PoolRegistry::Mark(Marker& m) {
   MutexLock l(&mu_);
   for (PoolBase* p : pools_) {
+    if (m.labeling()) m.LabelRoots("pool", reinterpret_cast<uintptr_t>(p));
     if (p->heap_objects_) p->MarkRoots(m);
   }
 }

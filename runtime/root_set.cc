@@ -202,9 +202,16 @@ void RootSet::AddStaticData() {
 void RootSet::Mark(Marker& m, CollectorEnv::RootBytes* rb) {
   {
     MutexLock l(&mu_);
-    for (void** slot : slots_) m.Grey(reinterpret_cast<uintptr_t>(*slot));
+    const bool label = m.labeling();
+    for (void** slot : slots_) {
+      if (label) m.LabelRoots("root slot", reinterpret_cast<uintptr_t>(slot));
+      m.Grey(reinterpret_cast<uintptr_t>(*slot));
+    }
     rb->globals += slots_.size() * sizeof(void*);
     for (const Range& r : static_ranges_) {
+      if (label) {
+        m.LabelRoots("static data", reinterpret_cast<uintptr_t>(r.begin));
+      }
       // Memory the program does not hand over (sanitizer redzones between
       // globals, other threads' plain stores): read as stacks are.
       m.ScanRangeUnsafe(r.begin, r.end);
@@ -212,17 +219,31 @@ void RootSet::Mark(Marker& m, CollectorEnv::RootBytes* rb) {
           static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
     }
     for (const Range& r : ranges_) {
+      if (label) {
+        m.LabelRoots("root range", reinterpret_cast<uintptr_t>(r.begin));
+      }
       m.ScanRange(r.begin, r.end);
       rb->globals +=
           static_cast<const char*>(r.end) - static_cast<const char*>(r.begin);
     }
-    for (const auto& c : callbacks_) c.fn(m.visitor(), c.arg);
+    for (const auto& c : callbacks_) {
+      if (label) {
+        m.LabelRoots("root callback", reinterpret_cast<uintptr_t>(c.fn));
+      }
+      c.fn(m.visitor(), c.arg);
+    }
   }
   SpinLockHolder h(&persistent_lock_);
+  const bool label = m.labeling();
   for (void** chunk : persistent_chunks_) {
     for (size_t i = 0; i < kPersistentChunk; i++) {
       auto v = reinterpret_cast<uintptr_t>(chunk[i]);
-      if ((v & kFreeSlotBit) == 0 && v != 0) m.Grey(v);
+      if ((v & kFreeSlotBit) != 0 || v == 0) continue;
+      if (label) {
+        m.LabelRoots("persistent handle",
+                     reinterpret_cast<uintptr_t>(&chunk[i]));
+      }
+      m.Grey(v);
     }
   }
 }

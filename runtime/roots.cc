@@ -1,7 +1,10 @@
 // Roots at mark start: the program's registered roots (runtime/root_set.h),
 // finalizer queues, Pools, and each mutator's stack (conservative) or
 // handle stack (precise). See runtime/heap_impl.h.
+#include <pthread.h>
+
 #include <algorithm>
+#include <string>
 
 #include "base/check.h"
 #include "gcheap/handles.h"
@@ -21,8 +24,18 @@ void HeapImpl::ScanPendingStore(Marker& m, MutatorState* st) {
                               reinterpret_cast<const void*>(top));
 }
 
+std::string ThreadDetail(const MutatorState* st) {
+  char name[32] = "";
+  pthread_getname_np(st->thread, name, sizeof name);
+  std::string out = "thread " + std::to_string(st->tid);
+  if (name[0] != 0) out += std::string(" (") + name + ")";
+  return out;
+}
+
 void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
+  const bool label = m.labeling();
   if (opts_.stack_scanning == StackScanning::kPrecise) {
+    if (label) m.LabelRoots("thread handles", 0, ThreadDetail(st));
     for (size_t i = 0; i < st->handle_top; i++) {
       void* v =
           st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];
@@ -36,6 +49,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
   // pointer as the signal found them. Otherwise what it saved when it
   // parked, released its P or entered the runtime.
   const bool sig = st->sig_parked;
+  if (label) m.LabelRoots("thread registers", 0, ThreadDetail(st));
   if (sig) {
     m.ScanRangeUnsafe(st->sig_regs, st->sig_regs + 16);
   } else {
@@ -47,6 +61,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
   if (!sig && st->runtime_frames > lo) lo = st->runtime_frames;
   if (stack_scan_hook_) stack_scan_hook_(lo, st->stack_hi, sp);
   if (sp != 0 && lo < st->stack_hi) {
+    if (label) m.LabelRoots("thread stack", st->stack_hi, ThreadDetail(st));
     m.ScanRangeUnsafe(reinterpret_cast<const void*>(lo),
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - lo;
@@ -54,6 +69,7 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
   ScanPendingStore(m, st);
   m.SetConservativeRoots(false);
   // Handles work in conservative mode too.
+  if (label) m.LabelRoots("thread handles", 0, ThreadDetail(st));
   for (size_t i = 0; i < st->handle_top; i++) {
     void* v =
         st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];

@@ -1009,6 +1009,45 @@ static void test_heap_profiles(void) {
   gch_heap_free(h);
 }
 
+/* Why an object is alive, and the heap dump. */
+static void test_retention(void) {
+  gch_options o = small_options();
+  gch_heap* h = gch_heap_new(&o);
+  gch_mutator* m = gch_attach(h);
+  Pair* a = (Pair*)gch_alloc(m, pair_type);
+  Pair* b = (Pair*)gch_alloc(m, pair_type);
+  gch_write_barrier((void**)&a->cdr, b);
+  gch_persistent* root = gch_persistent_new(h, a);
+  char buf[512];
+  bool found = false;
+  size_t len = gch_retention_path(h, b, buf, sizeof buf, &found);
+  CHECK(found);
+  CHECK(len == strlen(buf));
+  CHECK(strstr(buf, "is reachable from persistent handle") != NULL);
+  CHECK(strstr(buf, "+8 -> ") != NULL);
+  char tiny[8];
+  CHECK(gch_retention_path(h, b, tiny, sizeof tiny, NULL) == len);
+  CHECK(strlen(tiny) == 7); /* cut short, terminated */
+  CHECK(gch_retention_path(h, b, NULL, 0, NULL) == len);
+  char path[] = "/tmp/gcheap_c_dump_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  CHECK(gch_write_heap_dump(h, path) == 0);
+  FILE* f = fopen(path, "r");
+  char line[64] = "";
+  if (f != NULL) {
+    CHECK(fgets(line, sizeof line, f) != NULL);
+    fclose(f);
+  }
+  unlink(path);
+  CHECK(strcmp(line, "gcheap heap dump 1\n") == 0);
+  CHECK(gch_write_heap_dump(h, "/nonexistent-dir/dump") == -1);
+  gch_persistent_free(root);
+  gch_detach(h);
+  gch_heap_free(h);
+}
+
 static void test_gctrace(void) {
   FILE* out = tmpfile();
   CHECK(out != NULL);
@@ -1532,6 +1571,11 @@ static void die_null_profile_path(void) {
   gch_write_heap_profile(death_heap(), NULL);
 }
 
+static void die_retention_of_a_non_object(void) {
+  static int not_heap;
+  gch_retention_path(death_heap(), &not_heap, NULL, 0, NULL);
+}
+
 static void die_bad_offset(void) {
   static const size_t offsets[] = {0, 12};
   gch_type_pointers("Pair", 24, offsets, 2);
@@ -1762,6 +1806,9 @@ static const death_case kDeaths[] = {
     {"NegativeProfileRate",
      die_negative_profile_rate,
      {"gch_set_mem_profile_rate(-1): the rate is negative", NULL}},
+    {"RetentionOfANonObject",
+     die_retention_of_a_non_object,
+     {"FindRetentionPath", "not a pointer to an allocated object"}},
     {"NullProfilePath",
      die_null_profile_path,
      {"gch_write_heap_profile: path is NULL", NULL}},
@@ -1975,6 +2022,7 @@ static const test_case kTests[] = {
     {"Gctrace", test_gctrace},
     {"AllocPathStats", test_alloc_path_stats},
     {"HeapProfiles", test_heap_profiles},
+    {"Retention", test_retention},
     {"FinalizersAndCleanups", test_finalizers_and_cleanups},
     {"WeakReferences", test_weak_references},
     {"WeakCallbacksAndShade", test_weak_callbacks_and_shade},

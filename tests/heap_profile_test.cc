@@ -108,7 +108,7 @@ struct Profile {
   std::vector<std::string> strings;
   std::vector<std::string> sample_types;
   std::vector<Sample> samples;
-  std::map<uint64_t, std::string> function_names;        // by function id
+  std::map<uint64_t, std::string> function_names;          // by function id
   std::map<uint64_t, std::vector<uint64_t>> location_fns;  // loc -> fn ids
   int64_t period = 0;
   std::string drop_frames;
@@ -199,8 +199,8 @@ struct Cell {
 constexpr gcheap::Type kCellType = GCHEAP_TYPE(Cell, next);
 
 // Allocates n cells; keeps them in a list from *head when head is given.
-__attribute__((noinline)) void AllocateCellsHere(gcheap::Mutator& m, long n,
-                                                 gcheap::Persistent<Cell>* head) {
+__attribute__((noinline)) void AllocateCellsHere(
+    gcheap::Mutator& m, long n, gcheap::Persistent<Cell>* head) {
   for (long i = 0; i < n; i++) {
     Cell* c = m.New<Cell>(kCellType);
     c->payload[0] = i;
@@ -242,9 +242,9 @@ TEST_F(HeapProfileTest, OffByDefaultTheProfileIsEmpty) {
   AllocateCellsHere(*m_, 10000, nullptr);
   const Profile p = Decode(heap_->HeapProfile());
   EXPECT_EQ(p.samples.size(), 0u);
-  EXPECT_EQ(p.sample_types, (std::vector<std::string>{
-                                "alloc_objects", "alloc_space",
-                                "inuse_objects", "inuse_space"}));
+  EXPECT_EQ(p.sample_types,
+            (std::vector<std::string>{"alloc_objects", "alloc_space",
+                                      "inuse_objects", "inuse_space"}));
 }
 
 TEST_F(HeapProfileTest, RateOneRecordsEveryAllocationWithItsFunction) {

@@ -30,6 +30,7 @@
 #include "gcheap/options.h"     // IWYU pragma: export
 #include "gcheap/pool.h"        // IWYU pragma: export
 #include "gcheap/ref.h"         // IWYU pragma: export
+#include "gcheap/retention.h"   // IWYU pragma: export
 #include "gcheap/type.h"        // IWYU pragma: export
 #include "gcheap/weak.h"        // IWYU pragma: export
 

@@ -183,6 +183,10 @@ typedef struct gch_options {
    * with its call stack (gch_write_heap_profile); 0: off (also
    * GCHEAP_DEBUG=memprofilerate=N). */
   int64_t mem_profile_rate;
+  /* Keep every object's type, so heap dumps and retention paths name each
+   * object (costs memory and speed: for debugging; also
+   * GCHEAP_DEBUG=gctypes=1). */
+  bool record_types;
   /* The collector's work as Chrome trace-event JSON (Perfetto), written
    * into this file; NULL: off (also GCHEAP_DEBUG=gcevents=PATH). */
   FILE* event_trace_output;
@@ -542,6 +546,18 @@ void gch_read_alloc_path_stats(gch_heap* heap, gch_alloc_path_stats* out);
  * success, -1 (the reason on stderr) if the file cannot be written. */
 int64_t gch_set_mem_profile_rate(gch_heap* heap, int64_t bytes);
 int gch_write_heap_profile(gch_heap* heap, const char* path);
+/* Why an object is alive (gcheap::Heap::FindRetentionPath,
+ * docs/debugging.md): writes a shortest chain of references from a root
+ * to `object` as text into buf (at most n bytes, NUL-terminated, cut
+ * short if it does not fit) and returns the text's full length, as
+ * snprintf does; 1 if a root reaches the object is told by *found (may be
+ * NULL). `object` must start an object of this heap. */
+size_t gch_retention_path(gch_heap* heap, const void* object, char* buf,
+                          size_t n, bool* found);
+/* Every reachable object, reference and root, as text (the heap dump
+ * format of docs/debugging.md; tools/heap_dominators.py reads it): 0 on
+ * success, -1 (the reason on stderr) if the file cannot be written. */
+int gch_write_heap_dump(gch_heap* heap, const char* path);
 /* The start of the object containing p, as the allocation returned it, or
  * NULL if p does not point into an allocated object of this heap. */
 void* gch_object_start(const gch_heap* heap, const void* p);

@@ -21,6 +21,7 @@
 #include "gcheap/memstats.h"
 #include "gcheap/mutator.h"
 #include "gcheap/options.h"
+#include "gcheap/retention.h"
 #include "gcheap/type.h"
 
 namespace gcheap {
@@ -106,6 +107,23 @@ class GCHEAP_EXPORT Heap {
   // The same, written to a file: false (with the reason on stderr) if it
   // cannot be written.
   bool WriteHeapProfile(const char* path);
+
+  // Why an object is alive (docs/debugging.md): a shortest chain of
+  // references from a root to `object` (which must be the start of an
+  // object of this heap, else a clear error), with each root's kind and
+  // each link's type and field offset. Walks the heap with the world
+  // stopped (a pause as long as the walk). The calling thread's own
+  // references to `object` (the argument it passed, in its registers or
+  // frames) are not counted as a reason, and its stack is searched last
+  // (it often holds objects of the path it asks about): a path from
+  // another root is preferred. Any thread.
+  RetentionPath FindRetentionPath(const void* object);
+  // Every object reachable from the roots, with its type and size, every
+  // reference between them (with field offsets) and every root, as text
+  // (the format is in docs/debugging.md); tools/heap_dominators.py turns
+  // it into what retains the most bytes. World stopped for the walk.
+  // False (with the reason on stderr) if the file cannot be written.
+  bool WriteHeapDump(const char* path);
 
   // Roots outside the heap. A slot holds one pointer (interior pointers
   // allowed); a range is scanned word by word, conservatively. Registering

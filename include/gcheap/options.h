@@ -99,6 +99,14 @@ struct Options {
   // path only; the inline fast path is the same either way. Also
   // GCHEAP_DEBUG=memprofilerate=N; Heap::SetMemProfileRate changes it.
   int64_t mem_profile_rate = 0;
+  // Keep the Type of every object, for heap dumps and retention paths
+  // (Heap::WriteHeapDump, Heap::FindRetentionPath): small objects without
+  // a header otherwise share their span's layout, and where types of
+  // different layouts share a span they are named only by how they are
+  // laid out ("an object with a pointer map"). Costs a word per slot of
+  // each scan span and an out-of-line call per typed allocation: for
+  // debugging. Also GCHEAP_DEBUG=gctypes=1.
+  bool record_types = false;
   // Record the collector's work as a Chrome trace-event JSON array into
   // this file, for Perfetto or chrome://tracing (docs/debugging.md): each
   // stop, each worker's marking, each assist, barrier-buffer flushes,
