@@ -86,9 +86,10 @@ __attribute__((noinline)) const void* Serve(gcheap::Mutator& m, Interp* vm,
   const void* first_scratch = nullptr;
   for (long n = 0; n < 500; n++) {
     *sum += RunRequest(m, vm, n);
-    if (n == 0) first_scratch = vm->top.Get() == nullptr
-                                    ? vm->cache->history.Get()[0]->scratch.Get()
-                                    : nullptr;
+    if (n == 0)
+      first_scratch = vm->top.Get() == nullptr
+                          ? vm->cache->history.Get()[0]->scratch.Get()
+                          : nullptr;
   }
   return first_scratch;
 }
@@ -107,8 +108,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 64; i++) {
     auto* name = static_cast<char*>(m.AllocateNoscan(16));
     std::snprintf(name, 16, "global%u", static_cast<unsigned>(i) % 100u);
-    gcheap::WriteBarrier(
-        reinterpret_cast<void**>(&vm->globals->names.Get()[i]), name);
+    gcheap::WriteBarrier(reinterpret_cast<void**>(&vm->globals->names.Get()[i]),
+                         name);
   }
   vm->cache = m.New<CallSiteCache>(kCacheType);
 
@@ -116,11 +117,11 @@ int main(int argc, char** argv) {
   const void* first_scratch = Serve(m, vm.Get(), &sum);
   heap.Collect();
   const gcheap::MemStats s = heap.ReadMemStats();
-  std::printf("500 requests done (checksum %ld); HeapAlloc=%llu KB after a "
-              "collection\n",
-              sum, static_cast<unsigned long long>(s.heap_alloc >> 10));
-  std::printf("%s",
-              heap.FindRetentionPath(first_scratch).ToString().c_str());
+  std::printf(
+      "500 requests done (checksum %ld); HeapAlloc=%llu KB after a "
+      "collection\n",
+      sum, static_cast<unsigned long long>(s.heap_alloc >> 10));
+  std::printf("%s", heap.FindRetentionPath(first_scratch).ToString().c_str());
   const bool ok = heap.WriteHeapDump(dump);
   if (ok) std::printf("heap dump written to %s\n", dump);
   heap.DetachCurrentThread();

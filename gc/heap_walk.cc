@@ -77,8 +77,7 @@ long HeapWalk::FieldOffset(const Object& from, const Object& to) const {
   return -1;
 }
 
-bool HeapWalk::PathTo(uintptr_t target, Root* root,
-                      std::vector<Object>* chain,
+bool HeapWalk::PathTo(uintptr_t target, Root* root, std::vector<Object>* chain,
                       const std::function<bool(const Root&)>& skip) {
   // Breadth first: parent[x] is the object x was first reached from (0:
   // from a root, root_of[x] says which).

@@ -38,6 +38,8 @@ enum MappingField {
   kMapOffset = 4,
   kMapFilename = 5,
   kMapHasFunctions = 7,
+  kMapHasFilenames = 8,
+  kMapHasLineNumbers = 9,
 };
 enum LocationField {
   kLocId = 1,
@@ -45,8 +47,14 @@ enum LocationField {
   kLocAddress = 3,
   kLocLine = 4
 };
-enum LineField { kLineFunctionId = 1 };
-enum FunctionField { kFnId = 1, kFnName = 2, kFnSystemName = 3 };
+enum LineField { kLineFunctionId = 1, kLineLine = 2 };
+enum FunctionField {
+  kFnId = 1,
+  kFnName = 2,
+  kFnSystemName = 3,
+  kFnFilename = 4,
+  kFnStartLine = 5
+};
 
 // A protobuf message being written.
 class Message {
@@ -179,6 +187,8 @@ std::string EncodeHeapProfileProto(const std::vector<MemProfileRecord>& records,
     m.Uint(kMapOffset, segs[i].file_offset);
     m.Int(kMapFilename, strings.Index(segs[i].file));
     m.Uint(kMapHasFunctions, 1);
+    m.Uint(kMapHasFilenames, 1);
+    m.Uint(kMapHasLineNumbers, 1);
     profile.Sub(kMapping, m);
   }
   std::map<std::string, uint64_t> function_ids;  // by symbol
@@ -187,20 +197,22 @@ std::string EncodeHeapProfileProto(const std::vector<MemProfileRecord>& records,
     loc.Uint(kLocId, location_ids[addr]);
     loc.Uint(kLocMappingId, static_cast<uint64_t>(symbols.SegmentOf(addr) + 1));
     loc.Uint(kLocAddress, addr);
-    std::string symbol;
-    const std::string name = symbols.FunctionName(addr, &symbol);
-    if (!name.empty()) {
+    Symbolizer::Frame frame;
+    if (symbols.Lookup(addr, &frame)) {
       auto [it, fresh] =
-          function_ids.try_emplace(symbol, function_ids.size() + 1);
+          function_ids.try_emplace(frame.symbol, function_ids.size() + 1);
       if (fresh) {
         Message fn;
         fn.Uint(kFnId, it->second);
-        fn.Int(kFnName, strings.Index(name));
-        fn.Int(kFnSystemName, strings.Index(symbol));
+        fn.Int(kFnName, strings.Index(frame.name));
+        fn.Int(kFnSystemName, strings.Index(frame.symbol));
+        fn.Int(kFnFilename, strings.Index(frame.function_file));
+        fn.Int(kFnStartLine, frame.function_line);
         profile.Sub(kFunction, fn);
       }
       Message line;
       line.Uint(kLineFunctionId, it->second);
+      line.Int(kLineLine, frame.line);
       loc.Sub(kLocLine, line);
     }
     profile.Sub(kLocation, loc);

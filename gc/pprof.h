@@ -9,8 +9,9 @@
 //              1 - exp(-s/rate)), and a "bytes" label (the slot size)
 //   locations  one per return address (address - 1: the call
 //              instruction), in the mapping that holds it, with the
-//              function that holds it (gc/symbolize.h): `go tool pprof`
-//              symbolizes only Go binaries, so the profile names them
+//              function that holds it and its source line
+//              (gc/symbolize.h): `go tool pprof` symbolizes only Go
+//              binaries, so the profile names them
 //   mappings   the executable segments of the program and its libraries
 //   drop       drop_frames names gcheap's own functions, so a stack that
 //              still holds runtime frames starts at the program's

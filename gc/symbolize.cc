@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "gc/dwarf_line.h"
+
 namespace gcheap::internal {
 
 struct Symbolizer::Object {
@@ -23,6 +25,7 @@ struct Symbolizer::Object {
     std::string name;  // mangled
   };
   std::vector<Function> functions;  // by value
+  DwarfLines lines;
 
   // Reads the ELF symbol table of `file`.
   void Load() {
@@ -68,6 +71,7 @@ struct Symbolizer::Object {
         table->sh_entsize != sizeof(Elf64_Sym)) {
       return;
     }
+    ParseLines(base, size, eh, sh);
     const Elf64_Shdr& strtab = sh[table->sh_link];
     if (strtab.sh_offset + strtab.sh_size > size) return;
     const char* strs = reinterpret_cast<const char*>(base + strtab.sh_offset);
@@ -83,6 +87,42 @@ struct Symbolizer::Object {
         continue;
       }
       functions.push_back(Function{s.st_value, s.st_size, strs + s.st_name});
+    }
+  }
+
+  // The DWARF line table, from .debug_line and the string sections it
+  // refers to (uncompressed only).
+  void ParseLines(const unsigned char* base, size_t size, const Elf64_Ehdr* eh,
+                  const Elf64_Shdr* sh) {
+    if (eh->e_shstrndx >= eh->e_shnum) return;
+    const Elf64_Shdr& names = sh[eh->e_shstrndx];
+    if (names.sh_offset + names.sh_size > size) return;
+    const unsigned char* line = nullptr;
+    const unsigned char* line_str = nullptr;
+    const unsigned char* str = nullptr;
+    size_t line_n = 0, line_str_n = 0, str_n = 0;
+    for (int i = 0; i < eh->e_shnum; i++) {
+      const Elf64_Shdr& s = sh[i];
+      if (s.sh_name >= names.sh_size || s.sh_type == SHT_NOBITS ||
+          (s.sh_flags & SHF_COMPRESSED) != 0 ||
+          s.sh_offset + s.sh_size > size) {
+        continue;
+      }
+      const char* name =
+          reinterpret_cast<const char*>(base + names.sh_offset + s.sh_name);
+      if (std::strcmp(name, ".debug_line") == 0) {
+        line = base + s.sh_offset;
+        line_n = s.sh_size;
+      } else if (std::strcmp(name, ".debug_line_str") == 0) {
+        line_str = base + s.sh_offset;
+        line_str_n = s.sh_size;
+      } else if (std::strcmp(name, ".debug_str") == 0) {
+        str = base + s.sh_offset;
+        str_n = s.sh_size;
+      }
+    }
+    if (line != nullptr) {
+      lines.Parse(line, line_n, line_str, line_str_n, str, str_n);
     }
   }
 
@@ -162,21 +202,40 @@ int Symbolizer::SegmentOf(uint64_t addr) const {
   return -1;
 }
 
-std::string Symbolizer::FunctionName(uint64_t addr, std::string* symbol) {
-  symbol->clear();
+bool Symbolizer::Lookup(uint64_t addr, Frame* out) {
+  *out = Frame();
   const int seg = SegmentOf(addr);
-  if (seg < 0) return "";
+  if (seg < 0) return false;
   Object* o = objects_[segment_object_[seg]];
-  const Object::Function* f = o->Find(addr - o->bias);
-  if (f == nullptr) return "";
-  *symbol = f->name;
+  const uint64_t value = addr - o->bias;
+  const Object::Function* f = o->Find(value);
+  if (f == nullptr) return false;
+  out->symbol = f->name;
   int status = 0;
   char* demangled =
       abi::__cxa_demangle(f->name.c_str(), nullptr, nullptr, &status);
-  if (status != 0 || demangled == nullptr) return f->name;
-  std::string out = demangled;
-  std::free(demangled);
-  return out;
+  if (status == 0 && demangled != nullptr) {
+    out->name = demangled;
+    std::free(demangled);
+  } else {
+    out->name = f->name;
+  }
+  std::string file;
+  int line = 0;
+  if (o->lines.empty() ||
+      !o->lines.Find(f->value, &out->function_file, &out->function_line) ||
+      !o->lines.Find(value, &file, &line)) {
+    return true;
+  }
+  // Inlined code has its own file's lines: report the call site in the
+  // function's own file instead.
+  out->line =
+      file == out->function_file
+          ? line
+          : o->lines.Outer(value, f->value,
+                           f->size != 0 ? f->value + f->size : value + 1,
+                           out->function_file);
+  return true;
 }
 
 }  // namespace gcheap::internal

@@ -10,9 +10,13 @@
 //             from its file: functions by address, names demangled
 //             (abi::__cxa_demangle). Binaries stripped of .symtab name
 //             only their exported functions.
+//   lines     the object's DWARF line table, if it was built with -g
+//             (gc/dwarf_line.h): the source file and line of an address,
+//             and of the function's start. Inlined code is reported at
+//             its call site in the enclosing function's file.
 //
-// Names only: no file or line (that would need DWARF); an address in no
-// known function gets none, and pprof shows it as its object's name.
+// An address in no known function gets nothing; pprof shows it as its
+// object's name.
 #ifndef GCHEAP_GC_SYMBOLIZE_H_
 #define GCHEAP_GC_SYMBOLIZE_H_
 
@@ -38,10 +42,16 @@ class Symbolizer {
   const std::vector<Segment>& segments() const { return segments_; }
   // The index in segments() of the segment holding addr, or -1.
   int SegmentOf(uint64_t addr) const;
-  // The demangled name of the function holding addr (and its symbol name,
-  // mangled, in *symbol), or "" if unknown. Reads the object's symbol
-  // table on first use.
-  std::string FunctionName(uint64_t addr, std::string* symbol);
+  struct Frame {
+    std::string name;           // demangled
+    std::string symbol;         // as in the symbol table
+    std::string function_file;  // where the function starts, or ""
+    int function_line = 0;
+    int line = 0;  // of addr, in function_file; 0: unknown
+  };
+  // What holds addr: false if no function is known. Reads the object's
+  // symbol and line tables on first use.
+  bool Lookup(uint64_t addr, Frame* out);
 
  private:
   struct Object;

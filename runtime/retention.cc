@@ -85,42 +85,41 @@ Heap::FindRetentionPath(const void* object) {
   uintptr_t slot;
   impl_->ResolveObjectStart(object, "FindRetentionPath", &span, &slot);
   RetentionPath out;
-  impl_->WalkHeap(
-      [&](internal::HeapWalk& walk, Mutator* self) {
-        const std::string me =
-            self != nullptr ? internal::ThreadDetail(self->state_) : "";
-        // The caller's own references to the object it asks about are not
-        // a reason: it passed the pointer in. Its other stack words and
-        // registers are searched last: it often holds objects of the path
-        // it is asking about.
-        auto own = [&](const internal::HeapWalk::Root& r) {
-          return !me.empty() && r.detail == me;
-        };
-        walk.RemoveRoots([&](const internal::HeapWalk::Root& r) {
-          return r.object == slot && own(r);
-        });
-        internal::HeapWalk::Root root;
-        std::vector<internal::HeapWalk::Object> chain;
-        out.found = walk.PathTo(slot, &root, &chain, own) ||
-                    walk.PathTo(slot, &root, &chain);
-        if (!out.found) {
-          internal::HeapWalk::Object o;
-          walk.ObjectAt(slot, &o);
-          chain.push_back(o);
-        } else {
-          out.root_kind = root.kind;
-          out.root_address = reinterpret_cast<const void*>(root.where);
-          out.root_detail = root.detail;
-        }
-        for (size_t i = 0; i < chain.size(); i++) {
-          RetentionPath::Link l;
-          l.object = reinterpret_cast<const void*>(chain[i].start);
-          l.type = chain[i].type;
-          l.size = chain[i].size;
-          l.offset = i == 0 ? -1 : walk.FieldOffset(chain[i - 1], chain[i]);
-          out.chain.push_back(l);
-        }
-      });
+  impl_->WalkHeap([&](internal::HeapWalk& walk, Mutator* self) {
+    const std::string me =
+        self != nullptr ? internal::ThreadDetail(self->state_) : "";
+    // The caller's own references to the object it asks about are not
+    // a reason: it passed the pointer in. Its other stack words and
+    // registers are searched last: it often holds objects of the path
+    // it is asking about.
+    auto own = [&](const internal::HeapWalk::Root& r) {
+      return !me.empty() && r.detail == me;
+    };
+    walk.RemoveRoots([&](const internal::HeapWalk::Root& r) {
+      return r.object == slot && own(r);
+    });
+    internal::HeapWalk::Root root;
+    std::vector<internal::HeapWalk::Object> chain;
+    out.found = walk.PathTo(slot, &root, &chain, own) ||
+                walk.PathTo(slot, &root, &chain);
+    if (!out.found) {
+      internal::HeapWalk::Object o;
+      walk.ObjectAt(slot, &o);
+      chain.push_back(o);
+    } else {
+      out.root_kind = root.kind;
+      out.root_address = reinterpret_cast<const void*>(root.where);
+      out.root_detail = root.detail;
+    }
+    for (size_t i = 0; i < chain.size(); i++) {
+      RetentionPath::Link l;
+      l.object = reinterpret_cast<const void*>(chain[i].start);
+      l.type = chain[i].type;
+      l.size = chain[i].size;
+      l.offset = i == 0 ? -1 : walk.FieldOffset(chain[i - 1], chain[i]);
+      out.chain.push_back(l);
+    }
+  });
   asm volatile("" : : : "memory");  // keep this frame, with the registers
   return out;
 }

@@ -3,7 +3,8 @@
 # examples/heap_profile allocates three times the bytes in MakeTable (kept)
 # that it allocates in MakeScratch (dropped) and writes a profile; pprof's
 # -top must show both functions with those shares of alloc_space (within
-# sampling error), and MakeTable alone in inuse_space.
+# sampling error), and MakeTable alone in inuse_space; -list must show
+# MakeTable's source.
 #
 #   tests/pprof_test.sh path/to/heap_profile
 set -u
@@ -46,6 +47,18 @@ objects=$(go tool pprof -top -sample_index=alloc_objects "$program" \
 # 48-byte nodes against 512-byte buffers: 32 times as many objects.
 check "alloc_objects: MakeTable about 97%" "x >= 95" \
   "$(share "$objects" MakeTable)"
+# -list shows the allocating function's source (from the profile's file
+# names and lines; the source file is found relative to the working
+# directory, or by its absolute path).
+listing=$(go tool pprof -list MakeTable "$program" "$tmp/heap.pb.gz" 2>&1)
+if grep -q "ROUTINE.*MakeTable.*heap_profile.cc" <<<"$listing" &&
+  grep -q "m.New<Node>(kNodeType)" <<<"$listing"; then
+  echo "ok   -list MakeTable shows its source"
+else
+  echo "FAIL -list MakeTable shows its source"
+  echo "$listing" | head -20
+  failed=1
+fi
 if [ $failed -ne 0 ]; then
   echo "--- go tool pprof -top -sample_index=alloc_space"
   echo "$alloc"

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <map>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -76,8 +76,7 @@ TEST_F(RetentionTest, ThroughAPersistentHandle) {
   EXPECT_EQ(p.root_kind, "persistent handle");
   EXPECT_NE(p.root_address, nullptr);
   const std::string text = p.ToString();
-  EXPECT_NE(text.find("is reachable from persistent handle"),
-            std::string::npos)
+  EXPECT_NE(text.find("is reachable from persistent handle"), std::string::npos)
       << text;
   EXPECT_NE(text.find("+8 -> "), std::string::npos) << text;
 }
