@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "gcheap/internal/config.h"
+
 namespace gcheap {
 
-struct RetentionPath {
+struct GCHEAP_EXPORT RetentionPath {
   // One object of the chain.
   struct Link {
     const void* object = nullptr;  // as the allocation returned it
