@@ -37,7 +37,7 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       env_(env),
       opts_(opts),
       start_ns_(MonoNs()),
-      pacer_(opts.gc_percent, opts.soft_memory_limit),
+      pacer_(opts.gc_percent, opts.soft_memory_limit, opts.heap_minimum),
       limiter_(env->procs()),
       barrier_check_(opts.barrier_check
                          ? std::make_unique<BarrierCheck>(heap, &opts_.values)

@@ -119,11 +119,9 @@ void DwarfLines::Parse(const unsigned char* line, size_t line_size,
   }
   // By address; at one address, a sequence's end before the next one's
   // first row, so a lookup finds the row.
-  std::stable_sort(rows_.begin(), rows_.end(),
-                   [](const Row& a, const Row& b) {
-                     return a.addr != b.addr ? a.addr < b.addr
-                                             : (a.end && !b.end);
-                   });
+  std::stable_sort(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) {
+    return a.addr != b.addr ? a.addr < b.addr : (a.end && !b.end);
+  });
   line_str_ = str_ = nullptr;
 }
 
@@ -195,7 +193,8 @@ size_t DwarfLines::ParseUnit(const unsigned char* p, size_t size, size_t at) {
             r.U(8);
             break;
           case kFormBlock:
-            r.at += static_cast<size_t>(std::min<uint64_t>(r.Uleb(), r.end - r.at));
+            r.at +=
+                static_cast<size_t>(std::min<uint64_t>(r.Uleb(), r.end - r.at));
             break;
           default:
             return false;
@@ -225,7 +224,8 @@ size_t DwarfLines::ParseUnit(const unsigned char* p, size_t size, size_t at) {
       std::string path;
       uint64_t dir = 0;
       if (!read_entry(file_fmt, &path, &dir)) return unit_end;
-      files.push_back(FileIndex(Join(dir < dirs.size() ? dirs[dir] : "", path)));
+      files.push_back(
+          FileIndex(Join(dir < dirs.size() ? dirs[dir] : "", path)));
     }
   } else {
     dirs.push_back("");  // 0: the compilation directory
@@ -259,7 +259,8 @@ size_t DwarfLines::ParseUnit(const unsigned char* p, size_t size, size_t at) {
       emit(false);
     } else if (op == 0) {  // extended
       const uint64_t n = r.Uleb();
-      const size_t sub_end = r.at + static_cast<size_t>(std::min<uint64_t>(n, unit_end - r.at));
+      const size_t sub_end =
+          r.at + static_cast<size_t>(std::min<uint64_t>(n, unit_end - r.at));
       const unsigned sub = n > 0 ? static_cast<unsigned>(r.U(1)) : 0;
       if (sub == 1) {  // end_sequence
         emit(true);
@@ -309,9 +310,9 @@ size_t DwarfLines::ParseUnit(const unsigned char* p, size_t size, size_t at) {
 }
 
 bool DwarfLines::Find(uint64_t addr, std::string* file, int* line) const {
-  auto it = std::upper_bound(
-      rows_.begin(), rows_.end(), addr,
-      [](uint64_t a, const Row& r) { return a < r.addr; });
+  auto it =
+      std::upper_bound(rows_.begin(), rows_.end(), addr,
+                       [](uint64_t a, const Row& r) { return a < r.addr; });
   if (it == rows_.begin()) return false;
   --it;
   if (it->end) return false;
@@ -324,9 +325,9 @@ int DwarfLines::Outer(uint64_t addr, uint64_t lo, uint64_t hi,
                       const std::string& file) const {
   auto f = file_index_.find(file);
   if (f == file_index_.end()) return 0;
-  auto it = std::upper_bound(
-      rows_.begin(), rows_.end(), addr,
-      [](uint64_t a, const Row& r) { return a < r.addr; });
+  auto it =
+      std::upper_bound(rows_.begin(), rows_.end(), addr,
+                       [](uint64_t a, const Row& r) { return a < r.addr; });
   for (auto next = it; next != rows_.end() && next->addr < hi && !next->end;
        ++next) {
     if (next->file == f->second && next->line != 0) {
@@ -336,7 +337,8 @@ int DwarfLines::Outer(uint64_t addr, uint64_t lo, uint64_t hi,
   while (it != rows_.begin()) {
     --it;
     if (it->addr < lo || it->end) return 0;
-    if (it->file == f->second && it->line != 0) return static_cast<int>(it->line);
+    if (it->file == f->second && it->line != 0)
+      return static_cast<int>(it->line);
   }
   return 0;
 }

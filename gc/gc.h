@@ -146,6 +146,7 @@ struct CollectorOptions {
   bool checkmark = false;
   int gc_percent = 100;
   size_t soft_memory_limit = 0;  // 0: none
+  size_t heap_minimum = 0;       // the goal's floor at GOGC=100; 0: 4 MB
   int mark_workers = 0;          // extra marking threads; <0: auto
   bool idle_mark = true;         // mark on CPUs no running P uses
   bool gctrace = false;

@@ -73,6 +73,8 @@ namespace gcheap::internal {
 
 class Pacer {
  public:
+  // The default heap minimum (Go's heapMinimum): the goal is never below
+  // this times GOGC/100, so a small heap does not collect constantly.
   static constexpr uint64_t kHeapMinimum = 4 << 20;
   // Stop-the-world marking: the trigger, as a share of the way from the
   // marked bytes to the goal. Concurrent marking: its lowest value.
@@ -109,8 +111,11 @@ class Pacer {
                     std::max(cons_mark_[2], cons_mark_[3]));
   }
 
-  Pacer(int gc_percent, size_t soft_limit)
-      : gc_percent_(gc_percent), soft_limit_(soft_limit) {
+  // heap_minimum: the goal's floor at GOGC=100 (0: kHeapMinimum).
+  Pacer(int gc_percent, size_t soft_limit, uint64_t heap_minimum = 0)
+      : gc_percent_(gc_percent),
+        soft_limit_(soft_limit),
+        heap_minimum_(heap_minimum != 0 ? heap_minimum : kHeapMinimum) {
     Commit(0, 0);
   }
 
@@ -137,7 +142,7 @@ class Pacer {
       goal = UINT64_MAX;
     } else {
       goal = marked + (marked + roots) * static_cast<uint64_t>(pct) / 100;
-      uint64_t floor = kHeapMinimum * static_cast<uint64_t>(pct) / 100;
+      uint64_t floor = heap_minimum_ * static_cast<uint64_t>(pct) / 100;
       if (goal < floor) goal = floor;
     }
     const size_t soft_limit = soft_limit_.load(std::memory_order_relaxed);
@@ -221,6 +226,7 @@ class Pacer {
  private:
   std::atomic<int> gc_percent_;
   std::atomic<size_t> soft_limit_;
+  const uint64_t heap_minimum_;
   std::atomic<uint64_t> marked_{0};
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};

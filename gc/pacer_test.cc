@@ -17,6 +17,17 @@ TEST(PacerTest, GoalIsMarkedTimesOnePlusGogcWithAFloor) {
   EXPECT_EQ(p.goal(), 22u << 20);
 }
 
+TEST(PacerTest, TheHeapMinimumIsSettableAndScalesWithGogc) {
+  Pacer p(100, 0, 1 << 20);
+  EXPECT_EQ(p.goal(), 1u << 20);
+  p.Commit(256 << 10, 0);
+  EXPECT_EQ(p.goal(), 1u << 20);  // the floor, not 2 x 256 KiB
+  p.Commit(1 << 20, 0);
+  EXPECT_EQ(p.goal(), 2u << 20);
+  Pacer q(200, 0, 1 << 20);
+  EXPECT_EQ(q.goal(), 2u << 20);  // GOGC=200 doubles the floor
+}
+
 TEST(PacerTest, ConcurrentTriggerLeavesRoomForTheMeasuredRunway) {
   Pacer p(100, 0);
   // The program allocated 1 MiB per 10 ms of its CPU while the collector

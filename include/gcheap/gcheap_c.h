@@ -155,6 +155,8 @@ typedef struct gch_options {
   /* Soft limit in bytes: the collector runs more often to stay under it.
    * 0: none. gch_set_memory_limit changes it later. */
   size_t soft_memory_limit;
+  /* The smallest heap goal at gc_percent 100; 0: 4 MB (Go's). */
+  size_t heap_minimum;
   /* Hard limit in bytes of heap memory from the OS: allocations that would
    * pass it fail (abort, or NULL from the gch_try_* forms). 0: none. */
   size_t hard_memory_limit;

@@ -52,6 +52,12 @@ struct Options {
   // stay under it, but not with more than about half the CPU for long (the
   // GC CPU limiter lets the heap pass the limit instead). 0: none.
   size_t soft_memory_limit = 0;
+  // The smallest heap goal, at gc_percent 100 (scaled by gc_percent/100
+  // like the rest of the goal): a heap with little live data is collected
+  // when it reaches this, not sooner. 0: 4 MB, Go's heap minimum. A small
+  // program (a script interpreter's) trades collections for a smaller
+  // footprint with a lower one: clox collects first at 1 MB.
+  size_t heap_minimum = 0;
   // Hard limit, in bytes, on heap memory obtained from the OS: allocations
   // that would pass it fail (see Mutator::Allocate). 0: none.
   size_t hard_memory_limit = 0;
