@@ -190,6 +190,19 @@ Profile Decode(const std::string& gz) {
   return p;
 }
 
+// A file's bytes; the file is removed.
+std::string ReadAndRemove(const char* path) {
+  std::string data;
+  FILE* f = fopen(path, "rb");
+  EXPECT_NE(f, nullptr) << path;
+  if (f == nullptr) return data;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) data.append(buf, n);
+  fclose(f);
+  unlink(path);
+  return data;
+}
+
 // ---- The program.
 
 struct Cell {
@@ -349,14 +362,7 @@ TEST_F(HeapProfileTest, WritesAFileOrSaysWhyNot) {
   ASSERT_GE(fd, 0);
   close(fd);
   ASSERT_TRUE(heap_->WriteHeapProfile(path));
-  FILE* f = fopen(path, "rb");
-  ASSERT_NE(f, nullptr);
-  std::string data;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) data.append(buf, n);
-  fclose(f);
-  unlink(path);
-  EXPECT_EQ(Decode(data).Sum(0, "AllocateCellsHere"), 100);
+  EXPECT_EQ(Decode(ReadAndRemove(path)).Sum(0, "AllocateCellsHere"), 100);
   testing::internal::CaptureStderr();
   EXPECT_FALSE(heap_->WriteHeapProfile("/nonexistent-dir/heap.pb.gz"));
   EXPECT_NE(testing::internal::GetCapturedStderr().find("cannot open"),
@@ -377,14 +383,7 @@ TEST(HeapProfileEnvTest, DebugSettingWritesTheProfileWhenTheHeapGoes) {
     AllocateCellsHere(m, 500, nullptr);
     heap.DetachCurrentThread();
   }
-  FILE* f = fopen(path, "rb");
-  ASSERT_NE(f, nullptr);
-  std::string data;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) data.append(buf, n);
-  fclose(f);
-  unlink(path);
-  EXPECT_EQ(Decode(data).Sum(0, "AllocateCellsHere"), 500);
+  EXPECT_EQ(Decode(ReadAndRemove(path)).Sum(0, "AllocateCellsHere"), 500);
 }
 
 TEST(HeapProfileErrorsTest, NegativeRateIsAnError) {
