@@ -5,8 +5,10 @@
 
 namespace gcheap::internal {
 
-HeapWalk::HeapWalk(MHeap* heap, const ValueEncoding* values,
-                   const std::function<void(Marker&)>& mark_roots)
+HeapWalk::HeapWalk(
+    MHeap* heap, const ValueEncoding* values,
+    const std::function<void(Marker&)>& mark_roots,
+    const std::vector<std::pair<uintptr_t, uint64_t>>& ephemerons)
     : heap_(heap),
       values_(values != nullptr && !values->plain() ? values : nullptr),
       marker_(heap, &pool_) {
@@ -18,6 +20,22 @@ HeapWalk::HeapWalk(MHeap* heap, const ValueEncoding* values,
   // Objects a root group scanned in pieces (oblets) come back as work.
   for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) marker_.Scan(o);
   FlushRoots();
+  // Ephemerons: the value is a referent of the key's object; a key that
+  // is not a heap object keeps its value as a root.
+  for (const auto& [key, value] : ephemerons) {
+    Object v;
+    if (!ObjectAt(static_cast<uintptr_t>(value), &v)) {
+      const uintptr_t d =
+          values_ != nullptr ? values_->Decode(value) : uintptr_t{0};
+      if (d == 0 || !ObjectAt(d, &v)) continue;
+    }
+    Object k;
+    if (ObjectAt(key, &k)) {
+      weak_values_.emplace(k.slot, v.slot);
+    } else {
+      roots_.push_back(Root{"weak map value", key, "", v.slot});
+    }
+  }
 }
 
 void HeapWalk::Label(void* ctx, const char* kind, uintptr_t where,
@@ -62,6 +80,8 @@ void HeapWalk::Referents(uintptr_t slot, std::vector<uintptr_t>* out) {
   marker_.SetReferrer(0);
   out->swap(collected_);
   collected_.clear();
+  auto [from, to] = weak_values_.equal_range(slot);
+  for (auto it = from; it != to; ++it) out->push_back(it->second);
 }
 
 long HeapWalk::FieldOffset(const Object& from, const Object& to) const {

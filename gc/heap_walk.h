@@ -13,6 +13,10 @@
 //           each group (Marker::LabelRoots: persistent handles, root
 //           slots, ranges and callbacks, static data, finalizers, pools,
 //           each thread's stack, registers and handles).
+//   weak    an ephemeron's value (gcheap::WeakMap) lives as long as its
+//           key: the walk counts it among the key's referents (a link
+//           with no field offset); a key that is not a heap object keeps
+//           its value as a root ("weak map value").
 //   paths   breadth first from the roots, so a path is a shortest one;
 //           each link's field offset is found by reading the referrer's
 //           words (none when a trace callback reported the link from
@@ -26,6 +30,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "alloc/mheap.h"
@@ -50,9 +56,11 @@ class HeapWalk {
   };
 
   // mark_roots greys every root through the marker it is given, naming
-  // each group (Marker::LabelRoots).
+  // each group (Marker::LabelRoots). ephemerons: every ephemeron table's
+  // entries (key, value as stored).
   HeapWalk(MHeap* heap, const ValueEncoding* values,
-           const std::function<void(Marker&)>& mark_roots);
+           const std::function<void(Marker&)>& mark_roots,
+           const std::vector<std::pair<uintptr_t, uint64_t>>& ephemerons = {});
   HeapWalk(const HeapWalk&) = delete;
   HeapWalk& operator=(const HeapWalk&) = delete;
 
@@ -94,6 +102,7 @@ class HeapWalk {
   Marker marker_;
   std::vector<uintptr_t> collected_;
   std::vector<Root> roots_;
+  std::unordered_multimap<uintptr_t, uintptr_t> weak_values_;  // key slot
   Root label_;
 };
 

@@ -34,8 +34,9 @@ ABSL_ATTRIBUTE_NOINLINE void HeapImpl::WalkHeap(
   collector_->LockSweeping();  // no object dies meanwhile
   StopTheWorld();
   {
-    HeapWalk walk(mheap_.get(), &opts_.values,
-                  [this](Marker& m) { MarkRoots(m); });
+    HeapWalk walk(
+        mheap_.get(), &opts_.values, [this](Marker& m) { MarkRoots(m); },
+        roots_.EphemeronEntries());
     fn(walk, self);
   }
   StartTheWorld();

@@ -132,6 +132,13 @@ void RootSet::RemoveEphemerons(EphemeronTable* t) {
                static_cast<void*>(t));
 }
 
+std::vector<std::pair<uintptr_t, uint64_t>> RootSet::EphemeronEntries() {
+  std::vector<std::pair<uintptr_t, uint64_t>> out;
+  MutexLock l(&mu_);
+  for (EphemeronTable* t : ephemerons_) t->Entries(&out);
+  return out;
+}
+
 bool RootSet::MarkEphemerons(Marker& m) {
   MutexLock l(&mu_);
   bool greyed = false;

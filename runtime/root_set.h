@@ -66,6 +66,9 @@ class RootSet {
   void AddEphemerons(EphemeronTable* t) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveEphemerons(EphemeronTable* t) ABSL_LOCKS_EXCLUDED(mu_);
   bool MarkEphemerons(Marker& m) ABSL_LOCKS_EXCLUDED(mu_);
+  // Every ephemeron table's entries (key, value), for heap walks.
+  std::vector<std::pair<uintptr_t, uint64_t>> EphemeronEntries()
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // A Persistent's slot, holding value; FreePersistent gives it back.
   void** NewPersistent(void* value) ABSL_LOCKS_EXCLUDED(persistent_lock_);

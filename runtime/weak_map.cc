@@ -134,6 +134,15 @@ void EphemeronTable::Shade(Mutator& m, uint64_t value) const {
   }
 }
 
+void EphemeronTable::Entries(std::vector<std::pair<uintptr_t, uint64_t>>* out) {
+  SpinLockHolder l(&mu_);
+  for (size_t i = 0; i < capacity_; i++) {
+    if (entries_[i].key > kDeleted) {
+      out->emplace_back(entries_[i].key, entries_[i].value);
+    }
+  }
+}
+
 bool EphemeronTable::MarkLive(Marker& m) {
   std::vector<uint64_t> values;
   {

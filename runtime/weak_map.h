@@ -43,6 +43,9 @@ class EphemeronTable {
   // whose key m finds marked and that were not greyed yet this cycle;
   // returns whether it greyed any.
   bool MarkLive(Marker& m) ABSL_LOCKS_EXCLUDED(mu_);
+  // Appends every entry (key, value) to *out, for heap walks.
+  void Entries(std::vector<std::pair<uintptr_t, uint64_t>>* out)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Weak callback: drops the entries whose key died; readies the next
   // cycle's marking.
   static void DropDead(WeakProcessor& weak, void* arg);

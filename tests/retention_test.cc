@@ -270,6 +270,22 @@ TEST_F(RetentionTest, ShortestPathWins) {
   EXPECT_EQ(p.chain.size(), 2u) << p.ToString();
 }
 
+TEST_F(RetentionTest, ThroughAWeakMapEntry) {
+  // The value lives as long as its key: the path goes through the key.
+  gcheap::WeakMap<Pair, Pair> map(*heap_);
+  Chain ch = MakeChain(*m_);
+  gcheap::Persistent<Pair> key(*heap_, m_->New<Pair>(kPairType));
+  map.Set(*m_, key.Get(), ch.a);
+  const gcheap::RetentionPath p = heap_->FindRetentionPath(ch.c);
+  ASSERT_TRUE(p.found) << p.ToString();
+  ASSERT_EQ(p.chain.size(), 4u) << p.ToString();
+  EXPECT_EQ(p.root_kind, "persistent handle");
+  EXPECT_EQ(p.chain[0].object, key.Get());
+  EXPECT_EQ(p.chain[1].object, ch.a);
+  EXPECT_EQ(p.chain[1].offset, -1) << "a WeakMap value, not a field";
+  map.Delete(*m_, key.Get());
+}
+
 TEST_F(RetentionTest, BadInputIsAClearError) {
   static int not_heap;
   EXPECT_DEATH(heap_->FindRetentionPath(&not_heap),

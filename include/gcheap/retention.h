@@ -21,7 +21,8 @@ struct GCHEAP_EXPORT RetentionPath {
     // Where the previous link's object holds this one: the byte offset of
     // the word, from the start of that object; -1 when no word of it does
     // (a trace callback reported the pointer from elsewhere, such as a
-    // side array) and for the first link.
+    // side array, or the link is a WeakMap entry's value, alive as long as
+    // its key, the previous link) and for the first link.
     long offset = -1;
   };
   // Whether a root reaches the object. A heap walk that finds none means
@@ -30,7 +31,8 @@ struct GCHEAP_EXPORT RetentionPath {
   // The root: its kind ("persistent handle", "root slot", "root range",
   // "root callback", "static data", "thread stack", "thread registers",
   // "thread handles", "finalizer queue", "finalizer or cleanup of object",
-  // "pool"), the root's own address where it has one (a slot, a handle,
+  // "pool", "weak map value" for a WeakMap entry whose key is not a heap
+  // object), the root's own address where it has one (a slot, a handle,
   // a range's start, a callback, the top of a stack; 0 otherwise), and
   // the thread ("thread 1234 (name)") for thread roots.
   std::string root_kind;
