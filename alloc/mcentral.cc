@@ -176,4 +176,18 @@ MCentral::Counts MCentral::CountSpans() {
                 FullSwept(sg)->size(), FullUnswept(sg)->size()};
 }
 
+MCentral::Sets MCentral::ListSpans() {
+  uint32_t sg = heap_->sweepgen();
+  auto list = [](MSpanList* l, std::vector<MSpan*>* out) {
+    for (MSpan* s = l->first(); s != nullptr; s = s->next) out->push_back(s);
+  };
+  Sets sets;
+  SpinLockHolder h(&lock_);
+  list(PartialSwept(sg), &sets.partial_swept);
+  list(PartialUnswept(sg), &sets.partial_unswept);
+  list(FullSwept(sg), &sets.full_swept);
+  list(FullUnswept(sg), &sets.full_unswept);
+  return sets;
+}
+
 }  // namespace gcheap::internal

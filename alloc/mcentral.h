@@ -27,6 +27,7 @@
 #define GCHEAP_ALLOC_MCENTRAL_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "alloc/mspan.h"
@@ -71,6 +72,12 @@ class MCentral {
     size_t partial_swept, partial_unswept, full_swept, full_unswept;
   };
   Counts CountSpans();
+  // The spans in each set, for the teaching mode's heap state.
+  struct Sets {
+    std::vector<MSpan*> partial_swept, partial_unswept, full_swept,
+        full_unswept;
+  };
+  Sets ListSpans();
 
  private:
   MSpanList* PartialSwept(uint32_t sg) { return &partial_[(sg / 2) % 2]; }

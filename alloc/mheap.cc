@@ -365,7 +365,7 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   return false;
 }
 
-size_t MHeap::SweepOne() {
+size_t MHeap::SweepOne(MSpan** swept, int* freed) {
   int start = next_sweep_class_.load(std::memory_order_relaxed);
   for (int i = 0; i < kNumSpanClasses; i++) {
     int c = (start + i) % kNumSpanClasses;
@@ -373,6 +373,13 @@ size_t MHeap::SweepOne() {
     if (s != nullptr) {
       next_sweep_class_.store(c, std::memory_order_relaxed);
       size_t npages = s->npages;
+      if (swept != nullptr) *swept = s;
+      if (freed != nullptr) {
+        *freed = 0;
+        for (uint32_t i = 0; i < s->nelems; i++) {
+          *freed += s->IsAllocated(i) && !s->IsMarked(i);
+        }
+      }
       SweepSpan(s, /*preserve=*/false);
       return npages;
     }
@@ -491,6 +498,39 @@ AllocStatsSnapshot MHeap::ReadStats() {
   for (const FixAlloc& b : bits_alloc_) s.gc_sys += b.sys();
   for (const FixAlloc& b : typebits_alloc_) s.gc_sys += b.sys();
   return s;
+}
+
+void MHeap::ForEachRun(
+    absl::FunctionRef<void(uintptr_t, size_t, MSpan*, size_t)> fn) {
+  struct Run {
+    uintptr_t base;
+    size_t npages;
+    bool free;
+    size_t scav;
+  };
+  std::vector<Run> runs;
+  {
+    SpinLockHolder h(&lock_);
+    pages_.ForEachRun([&](uintptr_t base, size_t n, bool free, size_t scav) {
+      runs.push_back(Run{base, n, free, scav});
+    });
+  }
+  for (const Run& r : runs) {
+    if (r.free) {
+      fn(r.base, r.npages, nullptr, r.scav);
+      continue;
+    }
+    // In use: the spans that cover it.
+    for (uintptr_t a = r.base; a < r.base + r.npages * kPageSize;) {
+      MSpan* s = SpanOf(a);
+      if (s == nullptr || s->base() != a) {
+        a += kPageSize;
+        continue;
+      }
+      fn(a, s->npages, s, 0);
+      a += s->npages * kPageSize;
+    }
+  }
 }
 
 }  // namespace gcheap::internal

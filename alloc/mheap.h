@@ -23,8 +23,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "alloc/arena.h"
 #include "alloc/heap_stats.h"
 #include "alloc/mcentral.h"
@@ -132,7 +134,9 @@ class MHeap {
   // mcentral or frees it if empty. Returns true if the span was freed.
   bool SweepSpan(MSpan* s, bool preserve);
   // Sweeps one unswept span of any class; returns its pages, 0 if none left.
-  size_t SweepOne();
+  // (Stepped cycles: the span swept in *swept and the objects it freed in
+  // *freed, if given.)
+  size_t SweepOne(MSpan** swept = nullptr, int* freed = nullptr);
   // Sweeps until no unswept span remains (spans held by mcaches excepted).
   void SweepAll();
   // Sweeps unswept spans until npages pages have been freed or none is
@@ -141,6 +145,13 @@ class MHeap {
 
   // --- addresses.
   MSpan* SpanOf(uintptr_t addr) const { return arena_map_.SpanOf(addr); }
+  // Every run of the page heap, in address order: free runs (span null,
+  // with their scavenged pages) and spans. The program must keep the heap
+  // still meanwhile (the teaching mode's heap state: a stepped cycle
+  // waiting at its gate, one mutator).
+  void ForEachRun(absl::FunctionRef<void(uintptr_t base, size_t npages,
+                                         MSpan* span, size_t scavenged)>
+                      fn);
   // The start of the allocated object containing p (interior pointers
   // resolve to their object), or null for free slots, span tails, free
   // pages and addresses outside this heap. *span_out gets its span.

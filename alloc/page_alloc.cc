@@ -670,4 +670,29 @@ void PageAlloc::Verify() const {
                grown_pages_, avail);
 }
 
+void PageAlloc::ForEachRun(
+    absl::FunctionRef<void(uintptr_t, size_t, bool, size_t)> fn) const {
+  auto bit = [](const uint64_t* bits, size_t i) {
+    return (bits[i / 64] >> (i % 64)) & 1;
+  };
+  for (size_t k = 0; k < nregions_; k++) {
+    const Region& r = regions_[k];
+    size_t i = 0;
+    while (i < r.npages) {
+      if (!bit(r.avail, i)) {
+        i++;
+        continue;
+      }
+      const bool free = bit(r.free, i);
+      size_t j = i, scav = 0;
+      while (j < r.npages && bit(r.avail, j) && bit(r.free, j) == free) {
+        scav += free && bit(r.scav, j);
+        j++;
+      }
+      fn(r.base + i * kPageAllocPageSize, j - i, free, scav);
+      i = j;
+    }
+  }
+}
+
 }  // namespace gcheap::internal

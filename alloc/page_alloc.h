@@ -160,6 +160,11 @@ class PageAlloc {
   size_t Scavenge(size_t max_pages,
                   absl::FunctionRef<void(uintptr_t, size_t)> release);
 
+  // Every run of pages Grow made available, in address order: free runs
+  // (with how many of their pages are scavenged) and runs in use.
+  void ForEachRun(absl::FunctionRef<void(uintptr_t base, size_t npages,
+                                         bool free, size_t scavenged)>
+                      fn) const;
   bool IsFree(uintptr_t addr) const;       // page containing addr is free
   bool IsScavenged(uintptr_t addr) const;  // free and scavenged
 

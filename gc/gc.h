@@ -67,6 +67,7 @@
 #include "gc/mark.h"
 #include "gc/mark_workers.h"
 #include "gc/pacer.h"
+#include "gc/step_gate.h"
 #include "gc/sweeper.h"
 
 namespace gcheap::internal {
@@ -222,6 +223,14 @@ class Collector {
   // Asks the collector's own thread to run a cycle and returns at once
   // (the heap trigger in concurrent mode: the program keeps running).
   void RequestCycle(uint32_t seen_cycles) ABSL_LOCKS_EXCLUDED(request_mu_);
+  // Runs one cycle in steps (gc/step_gate.h, the teaching mode): on the
+  // calling thread, which must not hold a P, waiting at `gate` after each
+  // step until the program lets it go on. Returns once the cycle has
+  // ended and every span is swept.
+  void RunSteppedCycle(StepGate* gate) ABSL_LOCKS_EXCLUDED(cycle_mu_);
+  // While a stepped cycle runs: its one marker does all the marking
+  // (allocation pays no assist).
+  bool stepped() const { return stepped_.load(std::memory_order_relaxed); }
   // Asks the collector's own thread for a stress cycle (GcReason::kStress)
   // unless one is marking or requested; returns at once.
   void RequestStressCycle() ABSL_LOCKS_EXCLUDED(request_mu_);
@@ -250,6 +259,7 @@ class Collector {
   // Mark assist: a mutator that allocated `bytes` while marking pays for
   // them with scan work on its P's marker (gc/assist.h).
   void Assist(Marker& m, int64_t* debt, size_t bytes) {
+    if (stepped()) return;
     assists_.Assist(m, debt, bytes);
   }
   // Tests: runs after the roots are greyed and the world restarted, before
@@ -378,6 +388,7 @@ class Collector {
   WorkPool pool_;
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};
+  std::atomic<bool> stepped_{false};  // RunSteppedCycle
   std::function<void()> mark_hook_;
   // The heap goal when this cycle started (gctrace prints it).
   std::atomic<uint64_t> cycle_goal_{0};

@@ -65,6 +65,7 @@ class HeapWalk {
   HeapWalk& operator=(const HeapWalk&) = delete;
 
   const std::vector<Root>& roots() const { return roots_; }
+  MHeap* heap() const { return heap_; }
   // Drops the roots pred names (the calling thread's own references).
   template <class Pred>
   void RemoveRoots(Pred pred) {

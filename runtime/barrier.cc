@@ -116,6 +116,9 @@ void gch_internal_write_barrier_slow(void** slot, const void* value) {
   if (BarrierCheck* bc = HeapImpl::ImplOf(*m)->collector().barrier_check()) {
     bc->Barriered(reinterpret_cast<uintptr_t>(slot));
   }
+  if (StepperImpl* st = HeapImpl::ImplOf(*m)->stepper()) {
+    StepperLogStore(st, m, slot, value);
+  }
   if (p->wbuf.n + 2 > WriteBuffer::kEntries) {
     if (EventTrace* ev = HeapImpl::ImplOf(*m)->collector().events()) {
       const uint64_t t0 = MonoNs();

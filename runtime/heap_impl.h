@@ -71,6 +71,7 @@
 namespace gcheap::internal {
 
 class PoolBase;
+class StepperImpl;
 
 // A P's write-barrier buffer: values to shade, appended by the barrier
 // (the stub's assembly too, at the offsets in runtime/wbuf_layout.h) and
@@ -283,8 +284,14 @@ class HeapImpl : public CollectorEnv {
   const Options& options() const { return opts_; }
   const std::atomic<bool>* poll_flag() const { return &poll_; }
   MCache* no_p_cache() { return no_p_cache_; }
+  // The heap's CycleStepper while it runs one (runtime/stepper.cc), or
+  // null.
+  StepperImpl* stepper() const {
+    return stepper_.load(std::memory_order_acquire);
+  }
 
  private:
+  friend class StepperImpl;
   void SaveContext(MutatorState* st);
   void StartTheWorldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // In the child of a fork: drops every mutator but the calling thread's
@@ -363,6 +370,7 @@ class HeapImpl : public CollectorEnv {
   bool finalizer_lost_ = false;
 
   PoolRegistry pools_;
+  std::atomic<StepperImpl*> stepper_{nullptr};
 
   std::unique_ptr<Collector> collector_;  // last: uses everything above
 };
@@ -453,6 +461,12 @@ class NoPreempt {
  private:
   MutatorState* const st_;
 };
+// The write barrier's slow path, while a CycleStepper runs: logs a store
+// the stepper's own thread makes (runtime/stepper.cc).
+void StepperLogStore(StepperImpl* s, const Mutator* m, void** slot,
+                     const void* value);
+// Whether m's thread is the one that started the stepper.
+bool StepperOwns(const StepperImpl* s, const Mutator* m);
 // Installs the signal handler for signal stops (once per process; Options::
 // preempt_signal).
 void InstallPreemptHandler(int sig);

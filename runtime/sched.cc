@@ -326,6 +326,11 @@ void HeapImpl::CheckRunning(const Mutator& m, const char* what) const {
 }
 
 void HeapImpl::CollectFrom(Mutator* m, GcReason why) {
+  if (StepperImpl* st = stepper()) {
+    GCHEAP_CHECK(m == nullptr || !StepperOwns(st, m),
+                 "Collect: this thread's CycleStepper is running a cycle on "
+                 "this heap; finish it (CycleStepper::Finish) first");
+  }
   if (m != nullptr) ClearStackBelow();
   if (m != nullptr) ReleaseP(*m);
   collector_->RunCycle(why);

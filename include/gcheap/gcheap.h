@@ -31,6 +31,7 @@
 #include "gcheap/pool.h"        // IWYU pragma: export
 #include "gcheap/ref.h"         // IWYU pragma: export
 #include "gcheap/retention.h"   // IWYU pragma: export
+#include "gcheap/stepper.h"     // IWYU pragma: export
 #include "gcheap/type.h"        // IWYU pragma: export
 #include "gcheap/weak.h"        // IWYU pragma: export
 
