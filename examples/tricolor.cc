@@ -73,7 +73,8 @@ void PrintColors(gcheap::CycleStepper& c, const Graph& g) {
   std::string work;
   for (const void* p : c.GreyQueue()) {
     for (int i = 0; i < 5; i++) {
-      if (p == objs[i]) work += std::string(work.empty() ? "" : ", ") + kNames[i];
+      if (p == objs[i])
+        work += std::string(work.empty() ? "" : ", ") + kNames[i];
     }
   }
   std::printf("%swork: [%s]\n", line.c_str(), work.c_str());
@@ -122,7 +123,8 @@ void PartTwo(gcheap::Heap& heap, gcheap::Mutator& m, const char* dir) {
   int step = 0;
   gcheap::CycleStepper c(heap, gcheap::CycleStepper::Mode::kConcurrent);
   NameAll(c, g);
-  if (dir != nullptr) c.Record("tricolor walk-through (concurrent, hybrid barrier)");
+  if (dir != nullptr)
+    c.Record("tricolor walk-through (concurrent, hybrid barrier)");
   std::printf("step %d: %s\n", step, c.Describe().c_str());
   PrintColors(c, g);
   // To the mark phase, with the world running again, A greyed by its root.
@@ -141,7 +143,9 @@ void PartTwo(gcheap::Heap& heap, gcheap::Mutator& m, const char* dir) {
   std::printf(
       "program: held = B->left; B->left = null  (the barrier shades the old "
       "value, C)\n");
-  c.RecordState("program: held = B->left; B->left = null (the barrier shades the old value, C)");
+  c.RecordState(
+      "program: held = B->left; B->left = null (the barrier shades the old "
+      "value, C)");
   PrintColors(c, g);
   // It stores C into A, black. The insertion half shades the new value
   // (C is grey already).
@@ -149,7 +153,9 @@ void PartTwo(gcheap::Heap& heap, gcheap::Mutator& m, const char* dir) {
   std::printf(
       "program: A->right = held  (the barrier shades the new value, C: "
       "already grey)\n");
-  c.RecordState("program: A->right = held (the barrier shades the new value, C: already grey)");
+  c.RecordState(
+      "program: A->right = held (the barrier shades the new value, C: already "
+      "grey)");
   PrintColors(c, g);
   Mark(c, g, &step);
   c.Finish();

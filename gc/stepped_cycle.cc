@@ -13,8 +13,8 @@ namespace {
 
 bool MarkedNow(MHeap* heap, uintptr_t p) {
   MSpan* s = heap->SpanOf(p);
-  if (s == nullptr || s->state.load(std::memory_order_acquire) !=
-                          SpanState::kInUse ||
+  if (s == nullptr ||
+      s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
       p < s->start_addr || p >= s->limit) {
     return false;
   }

@@ -84,7 +84,8 @@ class StepperImpl {
     impl_->stepper_.store(this);
     cycle_ = impl_->collector().cycles();
     Release();
-    thread_ = std::thread([this] { impl_->collector().RunSteppedCycle(&gate_); });
+    thread_ =
+        std::thread([this] { impl_->collector().RunSteppedCycle(&gate_); });
     point_ = gate_.WaitFirst();
     Arrived();
   }
@@ -133,8 +134,8 @@ class StepperImpl {
         const HeapWalk::Root& r = gate_.roots()[p.root];
         s = "root " + std::to_string(p.root + 1) + " of " +
             std::to_string(gate_.roots().size()) + " (" + r.kind +
-            (r.detail.empty() ? "" : ", " + r.detail) + "): " +
-            NameOf(p.object);
+            (r.detail.empty() ? "" : ", " + r.detail) +
+            "): " + NameOf(p.object);
         s += p.greyed.empty() ? " is already marked" : GreyedWords(p.greyed);
         break;
       }
@@ -161,7 +162,7 @@ class StepperImpl {
     if (!s->IsAllocated(idx)) return CycleStepper::Color::kFree;
     if (!Marked(s, idx)) return CycleStepper::Color::kWhite;
     return GreySet().count(s->ObjBase(idx)) != 0 ? CycleStepper::Color::kGrey
-                                                  : CycleStepper::Color::kBlack;
+                                                 : CycleStepper::Color::kBlack;
   }
 
   std::vector<const void*> GreyQueue() {
@@ -226,7 +227,8 @@ class StepperImpl {
     fprintf(f, "]}\n");
     const bool ok = !ferror(f);
     if (fclose(f) != 0 || !ok) {
-      fprintf(stderr, "gcheap: CycleStepper::WriteRecording: %s: write failed\n",
+      fprintf(stderr,
+              "gcheap: CycleStepper::WriteRecording: %s: write failed\n",
               path.c_str());
       return false;
     }
@@ -356,7 +358,7 @@ class StepperImpl {
   uint32_t cycle_ = 0;
   StepPoint point_;
   std::unordered_map<uintptr_t, std::string> names_;  // by slot
-  std::vector<Store> barrier_, pending_barrier_;  // this step's, the next's
+  std::vector<Store> barrier_, pending_barrier_;      // this step's, the next's
   std::vector<uintptr_t> pulled_, pending_pulled_;
   std::string title_;  // recording when not empty
   std::vector<std::string> recording_;
@@ -369,12 +371,12 @@ void StepperImpl::AppendSpan(std::string* out, MSpan* s,
                              std::map<uintptr_t, std::string>* names) const {
   const uint32_t sg = impl_->mheap().sweepgen();
   const uint32_t g = s->sweepgen.load(std::memory_order_acquire);
-  const char* sweep = g == sg           ? "swept"
-                      : g == sg - 2     ? "unswept"
-                      : g == sg - 1     ? "being swept"
-                      : g == sg + 1     ? "cached"
-                      : g == sg + 3     ? "cached"
-                                        : "unknown";
+  const char* sweep = g == sg       ? "swept"
+                      : g == sg - 2 ? "unswept"
+                      : g == sg - 1 ? "being swept"
+                      : g == sg + 1 ? "cached"
+                      : g == sg + 3 ? "cached"
+                                    : "unknown";
   std::string slots, alloc, mark;
   int count = 0;
   for (uintptr_t i = 0; i < s->nelems; i++) {
@@ -398,9 +400,10 @@ void StepperImpl::AppendSpan(std::string* out, MSpan* s,
            s->is_large() ? "true" : "false", sweep);
   *out += buf;
   auto c = cached_by.find(s);
-  if (c != cached_by.end()) *out += "\"cached_by\":" + std::to_string(c->second) + ",";
-  *out += "\"alloc_count\":" + std::to_string(count) + ",\"slots\":\"" +
-          slots + "\",\"alloc\":\"" + alloc + "\",\"mark\":\"" + mark + "\"}";
+  if (c != cached_by.end())
+    *out += "\"cached_by\":" + std::to_string(c->second) + ",";
+  *out += "\"alloc_count\":" + std::to_string(count) + ",\"slots\":\"" + slots +
+          "\",\"alloc\":\"" + alloc + "\",\"mark\":\"" + mark + "\"}";
 }
 
 std::string StepperImpl::StateJson(const std::string& label) {
@@ -458,8 +461,8 @@ std::string StepperImpl::StateJson(const std::string& label) {
   heap.ForEachRun([&](uintptr_t base, size_t npages, MSpan* s, size_t scav) {
     if (s == nullptr) {
       if (runs.size() > 1) runs += ",";
-      runs += "{\"base\":\"" + Hex(base) + "\",\"npages\":" +
-              std::to_string(npages) +
+      runs += "{\"base\":\"" + Hex(base) +
+              "\",\"npages\":" + std::to_string(npages) +
               ",\"scavenged_pages\":" + std::to_string(scav) + "}";
       return;
     }
@@ -469,7 +472,10 @@ std::string StepperImpl::StateJson(const std::string& label) {
     AppendSpan(&spans, s, grey, cached_by, &names);
     const size_t k = spans.find("\"slots\":\"", at) + 9;
     for (size_t i = k; spans[i] != '"'; i++) {
-      counts[spans[i] == 'f' ? 0 : spans[i] == 'w' ? 1 : spans[i] == 'g' ? 2 : 3]++;
+      counts[spans[i] == 'f'   ? 0
+             : spans[i] == 'w' ? 1
+             : spans[i] == 'g' ? 2
+                               : 3]++;
     }
   });
   spans += "]";
@@ -489,8 +495,9 @@ std::string StepperImpl::StateJson(const std::string& label) {
     const HeapWalk::Root& r = roots[i];
     out += std::string(i > 0 ? "," : "") + "{\"kind\":" + Quote(r.kind) +
            ",\"detail\":" + Quote(r.detail) + ",\"where\":\"" + Hex(r.where) +
-           "\",\"object\":\"" + Hex(r.object) + "\",\"greyed\":" +
-           (i < gate_.roots_greyed() ? "true" : "false") + "}";
+           "\",\"object\":\"" + Hex(r.object) +
+           "\",\"greyed\":" + (i < gate_.roots_greyed() ? "true" : "false") +
+           "}";
   }
   out += "]";
 
@@ -559,19 +566,21 @@ std::string StepperImpl::StateJson(const std::string& label) {
     auto list = [](const std::vector<MSpan*>& v) {
       std::string s = "[";
       for (size_t i = 0; i < v.size(); i++) {
-        s += std::string(i > 0 ? "," : "") + "\"" + Hex(v[i]->start_addr) + "\"";
+        s +=
+            std::string(i > 0 ? "," : "") + "\"" + Hex(v[i]->start_addr) + "\"";
       }
       return s + "]";
     };
-    out += std::string(first ? "" : ",") +
-           "{\"class\":" + std::to_string(spc.sizeclass()) +
-           ",\"noscan\":" + (spc.noscan() ? "true" : "false") +
-           ",\"elemsize\":" +
-           std::to_string(spc.sizeclass() == 0 ? 0 : kClassToSize[spc.sizeclass()]) +
-           ",\"partial_swept\":" + list(sets.partial_swept) +
-           ",\"partial_unswept\":" + list(sets.partial_unswept) +
-           ",\"full_swept\":" + list(sets.full_swept) +
-           ",\"full_unswept\":" + list(sets.full_unswept) + "}";
+    out +=
+        std::string(first ? "" : ",") +
+        "{\"class\":" + std::to_string(spc.sizeclass()) +
+        ",\"noscan\":" + (spc.noscan() ? "true" : "false") + ",\"elemsize\":" +
+        std::to_string(spc.sizeclass() == 0 ? 0
+                                            : kClassToSize[spc.sizeclass()]) +
+        ",\"partial_swept\":" + list(sets.partial_swept) +
+        ",\"partial_unswept\":" + list(sets.partial_unswept) +
+        ",\"full_swept\":" + list(sets.full_swept) +
+        ",\"full_unswept\":" + list(sets.full_unswept) + "}";
     first = false;
   }
   out += "]";
@@ -647,7 +656,9 @@ void CycleStepper::Name(const void* object, const std::string& name) {
 CycleStepper::Color CycleStepper::ColorOf(const void* p) {
   return impl_->ColorOf(reinterpret_cast<uintptr_t>(p));
 }
-std::vector<const void*> CycleStepper::GreyQueue() { return impl_->GreyQueue(); }
+std::vector<const void*> CycleStepper::GreyQueue() {
+  return impl_->GreyQueue();
+}
 std::vector<const void*> CycleStepper::Roots() const { return impl_->Roots(); }
 std::string CycleStepper::StateJson() { return impl_->StateJson(); }
 void CycleStepper::Record(const std::string& title) { impl_->Record(title); }

@@ -42,6 +42,8 @@ Graph Build(gcheap::Mutator& m, bool chain) {
 class StepperTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The heap's threads are running: death tests re-run the binary.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
     gcheap::Options o;
     o.stack_scanning = gcheap::StackScanning::kPrecise;
     o.checkmark = true;  // every cycle verified, the stepped ones too
@@ -60,8 +62,8 @@ class StepperTest : public ::testing::Test {
     std::string s;
     for (Pair* p : {g.a, g.b, g.c, g.d, g.e}) {
       const Color k = c.ColorOf(p);
-      s += k == Color::kWhite  ? 'w'
-           : k == Color::kGrey ? 'g'
+      s += k == Color::kWhite   ? 'w'
+           : k == Color::kGrey  ? 'g'
            : k == Color::kBlack ? 'b'
                                 : 'f';
     }
@@ -242,6 +244,7 @@ TEST_F(StepperTest, StopTheWorldStepsForbidAllocation) {
 }
 
 TEST(StepperUnattached, NeedsAnAttachedThread) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   gcheap::Heap heap;
   EXPECT_DEATH(CycleStepper(heap, CycleStepper::Mode::kConcurrent),
                "CycleStepper");
