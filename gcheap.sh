@@ -27,6 +27,15 @@
 #                                build C and C++ programs with find_package
 #                                and pkg-config). Ends with "N passed, N
 #                                failed".
+#   ./gcheap.sh viewer [test]    the heap viewer (docs/teaching.md): runs
+#                                examples/tricolor, which records each of
+#                                its cycles step by step, and writes a
+#                                self-contained page per recording to
+#                                out/viewer/ (open it in a browser). test:
+#                                then load each page in headless Chromium
+#                                and check what it drew against the
+#                                recording (tests/heap_viewer_test.sh).
+#                                Ends with "N passed, N failed".
 #   ./gcheap.sh format [check]   clang-format every C and C++ file of the
 #                                project (check: change nothing, list the
 #                                files that differ, fail if any)
@@ -47,6 +56,7 @@ cd "$(dirname "$0")"
 MAIN_EXAMPLE=memstats
 CORE_PKGS=(bazel-bootstrap libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev g++ clang clang-format cmake pkg-config golang-go)
+VIEWER_PKGS=(python3 chromium)
 BENCH_PKGS=(libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 golang-go
   libgc-dev time)
 
@@ -137,6 +147,37 @@ case "$cmd" in
   test)
     ensure_pkgs "${CORE_PKGS[@]}"
     run_tests "${1:-}"
+    ;;
+  viewer)
+    ensure_pkgs "${CORE_PKGS[@]}" python3
+    if [ "${1:-}" = test ]; then ensure_pkgs "${VIEWER_PKGS[@]}"; fi
+    out=out/viewer
+    mkdir -p "$out"
+    bazel build //examples:tricolor || exit 1
+    bazel-bin/examples/tricolor "$(pwd)/$out" >"$out/tricolor.txt" || exit 1
+    passed=0
+    failed=0
+    for rec in "$out"/tricolor-*.json; do
+      page="${rec%.json}.html"
+      python3 tools/heap_viewer/embed.py "$rec" "$page" || exit 1
+      echo "gcheap: the heap viewer on ${rec##*/}: file://$(pwd)/$page"
+      if [ "${1:-}" = test ]; then
+        log=$(mktemp)
+        tests/heap_viewer_test.sh "$rec" 2>&1 | tee "$log"
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+        rm -f "$log"
+        if [ -n "$line" ]; then
+          passed=$((passed + $(awk '{print $1}' <<<"$line")))
+          failed=$((failed + $(awk '{print $3}' <<<"$line")))
+        else
+          failed=$((failed + 1))
+        fi
+      fi
+    done
+    if [ "${1:-}" = test ]; then
+      echo "${passed} passed, ${failed} failed"
+      [ "$failed" -eq 0 ]
+    fi
     ;;
   cmake)
     ensure_pkgs "${CORE_PKGS[@]}"

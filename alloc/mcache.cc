@@ -1,9 +1,8 @@
 #include "alloc/mcache.h"
 
-#include <cmath>
-
 #include "alloc/mheap.h"
 #include "base/check.h"
+#include "base/math.h"
 
 namespace gcheap::internal {
 
@@ -89,7 +88,7 @@ int64_t MCache::NextSampleDistance(int64_t rate) {
   rng_ ^= rng_ >> 7;
   rng_ ^= rng_ << 17;
   const double u = (static_cast<double>(rng_ >> 11) + 1.0) * 0x1p-53;  // (0,1]
-  const double d = -std::log(u) * static_cast<double>(rate);
+  const double d = -Log(u) * static_cast<double>(rate);
   return d > 0x1p62 ? int64_t{1} << 62 : static_cast<int64_t>(d);
 }
 

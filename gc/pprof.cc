@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <map>
 #include <unordered_map>
 
+#include "base/math.h"
 #include "gc/symbolize.h"
 
 namespace gcheap::internal {
@@ -125,7 +125,7 @@ void Scale(uint64_t count, uint64_t bytes, int64_t rate, int64_t* count_out,
     return;
   }
   const double avg = static_cast<double>(bytes) / static_cast<double>(count);
-  const double scale = 1 / (1 - std::exp(-avg / static_cast<double>(rate)));
+  const double scale = 1 / (1 - Exp(-avg / static_cast<double>(rate)));
   *count_out = static_cast<int64_t>(static_cast<double>(count) * scale);
   *bytes_out = static_cast<int64_t>(static_cast<double>(bytes) * scale);
 }

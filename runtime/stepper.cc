@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "base/check.h"
 #include "gc/step_gate.h"
@@ -100,11 +101,13 @@ class StepperImpl {
     Sync();
     Release();
     point_ = gate_.Advance();
-    barrier_.swap(pending_barrier_);
-    pending_barrier_.clear();
+    // What the barrier shaded since the last step, for Describe, and for
+    // the next state what it has not shown yet.
     pulled_.swap(pending_pulled_);
     pending_pulled_.clear();
     for (uintptr_t o : point_.pulled) pulled_.push_back(o);
+    NoteShades(point_.pulled);
+    step_shown_ = false;
     if (point_.phase == StepPhase::kDone) {
       // The cycle is over: the heap is an ordinary one again.
       thread_.join();
@@ -187,9 +190,9 @@ class StepperImpl {
   // the old and new value of a store by the program's thread.
   void LogStore(const Mutator* m, void** slot, const void* value) {
     if (m != self_) return;
-    pending_barrier_.push_back(Store{reinterpret_cast<uintptr_t>(slot),
-                                     reinterpret_cast<uintptr_t>(*slot),
-                                     reinterpret_cast<uintptr_t>(value)});
+    stores_.push_back(Store{reinterpret_cast<uintptr_t>(slot),
+                            reinterpret_cast<uintptr_t>(*slot),
+                            reinterpret_cast<uintptr_t>(value)});
   }
 
   // label: what the state shows (empty: what the last step did).
@@ -266,7 +269,33 @@ class StepperImpl {
     P* p = state()->p;
     if (p->wbuf.n == 0 && p->marker->work().LocalEmpty()) return;
     HeapImpl::FlushP(p);
-    gate_.PullPool(&pending_pulled_);
+    std::vector<uintptr_t> got;
+    gate_.PullPool(&got);
+    pending_pulled_.insert(pending_pulled_.end(), got.begin(), got.end());
+    NoteShades(got);
+  }
+
+  // Objects the barrier shaded, with the store that did it: the first
+  // store since the last pull whose old value (buffered first) or new
+  // value is in the object.
+  void NoteShades(const std::vector<uintptr_t>& got) {
+    for (uintptr_t o : got) {
+      const uintptr_t slot = SlotOf(o);
+      const char* why = "barrier";
+      for (size_t i = last_pull_; i < stores_.size(); i++) {
+        const Store& st = stores_[i];
+        if (st.old_value != 0 && SlotOf(st.old_value) == slot) {
+          why = "barrier old";
+          break;
+        }
+        if (st.new_value != 0 && SlotOf(st.new_value) == slot) {
+          why = "barrier new";
+          break;
+        }
+      }
+      unshown_shades_.push_back({slot, why});
+    }
+    last_pull_ = stores_.size();
   }
 
   MSpan* InUseSpan(uintptr_t p) const {
@@ -358,9 +387,18 @@ class StepperImpl {
   uint32_t cycle_ = 0;
   StepPoint point_;
   std::unordered_map<uintptr_t, std::string> names_;  // by slot
-  std::vector<Store> barrier_, pending_barrier_;      // this step's, the next's
+  // Every store the program made during this cycle's mark; stores_[0,
+  // last_pull_) were made before the last pull of the barrier's shades,
+  // stores_[0, shown_stores_) are in a state already.
+  std::vector<Store> stores_;
+  size_t last_pull_ = 0;
+  size_t shown_stores_ = 0;
+  // The barrier's shades since the step before the last (for Describe)
+  // and since the last step; those no state has shown yet.
   std::vector<uintptr_t> pulled_, pending_pulled_;
-  std::string title_;  // recording when not empty
+  std::vector<std::pair<uintptr_t, const char*>> unshown_shades_;
+  bool step_shown_ = false;  // a state has shown the last step's greys
+  std::string title_;        // recording when not empty
   std::vector<std::string> recording_;
   size_t state_count_ = 0;
 };
@@ -518,37 +556,24 @@ std::string StepperImpl::StateJson(const std::string& label) {
            "\",\"by\":\"" + by + "\"}";
     first = false;
   };
+  // Each state shows what happened since the one before: the last step's
+  // greys once, the barrier's shades and the program's stores once.
   const char* by = point_.kind == StepKind::kRoot ? "root" : "scan";
-  for (uintptr_t o : point_.greyed) shade(o, by);
-  std::vector<Store> stores = barrier_;
-  stores.insert(stores.end(), pending_barrier_.begin(), pending_barrier_.end());
-  std::vector<uintptr_t> pulled = pulled_;
-  pulled.insert(pulled.end(), pending_pulled_.begin(), pending_pulled_.end());
-  for (uintptr_t o : pulled) {
-    const uintptr_t slot = SlotOf(o);
-    // The first store that could have shaded it (each store buffers its
-    // old value, then its new one).
-    const char* why = "barrier";
-    for (const Store& st : stores) {
-      if (st.old_value != 0 && SlotOf(st.old_value) == slot) {
-        why = "barrier old";
-        break;
-      }
-      if (st.new_value != 0 && SlotOf(st.new_value) == slot) {
-        why = "barrier new";
-        break;
-      }
-    }
-    shade(o, why);
+  if (!step_shown_) {
+    for (uintptr_t o : point_.greyed) shade(o, by);
   }
+  step_shown_ = true;
+  for (const auto& [o, why] : unshown_shades_) shade(o, why);
+  unshown_shades_.clear();
   out += "]";
 
   out += ",\"barrier\":[";
-  for (size_t i = 0; i < stores.size(); i++) {
-    out += std::string(i > 0 ? "," : "") + "{\"slot\":\"" +
-           Hex(stores[i].slot) + "\",\"old\":\"" + Hex(stores[i].old_value) +
-           "\",\"new\":\"" + Hex(stores[i].new_value) + "\"}";
+  for (size_t i = shown_stores_; i < stores_.size(); i++) {
+    out += std::string(i > shown_stores_ ? "," : "") + "{\"slot\":\"" +
+           Hex(stores_[i].slot) + "\",\"old\":\"" + Hex(stores_[i].old_value) +
+           "\",\"new\":\"" + Hex(stores_[i].new_value) + "\"}";
   }
+  shown_stores_ = stores_.size();
   out += "]";
 
   out += ",\"spans\":" + spans;

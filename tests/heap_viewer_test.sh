@@ -148,7 +148,9 @@ check(drawn is not None,
 if drawn is not None:
     check(drawn == want, "step %d: #drawn-counts %s (step %s) = the slots' %s"
           % (step, shown(drawn), drawn.get("step"), shown(want)))
-classes = re.findall(r'class="(slot\b[^"]*)"', dom)
+# Count in the drawn markup, not in the page's script or style text.
+markup = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S | re.I)
+classes = re.findall(r'class="(slot\b[^"]*)"', markup)
 by_class = {k: classes.count("slot " + k) for k in names.values()}
 check(all(by_class[k] == want[k] for k in by_class),
       "step %d: slot elements in the DOM %s = the slots' %s" % (step, shown(by_class), shown(want)))
