@@ -44,7 +44,11 @@ MHeap::MHeap(const MHeapOptions& opts)
   if (opts_.background_scavenger) {
     scavenger_ =
         std::make_unique<Scavenger>(this, opts_.scavenger_cpu_fraction);
-    scavenger_->Start();
+    if (opts_.lazy_scavenger) {
+      scavenger_->StartLater();
+    } else {
+      scavenger_->Start();
+    }
   }
 }
 

@@ -61,6 +61,10 @@ struct MHeapOptions {
   bool background_scavenger = true;
   // Share of one CPU the background scavenger may use.
   double scavenger_cpu_fraction = 0.01;
+  // The scavenger's thread starts with the collector's first cycle
+  // (Scavenger::StartLater), not with the heap: a program that never
+  // collects never starts it.
+  bool lazy_scavenger = false;
   // Fill every object the sweeper frees with kFreedByte (0xA5): a program
   // that keeps using a freed object reads garbage at once (GC stress mode).
   bool poison_freed = false;

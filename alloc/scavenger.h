@@ -30,6 +30,12 @@ class Scavenger {
 
   Scavenger(MHeap* heap, double cpu_fraction);
   ~Scavenger();  // stops the thread
+  // Starts the thread when RestartAfterFork is next called (the
+  // collector's first cycle) instead of now.
+  void StartLater() ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock l(&mu_);
+    lost_ = true;
+  }
   void Start();
   void Stop();
   // Wakes the thread early (e.g. after a collection frees many spans).
@@ -70,7 +76,8 @@ class Scavenger {
   CondVar cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
-  bool lost_ ABSL_GUARDED_BY(mu_) = false;  // the thread gone with a fork
+  // The thread gone with a fork, or not started yet (StartLater).
+  bool lost_ ABSL_GUARDED_BY(mu_) = false;
   StepHook hook_ ABSL_GUARDED_BY(mu_) = nullptr;
   void* hook_arg_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::atomic<uint64_t> released_{0};

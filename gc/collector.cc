@@ -74,7 +74,18 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
     MutexLock l(&stats_mu_);
     stats_.next_gc = pacer_.goal();
   }
-  coordinator_ = std::thread([this] { CoordinatorMain(); });
+  // The collector's threads start when first needed, as after a fork: the
+  // coordinator with the first cycle request, the workers, the sweeper and
+  // the scavenger with the first cycle. A program that never collects
+  // (a small script) starts none of them.
+  {
+    MutexLock l(&request_mu_);
+    coordinator_lost_ = true;
+  }
+  {
+    MutexLock l(&cycle_mu_);
+    restart_threads_ = true;
+  }
 }
 
 void Collector::StopCoordinator() {

@@ -198,6 +198,11 @@ struct GcStats {
 // is held across the world's stops; request_mu_ guards the coordinator's
 // requests; stats_mu_ guards the counters behind MemStats.
 //
+// The collector's threads (coordinator, mark workers, sweeper, and the
+// heap's scavenger) start when first needed, not with the heap: the
+// coordinator with the first cycle request, the rest with the first cycle
+// (the same path that starts them again after a fork).
+//
 // fork() (runtime/fork.cc) happens between cycles, with every lock of the
 // collector held by the forking thread. In the child the collector's
 // threads (coordinator, mark workers, sweeper, and the heap's scavenger)

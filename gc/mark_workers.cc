@@ -23,9 +23,11 @@ MarkWorkers::MarkWorkers(
       ncpu_(NumCpus()),
       nmarkers_(opts.workers + 1) {
   for (int i = 0; i < opts.workers; i++) markers_.push_back(new_marker());
-  for (int i = 0; i < opts.workers; i++) {
-    threads_.emplace_back([this, i] { Main(i, 0); });
-  }
+  // The threads start with the first cycle (RestartAfterFork): a program
+  // that never collects never starts them.
+  threads_.resize(static_cast<size_t>(opts.workers));
+  MutexLock l(&mu_);
+  lost_ = opts.workers > 0;
 }
 
 MarkWorkers::~MarkWorkers() {

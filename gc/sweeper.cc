@@ -9,7 +9,10 @@ namespace gcheap::internal {
 
 Sweeper::Sweeper(MHeap* heap) : heap_(heap) {
   heap_->SetSweepHook(this);
-  thread_ = std::thread([this] { Main(); });
+  // The thread starts with the first cycle (RestartAfterFork): before it
+  // there is nothing to sweep.
+  MutexLock l(&mu_);
+  lost_ = true;
 }
 
 Sweeper::~Sweeper() {

@@ -99,6 +99,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   MHeapOptions mo;
   mo.memory_limit = opts_.hard_memory_limit;
   mo.background_scavenger = opts_.background_scavenger;
+  mo.lazy_scavenger = true;  // started by the first cycle
   mo.poison_freed = opts_.gc_stress > 0;
   mo.path_counters = opts_.alloc_path_counters;
   mo.record_types = opts_.record_types;
