@@ -133,6 +133,19 @@ run_tests() {
   [ "$failed" -eq 0 ]
 }
 
+# Adds the last "N passed, N failed" line of a log to $passed and $failed
+# (a log without one counts as one failure).
+add_counts() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(awk '{print $1}' <<<"$line")))
+    failed=$((failed + $(awk '{print $3}' <<<"$line")))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -164,14 +177,8 @@ case "$cmd" in
       if [ "${1:-}" = test ]; then
         log=$(mktemp)
         tests/heap_viewer_test.sh "$rec" 2>&1 | tee "$log"
-        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+        add_counts "$log"
         rm -f "$log"
-        if [ -n "$line" ]; then
-          passed=$((passed + $(awk '{print $1}' <<<"$line")))
-          failed=$((failed + $(awk '{print $3}' <<<"$line")))
-        else
-          failed=$((failed + 1))
-        fi
       fi
     done
     if [ "${1:-}" = test ]; then
@@ -201,14 +208,8 @@ case "$cmd" in
       fi
       log=$(mktemp)
       tests/consumer_test.sh "$build" 2>&1 | tee "$log"
-      line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+      add_counts "$log"
       rm -f "$log"
-      if [ -n "$line" ]; then
-        passed=$((passed + $(awk '{print $1}' <<<"$line")))
-        failed=$((failed + $(awk '{print $3}' <<<"$line")))
-      else
-        failed=$((failed + 1))
-      fi
     else
       failed=1
     fi
@@ -296,14 +297,8 @@ case "$cmd" in
           python3 tests/lox/run_suite.py --lox "$dir/lox" \
           --suite "$suite" --label "${mode:+[$mode] }" 2>&1 | tee "$log"
         echo "(${mode:-plain}: $(($(date +%s) - start)) s)"
-        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+        add_counts "$log"
         rm -f "$log"
-        if [ -n "$line" ]; then
-          passed=$((passed + $(awk '{print $1}' <<<"$line")))
-          failed=$((failed + $(awk '{print $3}' <<<"$line")))
-        else
-          failed=$((failed + 1))
-        fi
       done
       rm -rf "$dir"
     else

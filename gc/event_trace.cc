@@ -9,6 +9,8 @@
 
 #include <atomic>
 
+#include "base/json.h"
+
 namespace gcheap::internal {
 namespace {
 
@@ -25,19 +27,7 @@ thread_local uint64_t named_in = 0;
 // Escapes a name for a JSON string (names are the program's).
 std::string Escaped(const char* s) {
   std::string out;
-  for (; *s != 0; s++) {
-    const unsigned char c = static_cast<unsigned char>(*s);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char esc[8];
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  AppendJsonEscaped(&out, s);
   return out;
 }
 

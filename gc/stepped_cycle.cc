@@ -134,6 +134,32 @@ bool StepGate::ScanNext(StepPoint* p) {
   return true;
 }
 
+void Collector::StepThroughGrey(StepGate* gate, Marker& self, StepPhase phase,
+                                bool world_stopped) {
+  // The phase's first step, then one grey object per step; each step
+  // first takes what the barrier shaded (or other Ps flushed) since.
+  StepPoint p;
+  p.phase = phase;
+  p.world_stopped = world_stopped;
+  gate->PullPool(&p.pulled);
+  gate->Pause(std::move(p));
+  while (true) {
+    p = StepPoint{};
+    p.phase = phase;
+    p.world_stopped = world_stopped;
+    gate->PullPool(&p.pulled);
+    if (!gate->ScanNext(&p)) {
+      // Ephemerons whose key is marked: their values, then on.
+      if (MarkEphemerons(self)) {
+        gate->PullPool(&p.pulled);
+        if (!gate->QueueEmpty()) continue;
+      }
+      return;
+    }
+    gate->Pause(std::move(p));
+  }
+}
+
 void Collector::RunSteppedCycle(StepGate* gate) {
   MutexLock cycle(&cycle_mu_);
   RestartThreadsAfterFork();
@@ -180,26 +206,7 @@ void Collector::RunSteppedCycle(StepGate* gate) {
     pause = t_mark - t_stw;
     env_->StartTheWorld();
   }
-  p = StepPoint{};
-  p.phase = StepPhase::kMark;
-  p.world_stopped = !concurrent;
-  gate->PullPool(&p.pulled);
-  gate->Pause(std::move(p));
-  while (true) {
-    p = StepPoint{};
-    p.phase = StepPhase::kMark;
-    p.world_stopped = !concurrent;
-    gate->PullPool(&p.pulled);
-    if (!gate->ScanNext(&p)) {
-      // Ephemerons whose key is marked: their values, then on.
-      if (MarkEphemerons(*self)) {
-        gate->PullPool(&p.pulled);
-        if (!gate->QueueEmpty()) continue;
-      }
-      break;
-    }
-    gate->Pause(std::move(p));
-  }
+  StepThroughGrey(gate, *self, StepPhase::kMark, !concurrent);
 
   // Mark termination: the world stops again; whatever the other Ps still
   // hold is marked one object per step.
@@ -207,23 +214,7 @@ void Collector::RunSteppedCycle(StepGate* gate) {
   if (concurrent) env_->StopTheWorld();
   phase_.store(GcPhase::kMarkTermination, std::memory_order_release);
   if (concurrent) env_->FlushPWork();
-  p = StepPoint{};
-  p.phase = StepPhase::kMarkTermination;
-  gate->PullPool(&p.pulled);
-  gate->Pause(std::move(p));
-  while (true) {
-    p = StepPoint{};
-    p.phase = StepPhase::kMarkTermination;
-    gate->PullPool(&p.pulled);
-    if (!gate->ScanNext(&p)) {
-      if (MarkEphemerons(*self)) {
-        gate->PullPool(&p.pulled);
-        if (!gate->QueueEmpty()) continue;
-      }
-      break;
-    }
-    gate->Pause(std::move(p));
-  }
+  StepThroughGrey(gate, *self, StepPhase::kMarkTermination, true);
   if (barrier_check_ != nullptr) barrier_check_->Verify();
   if (concurrent) {
     marking_.store(false, std::memory_order_seq_cst);

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/json.h"
 #include "gc/step_gate.h"
 #include "runtime/heap_impl.h"
 
@@ -40,18 +41,7 @@ std::string Hex(uintptr_t v) {
 // A JSON string literal.
 std::string Quote(const std::string& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  AppendJsonEscaped(&out, s);
   return out + "\"";
 }
 
