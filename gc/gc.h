@@ -347,7 +347,8 @@ class Collector {
   // A stepped cycle's mark or mark termination (gc/stepped_cycle.cc): a
   // step for the phase, then one per grey object until none is left.
   void StepThroughGrey(StepGate* gate, Marker& self, StepPhase phase,
-                       bool world_stopped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+                       bool world_stopped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   void Checkmark() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // A stress cycle's hold (CollectorOptions::mark_hold), with the mark on.
   // Ephemerons: greys the values of entries whose key is marked, into the
