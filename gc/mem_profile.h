@@ -63,6 +63,12 @@ class MemProfile {
   // of CaptureStack when program_return is null or not on the stack.
   static int CaptureStack(uintptr_t* out, int max, const void* program_return);
 
+  // fork() (runtime/fork.cc): held across the fork, so a thread reading
+  // the profile (Heap::HeapProfile, which needs no P) cannot leave it
+  // locked in the child.
+  void ForkLock() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void ForkUnlock() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+
  private:
   SpinLock lock_;
   std::unordered_map<uint64_t, std::vector<MemProfileBucket*>> by_hash_

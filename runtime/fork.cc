@@ -124,9 +124,11 @@ void HeapImpl::ForkPrepare() {
   roots_.ForkLockHandles();
   specials_->ForkLock();
   mheap_->ForkLock();
+  mem_profile_.ForkLock();
 }
 
 void HeapImpl::ForkParent() {
+  mem_profile_.ForkUnlock();
   mheap_->ForkUnlock();
   specials_->ForkUnlock();
   roots_.ForkUnlockHandles();
@@ -141,6 +143,7 @@ void HeapImpl::ForkParent() {
 }
 
 void HeapImpl::ForkChild() {
+  mem_profile_.ForkUnlock();
   mheap_->ForkUnlock();
   specials_->ForkUnlock();
   roots_.ForkUnlockHandles();

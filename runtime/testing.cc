@@ -4,8 +4,10 @@
 #include "runtime/testing.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <thread>
 #include <utility>
 
 #include "runtime/heap_impl.h"
@@ -31,6 +33,13 @@ bool PastTrigger(Heap& heap) {
   internal::HeapImpl* h = internal::HeapAccess::Of(heap);
   return h->mheap().heap_live().load(std::memory_order_relaxed) >=
          static_cast<int64_t>(h->collector().pacer().trigger());
+}
+
+void HoldHeapProfileLock(Heap& heap, int ms) {
+  internal::MemProfile& p = internal::HeapAccess::Of(heap)->mem_profile();
+  p.ForkLock();
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  p.ForkUnlock();
 }
 
 uint32_t CpuLimitedCycles(Heap& heap) {

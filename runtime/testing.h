@@ -31,6 +31,9 @@ void SetStackScanHook(
 bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
+// Holds the heap profile's lock for `ms` milliseconds (as a thread reading
+// the profile does), then releases it.
+void HoldHeapProfileLock(Heap& heap, int ms);
 // While on, the write barrier's slow path (the part that flushes the
 // buffer) zeroes every SSE register before it returns, as any C++ code may,
 // so a test sees whether the entry that promises to keep them does.

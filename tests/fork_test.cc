@@ -588,6 +588,31 @@ TEST(ForkTest, ForkWhileFinalizersRun) {
 
 // A thread that is not attached forks: the child attaches it, and another
 // thread the child starts attaches too.
+// A thread holding the heap profile's lock (Heap::HeapProfile needs no P)
+// while another forks: the fork waits for the lock, so the child can read
+// the profile too instead of waiting forever for a lock held by a thread
+// it does not have.
+TEST(ForkTest, ForkWhileAThreadReadsTheHeapProfile) {
+  Options o = ForkOptions();
+  o.mem_profile_rate = 1;  // every allocation sampled
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  for (int i = 0; i < 200; i++) m.AllocateNoscan(16 + 8 * (i % 20));
+  for (int i = 0; i < 3; i++) {
+    std::atomic<bool> holding{false};
+    std::thread reader([&] {
+      holding = true;
+      testing_hooks::HoldHeapProfileLock(heap, 100);
+    });
+    while (!holding.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(ForkAndWait(&m, [&] { return heap.HeapProfile().empty(); }), 0)
+        << "fork " << i;
+    reader.join();
+  }
+  heap.DetachCurrentThread();
+}
+
 TEST(ForkTest, ChildOfAnUnattachedThreadAttachesThreads) {
   Heap heap(ForkOptions());
   Mutator& m = heap.AttachCurrentThread();
