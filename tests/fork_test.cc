@@ -599,15 +599,21 @@ TEST(ForkTest, ForkWhileAThreadReadsTheHeapProfile) {
   Mutator& m = heap.AttachCurrentThread();
   for (int i = 0; i < 200; i++) m.AllocateNoscan(16 + 8 * (i % 20));
   for (int i = 0; i < 3; i++) {
-    std::atomic<bool> holding{false};
+    std::atomic<bool> holding{false}, forked{false};
     std::thread reader([&] {
       holding = true;
       testing_hooks::HoldHeapProfileLock(heap, 100);
+      // Alive until the fork is over: a thread that ended unjoined before
+      // a fork is a leak to ThreadSanitizer in the child.
+      while (!forked.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     });
     while (!holding.load()) std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(ForkAndWait(&m, [&] { return heap.HeapProfile().empty(); }), 0)
         << "fork " << i;
+    forked = true;
     reader.join();
   }
   heap.DetachCurrentThread();
