@@ -347,7 +347,7 @@ void MHeap::RecordFrees(MSpan* s, int nfreed) {
   }
 }
 
-bool MHeap::SweepSpan(MSpan* s, bool preserve) {
+bool MHeap::SweepSpan(MSpan* s, bool preserve, int* nfreed) {
   uint32_t sg = sweepgen();
   GCHEAP_DCHECK(s->sweepgen.load(std::memory_order_relaxed) == sg - 1,
                 "sweeping a span not claimed for sweeping");
@@ -359,6 +359,7 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   if (opts_.poison_freed || kAsan) PoisonFreed(s);
   SweepResult r = SweepSpanBits(s);
   RecordFrees(s, r.nfreed);
+  if (nfreed != nullptr) *nfreed = r.nfreed;
   if (preserve) return false;
   s->sweepgen.store(sg, std::memory_order_release);
   if (r.empty) {
@@ -369,7 +370,7 @@ bool MHeap::SweepSpan(MSpan* s, bool preserve) {
   return false;
 }
 
-size_t MHeap::SweepOne(MSpan** swept, int* freed) {
+size_t MHeap::SweepOne(uintptr_t* swept, int* freed) {
   int start = next_sweep_class_.load(std::memory_order_relaxed);
   for (int i = 0; i < kNumSpanClasses; i++) {
     int c = (start + i) % kNumSpanClasses;
@@ -377,14 +378,8 @@ size_t MHeap::SweepOne(MSpan** swept, int* freed) {
     if (s != nullptr) {
       next_sweep_class_.store(c, std::memory_order_relaxed);
       size_t npages = s->npages;
-      if (swept != nullptr) *swept = s;
-      if (freed != nullptr) {
-        *freed = 0;
-        for (uint32_t i = 0; i < s->nelems; i++) {
-          *freed += s->IsAllocated(i) && !s->IsMarked(i);
-        }
-      }
-      SweepSpan(s, /*preserve=*/false);
+      if (swept != nullptr) *swept = s->base();  // s may be freed below
+      SweepSpan(s, /*preserve=*/false, freed);
       return npages;
     }
   }

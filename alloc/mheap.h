@@ -136,11 +136,12 @@ class MHeap {
   // Sweeps a span claimed at sweepgen sg-1: frees unmarked objects, then
   // (unless preserve) publishes sweepgen = sg and files the span in its
   // mcentral or frees it if empty. Returns true if the span was freed.
-  bool SweepSpan(MSpan* s, bool preserve);
+  // (*nfreed, if given: the objects it freed.)
+  bool SweepSpan(MSpan* s, bool preserve, int* nfreed = nullptr);
   // Sweeps one unswept span of any class; returns its pages, 0 if none left.
-  // (Stepped cycles: the span swept in *swept and the objects it freed in
-  // *freed, if given.)
-  size_t SweepOne(MSpan** swept = nullptr, int* freed = nullptr);
+  // (Stepped cycles: the swept span's base in *swept and the objects it
+  // freed in *freed, if given.)
+  size_t SweepOne(uintptr_t* swept = nullptr, int* freed = nullptr);
   // Sweeps until no unswept span remains (spans held by mcaches excepted).
   void SweepAll();
   // Sweeps unswept spans until npages pages have been freed or none is

@@ -251,9 +251,7 @@ void Collector::RunSteppedCycle(StepGate* gate) {
     p.phase = StepPhase::kSweep;
     p.kind = StepKind::kSweep;
     p.world_stopped = false;
-    MSpan* swept = nullptr;
-    if (heap_->SweepOne(&swept, &p.freed) == 0) break;
-    p.object = swept->start_addr;
+    if (heap_->SweepOne(&p.object, &p.freed) == 0) break;
     gate->Pause(std::move(p));
   }
   stepped_.store(false, std::memory_order_relaxed);

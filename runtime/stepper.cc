@@ -153,7 +153,8 @@ class StepperImpl {
     if (s == nullptr) return CycleStepper::Color::kFree;
     const uintptr_t idx = s->ObjIndex(p);
     if (!s->IsAllocated(idx)) return CycleStepper::Color::kFree;
-    if (!Marked(s, idx)) return CycleStepper::Color::kWhite;
+    // (A swept span's mark bits are clear again: white for the next cycle.)
+    if (!s->IsMarked(idx)) return CycleStepper::Color::kWhite;
     return GreySet().count(s->ObjBase(idx)) != 0 ? CycleStepper::Color::kGrey
                                                  : CycleStepper::Color::kBlack;
   }
@@ -301,9 +302,6 @@ class StepperImpl {
     MSpan* s = InUseSpan(p);
     return s != nullptr ? s->ObjBase(s->ObjIndex(p)) : p;
   }
-  // Mark bits mean "marked this cycle" only while it marks or has not yet
-  // swept the span; a swept span's bits are cleared for the next cycle.
-  static bool Marked(MSpan* s, uintptr_t idx) { return s->IsMarked(idx); }
 
   std::unordered_set<uintptr_t> GreySet() const {
     std::unordered_set<uintptr_t> set;
@@ -368,7 +366,8 @@ class StepperImpl {
   void AppendSpan(std::string* out, MSpan* s,
                   const std::unordered_set<uintptr_t>& grey,
                   const std::unordered_map<MSpan*, int>& cached_by,
-                  std::map<uintptr_t, std::string>* names) const;
+                  std::map<uintptr_t, std::string>* names,
+                  uint64_t counts[4]) const;
 
   HeapImpl* const impl_;
   Mutator* self_ = nullptr;
@@ -396,7 +395,8 @@ class StepperImpl {
 void StepperImpl::AppendSpan(std::string* out, MSpan* s,
                              const std::unordered_set<uintptr_t>& grey,
                              const std::unordered_map<MSpan*, int>& cached_by,
-                             std::map<uintptr_t, std::string>* names) const {
+                             std::map<uintptr_t, std::string>* names,
+                             uint64_t counts[4]) const {
   const uint32_t sg = impl_->mheap().sweepgen();
   const uint32_t g = s->sweepgen.load(std::memory_order_acquire);
   const char* sweep = g == sg       ? "swept"
@@ -409,12 +409,14 @@ void StepperImpl::AppendSpan(std::string* out, MSpan* s,
   int count = 0;
   for (uintptr_t i = 0; i < s->nelems; i++) {
     const bool a = s->IsAllocated(i);
-    const bool m = Marked(s, i);
+    const bool m = s->IsMarked(i);
     const uintptr_t base = s->ObjBase(i);
     alloc += a ? '1' : '0';
     mark += m ? '1' : '0';
     count += a;
-    slots += !a ? 'f' : !m ? 'w' : grey.count(base) != 0 ? 'g' : 'b';
+    const int color = !a ? 0 : !m ? 1 : grey.count(base) != 0 ? 2 : 3;
+    slots += "fwgb"[color];
+    counts[color]++;
     auto it = names_.find(base);
     if (a && it != names_.end()) (*names)[base] = it->second;
   }
@@ -496,15 +498,7 @@ std::string StepperImpl::StateJson(const std::string& label) {
     }
     if (s->state.load(std::memory_order_acquire) != SpanState::kInUse) return;
     if (spans.size() > 1) spans += ",";
-    const size_t at = spans.size();
-    AppendSpan(&spans, s, grey, cached_by, &names);
-    const size_t k = spans.find("\"slots\":\"", at) + 9;
-    for (size_t i = k; spans[i] != '"'; i++) {
-      counts[spans[i] == 'f'   ? 0
-             : spans[i] == 'w' ? 1
-             : spans[i] == 'g' ? 2
-                               : 3]++;
-    }
+    AppendSpan(&spans, s, grey, cached_by, &names, counts);
   });
   spans += "]";
   runs += "]";
