@@ -37,7 +37,8 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       env_(env),
       opts_(opts),
       start_ns_(MonoNs()),
-      pacer_(opts.gc_percent, opts.soft_memory_limit, opts.heap_minimum),
+      pacer_(opts.gc_percent, opts.soft_memory_limit, opts.heap_minimum,
+             opts.small_heap),
       limiter_(env->procs()),
       barrier_check_(opts.barrier_check
                          ? std::make_unique<BarrierCheck>(heap, &opts_.values)
@@ -230,10 +231,13 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   uint64_t t_start = MonoNs();
   cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
   FinishSweep();  // most of it concurrently, before stopping anyone
-  if (opts_.concurrent) {
+  // A small heap's cycle marks in one stop, on this thread (the one that
+  // triggered it, or the collector's if it was asked to).
+  const bool small = why == GcReason::kHeapTrigger && SmallCycle();
+  if (opts_.concurrent && !small) {
     RunCycleConcurrent(why, t_start);
   } else {
-    RunCycleStw(why, t_start);
+    RunCycleStw(why, t_start, small);
   }
   ResumeSweeper();
 }
@@ -247,7 +251,7 @@ uint64_t Collector::SweepTermination() {
   return heap_->heap_live().load(std::memory_order_relaxed);
 }
 
-void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
+void Collector::RunCycleStw(GcReason why, uint64_t t_start, bool small) {
   uint64_t t_stw = MonoNs();  // pauses include the wait for safepoints
   uint64_t h0 = SweepTermination();
 
@@ -259,7 +263,13 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   Marker self(heap_, &pool_);  // the world is stopped: no barrier check
   self.SetValueEncoding(&opts_.values);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
-  MarkAllWithEphemerons(self);
+  if (small) {
+    // This thread alone: waking the workers would cost more than the mark.
+    while (self.Drain(SIZE_MAX) != 0 || MarkEphemerons(self)) {
+    }
+  } else {
+    MarkAllWithEphemerons(self);
+  }
   uint64_t mark_cpu =
       ThreadCpuNs() - cpu0 + workers_.background_cpu_ns() - wcpu0;
 
@@ -280,6 +290,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start) {
   r.marked = r.pace_marked = marked;
   r.rb = rb;
   r.mark_cpu = mark_cpu;
+  r.small = small;
   FinishCycle(r);
 }
 
@@ -483,7 +494,8 @@ void Collector::FinishCycle(const CycleRecord& r) {
     if (r.why == GcReason::kForced) stats_.num_forced_gc++;
     stats_.next_gc = goal;
     stats_.last_marked = r.marked;
-    uint64_t stw_cpu = opts_.concurrent
+    if (r.small) stats_.small_cycles++;
+    uint64_t stw_cpu = opts_.concurrent && !r.small
                            ? pause * procs
                            : (pause - (r.t_term - r.t_mark)) * procs;
     stats_.gc_cpu_ns += stw_cpu + r.mark_cpu + r.assist_cpu + r.idle_cpu;

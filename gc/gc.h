@@ -148,8 +148,11 @@ struct CollectorOptions {
   int gc_percent = 100;
   size_t soft_memory_limit = 0;  // 0: none
   size_t heap_minimum = 0;       // the goal's floor at GOGC=100; 0: 4 MB
-  int mark_workers = 0;          // extra marking threads; <0: auto
-  bool idle_mark = true;         // mark on CPUs no running P uses
+  // Goals at most this many bytes: heap-triggered cycles stop the world
+  // and mark on the triggering thread (Options::small_heap); 0: never.
+  size_t small_heap = 0;
+  int mark_workers = 0;   // extra marking threads; <0: auto
+  bool idle_mark = true;  // mark on CPUs no running P uses
   bool gctrace = false;
   bool gcpacertrace = false;  // the pacer's line per cycle (gctrace.h)
   // The event trace (gc/event_trace.h) goes here; null: none.
@@ -183,11 +186,14 @@ struct GcStats {
   uint64_t idle_cpu_ns = 0;        // of which idle-time marking
   uint64_t last_marked = 0;
   uint32_t cpu_limited_cycles = 0;  // cycles that ended with the limiter on
+  uint32_t small_cycles = 0;        // small-heap cycles (stop-the-world)
 };
 
 // The cycle driver (collector.cc): runs each cycle's phases, on the
 // collector's own thread for heap-triggered cycles (the coordinator) or on
-// the caller's. Its parts, one concept per file:
+// the caller's. A small heap's cycles (goal at most Options::small_heap)
+// run on the allocating thread, stop-the-world, marked by it alone. Its parts,
+// one concept per file:
 //   gc/mark_workers.h  background mark workers and the marking loop
 //   gc/assist.h        mark assists: mutators pay for allocation
 //   gc/sweeper.h       the background sweeper, destructors at sweep
@@ -248,6 +254,10 @@ class Collector {
   // The event trace (gc/event_trace.h), or null when off.
   EventTrace* events() const { return events_.get(); }
   bool concurrent() const { return opts_.concurrent; }
+  // A heap-triggered cycle now would be a small-heap one: stop the world
+  // and mark on the calling thread alone (the pacer's goal is at most
+  // Options::small_heap; docs/collector.md, "Small heaps").
+  bool SmallCycle() const { return opts_.concurrent && pacer_.small(); }
 
   // The flag every allocation and write barrier reads: true while marking
   // runs concurrently (barrier on, allocate black).
@@ -342,7 +352,7 @@ class Collector {
   // Stops the world, hands back every cached span and finishes sweeping
   // (the world stays stopped); returns heap_live at that point.
   uint64_t SweepTermination() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
-  void RunCycleStw(GcReason why, uint64_t t_start)
+  void RunCycleStw(GcReason why, uint64_t t_start, bool small = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // A stepped cycle's mark or mark termination (gc/stepped_cycle.cc): a
   // step for the phase, then one per grey object until none is left.
@@ -372,6 +382,7 @@ class Collector {
     uint64_t pace_marked = 0;
     CollectorEnv::RootBytes rb;
     uint64_t mark_cpu = 0, assist_cpu = 0, idle_cpu = 0;
+    bool small = false;  // a small-heap cycle: marked in its one stop
   };
   // Ends a cycle with the world stopped since r.t_term.
   void FinishCycle(const CycleRecord& r)

@@ -7,6 +7,8 @@
 //   goal    = min(goal, what the soft memory limit leaves), never below
 //             M + 1 MiB
 //   trigger = M + 0.7 * (goal - M)            (stop-the-world marking)
+//   trigger = goal    (a small heap: goal <= Options::small_heap; its
+//                      cycles stop the world and mark at once)
 //   trigger = goal - runway, clamped to 65%..95% of the way from M to the
 //             goal (concurrent marking), where, as in Go's pacer,
 //
@@ -112,10 +114,13 @@ class Pacer {
   }
 
   // heap_minimum: the goal's floor at GOGC=100 (0: kHeapMinimum).
-  Pacer(int gc_percent, size_t soft_limit, uint64_t heap_minimum = 0)
+  // small_heap: goals at most this are small (small(); 0: none).
+  Pacer(int gc_percent, size_t soft_limit, uint64_t heap_minimum = 0,
+        uint64_t small_heap = 0)
       : gc_percent_(gc_percent),
         soft_limit_(soft_limit),
-        heap_minimum_(heap_minimum != 0 ? heap_minimum : kHeapMinimum) {
+        heap_minimum_(heap_minimum != 0 ? heap_minimum : kHeapMinimum),
+        small_heap_(small_heap) {
     Commit(0, 0);
   }
 
@@ -153,8 +158,13 @@ class Pacer {
       if (goal > limit_goal) goal = limit_goal;
     }
     goal_.store(goal, std::memory_order_relaxed);
+    // A small goal: the cycle will stop the world at the trigger and mark
+    // at once, so nothing is allocated while it marks; it starts at the
+    // goal itself.
+    const bool small = goal <= small_heap_;
+    small_.store(small, std::memory_order_relaxed);
     uint64_t trigger = goal;
-    if (goal != UINT64_MAX && goal > marked) {
+    if (!small && goal != UINT64_MAX && goal > marked) {
       uint64_t span = goal - marked;
       const bool concurrent = cons_mark_next_ > 0;
       trigger =
@@ -220,6 +230,9 @@ class Pacer {
   uint64_t goal() const { return goal_.load(std::memory_order_relaxed); }
   uint64_t marked() const { return marked_.load(std::memory_order_relaxed); }
   uint64_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
+  // The goal is at most the small-heap size: the next heap-triggered cycle
+  // stops the world at the goal and marks at once (Options::small_heap).
+  bool small() const { return small_.load(std::memory_order_relaxed); }
   // The runway of the last Commit with concurrent marking (0 before).
   uint64_t runway() const { return runway_.load(std::memory_order_relaxed); }
 
@@ -227,6 +240,8 @@ class Pacer {
   std::atomic<int> gc_percent_;
   std::atomic<size_t> soft_limit_;
   const uint64_t heap_minimum_;
+  const uint64_t small_heap_;
+  std::atomic<bool> small_{false};
   std::atomic<uint64_t> marked_{0};
   std::atomic<uint64_t> roots_{0};
   std::atomic<uint64_t> goal_{0};

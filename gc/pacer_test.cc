@@ -81,6 +81,27 @@ TEST(PacerTest, AMarkThatStartsEarlyGetsAGrowthBudget) {
   EXPECT_EQ(g.hard, UINT64_MAX);
 }
 
+// A goal at most the small-heap size: the trigger is the goal itself (the
+// cycle stops the world there and allocates nothing while it marks).
+TEST(PacerTest, ASmallGoalTriggersAtTheGoal) {
+  Pacer p(100, 0, 256 << 10, 512 << 10);
+  p.ObserveMark(1 << 20, 1 << 20, 1000, 1000);
+  p.Commit(10 << 10, 0);
+  EXPECT_TRUE(p.small());
+  EXPECT_EQ(p.goal(), uint64_t{256} << 10);
+  EXPECT_EQ(p.trigger(), p.goal());
+  // Past the small-heap size: concurrent again, triggered before the goal.
+  p.Commit(400 << 10, 0);
+  EXPECT_FALSE(p.small());
+  EXPECT_EQ(p.goal(), uint64_t{800} << 10);
+  EXPECT_LT(p.trigger(), p.goal());
+  // No small-heap size: never small.
+  Pacer q(100, 0, 256 << 10);
+  q.Commit(10 << 10, 0);
+  EXPECT_FALSE(q.small());
+  EXPECT_LT(q.trigger(), q.goal());
+}
+
 TEST(PacerTest, GcPercentScalesAndNegativeTurnsOff) {
   Pacer p(50, 0);
   p.Commit(100 << 20, 0);

@@ -178,6 +178,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.gc_percent = c.gc_percent;
   o.soft_memory_limit = c.soft_memory_limit;
   o.heap_minimum = c.heap_minimum;
+  o.small_heap = c.small_heap;
   o.hard_memory_limit = c.hard_memory_limit;
   // Read as ints: a C program may hold any int in an enum, which C++ may
   // not load as its enum type.
@@ -248,6 +249,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->gc_percent = o.gc_percent;
   c->soft_memory_limit = o.soft_memory_limit;
   c->heap_minimum = o.heap_minimum;
+  c->small_heap = o.small_heap;
   c->hard_memory_limit = o.hard_memory_limit;
   c->stack_scanning = o.stack_scanning == StackScanning::kPrecise
                           ? GCH_STACK_PRECISE

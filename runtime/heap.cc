@@ -118,6 +118,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.gc_percent = opts_.gc_percent;
   co.soft_memory_limit = opts_.soft_memory_limit;
   co.heap_minimum = opts_.heap_minimum;
+  co.small_heap = opts_.small_heap;
   co.mark_workers = opts_.mark_workers;
   co.idle_mark = opts_.idle_mark;
   co.gctrace = opts_.gctrace;

@@ -378,7 +378,7 @@ void HeapImpl::WaitForMarkStart(Mutator& m, uint32_t seen) {
 void HeapImpl::MaybeTrigger(Mutator& m) {
   if (!collector_->ShouldTrigger()) return;
   uint32_t seen = collector_->cycles();
-  if (collector_->concurrent()) {
+  if (collector_->concurrent() && !collector_->SmallCycle()) {
     // Past the trigger while marking: that cycle is the one this heap
     // needs (a request now would name it, and be dropped when it ends).
     if (collector_->marking()) return;

@@ -48,6 +48,10 @@ uint32_t CpuLimitedCycles(Heap& heap) {
       .ReadStats()
       .cpu_limited_cycles;
 }
+
+uint32_t SmallCycles(Heap& heap) {
+  return internal::HeapAccess::Of(heap)->collector().ReadStats().small_cycles;
+}
 }  // namespace testing_hooks
 
 namespace {

@@ -31,6 +31,9 @@ void SetStackScanHook(
 bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
+// Small-heap cycles: stopped the world, marked by the triggering thread
+// (Options::small_heap).
+uint32_t SmallCycles(Heap& heap);
 // Holds the heap profile's lock for `ms` milliseconds (as a thread reading
 // the profile does), then releases it.
 void HoldHeapProfileLock(Heap& heap, int ms);

@@ -12,6 +12,7 @@
 
 #include "gcheap/gcheap.h"
 #include "gtest/gtest.h"
+#include "runtime/testing.h"
 #include "tests/test_types.h"
 
 namespace gcheap::testing {
@@ -225,6 +226,78 @@ TEST(ShapesTest, StaticDataIsARootWhenAsked) {
   heap.Collect();
   EXPECT_EQ(CountTagged(g_static_root, 42), 511u);
   g_static_root = nullptr;
+  heap.DetachCurrentThread();
+}
+
+// A small heap (goal at most Options::small_heap): each cycle the heap
+// triggers stops the world and is marked by the allocating thread, with no
+// hand-off to the collector's threads. Two mutators churn: the one that
+// triggers stops the other. Their trees survive every cycle, and the heap
+// stays near its goal (such a cycle starts at the goal and ends before
+// anything more is allocated).
+TEST(ShapesTest, SmallHeapCyclesMarkInOneStopOnTheAllocatingThread) {
+  Options o;
+  EXPECT_EQ(o.small_heap, size_t{512} << 10);  // the default
+  o.max_procs = 2;
+  o.heap_minimum = 256 << 10;
+  // The goal counts the stacks scanned, larger under the sanitizers: the
+  // test's goals stay under 4 MiB.
+  o.small_heap = 4 << 20;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  // Runs after each cycle the collector's own thread ran: none here.
+  std::atomic<int> collector_thread_cycles{0};
+  testing_hooks::SetCycleEndHook(heap, [&] { collector_thread_cycles++; });
+  std::atomic<uint64_t> peak{0};
+  auto churn = [&](Mutator& mu, uint64_t tag) {
+    HandleScope scope(mu);
+    Local<Pair> tree(mu, TaggedTree(mu, 9, tag));  // 1023 nodes
+    for (int i = 0; i < 300000; i++) {
+      static_cast<uint64_t*>(mu.AllocateConservative(32))[0] = i;
+      if (i % 1000 == 0) {
+        uint64_t live = heap.ReadMemStats().heap_alloc;
+        uint64_t seen = peak.load();
+        while (live > seen && !peak.compare_exchange_weak(seen, live)) {
+        }
+      }
+    }
+    return CountTagged(tree.Get(), tag);
+  };
+  uint64_t other = 0;
+  std::thread t([&] {
+    Mutator& tm = heap.AttachCurrentThread();
+    other = churn(tm, 5);
+    heap.DetachCurrentThread();
+  });
+  const uint64_t mine = churn(m, 6);
+  {
+    BlockingScope b(m);  // the other thread's stops go on meanwhile
+    t.join();
+  }
+  EXPECT_EQ(other, 1023u);
+  EXPECT_EQ(mine, 1023u);
+  MemStats s = heap.ReadMemStats();
+  EXPECT_GE(s.num_gc, 20u);
+  EXPECT_EQ(testing_hooks::SmallCycles(heap), s.num_gc);
+  EXPECT_EQ(collector_thread_cycles.load(), 0);
+  EXPECT_LE(peak.load(), o.small_heap);
+  // Collect() stays concurrent (it is not the heap's trigger).
+  heap.Collect();
+  EXPECT_EQ(testing_hooks::SmallCycles(heap), s.num_gc);
+  EXPECT_EQ(heap.ReadMemStats().num_gc, s.num_gc + 1);
+  heap.DetachCurrentThread();
+}
+
+// small_heap = 0: a small heap's cycles mark concurrently, as a large one's.
+TEST(ShapesTest, SmallHeapCyclesCanBeTurnedOff) {
+  Options o;
+  o.heap_minimum = 256 << 10;
+  o.small_heap = 0;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  for (int i = 0; i < 100000; i++) m.AllocateConservative(32);
+  EXPECT_GE(heap.ReadMemStats().num_gc, 5u);
+  EXPECT_EQ(testing_hooks::SmallCycles(heap), 0u);
   heap.DetachCurrentThread();
 }
 

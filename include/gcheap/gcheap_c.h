@@ -221,6 +221,11 @@ typedef struct gch_options {
   bool scan_static_data;
   /* The program's value encoding; default gch_values_pointers(). */
   gch_value_encoding values;
+  /* Small heaps: a cycle the heap triggers while its goal is at most this
+   * many bytes stops the world and is marked by the allocating thread
+   * (no hand-offs to the collector's threads). 0: always concurrent.
+   * Default 512 KiB. */
+  size_t small_heap;
 } gch_options;
 
 /* Fills *options with the defaults (those of gcheap::Options). */

@@ -58,6 +58,14 @@ struct Options {
   // program (a script interpreter's) trades collections for a smaller
   // footprint with a lower one: clox collects first at 1 MB.
   size_t heap_minimum = 0;
+  // Small heaps: a cycle the heap triggers while its goal is at most this
+  // many bytes runs with the world stopped, on the thread whose allocation
+  // triggered it, marked by that thread alone. A mark that small takes
+  // less time than a concurrent cycle's two stops and its hand-offs to the
+  // collector's threads (docs/collector.md, "Small heaps"); the pause is
+  // that mark, under a millisecond. 0: every cycle marks concurrently.
+  // Cycles from Collect() and the stress modes stay concurrent.
+  size_t small_heap = 512 << 10;
   // Hard limit, in bytes, on heap memory obtained from the OS: allocations
   // that would pass it fail (see Mutator::Allocate). 0: none.
   size_t hard_memory_limit = 0;
