@@ -18,7 +18,7 @@ typedef enum OpCode {
   OP_SET_GLOBAL,
   OP_GET_UPVALUE,
   OP_SET_UPVALUE,
-  OP_GET_PROPERTY,
+  OP_GET_PROPERTY, /* name, slot hint: see vm.c */
   OP_SET_PROPERTY,
   OP_GET_SUPER,
   OP_EQUAL,
@@ -35,7 +35,7 @@ typedef enum OpCode {
   OP_JUMP_IF_FALSE,
   OP_LOOP,
   OP_CALL,
-  OP_INVOKE,
+  OP_INVOKE, /* name, argument count, slot hint */
   OP_SUPER_INVOKE,
   OP_CLOSURE,
   OP_CLOSE_UPVALUE,

@@ -465,9 +465,10 @@ static void dot(bool can_assign) {
   } else if (match(TOKEN_LEFT_PAREN)) {
     const uint8_t count = argument_list();
     emit_bytes(OP_INVOKE, name);
-    emit_byte(count);
+    emit_bytes(count, 0); /* the method's slot hint (vm.c) */
   } else {
     emit_bytes(OP_GET_PROPERTY, name);
+    emit_byte(0); /* the field's slot hint */
   }
 }
 

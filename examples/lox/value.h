@@ -177,6 +177,10 @@ typedef struct ObjClass {
   /* The largest field table its instances needed so far: new instances
    * start with that many entries inline. */
   int64_t field_capacity;
+  /* Some instance has a field named as one of the methods (which are all
+   * defined before the first instance exists): only then must a method
+   * call look in the instance's fields first. */
+  int64_t field_shadows_method;
 } ObjClass;
 
 /* The fields table's first entries array sits inside the instance (sized

@@ -69,7 +69,6 @@ static void reset_stack(void) {
 }
 
 static void push(Value v) { *vm.stack_top++ = v; }
-static Value pop(void) { return *--vm.stack_top; }
 static Value peek(int distance) { return vm.stack_top[-1 - distance]; }
 
 static void runtime_error(const char* format, ...) {
@@ -212,7 +211,11 @@ static bool invoke_from_class(const ObjClass* klass, const ObjString* name,
   return call(AS_CLOSURE(method), arg_count);
 }
 
-static bool invoke(const ObjString* name, int arg_count) {
+/* A method call: a field of that name, if any, else the class's method.
+ * hint: the method's entry in its class's table, kept in the bytecode.
+ * Unless some field shadows a method (ObjClass), a method found is the
+ * answer, without looking at the fields. */
+static bool invoke(const ObjString* name, int arg_count, uint8_t* hint) {
   const Value receiver = peek(arg_count);
   if (!IS_INSTANCE(receiver)) {
     runtime_error("Only instances have methods.");
@@ -220,6 +223,10 @@ static bool invoke(const ObjString* name, int arg_count) {
   }
   const ObjInstance* instance = AS_INSTANCE(receiver);
   Value value;
+  if (!instance->klass->field_shadows_method &&
+      table_get_hinted(&instance->klass->methods, name, hint, &value)) {
+    return call(AS_CLOSURE(value), arg_count);
+  }
   if (table_get(&instance->fields, name, &value)) {
     vm.stack_top[-arg_count - 1] = value;
     return call_value(value, arg_count);
@@ -281,6 +288,11 @@ static InterpretResult run(void) {
   uint8_t* ip = frame->ip;
   Value* constants = frame->closure->function->chunk.constants;
   Value* slots = frame->slots;
+  /* The stack top lives in a register: vm.stack_top is written back
+   * (SYNC) before anything that allocates, polls or calls out (a
+   * collection reads it, through visit_roots), and read again (RELOAD)
+   * after a call that moved it. */
+  Value* sp = vm.stack_top;
 
 #define READ_BYTE() (*ip++)
 #define READ_SHORT() (ip += 2, (uint16_t)((ip[-2] << 8) | ip[-1]))
@@ -294,21 +306,27 @@ static InterpretResult run(void) {
     constants = frame->closure->function->chunk.constants; \
     slots = frame->slots;                                  \
   } while (0)
+#define PUSH(v) (*sp++ = (v))
+#define POP() (*--sp)
+#define PEEK(distance) (sp[-1 - (distance)])
+#define SYNC() (vm.stack_top = sp)
+#define RELOAD() (sp = vm.stack_top)
 #define RUNTIME_ERROR(...)          \
   do {                              \
     SAVE_IP();                      \
+    SYNC();                         \
     runtime_error(__VA_ARGS__);     \
     return INTERPRET_RUNTIME_ERROR; \
   } while (0)
-#define BINARY_OP(value_type, op)                                  \
-  do {                                                             \
-    const Value b_ = vm.stack_top[-1];                             \
-    const Value a_ = vm.stack_top[-2];                             \
-    if (LOX_UNLIKELY(!IS_NUMBER(a_) || !IS_NUMBER(b_))) {          \
-      RUNTIME_ERROR("Operands must be numbers.");                  \
-    }                                                              \
-    vm.stack_top--;                                                \
-    vm.stack_top[-1] = value_type(AS_NUMBER(a_) op AS_NUMBER(b_)); \
+#define BINARY_OP(value_type, op)                         \
+  do {                                                    \
+    const Value b_ = sp[-1];                              \
+    const Value a_ = sp[-2];                              \
+    if (LOX_UNLIKELY(!IS_NUMBER(a_) || !IS_NUMBER(b_))) { \
+      RUNTIME_ERROR("Operands must be numbers.");         \
+    }                                                     \
+    sp--;                                                 \
+    sp[-1] = value_type(AS_NUMBER(a_) op AS_NUMBER(b_));  \
   } while (0)
 
 #ifdef LOX_COMPUTED_GOTO
@@ -362,31 +380,31 @@ dispatch:
 #endif
 
   CASE(OP_CONSTANT) : {
-    push(READ_CONSTANT());
+    PUSH(READ_CONSTANT());
     DISPATCH();
   }
   CASE(OP_NIL) : {
-    push(NIL_VAL);
+    PUSH(NIL_VAL);
     DISPATCH();
   }
   CASE(OP_TRUE) : {
-    push(TRUE_VAL);
+    PUSH(TRUE_VAL);
     DISPATCH();
   }
   CASE(OP_FALSE) : {
-    push(FALSE_VAL);
+    PUSH(FALSE_VAL);
     DISPATCH();
   }
   CASE(OP_POP) : {
-    vm.stack_top--;
+    sp--;
     DISPATCH();
   }
   CASE(OP_GET_LOCAL) : {
-    push(slots[READ_BYTE()]);
+    PUSH(slots[READ_BYTE()]);
     DISPATCH();
   }
   CASE(OP_SET_LOCAL) : {
-    slots[READ_BYTE()] = peek(0);
+    slots[READ_BYTE()] = PEEK(0);
     DISPATCH();
   }
   CASE(OP_GET_GLOBAL) : {
@@ -395,76 +413,89 @@ dispatch:
     if (LOX_UNLIKELY(!table_get(&vm.globals, name, &value))) {
       RUNTIME_ERROR("Undefined variable '%s'.", name->chars);
     }
-    push(value);
+    PUSH(value);
     DISPATCH();
   }
   CASE(OP_DEFINE_GLOBAL) : {
     ObjString* name = READ_STRING();
-    table_set(&vm.globals, name, peek(0));
-    vm.stack_top--;
+    SYNC(); /* the table may grow */
+    table_set(&vm.globals, name, PEEK(0));
+    sp--;
     DISPATCH();
   }
   CASE(OP_SET_GLOBAL) : {
     ObjString* name = READ_STRING();
-    if (LOX_UNLIKELY(table_set(&vm.globals, name, peek(0)))) {
+    SYNC();
+    if (LOX_UNLIKELY(table_set(&vm.globals, name, PEEK(0)))) {
       table_delete(&vm.globals, name);
       RUNTIME_ERROR("Undefined variable '%s'.", name->chars);
     }
     DISPATCH();
   }
   CASE(OP_GET_UPVALUE) : {
-    push(*frame->closure->upvalues[READ_BYTE()]->location);
+    PUSH(*frame->closure->upvalues[READ_BYTE()]->location);
     DISPATCH();
   }
   CASE(OP_SET_UPVALUE) : {
     ObjUpvalue* u = frame->closure->upvalues[READ_BYTE()];
     /* A closed upvalue's slot is in the heap: the barrier. An open one's
      * is on the VM stack, where it costs nothing either way. */
-    set_value(u->location, peek(0));
+    set_value(u->location, PEEK(0));
     DISPATCH();
   }
   CASE(OP_GET_PROPERTY) : {
-    const Value receiver = peek(0);
+    const Value receiver = PEEK(0);
     if (LOX_UNLIKELY(!IS_INSTANCE(receiver))) {
       RUNTIME_ERROR("Only instances have properties.");
     }
     const ObjInstance* instance = AS_INSTANCE(receiver);
     const ObjString* name = READ_STRING();
+    uint8_t* hint = ip++;
     Value value;
-    if (table_get(&instance->fields, name, &value)) {
-      vm.stack_top[-1] = value;
+    if (table_get_hinted(&instance->fields, name, hint, &value)) {
+      sp[-1] = value;
       DISPATCH();
     }
     SAVE_IP();
+    SYNC();
     if (!bind_method(instance->klass, name)) return INTERPRET_RUNTIME_ERROR;
     DISPATCH();
   }
   CASE(OP_SET_PROPERTY) : {
-    const Value target = peek(1);
+    const Value target = PEEK(1);
     if (LOX_UNLIKELY(!IS_INSTANCE(target))) {
       RUNTIME_ERROR("Only instances have fields.");
     }
     ObjInstance* instance = AS_INSTANCE(target);
     Table* fields = &instance->fields;
-    table_set(fields, READ_STRING(), peek(0));
+    ObjString* name = READ_STRING();
+    SYNC(); /* the table may grow */
+    if (table_set(fields, name, PEEK(0)) &&
+        LOX_UNLIKELY(!instance->klass->field_shadows_method)) {
+      Value method;
+      if (table_get(&instance->klass->methods, name, &method)) {
+        instance->klass->field_shadows_method = 1;
+      }
+    }
     if (LOX_UNLIKELY(fields->capacity > instance->klass->field_capacity) &&
         fields->capacity <= INSTANCE_INLINE_MAX) {
       instance->klass->field_capacity = fields->capacity;
     }
-    const Value value = pop();
-    vm.stack_top[-1] = value;
+    const Value value = POP();
+    sp[-1] = value;
     DISPATCH();
   }
   CASE(OP_GET_SUPER) : {
     const ObjString* name = READ_STRING();
-    const ObjClass* superclass = AS_CLASS(pop());
+    const ObjClass* superclass = AS_CLASS(POP());
     SAVE_IP();
+    SYNC();
     if (!bind_method(superclass, name)) return INTERPRET_RUNTIME_ERROR;
     DISPATCH();
   }
   CASE(OP_EQUAL) : {
-    const Value b = pop();
-    vm.stack_top[-1] = BOOL_VAL(values_equal(vm.stack_top[-1], b));
+    const Value b = POP();
+    sp[-1] = BOOL_VAL(values_equal(sp[-1], b));
     DISPATCH();
   }
   CASE(OP_GREATER) : {
@@ -476,16 +507,17 @@ dispatch:
     DISPATCH();
   }
   CASE(OP_ADD) : {
-    const Value b = vm.stack_top[-1];
-    const Value a = vm.stack_top[-2];
+    const Value b = sp[-1];
+    const Value a = sp[-2];
     if (IS_NUMBER(a) && IS_NUMBER(b)) {
-      vm.stack_top--;
-      vm.stack_top[-1] = NUMBER_VAL(AS_NUMBER(a) + AS_NUMBER(b));
+      sp--;
+      sp[-1] = NUMBER_VAL(AS_NUMBER(a) + AS_NUMBER(b));
     } else if (IS_STRING(a) && IS_STRING(b)) {
       /* Both operands stay on the stack while the result is made. */
+      SYNC();
       ObjString* s = concat_strings(AS_STRING(a), AS_STRING(b));
-      vm.stack_top--;
-      vm.stack_top[-1] = OBJ_VAL(s);
+      sp--;
+      sp[-1] = OBJ_VAL(s);
     } else {
       RUNTIME_ERROR("Operands must be two numbers or two strings.");
     }
@@ -504,19 +536,19 @@ dispatch:
     DISPATCH();
   }
   CASE(OP_NOT) : {
-    vm.stack_top[-1] = BOOL_VAL(is_falsey(vm.stack_top[-1]));
+    sp[-1] = BOOL_VAL(is_falsey(sp[-1]));
     DISPATCH();
   }
   CASE(OP_NEGATE) : {
-    const Value v = vm.stack_top[-1];
+    const Value v = sp[-1];
     if (LOX_UNLIKELY(!IS_NUMBER(v))) {
       RUNTIME_ERROR("Operand must be a number.");
     }
-    vm.stack_top[-1] = NUMBER_VAL(-AS_NUMBER(v));
+    sp[-1] = NUMBER_VAL(-AS_NUMBER(v));
     DISPATCH();
   }
   CASE(OP_PRINT) : {
-    print_value(pop());
+    print_value(POP());
     putchar('\n');
     DISPATCH();
   }
@@ -527,50 +559,60 @@ dispatch:
   }
   CASE(OP_JUMP_IF_FALSE) : {
     const uint16_t offset = READ_SHORT();
-    if (is_falsey(peek(0))) ip += offset;
+    if (is_falsey(PEEK(0))) ip += offset;
     DISPATCH();
   }
   CASE(OP_LOOP) : {
     const uint16_t offset = READ_SHORT();
     ip -= offset;
+    SYNC();
     gch_safepoint(m);
     DISPATCH();
   }
   CASE(OP_CALL) : {
     const int arg_count = READ_BYTE();
     SAVE_IP();
+    SYNC();
     gch_safepoint(m);
-    if (!call_value(peek(arg_count), arg_count)) {
+    if (!call_value(PEEK(arg_count), arg_count)) {
       return INTERPRET_RUNTIME_ERROR;
     }
     LOAD_FRAME();
+    RELOAD();
     DISPATCH();
   }
   CASE(OP_INVOKE) : {
     const ObjString* method = READ_STRING();
     const int arg_count = READ_BYTE();
+    uint8_t* hint = ip++;
     SAVE_IP();
+    SYNC();
     gch_safepoint(m);
-    if (!invoke(method, arg_count)) return INTERPRET_RUNTIME_ERROR;
+    if (!invoke(method, arg_count, hint)) return INTERPRET_RUNTIME_ERROR;
     LOAD_FRAME();
+    RELOAD();
     DISPATCH();
   }
   CASE(OP_SUPER_INVOKE) : {
     const ObjString* method = READ_STRING();
     const int arg_count = READ_BYTE();
-    const ObjClass* superclass = AS_CLASS(pop());
+    const ObjClass* superclass = AS_CLASS(POP());
     SAVE_IP();
+    SYNC();
     gch_safepoint(m);
     if (!invoke_from_class(superclass, method, arg_count)) {
       return INTERPRET_RUNTIME_ERROR;
     }
     LOAD_FRAME();
+    RELOAD();
     DISPATCH();
   }
   CASE(OP_CLOSURE) : {
     ObjFunction* function = AS_FUNCTION(READ_CONSTANT());
+    SYNC();
     ObjClosure* closure = new_closure(function);
-    push(OBJ_VAL(closure));
+    PUSH(OBJ_VAL(closure));
+    SYNC(); /* capturing allocates upvalues */
     for (int i = 0; i < closure->upvalue_count; i++) {
       const uint8_t is_local = READ_BYTE();
       const uint8_t index = READ_BYTE();
@@ -581,45 +623,48 @@ dispatch:
     DISPATCH();
   }
   CASE(OP_CLOSE_UPVALUE) : {
-    close_upvalues(vm.stack_top - 1);
-    vm.stack_top--;
+    close_upvalues(sp - 1);
+    sp--;
     DISPATCH();
   }
   CASE(OP_RETURN) : {
-    const Value result = pop();
+    const Value result = POP();
     if (vm.open_upvalues != NULL) close_upvalues(slots);
     vm.frame_count--;
     if (vm.frame_count == 0) {
-      vm.stack_top--;
+      vm.stack_top = sp - 1;
       return INTERPRET_OK;
     }
-    vm.stack_top = slots;
-    push(result);
+    sp = slots;
+    PUSH(result);
     LOAD_FRAME();
     DISPATCH();
   }
   CASE(OP_CLASS) : {
-    push(OBJ_VAL(new_class(READ_STRING())));
+    SYNC();
+    PUSH(OBJ_VAL(new_class(READ_STRING())));
     DISPATCH();
   }
   CASE(OP_INHERIT) : {
-    const Value superclass = peek(1);
+    const Value superclass = PEEK(1);
     if (LOX_UNLIKELY(!IS_CLASS(superclass))) {
       RUNTIME_ERROR("Superclass must be a class.");
     }
-    ObjClass* subclass = AS_CLASS(peek(0));
+    ObjClass* subclass = AS_CLASS(PEEK(0));
+    SYNC(); /* the table may grow */
     table_add_all(&AS_CLASS(superclass)->methods, &subclass->methods);
     set_ptr(&subclass->init, AS_CLASS(superclass)->init);
-    vm.stack_top--;
+    sp--;
     DISPATCH();
   }
   CASE(OP_METHOD) : {
     ObjString* name = READ_STRING();
-    const Value method = peek(0);
-    ObjClass* klass = AS_CLASS(peek(1));
+    const Value method = PEEK(0);
+    ObjClass* klass = AS_CLASS(PEEK(1));
+    SYNC(); /* the table may grow */
     table_set(&klass->methods, name, method);
     if (name == vm.init_string) set_ptr(&klass->init, AS_CLOSURE(method));
-    vm.stack_top--;
+    sp--;
     DISPATCH();
   }
 
@@ -634,6 +679,11 @@ return INTERPRET_RUNTIME_ERROR;
 #undef READ_STRING
 #undef SAVE_IP
 #undef LOAD_FRAME
+#undef PUSH
+#undef POP
+#undef PEEK
+#undef SYNC
+#undef RELOAD
 #undef RUNTIME_ERROR
 #undef BINARY_OP
 #undef DISPATCH
