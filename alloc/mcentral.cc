@@ -65,6 +65,11 @@ MSpan* MCentral::CacheSpan() {
   if (s == nullptr) {
     s = Grow();
     if (s == nullptr) return nullptr;
+  } else if (s->needzero && s->alloc_count == 0) {
+    // Swept empty (a short-lived heap's usual span): clear it at once, as
+    // Grow clears a recycled span, rather than slot by slot as the inline
+    // path hands them out.
+    ClearSpan(s);
   }
   // The span is ours: mark it cached and swept.
   s->sweepgen.store(sg + 3, std::memory_order_release);
@@ -73,6 +78,13 @@ MSpan* MCentral::CacheSpan() {
       static_cast<int64_t>(s->nelems - s->alloc_count) * s->elemsize,
       std::memory_order_relaxed);
   return s;
+}
+
+void MCentral::ClearSpan(MSpan* s) {
+  UnpoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
+  memset(reinterpret_cast<void*>(s->start_addr), 0, s->bytes());
+  PoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
+  s->needzero = false;
 }
 
 MSpan* MCentral::Grow() {
@@ -91,10 +103,7 @@ MSpan* MCentral::Grow() {
   if (s->needzero) {
     // Every slot is free: clear the whole span once instead of each object
     // at allocation.
-    UnpoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
-    memset(reinterpret_cast<void*>(s->start_addr), 0, s->bytes());
-    PoisonMemory(reinterpret_cast<void*>(s->start_addr), s->bytes());
-    s->needzero = false;
+    ClearSpan(s);
   } else {
     // Fresh pages (from the OS, or released by the scavenger) read as
     // zero, but the kernel maps them only on first touch. If that touch is

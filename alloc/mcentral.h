@@ -85,6 +85,8 @@ class MCentral {
   MSpanList* FullSwept(uint32_t sg) { return &full_[(sg / 2) % 2]; }
   MSpanList* FullUnswept(uint32_t sg) { return &full_[1 - (sg / 2) % 2]; }
   MSpan* Grow();
+  // Zeroes every slot of s (all free) and clears needzero.
+  static void ClearSpan(MSpan* s);
 
   MHeap* heap_ = nullptr;
   SpanClass spc_;

@@ -107,6 +107,14 @@ FixAlloc* MHeap::TypeBitsAllocFor(size_t bitmap_words) {
   return bitmap_words <= 8 ? &typebits_alloc_[0] : &typebits_alloc_[1];
 }
 
+void MHeap::MaybeAdviseHugePages(void* at, size_t bytes) {
+  // Not yet counted in heap_sys_: a heap that has reached the size asks
+  // for its next commits, and the first ones stay on small pages.
+  if (opts_.huge_pages_above != 0 && heap_sys_ >= opts_.huge_pages_above) {
+    OsAdviseHugePages(at, bytes);  // a request; refused is fine
+  }
+}
+
 bool MHeap::GrowLocked(size_t npages) {
   size_t remaining = (cur_arena_end_ - cur_arena_) / kPageSize;
   if (npages > remaining) {
@@ -147,6 +155,7 @@ bool MHeap::GrowLocked(size_t npages) {
       // A dedicated reservation: commit exactly what was asked.
       size_t commit = npages * kPageSize;
       if (!OsCommit(mem, commit).ok) return false;
+      MaybeAdviseHugePages(mem, commit);
       pages_.Grow(base, npages);
       heap_sys_ += commit;
       os_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -165,6 +174,7 @@ bool MHeap::GrowLocked(size_t npages) {
   }
   void* at = reinterpret_cast<void*>(cur_arena_);
   if (!OsCommit(at, grow * kPageSize).ok) return false;
+  MaybeAdviseHugePages(at, grow * kPageSize);
   pages_.Grow(cur_arena_, grow);
   cur_arena_ += grow * kPageSize;
   heap_sys_ += grow * kPageSize;

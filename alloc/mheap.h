@@ -75,6 +75,10 @@ struct MHeapOptions {
   // scan spans are made mixed when cached, so every typed allocation calls
   // out to record it. For debugging (names in heap dumps); slow.
   bool record_types = false;
+  // Memory committed once the heap holds this many bytes (HeapSys) asks
+  // for transparent huge pages (OsAdviseHugePages); 0: never. A small
+  // heap stays on 4 KiB pages, where its footprint is what it touches.
+  size_t huge_pages_above = 0;
 };
 
 constexpr unsigned char kFreedByte = 0xA5;
@@ -227,6 +231,8 @@ class MHeap {
   MSpan* NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
                        SpanClass spc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   bool GrowLocked(size_t npages) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void MaybeAdviseHugePages(void* at, size_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   FixAlloc* BitsAllocFor(size_t words);
   FixAlloc* TypeBitsAllocFor(size_t bitmap_words);
 

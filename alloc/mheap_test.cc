@@ -1,9 +1,11 @@
 // The page heap, the address map, sweeping by sweepgen and the scavenger.
 #include "alloc/mheap.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -230,6 +232,59 @@ TEST_F(MHeapTest, ScavengeAllReleasesFreePagesAndTheyComeBackZero) {
   c_->ReleaseAll();
   st = heap_.ReadStats();
   EXPECT_LT(st.heap_released, released_before + released);
+}
+
+// The VmFlags of the mapping holding addr in /proc/self/smaps ("" if none).
+std::string VmFlagsOf(uintptr_t addr) {
+  FILE* f = fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return "";
+  char line[512];
+  bool in = false;
+  std::string flags;
+  while (fgets(line, sizeof line, f) != nullptr) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') &&
+        line[0] != 'V') {
+      in = addr >= lo && addr < hi;
+    } else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+      flags = line + 8;
+      break;
+    }
+  }
+  fclose(f);
+  return flags;
+}
+
+// Past huge_pages_above, the heap's new memory asks for transparent huge
+// pages (the "hg" flag: MADV_HUGEPAGE); the memory before stays on small
+// pages, and so does a heap that never gets that large.
+TEST(MHeapHugePagesTest, MemoryCommittedPastTheThresholdAsksForHugePages) {
+  MHeapOptions o;
+  o.background_scavenger = false;
+  o.huge_pages_above = 8 << 20;
+  MHeap heap(o);
+  MSpan* first = heap.AllocSpan(1, SpanClass::Make(0, true));
+  ASSERT_NE(first, nullptr);
+  std::vector<MSpan*> spans;
+  while (heap.ReadStats().heap_sys <= (16u << 20)) {
+    spans.push_back(heap.AllocSpan(16, SpanClass::Make(0, true)));  // 128 KiB
+    ASSERT_NE(spans.back(), nullptr);
+  }
+  EXPECT_EQ(VmFlagsOf(first->start_addr).find(" hg"), std::string::npos)
+      << VmFlagsOf(first->start_addr);
+  const std::string late = VmFlagsOf(spans.back()->start_addr);
+  EXPECT_NE(late, "");
+  EXPECT_NE(late.find(" hg"), std::string::npos) << late;
+
+  MHeapOptions never = o;
+  never.huge_pages_above = 0;
+  MHeap small(never);
+  std::vector<MSpan*> more;
+  while (small.ReadStats().heap_sys <= (16u << 20)) {
+    more.push_back(small.AllocSpan(16, SpanClass::Make(0, true)));
+    ASSERT_NE(more.back(), nullptr);
+  }
+  EXPECT_EQ(VmFlagsOf(more.back()->start_addr).find(" hg"), std::string::npos);
 }
 
 TEST(ScavengerTest, BackgroundScavengerReleasesWithinItsBudget) {

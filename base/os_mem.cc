@@ -54,6 +54,11 @@ OsResult OsRelease(void* addr, size_t size) {
   return OsResult{};
 }
 
+OsResult OsAdviseHugePages(void* addr, size_t size) {
+  if (madvise(addr, size, MADV_HUGEPAGE) != 0) return Fail("madvise");
+  return OsResult{};
+}
+
 OsResult OsUnreserve(void* addr, size_t size) {
   // AddressSanitizer keeps poison past munmap: the next mapping there (a
   // thread's stack and TLS) would inherit the heap's poisoned slots.

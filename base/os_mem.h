@@ -40,6 +40,11 @@ OsResult OsCommit(void* addr, size_t size);
 // stays mapped and reads as zero when next touched.
 OsResult OsRelease(void* addr, size_t size);
 
+// Asks for transparent huge pages on [addr, addr+size) (2 MiB-aligned
+// parts of it): fewer page faults and TLB misses over a large heap. Only a
+// request: the kernel may have them off, and then nothing changes.
+OsResult OsAdviseHugePages(void* addr, size_t size);
+
 // Unmaps [addr, addr+size).
 OsResult OsUnreserve(void* addr, size_t size);
 

@@ -179,6 +179,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   o.soft_memory_limit = c.soft_memory_limit;
   o.heap_minimum = c.heap_minimum;
   o.small_heap = c.small_heap;
+  o.huge_pages_above = c.huge_pages_above;
   o.hard_memory_limit = c.hard_memory_limit;
   // Read as ints: a C program may hold any int in an enum, which C++ may
   // not load as its enum type.
@@ -250,6 +251,7 @@ void FromOptions(const Options& o, gch_options* c) {
   c->soft_memory_limit = o.soft_memory_limit;
   c->heap_minimum = o.heap_minimum;
   c->small_heap = o.small_heap;
+  c->huge_pages_above = o.huge_pages_above;
   c->hard_memory_limit = o.hard_memory_limit;
   c->stack_scanning = o.stack_scanning == StackScanning::kPrecise
                           ? GCH_STACK_PRECISE

@@ -103,6 +103,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   mo.poison_freed = opts_.gc_stress > 0;
   mo.path_counters = opts_.alloc_path_counters;
   mo.record_types = opts_.record_types;
+  mo.huge_pages_above = opts_.huge_pages_above;
   mheap_ = std::make_unique<MHeap>(mo);
   mheap_->set_mem_profile_rate(opts_.mem_profile_rate);
   ps_ = std::vector<P>(opts_.max_procs);

@@ -251,6 +251,7 @@ static void test_options_defaults(void) {
   CHECK(o.gc_percent == 100);
   CHECK(o.soft_memory_limit == 0);
   CHECK(o.small_heap == (size_t)512 << 10);
+  CHECK(o.huge_pages_above == (size_t)32 << 20);
   CHECK(o.hard_memory_limit == 0);
   CHECK(o.stack_scanning == GCH_STACK_CONSERVATIVE);
   CHECK(o.concurrent_mark);

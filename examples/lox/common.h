@@ -25,7 +25,9 @@
 #if defined(__GNUC__)
 #define LOX_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LOX_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LOX_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
+#define LOX_ALWAYS_INLINE inline
 #define LOX_LIKELY(x) (x)
 #define LOX_UNLIKELY(x) (x)
 #endif

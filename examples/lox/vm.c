@@ -34,6 +34,7 @@ typedef struct CallFrame {
   ObjClosure* closure;
   uint8_t* ip;
   Value* slots;
+  Value* constants; /* closure->function->chunk.constants, fixed by now */
 } CallFrame;
 
 typedef struct Vm {
@@ -139,7 +140,7 @@ void vm_print_stats(void) {
 
 /* ---- Calls ------------------------------------------------------------- */
 
-static bool call(ObjClosure* closure, int arg_count) {
+static LOX_ALWAYS_INLINE bool call(ObjClosure* closure, int arg_count) {
   if (LOX_UNLIKELY(arg_count != closure->function->arity)) {
     runtime_error("Expected %d arguments but got %d.", closure->function->arity,
                   arg_count);
@@ -152,6 +153,7 @@ static bool call(ObjClosure* closure, int arg_count) {
   CallFrame* frame = &vm.frames[vm.frame_count++];
   frame->closure = closure;
   frame->ip = closure->function->chunk.code;
+  frame->constants = closure->function->chunk.constants;
   frame->slots = vm.stack_top - arg_count - 1;
   return true;
 }
@@ -286,7 +288,7 @@ static InterpretResult run(void) {
   gch_mutator* const m = lox_m;
   CallFrame* frame = &vm.frames[vm.frame_count - 1];
   uint8_t* ip = frame->ip;
-  Value* constants = frame->closure->function->chunk.constants;
+  Value* constants = frame->constants;
   Value* slots = frame->slots;
   /* The stack top lives in a register: vm.stack_top is written back
    * (SYNC) before anything that allocates, polls or calls out (a
@@ -299,12 +301,12 @@ static InterpretResult run(void) {
 #define READ_CONSTANT() (constants[READ_BYTE()])
 #define READ_STRING() AS_STRING(READ_CONSTANT())
 #define SAVE_IP() (frame->ip = ip)
-#define LOAD_FRAME()                                       \
-  do {                                                     \
-    frame = &vm.frames[vm.frame_count - 1];                \
-    ip = frame->ip;                                        \
-    constants = frame->closure->function->chunk.constants; \
-    slots = frame->slots;                                  \
+#define LOAD_FRAME()                        \
+  do {                                      \
+    frame = &vm.frames[vm.frame_count - 1]; \
+    ip = frame->ip;                         \
+    constants = frame->constants;           \
+    slots = frame->slots;                   \
   } while (0)
 #define PUSH(v) (*sp++ = (v))
 #define POP() (*--sp)

@@ -226,6 +226,9 @@ typedef struct gch_options {
    * (no hand-offs to the collector's threads). 0: always concurrent.
    * Default 512 KiB. */
   size_t small_heap;
+  /* Memory the heap commits once it holds this many bytes asks for
+   * transparent huge pages. 0: never. Default 32 MiB. */
+  size_t huge_pages_above;
 } gch_options;
 
 /* Fills *options with the defaults (those of gcheap::Options). */

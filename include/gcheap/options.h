@@ -66,6 +66,12 @@ struct Options {
   // that mark, under a millisecond. 0: every cycle marks concurrently.
   // Cycles from Collect() and the stress modes stay concurrent.
   size_t small_heap = 512 << 10;
+  // Large heaps: memory the heap commits once it holds this many bytes
+  // (MemStats::heap_sys) asks the kernel for transparent huge pages
+  // (madvise MADV_HUGEPAGE), so a large heap takes fewer page faults and
+  // TLB misses. The first bytes stay on 4 KiB pages: a small heap's
+  // footprint is the pages it touches. 0: never.
+  size_t huge_pages_above = 32 << 20;
   // Hard limit, in bytes, on heap memory obtained from the OS: allocations
   // that would pass it fail (see Mutator::Allocate). 0: none.
   size_t hard_memory_limit = 0;
