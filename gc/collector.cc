@@ -223,7 +223,16 @@ void Collector::CoordinatorMain() {
 
 void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   MutexLock cycle(&cycle_mu_);
-  RestartThreadsAfterFork();
+  // A small heap's cycle marks in one stop, on this thread (the one that
+  // triggered it, or the collector's if it was asked to). It needs none of
+  // the collector's threads: the program sweeps its few spans as it
+  // allocates, and its memory is too little to scavenge.
+  const bool small = why == GcReason::kHeapTrigger && SmallCycle();
+  if (small) {
+    env_->RestartAfterFork();  // the runtime's own (finalizers)
+  } else {
+    RestartThreadsAfterFork();
+  }
   if (why == GcReason::kHeapTrigger &&
       (cycles() != seen_cycles || !ShouldTrigger())) {
     return;  // someone else already collected
@@ -231,9 +240,6 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   uint64_t t_start = MonoNs();
   cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
   FinishSweep();  // most of it concurrently, before stopping anyone
-  // A small heap's cycle marks in one stop, on this thread (the one that
-  // triggered it, or the collector's if it was asked to).
-  const bool small = why == GcReason::kHeapTrigger && SmallCycle();
   if (opts_.concurrent && !small) {
     RunCycleConcurrent(why, t_start);
   } else {
