@@ -12,7 +12,11 @@
  *   calls             closures, natives, classes (initialisers), bound
  *                     methods, invocations
  *   upvalues          the open list, captured and closed
- *   run               the dispatch loop (computed goto with GCC/clang)
+ *   run               the dispatch loop (computed goto with GCC/clang):
+ *                     the stack top in a register (written back before
+ *                     polls, allocations and calls out), slot hints in
+ *                     the bytecode for property reads and method calls
+ *                     (table_get_hinted), calls inlined
  *
  * No collector work in the loop otherwise: no root pushes around
  * allocations (the operands stay on the VM stack, results live in C
