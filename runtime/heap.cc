@@ -22,7 +22,7 @@ namespace {
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC),
 // memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH,
-// gctypes=1.
+// gctypes=1, hugepagesabove=BYTES, smallheap=BYTES.
 Options WithDebugEnv(Options o, FILE** owned_events,
                      std::string* heap_profile_path) {
   const char* env = getenv("GCHEAP_DEBUG");
@@ -55,6 +55,10 @@ Options WithDebugEnv(Options o, FILE** owned_events,
       o.barrier_check = p[15] != '0';
     } else if (len > 10 && strncmp(p, "gcpercent=", 10) == 0) {
       o.gc_percent = atoi(p + 10);
+    } else if (len > 15 && strncmp(p, "hugepagesabove=", 15) == 0) {
+      o.huge_pages_above = strtoull(p + 15, nullptr, 10);
+    } else if (len > 10 && strncmp(p, "smallheap=", 10) == 0) {
+      o.small_heap = strtoull(p + 10, nullptr, 10);
     } else if (len > 8 && strncmp(p, "gctypes=", 8) == 0) {
       o.record_types = p[8] != '0';
     } else if (len > 15 && strncmp(p, "memprofilerate=", 15) == 0) {

@@ -72,6 +72,21 @@ TEST_F(DebuggingTest, GcStressFromTheEnvironment) {
   heap.DetachCurrentThread();
 }
 
+// The heap-size knobs from the environment, for trying a program without
+// rebuilding it: small-heap cycles and huge pages off.
+TEST_F(DebuggingTest, HeapSizeKnobsFromTheEnvironment) {
+  setenv("GCHEAP_DEBUG", "smallheap=0,hugepagesabove=0", 1);
+  Heap heap;
+  unsetenv("GCHEAP_DEBUG");
+  EXPECT_EQ(heap.options().small_heap, 0u);
+  EXPECT_EQ(heap.options().huge_pages_above, 0u);
+  setenv("GCHEAP_DEBUG", "smallheap=1048576,hugepagesabove=67108864", 1);
+  Heap other;
+  unsetenv("GCHEAP_DEBUG");
+  EXPECT_EQ(other.options().small_heap, size_t{1} << 20);
+  EXPECT_EQ(other.options().huge_pages_above, size_t{64} << 20);
+}
+
 // Stores n fresh Pairs into the slots of a rooted pointer array, made
 // before any mark, while mark stress starts marks and holds them open:
 // through the write barrier, or (a VM's bug) with a store that skips it.
