@@ -37,8 +37,10 @@ Collector::Collector(MHeap* heap, CollectorEnv* env,
       env_(env),
       opts_(opts),
       start_ns_(MonoNs()),
+      // Small heaps change only how concurrent marking is driven: with
+      // stop-the-world marking every cycle is one stop already.
       pacer_(opts.gc_percent, opts.soft_memory_limit, opts.heap_minimum,
-             opts.small_heap),
+             opts.concurrent ? opts.small_heap : 0),
       limiter_(env->procs()),
       barrier_check_(opts.barrier_check
                          ? std::make_unique<BarrierCheck>(heap, &opts_.values)

@@ -257,7 +257,7 @@ class Collector {
   // A heap-triggered cycle now would be a small-heap one: stop the world
   // and mark on the calling thread alone (the pacer's goal is at most
   // Options::small_heap; docs/collector.md, "Small heaps").
-  bool SmallCycle() const { return opts_.concurrent && pacer_.small(); }
+  bool SmallCycle() const { return pacer_.small(); }
 
   // The flag every allocation and write barrier reads: true while marking
   // runs concurrently (barrier on, allocate black).

@@ -9,21 +9,6 @@
 
 #include "value.h"
 
-/* The value for key, into *value; false if absent. */
-static inline bool table_get(const Table* t, const ObjString* key,
-                             Value* value) {
-  if (t->count == 0) return false;
-  const uint32_t mask = (uint32_t)t->capacity - 1;
-  for (uint32_t i = key->hash & mask;; i = (i + 1) & mask) {
-    const Entry* e = &t->entries[i];
-    if (e->key == key) {
-      *value = e->value;
-      return true;
-    }
-    if (e->key == NULL && e->value == 0) return false;
-  }
-}
-
 /* The index of key's entry, or -1 if absent. */
 static inline int table_find(const Table* t, const ObjString* key) {
   if (t->count == 0) return -1;
@@ -33,6 +18,15 @@ static inline int table_find(const Table* t, const ObjString* key) {
     if (e->key == key) return (int)i;
     if (e->key == NULL && e->value == 0) return -1;
   }
+}
+
+/* The value for key, into *value; false if absent. */
+static inline bool table_get(const Table* t, const ObjString* key,
+                             Value* value) {
+  const int i = table_find(t, key);
+  if (i < 0) return false;
+  *value = t->entries[i].value;
+  return true;
 }
 
 /* table_get, trying entry *hint first (a guess kept in the bytecode:
