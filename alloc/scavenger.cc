@@ -13,7 +13,10 @@ Scavenger::Scavenger(MHeap* heap, double cpu_fraction)
 Scavenger::~Scavenger() { Stop(); }
 
 void Scavenger::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("gcheap scav");
+    Loop();
+  });
 }
 
 void Scavenger::Stop() {

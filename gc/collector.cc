@@ -165,7 +165,10 @@ void Collector::RestartThreadsAfterFork() {
 void Collector::RestartCoordinatorAfterFork() {
   if (!coordinator_lost_) return;
   coordinator_lost_ = false;
-  coordinator_ = std::thread([this] { CoordinatorMain(); });
+  coordinator_ = std::thread([this] {
+    NameThisThread("gcheap gc");
+    CoordinatorMain();
+  });
 }
 
 void Collector::RequestCycle(uint32_t seen_cycles) {

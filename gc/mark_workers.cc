@@ -58,7 +58,12 @@ void MarkWorkers::RestartAfterFork() {
     seen = epoch_;  // the phases before the fork are over
   }
   for (int i = 0; i < opts_.workers; i++) {
-    threads_[i] = std::thread([this, i, seen] { Main(i, seen); });
+    threads_[i] = std::thread([this, i, seen] {
+      char name[16];
+      snprintf(name, sizeof name, "gcheap mark %d", i);
+      NameThisThread(name);
+      Main(i, seen);
+    });
   }
 }
 

@@ -86,7 +86,10 @@ void Sweeper::RestartAfterFork() {
     lost_ = false;
     wake_ = true;  // the sweep the parent left
   }
-  thread_ = std::thread([this] { Main(); });
+  thread_ = std::thread([this] {
+    NameThisThread("gcheap sweeper");
+    Main();
+  });
 }
 
 void Sweeper::Main() {

@@ -22,7 +22,7 @@ namespace {
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC),
 // memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH,
-// gctypes=1, hugepagesabove=BYTES, smallheap=BYTES.
+// gctypes=1, hugepagesabove=BYTES, smallheap=BYTES, preemptafter=US.
 Options WithDebugEnv(Options o, FILE** owned_events,
                      std::string* heap_profile_path) {
   const char* env = getenv("GCHEAP_DEBUG");
@@ -59,6 +59,8 @@ Options WithDebugEnv(Options o, FILE** owned_events,
       o.huge_pages_above = strtoull(p + 15, nullptr, 10);
     } else if (len > 10 && strncmp(p, "smallheap=", 10) == 0) {
       o.small_heap = strtoull(p + 10, nullptr, 10);
+    } else if (len > 13 && strncmp(p, "preemptafter=", 13) == 0) {
+      o.preempt_after_us = atoi(p + 13);
     } else if (len > 8 && strncmp(p, "gctypes=", 8) == 0) {
       o.record_types = p[8] != '0';
     } else if (len > 15 && strncmp(p, "memprofilerate=", 15) == 0) {

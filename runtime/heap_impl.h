@@ -45,6 +45,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -133,6 +134,8 @@ struct MutatorState {
   std::atomic<int> sig_state{0};
   uintptr_t sig_regs[16] = {};
   uintptr_t sig_sp = 0;
+  // The heap's safepoint_seq_, which the handler bumps once stopped.
+  std::atomic<int>* safepoint_seq = nullptr;
   bool sig_parked = false;       // guarded by sched_mu_: parked by a signal
   uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
   // Precise mode: the handle stack, in chunks so slots never move.
@@ -303,6 +306,9 @@ class HeapImpl : public CollectorEnv {
   static void FlushP(P* p);
   // Acknowledges p's pending ragged flush, if any. sched_mu_ held.
   void AckFlushLocked(P* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // A P the stopping thread may wait for stopped running: bump
+  // safepoint_seq_ and wake it.
+  void WakeStopperLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void UpdatePollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_) {
     poll_.store(
         stop_requested_.load(std::memory_order_relaxed) || flush_pending_ > 0,
@@ -314,6 +320,11 @@ class HeapImpl : public CollectorEnv {
   // their P (a stop, until StartTheWorld) or flushes it for them and lets
   // them go (a ragged flush). sched_mu_ held.
   void PreemptLocked(bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // How long a thread that refused a stop signal (it was inside gcheap's
+  // own code) has before it is sent another.
+  int64_t PreemptResendNs() const {
+    return std::max<int64_t>(int64_t{1000} * opts_.preempt_after_us, 20'000);
+  }
   // Lets every thread stopped in its signal handler go. sched_mu_ held.
   void ResumeSignaledLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Waits until every running P has parked (a stop) or flushed (flush =
@@ -349,6 +360,11 @@ class HeapImpl : public CollectorEnv {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> poll_{false};  // stop_requested_ || flush_pending_ > 0
   int flush_pending_ ABSL_GUARDED_BY(sched_mu_) = 0;
+  // A futex word that the thread stopping the world (or waiting out a
+  // ragged flush) sleeps on: bumped, with a wake, whenever a P it waits for
+  // stops running (a park, a release, a flush done, a signal handler that
+  // stopped its thread). The handler cannot signal sched_cv_.
+  std::atomic<int> safepoint_seq_{0};
   // Ps held by a mutator (kRunning or kParked); written under sched_mu_.
   std::atomic<int> held_ps_{0};
   bool world_stopped_ ABSL_GUARDED_BY(sched_mu_) = false;

@@ -2,10 +2,13 @@
 // runtime/heap_impl.h for the scheduler and docs/collector.md ("Stopping
 // threads that do not poll") for the guarantees.
 //
-// A stop (or a ragged flush) first waits for running mutators to reach a
-// safepoint on their own, as before. A thread still running after
-// Options::preempt_after_us (a loop that neither allocates nor polls, a
-// blocking call outside a BlockingScope) is sent Options::preempt_signal.
+// A stop (or a ragged flush) raises the poll flag, and a thread still
+// running Options::preempt_after_us later (0 by default: at once, as Go's
+// stops signal; a loop that neither allocates nor polls, a blocking call
+// outside a BlockingScope) is sent Options::preempt_signal. The stopping
+// thread sleeps on a futex word (HeapImpl::safepoint_seq_) that each
+// thread bumps as it stops, the handler too, so it is woken by the last
+// one rather than by a timer it would need a CPU to answer.
 // Its handler, on the thread itself, looks at where the signal landed:
 //
 //   in the program's own code                 stop here: save every
@@ -34,7 +37,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@
 
 #include "base/check.h"
 #include "base/clock.h"
+#include "base/futex.h"
 #include "gcheap/weak.h"
 #include "runtime/heap_impl.h"
 
@@ -147,16 +150,6 @@ bool InBarrierStub(uintptr_t pc) {
   return lo != 0 && pc >= lo && pc < hi;
 }
 
-void FutexWait(std::atomic<int>* word, int value) {
-  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAIT_PRIVATE, value,
-          nullptr, nullptr, 0);
-}
-
-void FutexWake(std::atomic<int>* word) {
-  syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAKE_PRIVATE, 1,
-          nullptr, nullptr, 0);
-}
-
 struct sigaction previous_action;
 int installed_signal = 0;
 
@@ -218,6 +211,10 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
   if (!st->preempt_req.load(std::memory_order_seq_cst)) {
     int one = 1;
     st->sig_state.compare_exchange_strong(one, 0, std::memory_order_seq_cst);
+  } else {
+    // The stopping thread sleeps until a P stops: this one has.
+    st->safepoint_seq->fetch_add(1, std::memory_order_release);
+    FutexWakeAll(st->safepoint_seq);
   }
   while (st->sig_state.load(std::memory_order_acquire) == 1) {
     FutexWait(&st->sig_state, 1);
@@ -270,7 +267,7 @@ void InstallPreemptHandler(int sig) {
 
 void HeapImpl::PreemptLocked(bool flush) {
   const uint64_t now = MonoNs();
-  const uint64_t resend_ns = uint64_t{1000} * opts_.preempt_after_us;
+  const uint64_t resend_ns = static_cast<uint64_t>(PreemptResendNs());
   for (P& p : ps_) {
     if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
     if (flush && !p.flush_requested.load(std::memory_order_relaxed)) continue;

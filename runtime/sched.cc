@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/check.h"
+#include "base/futex.h"
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {
@@ -79,6 +80,7 @@ Mutator& HeapImpl::Attach() {
   m->fast_.poll = reinterpret_cast<const bool*>(&poll_);
   m->fast_.marking = reinterpret_cast<const bool*>(collector_->marking_flag());
   m->fast_.mcache = no_p_cache_;
+  st->safepoint_seq = &safepoint_seq_;
   {
     MutexLock l(&sched_mu_);
     mutators_.push_back(m);
@@ -171,6 +173,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
   gcheap_internal_held_wbuf = nullptr;
   m.fast_.mcache = no_p_cache_;
   sched_cv_.SignalAll();
+  if (poll_.load(std::memory_order_relaxed)) WakeStopperLocked();
 }
 
 void HeapImpl::Park(Mutator& m) {
@@ -182,6 +185,7 @@ void HeapImpl::Park(Mutator& m) {
   }
   st->p->status = P::Status::kParked;
   sched_cv_.SignalAll();
+  WakeStopperLocked();
   while (stop_requested_.load(std::memory_order_relaxed)) {
     sched_cv_.Wait(&sched_mu_);
   }
@@ -213,7 +217,13 @@ void HeapImpl::AckFlushLocked(P* p) {
   if (--flush_pending_ == 0) {
     UpdatePollLocked();
     sched_cv_.SignalAll();
+    WakeStopperLocked();
   }
+}
+
+void HeapImpl::WakeStopperLocked() {
+  safepoint_seq_.fetch_add(1, std::memory_order_release);
+  FutexWakeAll(&safepoint_seq_);
 }
 
 ABSL_ATTRIBUTE_NOINLINE void HeapImpl::SafepointSlow(Mutator& m) {
@@ -256,14 +266,14 @@ void HeapImpl::WaitForSafepointsLocked(bool flush) {
   const auto start = std::chrono::steady_clock::now();
   const auto preempt_after = std::chrono::microseconds(opts_.preempt_after_us);
   int reported_ms = 0;
-  while (waiting()) {
+  while (true) {
+    // Read before looking: a P that stops after this wakes the sleep below.
+    const int seq = safepoint_seq_.load(std::memory_order_acquire);
     const auto waited = std::chrono::steady_clock::now() - start;
     // Threads that have not polled by now are stopped by a signal
     // (preempt.cc); asked again each round until they are.
-    if (signals && waited >= preempt_after) {
-      PreemptLocked(flush);
-      if (!waiting()) break;
-    }
+    if (signals && waited >= preempt_after) PreemptLocked(flush);
+    if (!waiting()) break;
     if (report > 0) {
       const int waited_ms = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(waited)
@@ -273,14 +283,24 @@ void HeapImpl::WaitForSafepointsLocked(bool flush) {
         ReportSlowSafepoint(reported_ms, flush);
       }
     }
+    // Until a P stops, or it is time to signal again, or to report.
+    int64_t timeout_ns = -1;
     if (signals) {
-      sched_cv_.WaitFor(&sched_mu_,
-                        std::chrono::nanoseconds(preempt_after).count());
-    } else if (report > 0) {
-      sched_cv_.WaitFor(&sched_mu_, int64_t{report} * 1'000'000);
-    } else {
-      sched_cv_.Wait(&sched_mu_);
+      timeout_ns =
+          waited < preempt_after
+              ? std::chrono::nanoseconds(preempt_after - waited).count()
+              : PreemptResendNs();
     }
+    if (report > 0) {
+      const int64_t to_report =
+          std::max<int64_t>(int64_t{reported_ms + report} * 1'000'000 -
+                                std::chrono::nanoseconds(waited).count(),
+                            1'000'000);
+      timeout_ns = timeout_ns < 0 ? to_report : std::min(timeout_ns, to_report);
+    }
+    sched_mu_.Unlock();
+    FutexWait(&safepoint_seq_, seq, timeout_ns);
+    sched_mu_.Lock();
   }
 }
 

@@ -251,7 +251,7 @@ static void test_options_defaults(void) {
   CHECK(o.gc_percent == 100);
   CHECK(o.soft_memory_limit == 0);
   CHECK(o.small_heap == (size_t)512 << 10);
-  CHECK(o.huge_pages_above == (size_t)32 << 20);
+  CHECK(o.huge_pages_above == 0);
   CHECK(o.hard_memory_limit == 0);
   CHECK(o.stack_scanning == GCH_STACK_CONSERVATIVE);
   CHECK(o.concurrent_mark);
@@ -272,7 +272,7 @@ static void test_options_defaults(void) {
   CHECK(!o.barrier_check);
   CHECK(o.safepoint_report_ms == 2000);
   CHECK(o.preempt_signal == SIGURG);
-  CHECK(o.preempt_after_us == 10);
+  CHECK(o.preempt_after_us == 0);
   CHECK(!o.scan_static_data);
   CHECK(o.values.tag_mask == 0 && o.values.tag == 0);
   CHECK(o.values.payload_mask == UINT64_MAX && o.values.decode == NULL);

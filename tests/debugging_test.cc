@@ -1,6 +1,11 @@
 // Debugging aids: GC stress mode and AddressSanitizer poisoning make a
 // missing root fail at the culprit instead of much later.
+#include <dirent.h>
 #include <stdlib.h>
+
+#include <fstream>
+#include <set>
+#include <string>
 
 #include "gcheap/gcheap.h"
 #include "gtest/gtest.h"
@@ -72,19 +77,42 @@ TEST_F(DebuggingTest, GcStressFromTheEnvironment) {
   heap.DetachCurrentThread();
 }
 
-// The heap-size knobs from the environment, for trying a program without
-// rebuilding it: small-heap cycles and huge pages off.
+// The heap-size and stop knobs from the environment, for trying a program
+// without rebuilding it: small-heap cycles, huge pages, when stops signal.
 TEST_F(DebuggingTest, HeapSizeKnobsFromTheEnvironment) {
-  setenv("GCHEAP_DEBUG", "smallheap=0,hugepagesabove=0", 1);
-  Heap heap;
+  Options o;
+  o.huge_pages_above = 1 << 20;
+  setenv("GCHEAP_DEBUG", "smallheap=0,hugepagesabove=0,preemptafter=25", 1);
+  Heap heap(o);
   unsetenv("GCHEAP_DEBUG");
   EXPECT_EQ(heap.options().small_heap, 0u);
   EXPECT_EQ(heap.options().huge_pages_above, 0u);
+  EXPECT_EQ(heap.options().preempt_after_us, 25);
   setenv("GCHEAP_DEBUG", "smallheap=1048576,hugepagesabove=67108864", 1);
   Heap other;
   unsetenv("GCHEAP_DEBUG");
   EXPECT_EQ(other.options().small_heap, size_t{1} << 20);
   EXPECT_EQ(other.options().huge_pages_above, size_t{64} << 20);
+  EXPECT_EQ(other.options().preempt_after_us, 0);
+}
+
+// The collector's threads carry names (top -H, ps -L, gdb, perf show them).
+TEST_F(DebuggingTest, TheCollectorsThreadsAreNamed) {
+  Heap heap;
+  heap.Collect();  // the sweeper and scavenger start with the first cycle
+  std::set<std::string> names;
+  DIR* dir = opendir("/proc/self/task");
+  ASSERT_NE(dir, nullptr);
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  closedir(dir);
+  EXPECT_EQ(names.count("gcheap sweeper"), 1u);
+  EXPECT_EQ(names.count("gcheap scav"), 1u);
 }
 
 // Stores n fresh Pairs into the slots of a rooted pointer array, made

@@ -123,6 +123,34 @@ TEST(ShapesTest, ThreadBlockedInASystemCallDoesNotStallCollection) {
   close(fds[1]);
 }
 
+// The thread stopping the world sleeps until the last running thread has
+// stopped: a mutator parking at its safepoint wakes it. With signals put
+// off for a minute, a lost wake-up would hold each collection that long.
+TEST(ShapesTest, AThreadParkingWakesTheStop) {
+  Options o;
+  o.max_procs = 2;
+  o.preempt_after_us = 60'000'000;
+  o.safepoint_report_ms = 0;
+  Heap heap(o);
+  std::atomic<bool> ready{false}, stop{false};
+  std::thread mutator([&] {
+    Mutator& m = heap.AttachCurrentThread();
+    ready = true;
+    while (!stop.load(std::memory_order_relaxed)) {
+      HandleScope scope(m);
+      TaggedTree(m, 4, 1);
+      m.Safepoint();
+    }
+    heap.DetachCurrentThread();
+  });
+  while (!ready) std::this_thread::yield();
+  double worst = 0;
+  for (int i = 0; i < 5; i++) worst = std::max(worst, CollectMs(heap));
+  stop = true;
+  mutator.join();
+  EXPECT_LT(worst, 20000.0);
+}
+
 std::atomic<int> program_handler_calls{0};
 void ProgramHandler(int) { program_handler_calls++; }
 

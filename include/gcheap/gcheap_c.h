@@ -212,8 +212,8 @@ typedef struct gch_options {
    * Default 2000. */
   int safepoint_report_ms;
   /* A thread that has not reached a safepoint preempt_after_us after a
-   * stop began is stopped by this signal (default SIGURG, and 10 us). 0:
-   * no signals. */
+   * stop began is stopped by this signal (default SIGURG, and 0 us: at
+   * once). preempt_signal 0: no signals. */
   int preempt_signal;
   int preempt_after_us;
   /* Make the static data (.data, .bss) of the program and its libraries
@@ -227,7 +227,7 @@ typedef struct gch_options {
    * Default 512 KiB. */
   size_t small_heap;
   /* Memory the heap commits once it holds this many bytes asks for
-   * transparent huge pages. 0: never. Default 32 MiB. */
+   * transparent huge pages. 0: never (the default). */
   size_t huge_pages_above;
 } gch_options;
 

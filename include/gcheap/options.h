@@ -70,8 +70,11 @@ struct Options {
   // (MemStats::heap_sys) asks the kernel for transparent huge pages
   // (madvise MADV_HUGEPAGE), so a large heap takes fewer page faults and
   // TLB misses. The first bytes stay on 4 KiB pages: a small heap's
-  // footprint is the pages it touches. 0: never.
-  size_t huge_pages_above = 32 << 20;
+  // footprint is the pages it touches. 0 (the default): never. A throughput
+  // setting: with the kernel's usual THP defrag policy ("madvise") the
+  // first touch of such memory may compact memory for milliseconds, and a
+  // thread in that fault holds up a stop (docs/allocator.md).
+  size_t huge_pages_above = 0;
   // Hard limit, in bytes, on heap memory obtained from the OS: allocations
   // that would pass it fail (see Mutator::Allocate). 0: none.
   size_t hard_memory_limit = 0;
@@ -174,9 +177,12 @@ struct Options {
   // as Go's runtime uses, since programs rarely do; a handler the program
   // installed before the heap was made still gets the signals not meant
   // for the heap. 0: no signals (stops wait for every thread to poll).
-  // All heaps of a process use the same signal.
+  // All heaps of a process use the same signal. preempt_after_us 0 (the
+  // default): every running thread is signalled as the stop begins, as
+  // Go's stops do; the stopping thread then sleeps until the last one has
+  // stopped, and need not be scheduled again in between.
   int preempt_signal = SIGURG;
-  int preempt_after_us = 10;
+  int preempt_after_us = 0;
   // Boehm-style ports: make the static data of the program and of every
   // shared library loaded when the heap is made (their writable segments:
   // .data, .bss) roots, scanned conservatively, as Boehm GC does by
