@@ -98,8 +98,19 @@ class alignas(64) Marker {
   bool IsMarkedOrNotHeap(uintptr_t p) const;
   void GreyAndScanNow(uintptr_t p);
   // GreyAndScanNow for every word of [begin, end), memory the marker does
-  // not own (a stopped thread's stack), as ScanRangeUnsafe reads it.
+  // not own (a stopped thread's stack), as ScanRangeUnsafe reads it. With
+  // a StoreSnapshot set, an object larger than kScanNowBytes is greyed and
+  // its words copied into the snapshot instead of scanned: the copy keeps
+  // every slot's value as it was at the stop, and the collector greys what
+  // the copy holds after the world restarts (a table of 65536 pointers in
+  // a register costs a copy in the pause, not a scan).
   void GreyAndScanRangeNowUnsafe(const void* begin, const void* end);
+  static constexpr size_t kScanNowBytes = 4096;
+  struct StoreSnapshot {
+    std::vector<uintptr_t> words;    // the copied objects' words
+    std::vector<uintptr_t> objects;  // the objects copied, each once
+  };
+  void SetStoreSnapshot(StoreSnapshot* s) { store_snapshot_ = s; }
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
   // referrer) when one is not. `visited` records the objects seen.
@@ -246,6 +257,7 @@ class alignas(64) Marker {
   bool other_modes_ = false;
   uintptr_t referrer_ = 0;
   bool conservative_roots_ = false;
+  StoreSnapshot* store_snapshot_ = nullptr;
   uint64_t marked_bytes_ = 0;
   uint64_t scanned_bytes_ = 0;
 };

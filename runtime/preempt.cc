@@ -2,13 +2,14 @@
 // runtime/heap_impl.h for the scheduler and docs/collector.md ("Stopping
 // threads that do not poll") for the guarantees.
 //
-// A stop (or a ragged flush) raises the poll flag, and a thread still
-// running Options::preempt_after_us later (0 by default: at once, as Go's
-// stops signal; a loop that neither allocates nor polls, a blocking call
-// outside a BlockingScope) is sent Options::preempt_signal. The stopping
-// thread sleeps on a futex word (HeapImpl::safepoint_seq_) that each
-// thread bumps as it stops, the handler too, so it is woken by the last
-// one rather than by a timer it would need a CPU to answer.
+// A stop (or a ragged flush) raises the poll flag, and the stopping thread
+// spins for Options::preempt_after_us (20 us) while threads that poll stop
+// at their safepoints. A thread still running then (a loop that neither
+// allocates nor polls, a blocking call outside a BlockingScope, a thread
+// the OS had not scheduled) is sent Options::preempt_signal, and the
+// stopping thread sleeps on a futex word (HeapImpl::safepoint_seq_) that
+// each thread bumps as it stops, the handler too: it is woken by the last
+// one, not by a timer it would need a CPU to answer.
 // Its handler, on the thread itself, looks at where the signal landed:
 //
 //   in the program's own code                 stop here: save every

@@ -8,6 +8,7 @@
 
 #include "base/check.h"
 #include "base/futex.h"
+#include "base/spinlock.h"
 #include "runtime/heap_impl.h"
 
 namespace gcheap::internal {
@@ -257,6 +258,10 @@ void HeapImpl::RaggedFlush() {
   ResumeSignaledLocked();  // requests still in flight are withdrawn
 }
 
+namespace {
+constexpr std::chrono::microseconds kMaxStopSpin{50};
+}  // namespace
+
 void HeapImpl::WaitForSafepointsLocked(bool flush) {
   auto waiting = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_) {
     return flush ? flush_pending_ > 0 : AnyRunningLocked();
@@ -274,6 +279,21 @@ void HeapImpl::WaitForSafepointsLocked(bool flush) {
     // (preempt.cc); asked again each round until they are.
     if (signals && waited >= preempt_after) PreemptLocked(flush);
     if (!waiting()) break;
+    // Up to preempt_after_us (50 us at most), the threads may reach a
+    // safepoint by themselves, where they stop with nothing halfway: this
+    // thread spins meanwhile. It keeps its CPU, so it needs no wake-up to
+    // send the signals after, which on a machine with every CPU busy can
+    // wait for the scheduler's next tick.
+    if (signals && waited < std::min(preempt_after, kMaxStopSpin)) {
+      const auto until = start + std::min(preempt_after, kMaxStopSpin);
+      sched_mu_.Unlock();
+      while (safepoint_seq_.load(std::memory_order_acquire) == seq &&
+             std::chrono::steady_clock::now() < until) {
+        SpinPause(0);
+      }
+      sched_mu_.Lock();
+      continue;
+    }
     if (report > 0) {
       const int waited_ms = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(waited)

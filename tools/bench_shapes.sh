@@ -233,6 +233,9 @@ else
       if [ -f "$w.c" ]; then
         gcc -O2 -Wall -DPEER_BOEHM -o "$bin/${w}_boehm" "$w.c" -lgc -lpthread
         gcc -O2 -Wall -o "$bin/${w}_malloc" "$w.c" -lpthread
+      elif [ -f "${w}_boehm.c" ]; then
+        # (GCBench: a Boehm version only, the original C program)
+        gcc -O2 -Wall -o "$bin/${w}_boehm" "${w}_boehm.c" -lgc -lpthread
       fi
     done
   )
