@@ -83,6 +83,12 @@ void heap_init(void) {
   /* GOGC 90, not 100: a peak heap a tenth smaller (binary_trees: 24.3 MB
    * against 25.5 MB at 100, clox 25.3 MB) for a few more, cheap, cycles. */
   options.gc_percent = 90;
+  /* Huge pages once the heap holds 32 MiB (gcheap's default is never): a
+   * large script heap, walked again and again, takes fewer page faults
+   * and TLB misses (trees: 1.33 -> 1.23 s). A first touch that compacts
+   * memory for a huge page delays only this thread; there is no other
+   * thread for a stop to wait for. */
+  options.huge_pages_above = (size_t)32 << 20;
   lox_heap = gch_heap_new(&options);
   lox_m = gch_attach(lox_heap);
   strings = gch_weak_set_new(lox_heap);
