@@ -13,10 +13,8 @@ Scavenger::Scavenger(MHeap* heap, double cpu_fraction)
 Scavenger::~Scavenger() { Stop(); }
 
 void Scavenger::Start() {
-  thread_ = std::thread([this] {
-    NameThisThread("gcheap scav");
-    Loop();
-  });
+  thread_ = std::thread([this] { Loop(); });
+  NameThread(&thread_, "gcheap scav");
 }
 
 void Scavenger::Stop() {

@@ -132,10 +132,11 @@ class CondVar {
   std::condition_variable cv_;
 };
 
-// Names the calling thread, as top -H, ps -L, gdb and perf show it (at
-// most 15 characters: "gcheap sweeper").
-inline void NameThisThread(const char* name) {
-  pthread_setname_np(pthread_self(), name);
+// Names a thread the caller just started, as top -H, ps -L, gdb and perf
+// show it (at most 15 characters: "gcheap sweeper"). Named by its creator,
+// so the name is there once the std::thread is.
+inline void NameThread(std::thread* t, const char* name) {
+  pthread_setname_np(t->native_handle(), name);
 }
 
 // In the child of a fork(): the parent's threads do not exist there, and

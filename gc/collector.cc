@@ -165,10 +165,8 @@ void Collector::RestartThreadsAfterFork() {
 void Collector::RestartCoordinatorAfterFork() {
   if (!coordinator_lost_) return;
   coordinator_lost_ = false;
-  coordinator_ = std::thread([this] {
-    NameThisThread("gcheap gc");
-    CoordinatorMain();
-  });
+  coordinator_ = std::thread([this] { CoordinatorMain(); });
+  NameThread(&coordinator_, "gcheap gc");
 }
 
 void Collector::RequestCycle(uint32_t seen_cycles) {

@@ -58,12 +58,10 @@ void MarkWorkers::RestartAfterFork() {
     seen = epoch_;  // the phases before the fork are over
   }
   for (int i = 0; i < opts_.workers; i++) {
-    threads_[i] = std::thread([this, i, seen] {
-      char name[16];
-      snprintf(name, sizeof name, "gcheap mark %d", i);
-      NameThisThread(name);
-      Main(i, seen);
-    });
+    threads_[i] = std::thread([this, i, seen] { Main(i, seen); });
+    char name[32];  // (the OS keeps 15 characters: up to "gcheap mark 99")
+    snprintf(name, sizeof name, "gcheap mark %d", i);
+    NameThread(&threads_[i], name);
   }
 }
 

@@ -86,10 +86,8 @@ void Sweeper::RestartAfterFork() {
     lost_ = false;
     wake_ = true;  // the sweep the parent left
   }
-  thread_ = std::thread([this] {
-    NameThisThread("gcheap sweeper");
-    Main();
-  });
+  thread_ = std::thread([this] { Main(); });
+  NameThread(&thread_, "gcheap sweeper");
 }
 
 void Sweeper::Main() {

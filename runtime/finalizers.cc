@@ -69,10 +69,8 @@ size_t HeapImpl::RunQueuedCalls(Mutator& m) {
 void HeapImpl::EnsureFinalizerThread() {
   if (opts_.finalizer_mode != FinalizerMode::kBackgroundThread) return;
   std::call_once(finalizer_once_, [this] {
-    finalizer_thread_ = std::thread([this] {
-      NameThisThread("gcheap finalize");
-      FinalizerThreadMain();
-    });
+    finalizer_thread_ = std::thread([this] { FinalizerThreadMain(); });
+    NameThread(&finalizer_thread_, "gcheap finalize");
   });
 }
 
