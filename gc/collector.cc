@@ -323,7 +323,8 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   if (barrier_check_ != nullptr) barrier_check_->Reset();
   std::unique_ptr<Marker> self_marker = NewMarker();
   Marker& self = *self_marker;
-  // (Kept from cycle to cycle: fresh memory would fault in the pause.)
+  // (Kept from cycle to cycle, up to 4 MiB: fresh memory would fault in
+  // the pause.)
   Marker::StoreSnapshot& snapshot = store_snapshot_;
   self.SetStoreSnapshot(&snapshot);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
@@ -347,8 +348,13 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     self.SetConservativeRoots(false);
     self.work().Flush();
     snapshot.words.clear();
+    snapshot.objects.clear();
+    // Kept for the next cycle up to 4 MiB; a copy of a larger object
+    // gives its memory back.
+    if (snapshot.words.capacity() > (size_t{4} << 20) / sizeof(uintptr_t)) {
+      snapshot.words.shrink_to_fit();
+    }
   }
-  snapshot.objects.clear();
   if (mark_hook_) mark_hook_();
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional
