@@ -18,7 +18,9 @@ HeapWalk::HeapWalk(
   mark_roots(marker_);
   FlushRoots();
   // Objects a root group scanned in pieces (oblets) come back as work.
-  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) marker_.Scan(o);
+  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
+    marker_.Scan(o & ~Marker::kEntryHintMask);
+  }
   FlushRoots();
   // Ephemerons: the value is a referent of the key's object; a key that
   // is not a heap object keeps its value as a root.
@@ -76,7 +78,9 @@ void HeapWalk::Referents(uintptr_t slot, std::vector<uintptr_t>* out) {
   marker_.SetReferrer(slot);
   marker_.Scan(slot);
   // A large object's later pieces (oblets) were queued: scan them too.
-  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) marker_.Scan(o);
+  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
+    marker_.Scan(o & ~Marker::kEntryHintMask);
+  }
   marker_.SetReferrer(0);
   out->swap(collected_);
   collected_.clear();

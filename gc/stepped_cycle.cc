@@ -74,7 +74,9 @@ void StepGate::TakeQueued(std::vector<uintptr_t>* out) {
   // The marker's buffers are stacks: reversed, the objects join the queue
   // in the order they were greyed.
   std::vector<uintptr_t> got;
-  for (uintptr_t o; (o = marker_->work().TryGet()) != 0;) got.push_back(o);
+  for (uintptr_t o; (o = marker_->work().TryGet()) != 0;) {
+    got.push_back(o & ~Marker::kEntryHintMask);
+  }
   std::reverse(got.begin(), got.end());
   for (uintptr_t o : got) {
     grey_.push_back(o);

@@ -161,9 +161,11 @@ TEST_F(DebuggingTest, BarrierCheckNamesAStoreThatSkipsTheBarrier) {
 }
 
 TEST_F(DebuggingTest, BarrierCheckPassesStoresThroughTheBarrier) {
-  // Marks every 20 allocations: hundreds of cycles, each held open while
-  // the program stores, and none aborts.
-  EXPECT_GE(FillUnderMarkStress(/*skip_barrier=*/false, 20000), 50u);
+  // A mark starts every 20 allocations and is held open for 200 while the
+  // program stores; it then ends when the marking is done, by the workers
+  // more than by assists (an allocation is charged its own bytes): tens of
+  // cycles, and none aborts.
+  EXPECT_GE(FillUnderMarkStress(/*skip_barrier=*/false, 20000), 10u);
 }
 
 TEST_F(DebuggingTest, MarkStressFromTheEnvironment) {
