@@ -96,6 +96,14 @@ CopyWordsUnsafe(uintptr_t from, uintptr_t to, std::vector<uintptr_t>* out) {
   const size_t at = out->size();
   out->resize(at + (to - from) / 8);
   uintptr_t* dst = out->data() + at;
+#if !defined(GCHEAP_ASAN) && !defined(GCHEAP_TSAN_OR_MSAN) && \
+    !(defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND)
+  // Not instrumented: one memcpy (a copy of 512 KiB word by word took
+  // twice as long, in the pause).
+  __builtin_memcpy(dst, reinterpret_cast<const void*>(from),
+                   (to - from) / 8 * 8);
+  return;
+#endif
   for (uintptr_t a = from; a + 8 <= to; a += 8) {
     uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
     TreatAsDefined(&v, sizeof(v));
