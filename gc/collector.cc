@@ -323,12 +323,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   if (barrier_check_ != nullptr) barrier_check_->Reset();
   std::unique_ptr<Marker> self_marker = NewMarker();
   Marker& self = *self_marker;
-  // (Kept from cycle to cycle, up to 4 MiB: fresh memory would fault in
-  // the pause.)
-  Marker::StoreSnapshot& snapshot = store_snapshot_;
-  self.SetStoreSnapshot(&snapshot);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
-  self.SetStoreSnapshot(nullptr);
   self.work().Flush();
   uint64_t t_mark = MonoNs();
   const int held_at_mark = env_->HeldPs();
@@ -338,23 +333,6 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   const uint64_t icpu0 = workers_.idle_cpu_ns();
   env_->StartTheWorld();
   uint64_t pause = t_mark - t_stw;
-  // The large objects a thread stopped by a signal may have been about to
-  // store into, as they were at the stop (Marker::GreyAndScanNow): what
-  // they held is greyed now, with the world running.
-  if (!snapshot.words.empty()) {
-    self.SetConservativeRoots(true);
-    self.ScanRangeUnsafe(snapshot.words.data(),
-                         snapshot.words.data() + snapshot.words.size());
-    self.SetConservativeRoots(false);
-    self.work().Flush();
-    snapshot.words.clear();
-    snapshot.objects.clear();
-    // Kept for the next cycle up to 4 MiB; a copy of a larger object
-    // gives its memory back.
-    if (snapshot.words.capacity() > (size_t{4} << 20) / sizeof(uintptr_t)) {
-      snapshot.words.shrink_to_fit();
-    }
-  }
   if (mark_hook_) mark_hook_();
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional

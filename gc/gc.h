@@ -430,10 +430,6 @@ class Collector {
   Assists assists_;
   Sweeper sweeper_;
   MarkWorkers workers_;
-  // Large objects a signal-stopped thread pointed at when a concurrent
-  // mark began, copied (Marker::GreyAndScanNow); used by the cycle's
-  // coordinator only, its memory kept between cycles.
-  Marker::StoreSnapshot store_snapshot_;
 
   // The coordinator: the collector's own thread, which runs heap-triggered
   // and stress cycles.

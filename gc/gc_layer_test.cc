@@ -165,44 +165,6 @@ TEST_F(MarkerTest, AHugeObjectIsScannedInObletsToItsLastWord) {
   EXPECT_LE(m_.scanned_bytes(), s->elemsize);
 }
 
-// The words a signal-stopped thread holds (registers, stack top) may name
-// the object of a store it makes without the barrier: a small object is
-// scanned at once, a large one copied, its referents greyed from the copy
-// later; a slot overwritten meanwhile still has its old value marked.
-TEST_F(MarkerTest, APendingStoresLargeObjectIsCopiedAndScannedFromTheCopy) {
-  const size_t words = 2 * Marker::kScanNowBytes / 8;
-  auto* big = static_cast<uintptr_t*>(
-      AllocWithHeader(heap_, env_.cache(), kWord, words));
-  auto* small =
-      static_cast<uintptr_t*>(AllocWithHeader(heap_, env_.cache(), kWord, 4));
-  Node* in_big = List(1);
-  Node* in_small = List(1);
-  big[words / 2] = reinterpret_cast<uintptr_t>(in_big);
-  small[1] = reinterpret_cast<uintptr_t>(in_small);
-  Seal();
-  // Interior pointers, as a store's address would be.
-  const uintptr_t held[] = {reinterpret_cast<uintptr_t>(&big[3]),
-                            reinterpret_cast<uintptr_t>(&small[2]),
-                            reinterpret_cast<uintptr_t>(big)};
-  Marker::StoreSnapshot snap;
-  m_.SetStoreSnapshot(&snap);
-  m_.GreyAndScanRangeNowUnsafe(held, held + 3);
-  m_.SetStoreSnapshot(nullptr);
-  EXPECT_TRUE(IsMarked(heap_, big));
-  EXPECT_TRUE(IsMarked(heap_, small));
-  EXPECT_TRUE(IsMarked(heap_, in_small));  // scanned now
-  EXPECT_FALSE(IsMarked(heap_, in_big));   // copied, not scanned
-  ASSERT_EQ(snap.objects.size(), 1u);      // once, though held twice
-  EXPECT_EQ(snap.words.size(), heap_.SpanOf(held[2])->elemsize / 8);
-  // The stopped thread's store, after the world restarted.
-  big[words / 2] = 0;
-  m_.SetConservativeRoots(true);
-  m_.ScanRangeUnsafe(snap.words.data(), snap.words.data() + snap.words.size());
-  m_.SetConservativeRoots(false);
-  m_.Drain(SIZE_MAX);
-  EXPECT_TRUE(IsMarked(heap_, in_big));
-}
-
 TEST_F(MarkerTest, GreyBatchMarksEveryValue) {
   std::vector<uintptr_t> vals;
   for (int i = 0; i < 150; i++) {

@@ -86,56 +86,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Marker::GreyImpl(uintptr_t p) {
 template void Marker::GreyImpl<true>(uintptr_t);
 template void Marker::GreyImpl<false>(uintptr_t);
 
-namespace {
-
-// Appends the words of [from, to), memory a stopped thread may have been
-// writing, to out.
-ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
-ABSL_ATTRIBUTE_NOINLINE void
-CopyWordsUnsafe(uintptr_t from, uintptr_t to, std::vector<uintptr_t>* out) {
-  const size_t at = out->size();
-  out->resize(at + (to - from) / 8);
-  uintptr_t* dst = out->data() + at;
-#if !defined(GCHEAP_ASAN) && !defined(GCHEAP_TSAN_OR_MSAN) && \
-    !(defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND)
-  // Not instrumented: one memcpy (a copy of 512 KiB word by word took
-  // twice as long, in the pause).
-  __builtin_memcpy(dst, reinterpret_cast<const void*>(from),
-                   (to - from) / 8 * 8);
-  return;
-#endif
-  for (uintptr_t a = from; a + 8 <= to; a += 8) {
-    uintptr_t v = *reinterpret_cast<volatile const uintptr_t*>(a);
-    TreatAsDefined(&v, sizeof(v));
-    *dst++ = v;
-  }
-}
-
-}  // namespace
-
-void Marker::GreyAndScanNow(uintptr_t p) {
-  // Checkmark: these words are not roots of their own (the conservative
-  // stack scan, if any, has reported them already).
-  if (check_visited_ != nullptr) return;
-  MSpan* s = InUseSpanOf(p);
-  if (s == nullptr) return;
-  uintptr_t idx = s->ObjIndex(p);
-  if (!s->IsAllocated(idx)) return;
-  GreyInSpan<false>(s, p);
-  if (s->spanclass.noscan()) return;
-  const uintptr_t base = s->ObjBase(idx);
-  StoreSnapshot* snap = store_snapshot_;
-  if (snap == nullptr || s->elemsize <= kScanNowBytes) {
-    Scan(base);
-    return;
-  }
-  for (uintptr_t o : snap->objects) {
-    if (o == base) return;
-  }
-  snap->objects.push_back(base);
-  CopyWordsUnsafe(base, base + s->elemsize, &snap->words);
-}
-
 void Marker::GreyBatch(const uintptr_t* vals, size_t n) {
   if (ABSL_PREDICT_FALSE(values_ != nullptr)) {
     // Barrier buffers hold the words stored and overwritten: values too.
@@ -198,18 +148,6 @@ Marker::ScanRangeUnsafe(const void* begin, const void* end) {
       GreyDecoded(v);
     });
   }
-}
-
-ABSL_ATTRIBUTE_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("thread")))
-ABSL_ATTRIBUTE_NOINLINE void
-Marker::GreyAndScanRangeNowUnsafe(const void* begin, const void* end) {
-  ForEachWordUnsafe(begin, end, [this](uintptr_t v) {
-    GreyAndScanNow(v);
-    if (values_ != nullptr) {
-      const uintptr_t d = values_->Decode(v);
-      if (d != v && d >= kMinHeapAddress) GreyAndScanNow(d);
-    }
-  });
 }
 
 template <bool kLog, bool kValues>

@@ -86,31 +86,10 @@ class alignas(64) Marker {
                  __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED),
                  /*same_span=*/true);
   }
-  // Greys the object containing p (if any) and scans it at once, instead
-  // of queueing it: for the words a thread stopped by a signal holds in
-  // its registers and at the top of its stack, which may address the slot
-  // of a store it was about to make without the barrier (it saw marking
-  // off before the stop; docs/collector.md, "Stopping threads that do not
-  // poll"). Scanning the object now records the slot's old value.
   // Whether p is (inside) an object of the heap this mark has greyed,
   // scanned or allocated black; true for anything else (a non-heap
   // address is not the mark's to decide). Valid while marking.
   bool IsMarkedOrNotHeap(uintptr_t p) const;
-  void GreyAndScanNow(uintptr_t p);
-  // GreyAndScanNow for every word of [begin, end), memory the marker does
-  // not own (a stopped thread's stack), as ScanRangeUnsafe reads it. With
-  // a StoreSnapshot set, an object larger than kScanNowBytes is greyed and
-  // its words copied into the snapshot instead of scanned: the copy keeps
-  // every slot's value as it was at the stop, and the collector greys what
-  // the copy holds after the world restarts (a table of 65536 pointers in
-  // a register costs a copy in the pause, not a scan).
-  void GreyAndScanRangeNowUnsafe(const void* begin, const void* end);
-  static constexpr size_t kScanNowBytes = 4096;
-  struct StoreSnapshot {
-    std::vector<uintptr_t> words;    // the copied objects' words
-    std::vector<uintptr_t> objects;  // the objects copied, each once
-  };
-  void SetStoreSnapshot(StoreSnapshot* s) { store_snapshot_ = s; }
   // Checkmark mode: instead of marking, verify that every object reached
   // is already marked, failing loudly (naming the object, its type and the
   // referrer) when one is not. `visited` records the objects seen.
@@ -268,7 +247,6 @@ class alignas(64) Marker {
   bool other_modes_ = false;
   uintptr_t referrer_ = 0;
   bool conservative_roots_ = false;
-  StoreSnapshot* store_snapshot_ = nullptr;
   uint64_t marked_bytes_ = 0;
   uint64_t scanned_bytes_ = 0;
 };

@@ -29,6 +29,8 @@ static_assert(sizeof(std::atomic<bool>) == sizeof(bool) &&
 // heap the thread is attached to, a flag that is always false otherwise.
 constinit thread_local const bool* gch_internal_tls_write_barrier =
     &gcheap::internal::kBarrierOff;
+// Set by the inline barrier around its test and store (fast_path.h).
+constinit thread_local uint8_t gch_internal_tls_in_barrier = 0;
 
 namespace gcheap::internal {
 

@@ -337,7 +337,6 @@ class HeapImpl : public CollectorEnv {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void ScanMutator(Marker& m, MutatorState* st, RootBytes* rb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
-  void ScanPendingStore(Marker& m, MutatorState* st);
   void FinalizerThreadMain();
   void StopFinalizerThread();
 

@@ -171,7 +171,9 @@ bool SafeToStop(const Mutator& m, MutatorState* st, uintptr_t pc, int64_t rax) {
       st->runtime_frames != 0 || st->p == nullptr || st->blocking) {
     return false;
   }
-  if (InBarrierStub(pc)) return false;
+  // Between the inline barrier's test and its store: a store that saw
+  // marking off must not be made after marking began.
+  if (gch_internal_tls_in_barrier != 0 || InBarrierStub(pc)) return false;
   if (InLibc(pc) && !StoppableSyscall(pc, rax)) return false;
   return true;
 }

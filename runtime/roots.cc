@@ -12,18 +12,6 @@
 
 namespace gcheap::internal {
 
-// A thread stopped by a signal may have been about to make a store without
-// the barrier, having seen marking off before the stop: record the old
-// values of the slots it may address (objects its registers and the top of
-// its stack point into) now, in either stack-scanning mode.
-void HeapImpl::ScanPendingStore(Marker& m, MutatorState* st) {
-  if (!st->sig_parked) return;
-  m.GreyAndScanRangeNowUnsafe(st->sig_regs, st->sig_regs + 16);
-  const uintptr_t top = std::min(st->sig_sp + 64 * 8, st->stack_hi);
-  m.GreyAndScanRangeNowUnsafe(reinterpret_cast<const void*>(st->sig_sp),
-                              reinterpret_cast<const void*>(top));
-}
-
 std::string ThreadDetail(const MutatorState* st) {
   char name[32] = "";
   pthread_getname_np(st->thread, name, sizeof name);
@@ -41,7 +29,6 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
           st->handle_chunks[i / MutatorState::kChunk][i % MutatorState::kChunk];
       m.Grey(reinterpret_cast<uintptr_t>(v));
     }
-    ScanPendingStore(m, st);
     return;
   }
   m.SetConservativeRoots(true);
@@ -66,7 +53,6 @@ void HeapImpl::ScanMutator(Marker& m, MutatorState* st, RootBytes* rb) {
                       reinterpret_cast<const void*>(st->stack_hi));
     rb->stacks += st->stack_hi - lo;
   }
-  ScanPendingStore(m, st);
   m.SetConservativeRoots(false);
   // Handles work in conservative mode too.
   if (label) m.LabelRoots("thread handles", 0, ThreadDetail(st));

@@ -118,8 +118,10 @@ TEST_F(DebuggingTest, TheCollectorsThreadsAreNamed) {
 // Stores n fresh Pairs into the slots of a rooted pointer array, made
 // before any mark, while mark stress starts marks and holds them open:
 // through the write barrier, or (a VM's bug) with a store that skips it.
+// Goes on past n stores, up to 20 * n, until min_cycles cycles have run.
 // Returns the number of cycles that ran.
-uint32_t FillUnderMarkStress(bool skip_barrier, int n) {
+uint32_t FillUnderMarkStress(bool skip_barrier, int n,
+                             uint32_t min_cycles = 0) {
   Options o = PreciseDrainsOptions();
   o.mark_stress = 20;
   o.mark_stress_hold = 200;
@@ -130,7 +132,9 @@ uint32_t FillUnderMarkStress(bool skip_barrier, int n) {
   constexpr size_t kSlots = 1024;
   Persistent<void*> slots(
       heap, static_cast<void**>(m.AllocateArray(kPtrArrayElem, kSlots)));
-  for (int i = 0; i < n; i++) {
+  int total = 0;
+  auto store = [&] {
+    const int i = total++;
     Pair* p = m.New<Pair>(kPairType);
     p->value = i;
     void** slot = &slots.Get()[i % kSlots];
@@ -141,8 +145,12 @@ uint32_t FillUnderMarkStress(bool skip_barrier, int n) {
     } else {
       WriteBarrier(slot, p);
     }
+  };
+  while (total < n) store();
+  while (total < 20 * n && heap.ReadMemStats().num_gc < min_cycles) {
+    for (int k = 0; k < 1000; k++) store();
   }
-  for (int i = n - static_cast<int>(kSlots); i < n; i++) {
+  for (int i = total - static_cast<int>(kSlots); i < total; i++) {
     if (i < 0) continue;
     EXPECT_EQ(static_cast<Pair*>(slots.Get()[i % kSlots])->value,
               static_cast<uint64_t>(i));
@@ -163,9 +171,9 @@ TEST_F(DebuggingTest, BarrierCheckNamesAStoreThatSkipsTheBarrier) {
 TEST_F(DebuggingTest, BarrierCheckPassesStoresThroughTheBarrier) {
   // A mark starts every 20 allocations and is held open for 200 while the
   // program stores; it then ends when the marking is done, by the workers
-  // more than by assists (an allocation is charged its own bytes): tens of
-  // cycles, and none aborts.
-  EXPECT_GE(FillUnderMarkStress(/*skip_barrier=*/false, 20000), 10u);
+  // more than by assists (an allocation is charged its own bytes). Stores
+  // go on until 50 cycles have run, and none aborts.
+  EXPECT_GE(FillUnderMarkStress(/*skip_barrier=*/false, 20000, 50), 50u);
 }
 
 TEST_F(DebuggingTest, MarkStressFromTheEnvironment) {

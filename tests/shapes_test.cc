@@ -151,6 +151,49 @@ TEST(ShapesTest, AThreadParkingWakesTheStop) {
   EXPECT_LT(worst, 20000.0);
 }
 
+// A thread between the write barrier's test of the marking flag and its
+// store (gch_internal_tls_in_barrier set, as the inline barrier sets it) is
+// not stopped by the signal: a store that saw marking off would land after
+// marking began, without the barrier. The stop waits until it leaves.
+TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  Options o;
+  o.max_procs = 2;
+  o.safepoint_report_ms = 0;
+  Heap heap(o);
+  std::atomic<int> phase{0};
+  std::thread spinner([&] {
+    heap.AttachCurrentThread();
+    gch_internal_tls_in_barrier = 1;
+    phase = 1;
+    while (phase.load(std::memory_order_relaxed) == 1) {
+    }
+    gch_internal_tls_in_barrier = 0;
+    // Spins on without polling: stopped by the signal now.
+    while (phase.load(std::memory_order_relaxed) != 3) {
+    }
+    heap.DetachCurrentThread();
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  std::atomic<bool> collected{false};
+  std::thread collector([&] {
+    heap.AttachCurrentThread();
+    heap.Collect();
+    collected = true;
+    heap.DetachCurrentThread();
+  });
+  // Signals go out 20 us after the stop begins, and again every 20 us.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(collected.load()) << "stopped inside the write barrier";
+  phase = 2;
+  collector.join();
+  EXPECT_TRUE(collected.load());
+  phase = 3;
+  spinner.join();
+}
+
 std::atomic<int> program_handler_calls{0};
 void ProgramHandler(int) { program_handler_calls++; }
 

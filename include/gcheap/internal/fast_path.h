@@ -149,6 +149,18 @@ GCHEAP_EXPORT extern __thread const bool* gch_internal_tls_write_barrier
     __attribute__((tls_model("initial-exec")));
 #endif
 
+/* Nonzero while the calling thread runs the write barrier's inline part,
+ * between its test of the barrier flag and its store: a stop by signal
+ * (runtime/preempt.cc) asks again a little later, so no thread is stopped
+ * with a store pending that saw marking off. */
+#ifdef __cplusplus
+GCHEAP_EXPORT extern GCHEAP_CONSTINIT thread_local uint8_t
+    gch_internal_tls_in_barrier __attribute__((tls_model("initial-exec")));
+#else
+GCHEAP_EXPORT extern __thread uint8_t gch_internal_tls_in_barrier
+    __attribute__((tls_model("initial-exec")));
+#endif
+
 /* C++: inline functions (with C linkage), one definition program-wide;
  * C: static inline. */
 #ifdef __cplusplus
@@ -576,6 +588,10 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
 #if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
   gch_internal_debug_check_store(slot, value);
 #endif
+  /* The test and the store are one step for a stop by signal (see
+   * gch_internal_tls_in_barrier); the signal fences cost no instruction. */
+  gch_internal_tls_in_barrier = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
 #if defined(__x86_64__) && defined(__ELF__) &&                   \
     !defined(GCHEAP_NO_BARRIER_STUB) && !defined(GCHEAP_ASAN) && \
@@ -599,23 +615,26 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
   /* A relaxed atomic store (a plain move on x86-64): markers may be
    * reading the slot at the same moment. */
   __atomic_store_n(slot, value, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gch_internal_tls_in_barrier = 0;
 }
 
 /* Copies n words from src to dst (memmove semantics), dst in a heap
- * object: the bulk barrier. */
-GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
-                                                    void* const* src,
-                                                    size_t n) {
+ * object: the bulk barrier. In pieces of GCH_INTERNAL_COPY_PIECE words,
+ * each tested and copied as one step for a stop by signal (see
+ * gch_internal_tls_in_barrier), so a long copy does not hold a stop. */
+#define GCH_INTERNAL_COPY_PIECE 256
+GCH_INTERNAL_INLINE void gch_internal_copy_piece(void** dst, void* const* src,
+                                                 size_t n, bool forward) {
   size_t i;
-#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
-  for (i = 0; i < n; i++) gch_internal_debug_check_store(&dst[i], src[i]);
-#endif
+  gch_internal_tls_in_barrier = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
     gch_internal_copy_pointers_slow(dst, src, n);
   }
   /* Word by word (markers may read dst meanwhile), in the direction that
    * is safe for overlapping ranges. */
-  if (dst < src) {
+  if (forward) {
     for (i = 0; i < n; i++) {
       __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED),
                        __ATOMIC_RELAXED);
@@ -625,6 +644,27 @@ GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
       __atomic_store_n(&dst[i - 1],
                        __atomic_load_n(&src[i - 1], __ATOMIC_RELAXED),
                        __ATOMIC_RELAXED);
+    }
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gch_internal_tls_in_barrier = 0;
+}
+GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
+                                                    void* const* src,
+                                                    size_t n) {
+  size_t i, k;
+#if defined(GCHEAP_DEBUG_CHECKS) && GCHEAP_DEBUG_CHECKS
+  for (i = 0; i < n; i++) gch_internal_debug_check_store(&dst[i], src[i]);
+#endif
+  if (dst < src) {
+    for (i = 0; i < n; i += k) {
+      k = n - i < GCH_INTERNAL_COPY_PIECE ? n - i : GCH_INTERNAL_COPY_PIECE;
+      gch_internal_copy_piece(dst + i, src + i, k, true);
+    }
+  } else {
+    for (i = n; i > 0; i -= k) {
+      k = i < GCH_INTERNAL_COPY_PIECE ? i : GCH_INTERNAL_COPY_PIECE;
+      gch_internal_copy_piece(dst + i - k, src + i - k, k, false);
     }
   }
 }
