@@ -48,8 +48,6 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
     GCHEAP_CHECK(cached_span(spc) != s, "mcentral returned the same span");
     s = cached_span(spc);
   }
-  handed_bytes_ +=
-      __builtin_popcountll(s->alloc_cache) * static_cast<int64_t>(s->elemsize);
   ArmSample(s, spc);
   return AllocSmall(spc);
 }
@@ -130,8 +128,6 @@ void MCache::Uncache(SpanClass spc) {
   }
   s->alloc_cache |= held_[spc.raw()];
   held_[spc.raw()] = 0;
-  handed_bytes_ -=
-      __builtin_popcountll(s->alloc_cache) * static_cast<int64_t>(s->elemsize);
   if (s->black_cached) {
     s->MarkFreeSlots(false);  // what was not allocated is free again
     s->black_cached = false;

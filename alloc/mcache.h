@@ -148,17 +148,6 @@ class MCache : public gch_internal_mcache {
     return static_cast<MSpan*>(alloc[spc.raw()]);
   }
   uintptr_t tiny_block() const { return tiny; }
-  // Bytes of small-object slots handed to the fast path since the last
-  // call, less those handed back untaken (an mcache that gives a span
-  // back credits the rest of its word): what the program allocated, for
-  // the mark assist's charge. Small allocations are not counted one by
-  // one, and a word of a span swept partly full holds fewer than 64 free
-  // slots.
-  int64_t TakeHandedBytes() {
-    const int64_t b = handed_bytes_;
-    handed_bytes_ = 0;
-    return b;
-  }
 
  private:
   bool Refill(SpanClass spc);
@@ -178,7 +167,6 @@ class MCache : public gch_internal_mcache {
   void* sampled_ = nullptr;
   size_t sampled_size_ = 0;
   uint64_t held_[kNumSpanClasses] = {};  // slots held back, per span class
-  int64_t handed_bytes_ = 0;             // see TakeHandedBytes
 };
 
 }  // namespace gcheap::internal

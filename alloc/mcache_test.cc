@@ -243,33 +243,6 @@ TEST_F(MCacheTest, CountersMatchWhatWasAllocated) {
   EXPECT_EQ(st.heap_inuse, 0u);
 }
 
-// The mark assist charges what the mcache handed to the fast path: the
-// free slots of each word, not 64 slots a word (a span swept partly full
-// has fewer), less what it gave back untaken.
-TEST_F(MCacheTest, HandedBytesCountTheFreeSlotsOfEachWord) {
-  constexpr size_t kSize = 48;
-  std::vector<void*> objs;
-  for (int i = 0; i < 64; i++) objs.push_back(c_->Alloc(kSize, false));
-  EXPECT_EQ(c_->TakeHandedBytes(), 64 * static_cast<int64_t>(kSize));
-  EXPECT_EQ(c_->TakeHandedBytes(), 0);
-  c_->ReleaseAll();  // the word is spent: nothing to give back
-  EXPECT_EQ(c_->TakeHandedBytes(), 0);
-  // Every other object survives a collection: the span's first word has
-  // 32 free slots now.
-  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(objs[0]));
-  for (size_t i = 0; i < objs.size(); i += 2) {
-    ASSERT_TRUE(s->TryMark(s->ObjIndex(reinterpret_cast<uintptr_t>(objs[i]))));
-  }
-  heap_.BeginSweepCycle();
-  heap_.SweepAll();
-  void* p = c_->Alloc(kSize, false);
-  ASSERT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(p)), s);
-  EXPECT_EQ(c_->TakeHandedBytes(), 32 * static_cast<int64_t>(kSize));
-  // Handed back with one slot taken: 31 are credited.
-  c_->ReleaseAll();
-  EXPECT_EQ(c_->TakeHandedBytes(), -31 * static_cast<int64_t>(kSize));
-}
-
 TEST(TwoHeapsTest, HeapsAreIndependent) {
   MHeap a(NoScavenger()), b(NoScavenger());
   MCache* ca = a.NewMCache();

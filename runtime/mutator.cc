@@ -104,17 +104,17 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
   // Mark assists come first, as in Go: an assist may stop at a safepoint,
   // and the object it would be charged for is not allocated yet, so no
   // frame below the program's holds it (RuntimeFrames). The charge is what
-  // the program allocated since its last slow path: the small-object slots
-  // its mcache handed to the fast path (MCache::TakeHandedBytes; counted
-  // by the slot, since a word of a span swept partly full holds fewer than
-  // 64 free slots, and charging 64 overcharged churn's assists about
-  // twice), plus the large object.
-  const int64_t handed =
-      internal::HeapImpl::RealCache(*this)->TakeHandedBytes();
+  // the program allocated since its last slow path: a 64-slot word of a
+  // small size class (for tiny objects, of 16-byte blocks), or the large
+  // object.
   if (ok && marking()) {
-    size_t charge = handed > 0 ? static_cast<size_t>(handed) : 0;
-    if (bytes > internal::kMaxSmallSize) charge += bytes;
-    if (charge != 0) heap_->AssistAlloc(*this, charge);
+    size_t charge = bytes;
+    if (noscan && bytes < internal::kTinySize) {
+      charge = 64 * internal::kTinySize;
+    } else if (bytes <= internal::kMaxSmallSize) {
+      charge = 64 * bytes;
+    }
+    heap_->AssistAlloc(*this, charge);
   }
 
   void* p = nullptr;
