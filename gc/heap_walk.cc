@@ -19,7 +19,7 @@ HeapWalk::HeapWalk(
   FlushRoots();
   // Objects a root group scanned in pieces (oblets) come back as work.
   for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
-    marker_.Scan(o & ~Marker::kEntryHintMask);
+    marker_.Scan(Marker::EntryAddress(o));
   }
   FlushRoots();
   // Ephemerons: the value is a referent of the key's object; a key that
@@ -79,7 +79,7 @@ void HeapWalk::Referents(uintptr_t slot, std::vector<uintptr_t>* out) {
   marker_.Scan(slot);
   // A large object's later pieces (oblets) were queued: scan them too.
   for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
-    marker_.Scan(o & ~Marker::kEntryHintMask);
+    marker_.Scan(Marker::EntryAddress(o));
   }
   marker_.SetReferrer(0);
   out->swap(collected_);

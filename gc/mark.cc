@@ -364,7 +364,7 @@ size_t Marker::Drain(size_t budget) {
         more = false;
         break;
       }
-      const uintptr_t o = e & ~kEntryHintMask;
+      const uintptr_t o = EntryAddress(e);
       const auto* p = reinterpret_cast<const char*>(o);
       __builtin_prefetch(p);
       for (uintptr_t i = 1; i <= (e & kEntryHintMask); i++) {

@@ -144,12 +144,13 @@ class alignas(64) Marker {
   // A work entry: the address of a grey object (or oblet), which is
   // 8-byte aligned, with the cache lines past its first that Drain
   // prefetches (at most kPrefetchLines - 1) in the low bits. Entries read
-  // from work() are addresses once masked with ~kEntryHintMask.
+  // from work() give their address back through EntryAddress.
   static constexpr uintptr_t kEntryHintMask = 7;
   static uintptr_t WorkEntry(uintptr_t addr, uintptr_t bytes) {
     const uintptr_t more = (bytes - 1) / 64;
     return addr | (more < kPrefetchLines - 1 ? more : kPrefetchLines - 1);
   }
+  static uintptr_t EntryAddress(uintptr_t e) { return e & ~kEntryHintMask; }
 
   GcWork& work() { return work_; }
   Visitor& visitor() { return visitor_; }

@@ -75,7 +75,7 @@ void StepGate::TakeQueued(std::vector<uintptr_t>* out) {
   // in the order they were greyed.
   std::vector<uintptr_t> got;
   for (uintptr_t o; (o = marker_->work().TryGet()) != 0;) {
-    got.push_back(o & ~Marker::kEntryHintMask);
+    got.push_back(Marker::EntryAddress(o));
   }
   std::reverse(got.begin(), got.end());
   for (uintptr_t o : got) {

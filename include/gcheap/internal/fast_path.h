@@ -275,6 +275,17 @@ GCH_INTERNAL_INLINE void gch_internal_leave_fast_path(gch_internal_mutator* m) {
   m->in_fast_path = 0;
 }
 
+/* Brackets the write barrier's test of the marking flag and its store
+ * (gch_internal_tls_in_barrier), with the same compiler-only fences. */
+GCH_INTERNAL_INLINE void gch_internal_enter_barrier(void) {
+  gch_internal_tls_in_barrier = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+GCH_INTERNAL_INLINE void gch_internal_leave_barrier(void) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gch_internal_tls_in_barrier = 0;
+}
+
 GCH_INTERNAL_INLINE void gch_internal_unpoison(const void* p, size_t n) {
 #if defined(GCHEAP_ASAN)
   ASAN_UNPOISON_MEMORY_REGION(p, n);
@@ -590,8 +601,7 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
 #endif
   /* The test and the store are one step for a stop by signal (see
    * gch_internal_tls_in_barrier); the signal fences cost no instruction. */
-  gch_internal_tls_in_barrier = 1;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gch_internal_enter_barrier();
   if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
 #if defined(__x86_64__) && defined(__ELF__) &&                   \
     !defined(GCHEAP_NO_BARRIER_STUB) && !defined(GCHEAP_ASAN) && \
@@ -615,8 +625,7 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
   /* A relaxed atomic store (a plain move on x86-64): markers may be
    * reading the slot at the same moment. */
   __atomic_store_n(slot, value, __ATOMIC_RELAXED);
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  gch_internal_tls_in_barrier = 0;
+  gch_internal_leave_barrier();
 }
 
 /* Copies n words from src to dst (memmove semantics), dst in a heap
@@ -627,8 +636,7 @@ GCH_INTERNAL_INLINE void gch_internal_write_barrier(void** slot, void* value) {
 GCH_INTERNAL_INLINE void gch_internal_copy_piece(void** dst, void* const* src,
                                                  size_t n, bool forward) {
   size_t i;
-  gch_internal_tls_in_barrier = 1;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  gch_internal_enter_barrier();
   if (GCHEAP_UNLIKELY(gch_internal_load_flag(gch_internal_tls_write_barrier))) {
     gch_internal_copy_pointers_slow(dst, src, n);
   }
@@ -646,8 +654,7 @@ GCH_INTERNAL_INLINE void gch_internal_copy_piece(void** dst, void* const* src,
                        __ATOMIC_RELAXED);
     }
   }
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  gch_internal_tls_in_barrier = 0;
+  gch_internal_leave_barrier();
 }
 GCH_INTERNAL_INLINE void gch_internal_copy_pointers(void** dst,
                                                     void* const* src,
