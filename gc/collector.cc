@@ -356,6 +356,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
     const bool ephemerons = MarkEphemerons(self);
     if ((pool_.HasFull() || assists_.active() > 0 || ephemerons) &&
         round < kMaxRaggedRounds) {
+      env_->ReleaseHeld();
       continue;
     }
     // Then stop the world and flush once more, to catch what the barrier

@@ -48,6 +48,7 @@ class FakeEnv : public CollectorEnv {
     ragged_flushes++;
     if (on_ragged_flush) on_ragged_flush();
   }
+  void ReleaseHeld() override {}
   bool PreemptRequested() const override { return false; }
   uint64_t PMarkedBytes() override { return 0; }
   int procs() const override { return 1; }

@@ -104,8 +104,11 @@ class CollectorEnv {
   virtual void FlushPWork() = 0;
   // The same without stopping the world (Go's forEachP): each running P
   // flushes its own at its next safepoint, and the Ps nobody holds are
-  // flushed for them. Returns once every P has flushed.
+  // flushed for them. Returns once every P has flushed. The threads a
+  // signal stopped for the flush stay stopped (held), for the stop that
+  // normally follows: ReleaseHeld lets them go if marking goes on instead.
   virtual void RaggedFlush() = 0;
+  virtual void ReleaseHeld() = 0;
   // True while a stop or a ragged flush waits for the mutators: an assist
   // cuts its step short so its thread reaches its safepoint.
   virtual bool PreemptRequested() const = 0;

@@ -100,8 +100,10 @@ void HeapImpl::AssistAlloc(Mutator& m, size_t bytes) {
          mheap_->heap_live().load(std::memory_order_relaxed) >
              static_cast<int64_t>(collector_->pacer().goal()) &&
          std::chrono::steady_clock::now() < deadline) {
-    m.Safepoint();
+    // Without the P meanwhile: a stop does not wait for a sleeping thread.
+    ReleaseP(m);
     std::this_thread::sleep_for(std::chrono::microseconds(20));
+    AcquireP(m);
     p = HeldP(m);
     collector_->Assist(*p->marker, &p->assist_debt, 0);
   }

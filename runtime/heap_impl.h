@@ -20,8 +20,8 @@
 // collector's threads start again when next needed.
 //
 // Scheduling (sched.cc): a mutator runs heap code only while it holds a P.
-// A stop that a running thread does not answer within preempt_after_us
-// stops it with a signal (preempt.cc), outside gcheap's own code.
+// A thread still running when a stop begins (or preempt_after_us later)
+// is stopped by a signal (preempt.cc), outside gcheap's own code.
 // Every Safepoint() polls one flag, poll_, raised while a stop or a ragged
 // flush is pending. Stop-the-world raises stop_requested_ (and poll_) and
 // waits until no P is running: a mutator that sees the flag parks, saving
@@ -136,7 +136,12 @@ struct MutatorState {
   uintptr_t sig_sp = 0;
   // The heap's safepoint_seq_, which the handler bumps once stopped.
   std::atomic<int>* safepoint_seq = nullptr;
-  bool sig_parked = false;       // guarded by sched_mu_: parked by a signal
+  bool sig_parked = false;  // guarded by sched_mu_: parked by a signal
+  // Guarded by sched_mu_: stopped by a ragged flush's signal and kept
+  // stopped (its P still running) for the stop that follows the flush.
+  bool sig_held = false;
+  // Times the handler stopped the thread (for tests).
+  std::atomic<uint32_t> sig_stops{0};
   uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
@@ -180,11 +185,19 @@ class HeapImpl : public CollectorEnv {
   RootBytes MarkRoots(Marker& m) override;
   void FlushPWork() override;
   void RaggedFlush() override;
+  void ReleaseHeld() override;
   bool PreemptRequested() const override {
     return poll_.load(std::memory_order_relaxed);
   }
   // Safepoint() saw poll_: flush for a ragged flush, park for a stop.
   void SafepointSlow(Mutator& m);
+  // Signal stops of the attached threads so far (MutatorState::sig_stops).
+  uint64_t SignalStopsForTesting() {
+    MutexLock l(&sched_mu_);
+    uint64_t n = 0;
+    for (Mutator* mu : mutators_) n += mu->state_->sig_stops.load();
+    return n;
+  }
   void SetStackScanHookForTesting(
       std::function<void(uintptr_t, uintptr_t, uintptr_t)> hook) {
     MutexLock l(&sched_mu_);
@@ -317,16 +330,25 @@ class HeapImpl : public CollectorEnv {
   // Signal stops (preempt.cc): asks each running P's thread that has not
   // reached a safepoint (a stop) or flushed (a ragged flush) to stop in its
   // signal handler, and takes over those already stopped there: parks
-  // their P (a stop, until StartTheWorld) or flushes it for them and lets
-  // them go (a ragged flush). sched_mu_ held.
+  // their P (a stop, until StartTheWorld) or flushes it for them and holds
+  // them for the stop that follows (a ragged flush; see ReleaseHeld).
+  // sched_mu_ held.
   void PreemptLocked(bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // How long a thread that refused a stop signal (it was inside gcheap's
   // own code) has before it is sent another.
   int64_t PreemptResendNs() const {
     return std::max<int64_t>(int64_t{1000} * opts_.preempt_after_us, 20'000);
   }
-  // Lets every thread stopped in its signal handler go. sched_mu_ held.
-  void ResumeSignaledLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // Lets every thread stopped in its signal handler go, but those a ragged
+  // flush holds if keep_held. sched_mu_ held.
+  void ResumeSignaledLocked(bool keep_held = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // A stop takes over the threads a ragged flush holds: parks their Ps.
+  void ParkHeldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // Withdraws st's signal request and lets it go if it is stopped in its
+  // handler. sched_mu_ held.
+  void WithdrawPreemptLocked(MutatorState* st)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Waits until every running P has parked (a stop) or flushed (flush =
   // true, a ragged flush), naming the late ones every
   // safepoint_report_ms.

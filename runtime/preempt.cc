@@ -3,13 +3,14 @@
 // threads that do not poll") for the guarantees.
 //
 // A stop (or a ragged flush) raises the poll flag, and the stopping thread
-// spins for Options::preempt_after_us (20 us) while threads that poll stop
-// at their safepoints. A thread still running then (a loop that neither
-// allocates nor polls, a blocking call outside a BlockingScope, a thread
-// the OS had not scheduled) is sent Options::preempt_signal, and the
-// stopping thread sleeps on a futex word (HeapImpl::safepoint_seq_) that
-// each thread bumps as it stops, the handler too: it is woken by the last
-// one, not by a timer it would need a CPU to answer.
+// sends Options::preempt_signal at once (after Options::preempt_after_us,
+// if set, spent spinning while threads that poll stop at their safepoints)
+// to each thread still running (a loop that neither allocates nor polls, a
+// blocking call outside a BlockingScope, a thread the OS had not
+// scheduled, or one about to poll), and sleeps on a futex word
+// (HeapImpl::safepoint_seq_) that each thread bumps as it stops, the
+// handler too: it is woken by the last one, not by a timer it would need a
+// CPU to answer.
 // Its handler, on the thread itself, looks at where the signal landed:
 //
 //   in the program's own code                 stop here: save every
@@ -30,6 +31,14 @@
 // them as it does a parked P's; its stack is scanned from the interrupted
 // stack pointer less the 128-byte red zone, and its registers from the
 // signal's context (conservative mode; precise mode scans its handles).
+//
+// A ragged flush (the first step of mark termination) flushes the P of a
+// thread its signal stopped and keeps the thread stopped
+// (MutatorState::sig_held): the stop that normally follows parks that P at
+// once (ParkHeldLocked) instead of signalling the thread again, and if
+// marking goes on instead the collector lets it go (ReleaseHeld). Waking it
+// in between would have it run for microseconds and, with every CPU busy,
+// take the CPU of the thread that is about to stop the world.
 //
 // The handler uses only async-signal-safe operations: atomics, and the
 // futex system call. Only threads that asked are stopped: the request flag
@@ -208,6 +217,7 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
   errno = saved_errno;
   return;
 #endif
+  st->sig_stops.fetch_add(1, std::memory_order_relaxed);
   st->sig_state.store(1, std::memory_order_seq_cst);
   // The request may have been withdrawn meanwhile (the stop ended): then
   // nobody would let this thread go.
@@ -277,15 +287,17 @@ void HeapImpl::PreemptLocked(bool flush) {
     MutatorState* st = p.owner->state_;
     if (st->sig_state.load(std::memory_order_acquire) == 1) {
       if (flush) {
-        // Stopped where its P's state is consistent: flush for it.
+        // Stopped where its P's state is consistent: flush for it, and
+        // keep it stopped for the stop that normally comes next (waking it
+        // now would have it run a few microseconds, take the CPU from the
+        // collector's thread, and be signalled again).
         FlushP(&p);
         AckFlushLocked(&p);
-        st->preempt_req.store(false, std::memory_order_seq_cst);
-        st->sig_state.store(0, std::memory_order_release);
-        FutexWake(&st->sig_state);
+        st->sig_held = true;
       } else {
         p.status = P::Status::kParked;
         st->sig_parked = true;
+        st->sig_held = false;
       }
       continue;
     }
@@ -299,19 +311,39 @@ void HeapImpl::PreemptLocked(bool flush) {
   }
 }
 
-void HeapImpl::ResumeSignaledLocked() {
+void HeapImpl::ParkHeldLocked() {
+  for (P& p : ps_) {
+    if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
+    MutatorState* st = p.owner->state_;
+    if (!st->sig_held) continue;
+    st->sig_held = false;
+    p.status = P::Status::kParked;
+    st->sig_parked = true;
+  }
+}
+
+void HeapImpl::ResumeSignaledLocked(bool keep_held) {
   for (Mutator* mu : mutators_) {
     MutatorState* st = mu->state_;
+    if (st->sig_held) {
+      if (keep_held) continue;
+      st->sig_held = false;
+    }
     if (st->sig_parked) {
       st->sig_parked = false;
       if (st->p != nullptr) st->p->status = P::Status::kRunning;
     }
-    if (!st->preempt_req.load(std::memory_order_relaxed)) continue;
-    st->preempt_req.store(false, std::memory_order_seq_cst);
-    if (st->sig_state.load(std::memory_order_seq_cst) == 1) {
-      st->sig_state.store(0, std::memory_order_release);
-      FutexWake(&st->sig_state);
+    if (st->preempt_req.load(std::memory_order_relaxed)) {
+      WithdrawPreemptLocked(st);
     }
+  }
+}
+
+void HeapImpl::WithdrawPreemptLocked(MutatorState* st) {
+  st->preempt_req.store(false, std::memory_order_seq_cst);
+  if (st->sig_state.load(std::memory_order_seq_cst) == 1) {
+    st->sig_state.store(0, std::memory_order_release);
+    FutexWake(&st->sig_state);
   }
 }
 

@@ -255,7 +255,21 @@ void HeapImpl::RaggedFlush() {
   flush_pending_ = pending;
   UpdatePollLocked();
   WaitForSafepointsLocked(/*flush=*/true);
-  ResumeSignaledLocked();  // requests still in flight are withdrawn
+  // Requests still in flight are withdrawn; the threads stopped for the
+  // flush stay stopped until the stop, or ReleaseHeld.
+  ResumeSignaledLocked(/*keep_held=*/true);
+}
+
+void HeapImpl::ReleaseHeld() {
+  MutexLock l(&sched_mu_);
+  // Not those a stop has parked meanwhile (ReadMemStats, whose
+  // StartTheWorld lets them go): parking ended their hold.
+  for (Mutator* mu : mutators_) {
+    MutatorState* st = mu->state_;
+    if (!st->sig_held) continue;
+    st->sig_held = false;
+    WithdrawPreemptLocked(st);
+  }
 }
 
 namespace {
@@ -334,6 +348,7 @@ void HeapImpl::StopTheWorld() {
   world_stopped_ = true;
   stop_requested_.store(true, std::memory_order_seq_cst);
   UpdatePollLocked();
+  ParkHeldLocked();
   WaitForSafepointsLocked(/*flush=*/false);
 }
 

@@ -29,6 +29,10 @@ void SetStackScanHook(
   internal::HeapAccess::Of(heap)->SetStackScanHookForTesting(std::move(hook));
 }
 
+uint64_t SignalStops(Heap& heap) {
+  return internal::HeapAccess::Of(heap)->SignalStopsForTesting();
+}
+
 bool PastTrigger(Heap& heap) {
   internal::HeapImpl* h = internal::HeapAccess::Of(heap);
   return h->mheap().heap_live().load(std::memory_order_relaxed) >=

@@ -27,6 +27,9 @@ void SetStackScanHook(
     Heap& heap,
     std::function<void(uintptr_t start, uintptr_t base, uintptr_t saved_sp)>
         hook);
+// How many times the stop signal's handler has stopped the attached
+// threads, all together (runtime/preempt.cc).
+uint64_t SignalStops(Heap& heap);
 // Whether the heap has reached the trigger of the next cycle.
 bool PastTrigger(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).

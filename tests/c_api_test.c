@@ -272,7 +272,7 @@ static void test_options_defaults(void) {
   CHECK(!o.barrier_check);
   CHECK(o.safepoint_report_ms == 2000);
   CHECK(o.preempt_signal == SIGURG);
-  CHECK(o.preempt_after_us == 20);
+  CHECK(o.preempt_after_us == 0);
   CHECK(!o.scan_static_data);
   CHECK(o.values.tag_mask == 0 && o.values.tag == 0);
   CHECK(o.values.payload_mask == UINT64_MAX && o.values.decode == NULL);

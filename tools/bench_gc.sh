@@ -63,6 +63,8 @@ fi
 echo "building gcheap benchmarks (--config=opt ${bazel_flags[*]})" >&2
 bazel build --config=opt "${bazel_flags[@]}" //bench:binary_trees //bench:gcbench >&2
 bin_dir="$(bazel info --config=opt "${bazel_flags[@]}" bazel-bin 2>/dev/null)"
+# Its JVM would take CPUs from the programs measured (tools/bench_shapes.sh).
+bazel shutdown >&2
 for prog in binary_trees gcbench; do
   install -m 755 "$bin_dir/bench/$prog" "$out/${prog}_gcheap"
 done

@@ -15,13 +15,15 @@
 #                 (threads in loops that never poll): gcheap, go126, go
 #
 # The workloads, flags and RESULT lines are described in bench/peers/README.md.
-# REPS rounds are run, interleaved: in each round every program of every
-# implementation runs once, under /usr/bin/time for the peak RSS, so that slow
-# drift in the machine's state does not favor one implementation. Checks that
-# repeated runs print the same results and that all implementations of
-# binary_trees, gcbench and churn print the same results (timing lines
-# aside), then prints one table of medians per workload with gcheap's ratios
-# to each peer.
+# The bazel server is shut down once the build is done: its JVM's collector
+# threads, run now and then while it idles, would take CPUs from the
+# programs measured. REPS rounds are run, interleaved: in each round every
+# program of every implementation runs once, under /usr/bin/time for the
+# peak RSS, so that slow drift in the machine's state does not favor one
+# implementation. Checks that repeated runs print the same results and that
+# all implementations of binary_trees, gcbench and churn print the same
+# results (timing lines aside), then prints one table of medians per
+# workload with gcheap's ratios to each peer.
 #
 # Usage: tools/bench_shapes.sh
 # Environment:
@@ -218,6 +220,11 @@ else
     for w in "${workloads[@]}"; do
       install -m 755 "$bin_dir/bench/$w" "$bin/${w}_gcheap"
     done
+    # The build server's JVM, left idle, still runs its own collector's
+    # threads now and then, for a millisecond or more at a time: on a
+    # machine with two CPUs that preempts the programs measured and shows
+    # up as their longest pauses. It is not needed again.
+    bazel shutdown >&2
   fi
   echo "building the peers into $bin" >&2
   (

@@ -212,8 +212,8 @@ typedef struct gch_options {
    * Default 2000. */
   int safepoint_report_ms;
   /* A thread that has not reached a safepoint preempt_after_us after a
-   * stop began is stopped by this signal (default SIGURG, and 20 us).
-   * preempt_signal 0: no signals. */
+   * stop began is stopped by this signal (default SIGURG, and 0 us: at
+   * once). preempt_signal 0: no signals. */
   int preempt_signal;
   int preempt_after_us;
   /* Make the static data (.data, .bss) of the program and its libraries

@@ -177,12 +177,14 @@ struct Options {
   // as Go's runtime uses, since programs rarely do; a handler the program
   // installed before the heap was made still gets the signals not meant
   // for the heap. 0: no signals (stops wait for every thread to poll).
-  // All heaps of a process use the same signal. Until preempt_after_us
-  // (at most 50 us of it) the stopping thread spins, so threads that poll
-  // stop at their safepoints; then it signals the rest and sleeps until
-  // the last one has stopped, woken by it (0: signal at once).
+  // All heaps of a process use the same signal. With preempt_after_us 0
+  // (the default) the stopping thread signals every running thread at
+  // once; otherwise it first spins that long (at most 50 us of it), so
+  // threads that poll stop at their safepoints. Then it sleeps until the
+  // last one has stopped, woken by it. Signalling at once keeps a stop
+  // from waiting on the scheduler when every CPU is busy (collector.md).
   int preempt_signal = SIGURG;
-  int preempt_after_us = 20;
+  int preempt_after_us = 0;
   // Boehm-style ports: make the static data of the program and of every
   // shared library loaded when the heap is made (their writable segments:
   // .data, .bss) roots, scanned conservatively, as Boehm GC does by
