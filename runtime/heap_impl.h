@@ -332,8 +332,10 @@ class HeapImpl : public CollectorEnv {
   // signal handler, and takes over those already stopped there: parks
   // their P (a stop, until StartTheWorld) or flushes it for them and holds
   // them for the stop that follows (a ragged flush; see ReleaseHeld).
-  // sched_mu_ held.
-  void PreemptLocked(bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
+  // send = false: only the taking over, no signal (a stop's start parks the
+  // threads a ragged flush holds). sched_mu_ held.
+  void PreemptLocked(bool flush, bool send = true)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // How long a thread that refused a stop signal (it was inside gcheap's
   // own code) has before it is sent another.
   int64_t PreemptResendNs() const {
@@ -343,8 +345,6 @@ class HeapImpl : public CollectorEnv {
   // flush holds if keep_held. sched_mu_ held.
   void ResumeSignaledLocked(bool keep_held = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
-  // A stop takes over the threads a ragged flush holds: parks their Ps.
-  void ParkHeldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   // Withdraws st's signal request and lets it go if it is stopped in its
   // handler. sched_mu_ held.
   void WithdrawPreemptLocked(MutatorState* st)

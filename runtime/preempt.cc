@@ -35,7 +35,8 @@
 // A ragged flush (the first step of mark termination) flushes the P of a
 // thread its signal stopped and keeps the thread stopped
 // (MutatorState::sig_held): the stop that normally follows parks that P at
-// once (ParkHeldLocked) instead of signalling the thread again, and if
+// once (PreemptLocked with send = false) instead of signalling the thread
+// again, and if
 // marking goes on instead the collector lets it go (ReleaseHeld). Waking it
 // in between would have it run for microseconds and, with every CPU busy,
 // take the CPU of the thread that is about to stop the world.
@@ -278,7 +279,7 @@ void InstallPreemptHandler(int sig) {
   installed_signal = sig;
 }
 
-void HeapImpl::PreemptLocked(bool flush) {
+void HeapImpl::PreemptLocked(bool flush, bool send) {
   const uint64_t now = MonoNs();
   const uint64_t resend_ns = static_cast<uint64_t>(PreemptResendNs());
   for (P& p : ps_) {
@@ -301,6 +302,7 @@ void HeapImpl::PreemptLocked(bool flush) {
       }
       continue;
     }
+    if (!send) continue;
     if (st->preempt_req.load(std::memory_order_relaxed) &&
         now - st->preempt_sent_ns < resend_ns) {
       continue;
@@ -308,17 +310,6 @@ void HeapImpl::PreemptLocked(bool flush) {
     st->preempt_req.store(true, std::memory_order_seq_cst);
     st->preempt_sent_ns = now;
     pthread_kill(st->thread, opts_.preempt_signal);
-  }
-}
-
-void HeapImpl::ParkHeldLocked() {
-  for (P& p : ps_) {
-    if (p.status != P::Status::kRunning || p.owner == nullptr) continue;
-    MutatorState* st = p.owner->state_;
-    if (!st->sig_held) continue;
-    st->sig_held = false;
-    p.status = P::Status::kParked;
-    st->sig_parked = true;
   }
 }
 

@@ -348,7 +348,8 @@ void HeapImpl::StopTheWorld() {
   world_stopped_ = true;
   stop_requested_.store(true, std::memory_order_seq_cst);
   UpdatePollLocked();
-  ParkHeldLocked();
+  // The threads a ragged flush holds are stopped already: their Ps park now.
+  PreemptLocked(/*flush=*/false, /*send=*/false);
   WaitForSafepointsLocked(/*flush=*/false);
 }
 
