@@ -208,9 +208,10 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
     span_alloc_.Free(s);
     return nullptr;
   }
-  s->bitmap_words = static_cast<uint16_t>(bits->size() / 16);
+  s->bitmap_words = static_cast<uint16_t>(bits->size() / 24);
   s->alloc_bits = b;
   s->gcmark_bits = b + s->bitmap_words;
+  s->scan_bits = b + 2 * s->bitmap_words;
   s->needzero = scavenged < npages;
   s->small_scan = !spc.noscan() && sizeclass != 0 &&
                   s->elemsize <= MSpan::kMaxHeapBitsObject;

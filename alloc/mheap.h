@@ -268,9 +268,10 @@ class MHeap {
   PageAlloc pages_ ABSL_GUARDED_BY(lock_);
   FixAlloc span_alloc_ ABSL_GUARDED_BY(lock_);
   FixAlloc mcache_alloc_ ABSL_GUARDED_BY(lock_);
-  // Bitmap pairs of 1, 2, 4, 8 and 16 words per bitmap.
+  // Bitmap triples (alloc, mark, scan bits) of 1, 2, 4, 8 and 16 words
+  // per bitmap.
   FixAlloc bits_alloc_[5] ABSL_GUARDED_BY(lock_) = {
-      FixAlloc(16), FixAlloc(32), FixAlloc(64), FixAlloc(128), FixAlloc(256)};
+      FixAlloc(24), FixAlloc(48), FixAlloc(96), FixAlloc(192), FixAlloc(384)};
   // Type bits of small scan spans: 16 words of heap bits plus 8 or 16
   // words of header bits.
   FixAlloc typebits_alloc_[2] ABSL_GUARDED_BY(lock_) = {

@@ -35,7 +35,10 @@ void MSpan::MarkFreeSlots(bool set) {
                     (~uint64_t{0} << lo);
     if (free != 0) {
       if (set) {
-        __atomic_fetch_or(&gcmark_bits[w], free, __ATOMIC_RELAXED);
+        // Scan bits before mark bits: a marker that sees the mark (acquire)
+        // sees the scan bit too, and leaves the free slot alone.
+        __atomic_fetch_or(&scan_bits[w], free, __ATOMIC_RELAXED);
+        __atomic_fetch_or(&gcmark_bits[w], free, __ATOMIC_RELEASE);
       } else {
         __atomic_fetch_and(&gcmark_bits[w], ~free, __ATOMIC_RELAXED);
       }
@@ -152,6 +155,7 @@ SweepResult SweepSpanBits(MSpan* s) {
   s->alloc_bits = s->gcmark_bits;
   s->gcmark_bits = old_alloc;
   memset(s->gcmark_bits, 0, s->bitmap_words * sizeof(uint64_t));
+  memset(s->scan_bits, 0, s->bitmap_words * sizeof(uint64_t));
   s->alloc_count = static_cast<uint16_t>(r.nlive);
   if (r.nfreed > 0) s->needzero = true;
   s->RefillAllocCache(0);

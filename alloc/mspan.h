@@ -6,6 +6,8 @@
 //
 //   alloc_bits   1 = slot was live at the last sweep
 //   gcmark_bits  1 = slot was marked by the collector this cycle
+//   scan_bits    1 = slot's object was scanned this cycle (span-based
+//                    marking, gc/mark.h; small scan spans only)
 //   freeindex    every slot below it is allocated; the allocator only
 //                    looks at slots >= freeindex
 //   alloc_cache  the free slots at or above freeindex in the 64-slot word
@@ -107,6 +109,13 @@ struct MSpan : gch_internal_span {
   // starts with a type header instead; see gc/object.h). Written by the
   // allocating owner for each new object, read by markers; relaxed atomics.
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
+  // Span-based marking (gc/mark.h): the slots whose objects have been
+  // scanned this cycle (set atomically by markers, and with the mark bits
+  // by allocate-black; zeroed by the sweep), and whether the span waits in
+  // some marker's queue (1) or not (0): the marker that greys an object
+  // of a span that does not wait queues it.
+  uint64_t* scan_bits = nullptr;
+  std::atomic<uint8_t> mark_queued{0};
   // MHeapOptions::record_types: the gcheap::Type of each header-less slot
   // (nelems entries, from MHeap::AllocSlotTypes when the span is first
   // cached; null otherwise), so heap dumps and retention paths can name every
@@ -145,6 +154,8 @@ struct MSpan : gch_internal_span {
   static constexpr size_t kMaxHeapBitsObject =
       GCH_INTERNAL_MAX_HEAP_BITS_OBJECT;
   static constexpr size_t kHeapBitsWords = 16;  // one page of 8-byte words
+  // The most 64-bit words a small span's bitmap needs (MHeap's bitmaps).
+  static constexpr size_t kMaxBitmapWords = 16;
 
   bool is_large() const { return spanclass.sizeclass() == 0; }
   uintptr_t base() const { return start_addr; }
@@ -181,9 +192,37 @@ struct MSpan : gch_internal_span {
     uint64_t bit = uint64_t{1} << (idx % 64);
     uint64_t* w = &gcmark_bits[idx / 64];
     if (__atomic_load_n(w, __ATOMIC_RELAXED) & bit) return false;
-    return (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit) == 0;
+    // Sequentially consistent for span-based marking (TryQueueForMarking);
+    // on x86-64 the same locked instruction as relaxed.
+    return (__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST) & bit) == 0;
   }
   int CountMarked() const;
+  // Span-based marking: after marking a slot, notes that the span has an
+  // object to scan; true if the caller must queue it (it did not wait
+  // already). mark_queued: kNotQueued; kQueuedOne, waiting with one marked
+  // object to scan, the one its queue entry names; kQueuedMany, more were
+  // marked since. Sequentially consistent with TakeQueued and the mark
+  // bits: a marker that takes the span (reading kQueuedMany) and then reads
+  // the mark bits sees every mark set by a greyer that found it queued.
+  static constexpr uint8_t kNotQueued = 0;
+  static constexpr uint8_t kQueuedOne = 1;
+  static constexpr uint8_t kQueuedMany = 2;
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool TryQueueForMarking() {
+    uint8_t st = mark_queued.load(std::memory_order_seq_cst);
+    while (st != kQueuedMany) {
+      const uint8_t next = st == kNotQueued ? kQueuedOne : kQueuedMany;
+      if (mark_queued.compare_exchange_weak(st, next,
+                                            std::memory_order_seq_cst)) {
+        return st == kNotQueued;
+      }
+    }
+    return false;
+  }
+  // The span left the queue (a mark from here on queues it again); returns
+  // the state it left: kQueuedOne or kQueuedMany.
+  uint8_t TakeQueued() {
+    return mark_queued.exchange(kNotQueued, std::memory_order_seq_cst);
+  }
 
   // Type bits (small scan spans only).
   // Whether slot idx's object is described by type bits (no header). For
@@ -271,7 +310,9 @@ struct MSpan : gch_internal_span {
   // meanwhile (now below FreeIndex()) marked and the rest free for the
   // sweep. Markers never set a free slot's bit (they check IsAllocated),
   // so the atomic read-modify-writes here and theirs touch different
-  // bits of a word. For the owner only.
+  // bits of a word. The scan bits of those slots are set first (and stay
+  // set): a span-based marker never scans a slot allocate-black marked.
+  // For the owner only.
   void MarkFreeSlots(bool set);
   // Records the allocation state when an mcache takes the span.
   void NoteCached() {

@@ -19,9 +19,10 @@ struct TestSpan {
     s.start_addr = reinterpret_cast<uintptr_t>(mem.data());
     s.limit = s.start_addr + s.nelems * s.elemsize;
     s.bitmap_words = (s.nelems + 63) / 64;
-    bits.assign(2 * s.bitmap_words, 0);
+    bits.assign(3 * s.bitmap_words, 0);
     s.alloc_bits = bits.data();
     s.gcmark_bits = bits.data() + s.bitmap_words;
+    s.scan_bits = bits.data() + 2 * s.bitmap_words;
     s.InitAllocState();
   }
   // The allocator's fast + slow path, without an mcache.

@@ -271,6 +271,7 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start, bool small) {
   workers_.ResetCounters();
   Marker self(heap_, &pool_);  // the world is stopped: no barrier check
   self.SetValueEncoding(&opts_.values);
+  self.SetSpanMarking(&span_marking_);
   CollectorEnv::RootBytes rb = env_->MarkRoots(self);
   if (small) {
     // This thread alone: waking the workers would cost more than the mark.

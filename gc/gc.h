@@ -12,7 +12,8 @@
 //   2. mark                drain grey objects until none is left: heap-
 //      (program running)   owned background workers at 25% of the Ps, and
 //                          mutators paying assists in proportion to what
-//                          they allocate (mark.h, gcwork.h). The write
+//                          they allocate (mark.h, gcwork.h; small objects
+//                          queue their spans, span-based marking). The write
 //                          barrier (include/gcheap/ref.h) shades the old and
 //                          new value of every pointer store into the heap
 //   3. mark termination    flush every P's barrier buffer and grey objects;
@@ -154,8 +155,9 @@ struct CollectorOptions {
   // Goals at most this many bytes: heap-triggered cycles stop the world
   // and mark on the triggering thread (Options::small_heap); 0: never.
   size_t small_heap = 0;
-  int mark_workers = 0;   // extra marking threads; <0: auto
-  bool idle_mark = true;  // mark on CPUs no running P uses
+  int mark_workers = 0;      // extra marking threads; <0: auto
+  bool idle_mark = true;     // mark on CPUs no running P uses
+  bool span_marking = true;  // grey small objects queue their spans (mark.h)
   bool gctrace = false;
   bool gcpacertrace = false;  // the pacer's line per cycle (gctrace.h)
   // The event trace (gc/event_trace.h) goes here; null: none.
@@ -271,6 +273,7 @@ class Collector {
   std::unique_ptr<Marker> NewMarker() {
     auto m = std::make_unique<Marker>(heap_, &pool_);
     m->SetValueEncoding(&opts_.values);
+    m->SetSpanMarking(&span_marking_);
     if (barrier_check_ != nullptr) m->EnableBarrierCheck(barrier_check_.get());
     return m;
   }
@@ -413,6 +416,9 @@ class Collector {
   std::atomic<GcPhase> phase_{GcPhase::kOff};
   std::atomic<bool> marking_{false};
   std::atomic<bool> stepped_{false};  // RunSteppedCycle
+  // What NewMarker's markers do with small objects (gc/mark.h): queue
+  // their spans (Options::span_marking) except during a stepped cycle.
+  std::atomic<bool> span_marking_{opts_.span_marking};
   std::function<void()> mark_hook_;
   // The heap goal when this cycle started (gctrace prints it).
   std::atomic<uint64_t> cycle_goal_{0};

@@ -2,11 +2,17 @@
 // pointers, oblets, grey batches, work sharing), a whole cycle (stop the
 // world and concurrent), the mark-termination loop, specials, and assist
 // debt. No runtime, no mutator threads.
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <random>
+#include <thread>
 #include <vector>
 
 #include "alloc/testing.h"
+#include "base/sanitizers.h"
 #include "gc/assist.h"
 #include "gc/fake_env.h"
 #include "gc/gc.h"
@@ -201,6 +207,122 @@ TEST_F(MarkerTest, DrainStopsAtItsBudgetAndWorkMovesThroughThePool) {
   size_t n = other.Drain(SIZE_MAX);
   EXPECT_EQ(n, all.size() - 64);
   EXPECT_EQ(m_.Drain(SIZE_MAX), 0u);  // nothing left anywhere
+}
+
+// Span-based marking (gc/mark.h): header-less nodes in a random graph and
+// in a list allocated in order (pointers into the same span), greyed by
+// queueing their spans. One marker scans each reachable object exactly
+// once, marks nothing else, and counts what it marked.
+TEST_F(MarkerTest, SpanMarkingScansEachReachableObjectOnce) {
+  static std::atomic<bool> spans{true};
+  m_.SetSpanMarking(&spans);
+  constexpr int kNodes = 20000;
+  std::vector<Node*> all;
+  for (int i = 0; i < kNodes; i++) {
+    all.push_back(
+        static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode)));
+  }
+  // Nodes [0, kNodes/2): a list in allocation order, then a random chain
+  // through the rest; every 7th node of the second half is left out.
+  std::mt19937 rng(3);
+  std::vector<Node*> tail(all.begin() + kNodes / 2, all.end());
+  std::shuffle(tail.begin(), tail.end(), rng);
+  std::vector<Node*> order(all.begin(), all.begin() + kNodes / 2);
+  std::vector<Node*> dropped;
+  for (size_t i = 0; i < tail.size(); i++) {
+    (i % 7 == 0 ? dropped : order).push_back(tail[i]);
+  }
+  for (size_t i = 0; i + 1 < order.size(); i++) order[i]->next = order[i + 1];
+  order.back()->next = nullptr;
+  for (Node* d : dropped) d->next = order[rng() % order.size()];
+  Seal();
+  m_.Grey(reinterpret_cast<uintptr_t>(order[0]));
+  EXPECT_EQ(m_.Drain(SIZE_MAX), order.size());
+  EXPECT_EQ(m_.Drain(SIZE_MAX), 0u);
+  EXPECT_TRUE(m_.work().LocalEmpty());
+  for (Node* x : order) EXPECT_TRUE(IsMarked(heap_, x));
+  for (Node* x : dropped) EXPECT_FALSE(IsMarked(heap_, x));
+  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(order[0]));
+  EXPECT_EQ(m_.marked_bytes(), order.size() * s->elemsize);
+  // Every span left the queue.
+  for (Node* x : all) {
+    EXPECT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(x))->mark_queued.load(),
+              MSpan::kNotQueued);
+  }
+}
+
+// Allocate-black marks a cached span's free slots; span-based marking must
+// not scan them (their memory is not an object).
+TEST_F(MarkerTest, SpanMarkingLeavesAllocateBlackSlotsAlone) {
+  static std::atomic<bool> spans{true};
+  m_.SetSpanMarking(&spans);
+  auto* a = static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode));
+  auto* b = static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode));
+  a->next = b;
+  b->next = nullptr;
+  Seal();
+  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(a));
+  // The free slots hold garbage that looks like pointers into the span.
+  // (AddressSanitizer builds poison free slots: opened for the writes
+  // here, poisoned again below.)
+  for (uintptr_t i = 2; i < s->nelems; i++) {
+    UnpoisonMemory(reinterpret_cast<void*>(s->ObjBase(i)), s->elemsize);
+    *reinterpret_cast<uintptr_t*>(s->ObjBase(i)) =
+        reinterpret_cast<uintptr_t>(a);
+  }
+  s->MarkFreeSlots(true);
+  // Both greyed before the span is scanned: the scan walks its bitmaps.
+  m_.Grey(reinterpret_cast<uintptr_t>(a));
+  m_.Grey(reinterpret_cast<uintptr_t>(b));
+  EXPECT_EQ(m_.Drain(SIZE_MAX), 2u);  // a and b, no free slot
+  s->MarkFreeSlots(false);
+  EXPECT_EQ(s->CountMarked(), 2);
+  for (uintptr_t i = 2; i < s->nelems; i++) {
+    PoisonMemory(reinterpret_cast<void*>(s->ObjBase(i)), s->elemsize);
+  }
+}
+
+// Several markers scan one graph's spans at once; every reachable object
+// is marked (a race on a span's scan bits may scan an object twice, never
+// leave one unscanned).
+TEST_F(MarkerTest, SpanMarkersSharingWorkMarkEverything) {
+  static std::atomic<bool> spans{true};
+  constexpr int kNodes = 50000;
+  std::vector<Node*> all;
+  for (int i = 0; i < kNodes; i++) {
+    all.push_back(
+        static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode)));
+  }
+  // One list through the nodes in random order: nearly every pointer
+  // leads to another span.
+  std::vector<Node*> order = all;
+  std::shuffle(order.begin(), order.end(), std::mt19937(5));
+  for (int i = 0; i + 1 < kNodes; i++) order[i]->next = order[i + 1];
+  order.back()->next = nullptr;
+  Seal();
+  std::vector<std::unique_ptr<Marker>> markers;
+  for (int i = 0; i < 4; i++) {
+    markers.push_back(std::make_unique<Marker>(&heap_, &pool_));
+    markers.back()->SetSpanMarking(&spans);
+  }
+  // Many roots, so there is work to share from the start.
+  for (int i = 0; i < kNodes; i += 97) {
+    markers[0]->Grey(reinterpret_cast<uintptr_t>(order[i]));
+  }
+  markers[0]->work().Flush();
+  std::vector<std::thread> ts;
+  for (auto& m : markers) {
+    ts.emplace_back([mk = m.get()] {
+      while (mk->Drain(16) >= 16) mk->work().Balance();
+      mk->work().Flush();
+    });
+  }
+  for (auto& t : ts) t.join();
+  // Whatever a marker left (it ran out while another still had work).
+  while (markers[0]->Drain(SIZE_MAX) != 0) {
+  }
+  for (Node* x : order) ASSERT_TRUE(IsMarked(heap_, x));
+  for (auto& m : markers) EXPECT_TRUE(m->work().LocalEmpty());
 }
 
 TEST_F(MarkerTest, ScanRangeGreysEveryHeapWordOfARange) {

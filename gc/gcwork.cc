@@ -99,6 +99,12 @@ void GcWork::PutSlow() {
 uintptr_t GcWork::TryGetSlow() {
   std::swap(w1_, w2_);
   if (w1_ != nullptr && !w1_->empty()) return w1_->obj[--w1_->n];
+  if (ring_n_ != 0) {
+    const uintptr_t e = ring_[ring_head_];
+    ring_head_ = (ring_head_ + 1) % kRingCapacity;
+    ring_n_--;
+    return e;
+  }
   WorkBuf* full = pool_->TryGetFull();
   if (full == nullptr) return 0;
   if (w1_ != nullptr) pool_->PutEmpty(w1_);
@@ -106,8 +112,26 @@ uintptr_t GcWork::TryGetSlow() {
   return w1_->obj[--w1_->n];
 }
 
+void GcWork::SpillRing(unsigned n) {
+  if (n > ring_n_) n = ring_n_;
+  while (n > 0) {
+    WorkBuf* b = pool_->GetEmpty();
+    while (n > 0 && !b->full()) {
+      b->obj[b->n++] = ring_[ring_head_];
+      ring_head_ = (ring_head_ + 1) % kRingCapacity;
+      ring_n_--;
+      n--;
+    }
+    pool_->PutFull(b);
+  }
+}
+
 void GcWork::Balance() {
-  if (w2_ != nullptr && !w2_->empty()) {
+  if (ring_n_ > 8) {
+    // Spans are the bulk of the work under span-based marking: hand over
+    // the older half, whose spans have waited longest.
+    SpillRing(ring_n_ / 2);
+  } else if (w2_ != nullptr && !w2_->empty()) {
     pool_->PutFull(w2_);
     w2_ = nullptr;
   } else if (w1_ != nullptr && w1_->n > 4) {
@@ -135,6 +159,7 @@ void GcWork::Flush() {
     pool_->PutFull(w2_);
     w2_ = nullptr;
   }
+  SpillRing(ring_n_);
 }
 
 }  // namespace gcheap::internal

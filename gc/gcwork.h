@@ -12,6 +12,13 @@
 //                 ▼      │                              │
 //              WorkPool: full stack, empty stack (spin lock)
 //
+// Span-based marking (gc/mark.h) queues spans instead of objects: each
+// GcWork also keeps a FIFO ring of span entries, so a span waits while the
+// spans queued after it arrive, and meanwhile collects more marked objects
+// to scan in one pass. A full ring spills its oldest entries to the pool
+// as a full buffer; Flush and Balance hand them over too, so the pool holds
+// objects and spans alike (the entries say which they are).
+//
 // The pool's lists are guarded by one spin lock: a buffer moves only every
 // 253 objects, so the lock is cold. Buffers come from the OS in 64 KiB
 // chunks and are reused for the life of the heap.
@@ -78,7 +85,15 @@ class GcWork {
     if (ABSL_PREDICT_FALSE(w1_ == nullptr || w1_->full())) PutSlow();
     w1_->obj[w1_->n++] = obj;
   }
-  // Returns 0 when this thread's buffers and the pool are empty.
+  // Queues a span entry at the ring's tail; a full ring spills its oldest
+  // entries to the pool.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void PutSpan(uintptr_t e) {
+    if (ABSL_PREDICT_FALSE(ring_n_ == kRingCapacity)) SpillRing(kSpill);
+    ring_[(ring_head_ + ring_n_) % kRingCapacity] = e;
+    ring_n_++;
+  }
+  // Returns 0 when this thread's buffers and the pool are empty. Order:
+  // the local object buffers, the span ring (oldest first), the pool.
   ABSL_ATTRIBUTE_ALWAYS_INLINE uintptr_t TryGet() {
     if (ABSL_PREDICT_TRUE(w1_ != nullptr && !w1_->empty())) {
       return w1_->obj[--w1_->n];
@@ -90,16 +105,24 @@ class GcWork {
   void Balance();
   void Flush();
   bool LocalEmpty() const {
-    return (w1_ == nullptr || w1_->empty()) && (w2_ == nullptr || w2_->empty());
+    return (w1_ == nullptr || w1_->empty()) &&
+           (w2_ == nullptr || w2_->empty()) && ring_n_ == 0;
   }
 
  private:
+  static constexpr unsigned kRingCapacity = 512;
+  static constexpr unsigned kSpill = WorkBuf::kCapacity;
   void PutSlow();
   uintptr_t TryGetSlow();
+  // Moves the ring's oldest min(n, size) entries to the pool, in buffers.
+  void SpillRing(unsigned n);
 
   WorkPool* pool_;
   WorkBuf* w1_ = nullptr;
   WorkBuf* w2_ = nullptr;
+  unsigned ring_head_ = 0;
+  unsigned ring_n_ = 0;
+  uintptr_t ring_[kRingCapacity];
 };
 
 }  // namespace gcheap::internal

@@ -18,8 +18,8 @@ HeapWalk::HeapWalk(
   mark_roots(marker_);
   FlushRoots();
   // Objects a root group scanned in pieces (oblets) come back as work.
-  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
-    marker_.Scan(Marker::EntryAddress(o));
+  for (uintptr_t e; (e = marker_.work().TryGet()) != 0;) {
+    marker_.ForEachEntryObject(e, [&](uintptr_t o) { marker_.Scan(o); });
   }
   FlushRoots();
   // Ephemerons: the value is a referent of the key's object; a key that
@@ -78,8 +78,8 @@ void HeapWalk::Referents(uintptr_t slot, std::vector<uintptr_t>* out) {
   marker_.SetReferrer(slot);
   marker_.Scan(slot);
   // A large object's later pieces (oblets) were queued: scan them too.
-  for (uintptr_t o; (o = marker_.work().TryGet()) != 0;) {
-    marker_.Scan(Marker::EntryAddress(o));
+  for (uintptr_t e; (e = marker_.work().TryGet()) != 0;) {
+    marker_.ForEachEntryObject(e, [&](uintptr_t o) { marker_.Scan(o); });
   }
   marker_.SetReferrer(0);
   out->swap(collected_);

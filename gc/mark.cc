@@ -72,7 +72,7 @@ inline void Marker::GreyInSpan(MSpan* s, uintptr_t p) {
   if (!s->TryMark(idx)) return;  // already grey or black
   marked_bytes_ += s->elemsize;
   if (s->spanclass.noscan()) return;  // black at once
-  work_.Put(WorkEntry(s->ObjBase(idx), s->elemsize));
+  Enqueue(s, idx);
 }
 
 // Inlined into this file's scan loops on purpose (Drain's inner loop
@@ -347,6 +347,59 @@ inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
   }
 }
 
+size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
+  size_t n = 0;
+  const uintptr_t size = s->elemsize;
+  // Scans the objects `todo` names, slots first + i, asking for all their
+  // memory before the first is scanned, so the misses overlap.
+  auto scan = [&](uintptr_t first, uint64_t todo) {
+    const uintptr_t base = s->ObjBase(first);
+    for (uint64_t t = todo; t != 0; t &= t - 1) {
+      const auto* p =
+          reinterpret_cast<const char*>(base + size * __builtin_ctzll(t));
+      __builtin_prefetch(p);
+      if (size > 64) __builtin_prefetch(p + 64);
+    }
+    for (uint64_t t = todo; t != 0; t &= t - 1) {
+      const uintptr_t idx = first + __builtin_ctzll(t);
+      ScanInSpan(s, idx, s->ObjBase(idx));
+      n++;
+    }
+  };
+  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  local_span_ = s;
+  ClaimSpan(s, obj, scan);
+  // Pointers into s itself that the scans found (a tree or list allocated
+  // in order): marked a word at a time and scanned here, until none are
+  // left, instead of one atomic mark and a trip through the queue each.
+  // A word is done before the next: a tree or list allocated in order
+  // points forward, so one pass in address order usually finds it all,
+  // and a second finds nothing.
+  for (bool again = true; again;) {
+    again = false;
+    for (uint32_t w = 0; w < words; w++) {
+      while (const uint64_t want = local_pending_[w]) {
+        local_pending_[w] = 0;
+        again = true;
+        const uint64_t fresh =
+            want &
+            ~__atomic_fetch_or(&s->gcmark_bits[w], want, __ATOMIC_SEQ_CST);
+        if (fresh == 0) continue;
+        marked_bytes_ +=
+            size * static_cast<uint64_t>(__builtin_popcountll(fresh));
+        // Claimed as ClaimSpan claims (a marker that took the span from
+        // the queue meanwhile may have claimed some).
+        const uint64_t mine =
+            fresh &
+            ~__atomic_fetch_or(&s->scan_bits[w], fresh, __ATOMIC_RELAXED);
+        if (mine != 0) scan(uintptr_t{w} * 64, mine);
+      }
+    }
+  }
+  local_span_ = nullptr;
+  return n;
+}
+
 size_t Marker::Drain(size_t budget) {
   // The queue lives in registers and on the stack: Scan's calls cannot
   // touch it, so the compiler keeps its indexes out of memory. Each object
@@ -364,21 +417,41 @@ size_t Marker::Drain(size_t budget) {
         more = false;
         break;
       }
-      const uintptr_t o = EntryAddress(e);
-      const auto* p = reinterpret_cast<const char*>(o);
+      const auto* p = reinterpret_cast<const char*>(EntryAddress(e));
       __builtin_prefetch(p);
       for (uintptr_t i = 1; i <= (e & kEntryHintMask); i++) {
         __builtin_prefetch(p + 64 * i);
       }
-      queue[(head + queued) % kPrefetchDepth] = o;
+      if (e & kSpanEntryBit) {
+        // The span's queue flag is written first thing: its line too.
+        __builtin_prefetch(
+            reinterpret_cast<const char*>(heap_->SpanOf(EntryAddress(e))) + 64,
+            1);
+      }
+      queue[(head + queued) % kPrefetchDepth] = e;
       queued++;
     }
     if (queued == 0) return done;
-    uintptr_t o = queue[head];
+    if (queued > kPrefetchDepth / 2) {
+      // Halfway down the queue a span entry's MSpan has arrived: ask for
+      // the scan-bit word ScanSpan will claim the object in.
+      const uintptr_t f = queue[(head + kPrefetchDepth / 2) % kPrefetchDepth];
+      if (f & kSpanEntryBit) {
+        const uintptr_t o = EntryAddress(f);
+        const MSpan* fs = heap_->SpanOf(o);
+        __builtin_prefetch(fs->scan_bits + fs->ObjIndex(o) / 64, 1);
+      }
+    }
+    const uintptr_t e = queue[head];
     head = (head + 1) % kPrefetchDepth;
     queued--;
-    Scan(o);
-    done++;
+    if (e & kSpanEntryBit) {
+      const uintptr_t o = EntryAddress(e);
+      done += ScanSpan(heap_->SpanOf(o), o);
+    } else {
+      Scan(EntryAddress(e));
+      done++;
+    }
     more = true;  // scanning may have greyed more
   }
 }

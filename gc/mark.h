@@ -14,11 +14,27 @@
 // pieces ("oblets") queued separately, so one huge array does not keep one
 // marker busy while the others idle.
 //
+// Span-based marking (the default; Options::span_marking, after Go 1.26's
+// "Green Tea" collector): greying an object of a small scan span (objects
+// of at most 512 bytes) sets its mark bit and, only for the marker that
+// finds the span not yet waiting (MSpan::mark_queued), queues the span, not
+// the object. Spans wait in a FIFO ring (gc/gcwork.h) while others are
+// scanned, so by the time a marker takes one, several of its objects are
+// usually marked: ScanSpan scans every object marked and not yet scanned
+// (mark bits and not scan bits, claimed with one atomic OR per word), in
+// address order, prefetched together, sharing cache lines and the span's
+// metadata. Clearing mark_queued before reading the mark bits (both
+// sequentially consistent) means a mark set by a greyer that saw the span
+// still queued is always seen. Objects over 512 bytes, large objects and
+// oblets are queued one by one, as every object is in object mode
+// (span_marking = false, kept for comparison and teaching).
+//
 // A Marker is one marking thread's state: its GcWork and its counters. Any
 // number of Markers may run at once over one heap.
 #ifndef GCHEAP_GC_MARK_H_
 #define GCHEAP_GC_MARK_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -65,7 +81,8 @@ class alignas(64) Marker {
   void ScanRangeUnsafe(const void* begin, const void* end);
   // Scans grey objects, this marker's and then the pool's, until it has
   // scanned at least `budget` or there are none left; returns how many it
-  // scanned (fewer than `budget`: out of work). Objects pass through a
+  // scanned (fewer than `budget`: out of work; more: a span's objects are
+  // scanned together). Objects pass through a
   // small queue and are prefetched as they enter it, so their memory
   // arrives while earlier ones are scanned (a heap far larger than the
   // cache misses on every object); the queue is empty again on return.
@@ -76,16 +93,75 @@ class alignas(64) Marker {
   // allocation order) are greyed without the address map.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Scan(uintptr_t addr) {
     MSpan* s = heap_->SpanOf(addr);
-    uintptr_t idx = s->ObjIndex(addr);
-    if (ABSL_PREDICT_FALSE(s->LoadLayout() != MSpan::kLayoutUniform ||
-                           slow_scan_)) {
-      ScanSlow(s, idx, addr);
+    ScanInSpan(s, s->ObjIndex(addr), addr);
+  }
+  // Span-based marking: scans the objects of s that are marked and not yet
+  // scanned (obj: the object its queue entry names); returns how many.
+  size_t ScanSpan(MSpan* s, uintptr_t obj);
+  // Takes span s out of the queue (its entry named obj) and claims the
+  // objects to scan: obj alone if nothing else was marked since the span
+  // was queued, else every object marked and not yet scanned. Calls
+  // fn(first, bits) for each bitmap word with some, where bit i of bits is
+  // slot first + i. The caller must scan them.
+  template <class Fn>
+  static void ClaimSpan(MSpan* s, uintptr_t obj, Fn fn) {
+    // Out of the queue first: a mark set from here on queues the span
+    // again (see the top of this file), so none is left unscanned.
+    if (s->TakeQueued() == MSpan::kQueuedOne) {
+      // One object, the usual case in a heap linked at random: its bit
+      // alone, no bitmap walk. Its scan bit is set with a plain load and
+      // store, not a locked OR: a marker claiming the span's word at the
+      // same time (from an earlier entry) may lose this bit or make this
+      // store lose one of its own, and the object is then scanned twice,
+      // which greys nothing new. Checked first for the same reason: that
+      // marker may have scanned it already.
+      const uintptr_t idx = s->ObjIndex(obj);
+      const uint64_t bit = uint64_t{1} << (idx % 64);
+      uint64_t* w = &s->scan_bits[idx / 64];
+      const uint64_t scanned = __atomic_load_n(w, __ATOMIC_RELAXED);
+      if ((scanned & bit) == 0) {
+        __atomic_store_n(w, scanned | bit, __ATOMIC_RELAXED);
+        fn(idx & ~uintptr_t{63}, bit);
+      }
       return;
     }
-    ScanSlotBits(s, s->ObjBase(idx),
-                 __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED),
-                 /*same_span=*/true);
+    const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+    for (uint32_t w = 0; w < words; w++) {
+      // Acquire (seq_cst): allocate-black sets a free slot's scan bit
+      // before its mark bit, so a mark seen here comes with its scan bit.
+      const uint64_t marks =
+          __atomic_load_n(&s->gcmark_bits[w], __ATOMIC_SEQ_CST);
+      if (marks == 0) continue;
+      uint64_t todo =
+          marks & ~__atomic_load_n(&s->scan_bits[w], __ATOMIC_RELAXED);
+      if (todo == 0) continue;
+      // Claimed: another marker scanning the span at the same time takes
+      // the other bits.
+      todo &= ~__atomic_fetch_or(&s->scan_bits[w], todo, __ATOMIC_RELAXED);
+      if (todo != 0) fn(uintptr_t{w} * 64, todo);
+    }
   }
+  // Calls fn(address) for each object a work entry stands for: the
+  // object (or oblet), or a span's claimed objects (ClaimSpan).
+  template <class Fn>
+  void ForEachEntryObject(uintptr_t e, Fn fn) {
+    const uintptr_t obj = EntryAddress(e);
+    if ((e & kSpanEntryBit) == 0) {
+      fn(obj);
+      return;
+    }
+    MSpan* s = heap_->SpanOf(obj);
+    ClaimSpan(s, obj, [&](uintptr_t first, uint64_t bits) {
+      for (; bits != 0; bits &= bits - 1) {
+        fn(s->ObjBase(first + __builtin_ctzll(bits)));
+      }
+    });
+  }
+  // Greys small objects by queueing their spans (span-based marking)
+  // while *on is true, one by one otherwise (the default). NewMarker points
+  // it at the collector's switch: Options::span_marking, off during a
+  // stepped cycle, whose steps show objects greyed one at a time.
+  void SetSpanMarking(const std::atomic<bool>* on) { span_marking_ = on; }
   // Whether p is (inside) an object of the heap this mark has greyed,
   // scanned or allocated black; true for anything else (a non-heap
   // address is not the mark's to decide). Valid while marking.
@@ -143,14 +219,18 @@ class alignas(64) Marker {
 
   // A work entry: the address of a grey object (or oblet), which is
   // 8-byte aligned, with the cache lines past its first that Drain
-  // prefetches (at most kPrefetchLines - 1) in the low bits. Entries read
-  // from work() give their address back through EntryAddress.
-  static constexpr uintptr_t kEntryHintMask = 7;
+  // prefetches (at most kPrefetchLines - 1) in the low two bits; with bit
+  // 2 set (kSpanEntryBit), the span of that object waits to be scanned
+  // (span-based marking), the object the first greyed there since it was
+  // last queued. Entries read from work() give their address back through
+  // EntryAddress.
+  static constexpr uintptr_t kEntryHintMask = 3;
+  static constexpr uintptr_t kSpanEntryBit = 4;
   static uintptr_t WorkEntry(uintptr_t addr, uintptr_t bytes) {
     const uintptr_t more = (bytes - 1) / 64;
     return addr | (more < kPrefetchLines - 1 ? more : kPrefetchLines - 1);
   }
-  static uintptr_t EntryAddress(uintptr_t e) { return e & ~kEntryHintMask; }
+  static uintptr_t EntryAddress(uintptr_t e) { return e & ~uintptr_t{7}; }
 
   GcWork& work() { return work_; }
   Visitor& visitor() { return visitor_; }
@@ -211,9 +291,44 @@ class alignas(64) Marker {
   // Grey for p inside s, an in-use scan span (the object being scanned's).
   ABSL_ATTRIBUTE_ALWAYS_INLINE void GreyInScanSpan(MSpan* s, uintptr_t p) {
     uintptr_t idx = s->ObjIndex(p);
+    if (s == local_span_) {
+      // ScanSpan's own span: noted here, marked and scanned by ScanSpan
+      // with one atomic OR per bitmap word, not one per object.
+      const uint64_t bit = uint64_t{1} << (idx % 64);
+      if ((__atomic_load_n(&s->gcmark_bits[idx / 64], __ATOMIC_RELAXED) &
+           bit) == 0) {
+        local_pending_[idx / 64] |= bit;
+      }
+      return;
+    }
     if (!s->TryMark(idx)) return;
     marked_bytes_ += s->elemsize;
+    Enqueue(s, idx);
+  }
+  // Queues slot idx of scan span s, just marked: its span (span-based
+  // marking, small scan spans; only if the span is not waiting already)
+  // or the object itself.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Enqueue(MSpan* s, uintptr_t idx) {
+    if (s->small_scan && span_marking_->load(std::memory_order_relaxed)) {
+      if (s->TryQueueForMarking()) {
+        work_.PutSpan(WorkEntry(s->ObjBase(idx), s->elemsize) | kSpanEntryBit);
+      }
+      return;
+    }
     work_.Put(WorkEntry(s->ObjBase(idx), s->elemsize));
+  }
+  // Scan, once the object's span and slot are known (addr: the object or,
+  // for an oblet, where it starts).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void ScanInSpan(MSpan* s, uintptr_t idx,
+                                               uintptr_t addr) {
+    if (ABSL_PREDICT_FALSE(s->LoadLayout() != MSpan::kLayoutUniform ||
+                           slow_scan_)) {
+      ScanSlow(s, idx, addr);
+      return;
+    }
+    ScanSlotBits(s, s->ObjBase(idx),
+                 __atomic_load_n(&s->uniform_mask, __ATOMIC_RELAXED),
+                 /*same_span=*/true);
   }
   // Scan for everything else: spans of mixed layout, objects with a
   // header, oblets and large objects, and checkmark mode.
@@ -243,6 +358,12 @@ class alignas(64) Marker {
   void* label_ctx_ = nullptr;
   BarrierCheck* barrier_check_ = nullptr;
   bool slow_scan_ = false;  // checkmark or barrier check: Scan -> ScanSlow
+  // While ScanSpan runs: its span, and the slots of that span its scans
+  // found unmarked (see GreyInScanSpan); all zero between calls.
+  MSpan* local_span_ = nullptr;
+  uint64_t local_pending_[MSpan::kMaxBitmapWords] = {};
+  static constexpr std::atomic<bool> kSpanMarkingOff{false};
+  const std::atomic<bool>* span_marking_ = &kSpanMarkingOff;
   const ValueEncoding* values_ = nullptr;  // null: plain pointers
   // The barrier check or a value encoding is on: ScanSlowOtherModes.
   bool other_modes_ = false;

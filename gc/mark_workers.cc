@@ -134,7 +134,7 @@ uint64_t MarkWorkers::MarkLoop(Marker& m, double utilization, bool idle) {
   };
   if (idle && !CpuIdle()) return leave();
   while (true) {
-    while (m.Drain(64) == 64) {
+    while (m.Drain(64) >= 64) {
       if (idle && (++n & 15) == 0 && !CpuIdle()) return leave();
       // Share work when other markers or assists are idle and the pool is
       // dry.

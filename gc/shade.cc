@@ -16,6 +16,7 @@ void Collector::Shade(const void* p) {
   if (p == nullptr) return;
   Marker m(heap_, &pool_);
   m.SetValueEncoding(&opts_.values);
+  m.SetSpanMarking(&span_marking_);
   m.Grey(reinterpret_cast<uintptr_t>(p));
   m.work().Flush();
 }

@@ -74,8 +74,9 @@ void StepGate::TakeQueued(std::vector<uintptr_t>* out) {
   // The marker's buffers are stacks: reversed, the objects join the queue
   // in the order they were greyed.
   std::vector<uintptr_t> got;
-  for (uintptr_t o; (o = marker_->work().TryGet()) != 0;) {
-    got.push_back(Marker::EntryAddress(o));
+  // (The program's markers may queue spans: their objects join one by one.)
+  for (uintptr_t e; (e = marker_->work().TryGet()) != 0;) {
+    marker_->ForEachEntryObject(e, [&](uintptr_t o) { got.push_back(o); });
   }
   std::reverse(got.begin(), got.end());
   for (uintptr_t o : got) {
@@ -166,6 +167,9 @@ void Collector::RunSteppedCycle(StepGate* gate) {
   MutexLock cycle(&cycle_mu_);
   RestartThreadsAfterFork();
   stepped_.store(true, std::memory_order_relaxed);
+  // Steps show objects greyed and scanned one at a time: no span queues
+  // (set before the world restarts, which publishes it to every marker).
+  span_marking_.store(false, std::memory_order_relaxed);
   const bool concurrent = gate->concurrent();
   const uint64_t t_start = MonoNs();
   cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
@@ -257,6 +261,7 @@ void Collector::RunSteppedCycle(StepGate* gate) {
     gate->Pause(std::move(p));
   }
   stepped_.store(false, std::memory_order_relaxed);
+  span_marking_.store(opts_.span_marking, std::memory_order_relaxed);
   ResumeSweeper();
   gate->Done();
 }

@@ -218,6 +218,7 @@ Options ToOptions(const gch_options& c, const char* fn) {
   }
   o.mark_workers = c.mark_workers;
   o.idle_mark = c.idle_mark;
+  o.span_marking = c.span_marking;
   o.gctrace = c.gctrace;
   o.gcpacertrace = c.gcpacertrace;
   o.alloc_path_counters = c.alloc_path_counters;
@@ -263,6 +264,7 @@ void FromOptions(const Options& o, gch_options* c) {
                           : GCH_FINALIZERS_BACKGROUND_THREAD;
   c->mark_workers = o.mark_workers;
   c->idle_mark = o.idle_mark;
+  c->span_marking = o.span_marking;
   c->gctrace = o.gctrace;
   c->gcpacertrace = o.gcpacertrace;
   c->alloc_path_counters = o.alloc_path_counters;

@@ -22,7 +22,8 @@ namespace {
 // gcstoptheworld=1 (as Go's GODEBUG names them), gcevents=PATH, gcstress=N,
 // gcmarkstress=N, gcmarkhold=M, gcbarriercheck=1, gcpercent=N (as GOGC),
 // memprofilerate=N (Go's runtime.MemProfileRate), heapprofile=PATH,
-// gctypes=1, hugepagesabove=BYTES, smallheap=BYTES, preemptafter=US.
+// gctypes=1, hugepagesabove=BYTES, smallheap=BYTES, preemptafter=US,
+// gcspanmark=0 (object-by-object marking).
 Options WithDebugEnv(Options o, FILE** owned_events,
                      std::string* heap_profile_path) {
   const char* env = getenv("GCHEAP_DEBUG");
@@ -61,6 +62,8 @@ Options WithDebugEnv(Options o, FILE** owned_events,
       o.small_heap = strtoull(p + 10, nullptr, 10);
     } else if (len > 13 && strncmp(p, "preemptafter=", 13) == 0) {
       o.preempt_after_us = atoi(p + 13);
+    } else if (len > 11 && strncmp(p, "gcspanmark=", 11) == 0) {
+      o.span_marking = p[11] != '0';
     } else if (len > 8 && strncmp(p, "gctypes=", 8) == 0) {
       o.record_types = p[8] != '0';
     } else if (len > 15 && strncmp(p, "memprofilerate=", 15) == 0) {
@@ -128,6 +131,7 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.small_heap = opts_.small_heap;
   co.mark_workers = opts_.mark_workers;
   co.idle_mark = opts_.idle_mark;
+  co.span_marking = opts_.span_marking;
   co.gctrace = opts_.gctrace;
   co.gcpacertrace = opts_.gcpacertrace;
   co.event_trace_out = opts_.event_trace_output;

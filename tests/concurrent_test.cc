@@ -541,10 +541,13 @@ TEST(ConcurrentTest, ARequestMadeAsACycleEndsStartsTheNextCycle) {
   heap.DetachCurrentThread();
 }
 
-TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
+// Mutators rewire a shared graph while cycles run back to back; checkmark
+// verifies each mark, with span-based marking or object by object.
+void StressRewiring(bool span_marking) {
   Options o;
   o.max_procs = 4;
   o.checkmark = true;
+  o.span_marking = span_marking;
   Heap heap(o);
   constexpr int kMutators = 3, kRoots = 64, kOps = 60000;
   std::atomic<bool> done{false};
@@ -606,6 +609,14 @@ TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
   MemStats s = heap.ReadMemStats();
   EXPECT_GT(s.num_gc, 5u);
   EXPECT_GT(checked.load(), 1000u);
+}
+
+TEST(ConcurrentTest, StressRewiringWhileCyclesRunBackToBack) {
+  StressRewiring(/*span_marking=*/true);
+}
+
+TEST(ConcurrentTest, StressRewiringWithObjectByObjectMarking) {
+  StressRewiring(/*span_marking=*/false);
 }
 
 // The ragged flush waits for running threads at their safepoints, without

@@ -229,6 +229,9 @@ typedef struct gch_options {
   /* Memory the heap commits once it holds this many bytes asks for
    * transparent huge pages. 0: never (the default). */
   size_t huge_pages_above;
+  /* Span-based marking: grey small objects queue their spans, scanned
+   * together in address order (default true). false: object by object. */
+  bool span_marking;
 } gch_options;
 
 /* Fills *options with the defaults (those of gcheap::Options). */

@@ -100,6 +100,13 @@ struct Options {
   // them). Marking finishes sooner and the heap overshoots its goal less,
   // at the price of CPU the machine had spare. false: 25% only.
   bool idle_mark = true;
+  // Span-based marking (after Go 1.26's "Green Tea" collector; see
+  // docs/collector.md, "Span-based marking"): a grey object of at most 512
+  // bytes queues its span, not itself, and markers scan each span's marked
+  // objects together, in address order. false: every object is queued and
+  // scanned on its own (object-by-object marking, for comparison and
+  // teaching). Also GCHEAP_DEBUG=gcspanmark=0.
+  bool span_marking = true;
   // Print one gctrace line per collection (Go's format). Also turned on by
   // the environment: GCHEAP_DEBUG=gctrace=1 (several settings are separated
   // by commas: GCHEAP_DEBUG=gctrace=1,gccheckmark=1).
