@@ -400,6 +400,35 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
   return n;
 }
 
+void Marker::PrefetchSpanBits(const MSpan* s, uintptr_t obj) {
+  if (s->mark_queued.load(std::memory_order_relaxed) != MSpan::kQueuedMany) {
+    // One object: its scan-bit word is all ScanSpan reads.
+    __builtin_prefetch(s->scan_bits + s->ObjIndex(obj) / 64, 1);
+    return;
+  }
+  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  for (uint32_t w = 0; w < words; w += 8) {
+    __builtin_prefetch(s->gcmark_bits + w);
+    __builtin_prefetch(s->scan_bits + w, 1);
+  }
+}
+
+void Marker::PrefetchSpanObjects(const MSpan* s) {
+  if (s->mark_queued.load(std::memory_order_relaxed) != MSpan::kQueuedMany) {
+    return;  // the entry's object alone (prefetched already), or taken
+  }
+  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  int budget = 16;  // lines: the queue's depth
+  for (uint32_t w = 0; w < words && budget > 0; w++) {
+    uint64_t todo = __atomic_load_n(&s->gcmark_bits[w], __ATOMIC_RELAXED) &
+                    ~__atomic_load_n(&s->scan_bits[w], __ATOMIC_RELAXED);
+    for (; todo != 0 && budget > 0; todo &= todo - 1, budget--) {
+      __builtin_prefetch(reinterpret_cast<const char*>(
+          s->ObjBase(w * 64 + __builtin_ctzll(todo))));
+    }
+  }
+}
+
 size_t Marker::Drain(size_t budget) {
   // The queue lives in registers and on the stack: Scan's calls cannot
   // touch it, so the compiler keeps its indexes out of memory. Each object
@@ -432,15 +461,24 @@ size_t Marker::Drain(size_t budget) {
       queued++;
     }
     if (queued == 0) return done;
+    // A span entry's other objects are found in its bitmaps, which need
+    // its MSpan first: two more prefetch stages down the queue, so that
+    // what ScanSpan reads has arrived when it runs.
     if (queued > kPrefetchDepth / 2) {
-      // Halfway down the queue a span entry's MSpan has arrived: ask for
-      // the scan-bit word ScanSpan will claim the object in.
+      // Halfway: the MSpan (asked for on entry) has arrived; ask for the
+      // scan and mark bits ScanSpan will read.
       const uintptr_t f = queue[(head + kPrefetchDepth / 2) % kPrefetchDepth];
       if (f & kSpanEntryBit) {
         const uintptr_t o = EntryAddress(f);
-        const MSpan* fs = heap_->SpanOf(o);
-        __builtin_prefetch(fs->scan_bits + fs->ObjIndex(o) / 64, 1);
+        PrefetchSpanBits(heap_->SpanOf(o), o);
       }
+    }
+    if (queued > kPrefetchDepth / 4) {
+      // A quarter: the bits have arrived; ask for the objects ScanSpan
+      // will claim if more than the entry's was marked.
+      const uintptr_t f = queue[(head + kPrefetchDepth / 4) % kPrefetchDepth];
+      if (f & kSpanEntryBit)
+        PrefetchSpanObjects(heap_->SpanOf(EntryAddress(f)));
     }
     const uintptr_t e = queue[head];
     head = (head + 1) % kPrefetchDepth;

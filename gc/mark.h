@@ -346,6 +346,11 @@ class alignas(64) Marker {
   // ScanSlow with the barrier check or a value encoding on.
   void ScanSlowOtherModes(MSpan* s, uintptr_t idx, uintptr_t addr);
 
+  // Drain's prefetch stages for a span entry down its queue: the span's
+  // mark and scan bits, then the objects they say ScanSpan will claim.
+  static void PrefetchSpanBits(const MSpan* s, uintptr_t obj);
+  static void PrefetchSpanObjects(const MSpan* s);
+
   static constexpr unsigned kPrefetchDepth = 16;
   static constexpr unsigned kPrefetchLines = 4;
 
