@@ -123,6 +123,12 @@ int MSpan::CountMarked() const {
 
 SweepResult SweepSpanBits(MSpan* s) {
   SweepResult r;
+  // Span-based marking takes every span it queued out of the queue before
+  // the mark ends; one left queued would never be queued again.
+  GCHEAP_DCHECK(
+      s->mark_queued.load(std::memory_order_relaxed) == MSpan::kNotQueued,
+      "span %#lx swept while queued for marking",
+      static_cast<unsigned long>(s->start_addr));
   const uint32_t freeindex = s->FreeIndex();
   // Zombie check: a marked slot must be an allocated one.
   for (uint32_t w = 0; w < s->bitmap_words; w++) {
