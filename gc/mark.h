@@ -109,18 +109,16 @@ class alignas(64) Marker {
     // again (see the top of this file), so none is left unscanned.
     if (s->TakeQueued() == MSpan::kQueuedOne) {
       // One object, the usual case in a heap linked at random: its bit
-      // alone, no bitmap walk. Its scan bit is set with a plain load and
-      // store, not a locked OR: a marker claiming the span's word at the
-      // same time (from an earlier entry) may lose this bit or make this
-      // store lose one of its own, and the object is then scanned twice,
-      // which greys nothing new. Checked first for the same reason: that
-      // marker may have scanned it already.
+      // alone, no bitmap walk. Claimed all the same, with an atomic OR: a
+      // marker scanning the span from an earlier entry may have taken it,
+      // and a plain store could erase the scan bits an mcache sets at the
+      // same time for the span's free slots (allocate-black), which a
+      // later scan of the span would then read as objects.
       const uintptr_t idx = s->ObjIndex(obj);
       const uint64_t bit = uint64_t{1} << (idx % 64);
       uint64_t* w = &s->scan_bits[idx / 64];
-      const uint64_t scanned = __atomic_load_n(w, __ATOMIC_RELAXED);
-      if ((scanned & bit) == 0) {
-        __atomic_store_n(w, scanned | bit, __ATOMIC_RELAXED);
+      if ((__atomic_load_n(w, __ATOMIC_RELAXED) & bit) == 0 &&
+          (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit) == 0) {
         fn(idx & ~uintptr_t{63}, bit);
       }
       return;
