@@ -197,6 +197,8 @@ struct MSpan : gch_internal_span {
     return (__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST) & bit) == 0;
   }
   int CountMarked() const;
+  // The bitmap words that hold the span's slots (bitmap_words may be more).
+  uint32_t SlotWords() const { return (uint32_t{nelems} + 63) / 64; }
   // Span-based marking: after marking a slot, notes that the span has an
   // object to scan; true if the caller must queue it (it did not wait
   // already). mark_queued: kNotQueued; kQueuedOne, waiting with one marked

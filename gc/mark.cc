@@ -366,7 +366,7 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
       n++;
     }
   };
-  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  const uint32_t words = s->SlotWords();
   local_span_ = s;
   ClaimSpan(s, obj, scan);
   // Pointers into s itself that the scans found (a tree or list allocated
@@ -406,7 +406,7 @@ void Marker::PrefetchSpanBits(const MSpan* s, uintptr_t obj) {
     __builtin_prefetch(s->scan_bits + s->ObjIndex(obj) / 64, 1);
     return;
   }
-  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  const uint32_t words = s->SlotWords();
   for (uint32_t w = 0; w < words; w += 8) {
     __builtin_prefetch(s->gcmark_bits + w);
     __builtin_prefetch(s->scan_bits + w, 1);
@@ -417,7 +417,7 @@ void Marker::PrefetchSpanObjects(const MSpan* s) {
   if (s->mark_queued.load(std::memory_order_relaxed) != MSpan::kQueuedMany) {
     return;  // the entry's object alone (prefetched already), or taken
   }
-  const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+  const uint32_t words = s->SlotWords();
   int budget = 16;  // lines: the queue's depth
   for (uint32_t w = 0; w < words && budget > 0; w++) {
     uint64_t todo = __atomic_load_n(&s->gcmark_bits[w], __ATOMIC_RELAXED) &

@@ -123,7 +123,7 @@ class alignas(64) Marker {
       }
       return;
     }
-    const uint32_t words = (uint32_t{s->nelems} + 63) / 64;
+    const uint32_t words = s->SlotWords();
     for (uint32_t w = 0; w < words; w++) {
       // Acquire (seq_cst): allocate-black sets a free slot's scan bit
       // before its mark bit, so a mark seen here comes with its scan bit.
