@@ -232,6 +232,7 @@ case "$cmd" in
     tools/bench_shapes.sh || rc=1
     tools/bench_values.sh || rc=1
     tools/bench_c_api.sh || rc=1
+    tools/bench_collector_cost.sh || rc=1
     exit $rc
     ;;
   fuzz)

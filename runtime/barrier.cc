@@ -43,14 +43,14 @@ namespace {
 
 // Moves the P's buffered values into its marker (greying them).
 void FlushWbuf(P* p) {
-  p->marker->GreyBatch(p->wbuf.data, p->wbuf.n);
-  p->wbuf.n = 0;
+  p->marker->GreyBatch(p->wbuf->data, p->wbuf->n);
+  p->wbuf->n = 0;
 }
 
 void Buffer(P* p, uintptr_t v) {
   if (v < kMinHeapAddress) return;  // null and small tagged integers
-  if (p->wbuf.n == WriteBuffer::kEntries) FlushWbuf(p);
-  p->wbuf.data[p->wbuf.n++] = v;
+  if (p->wbuf->n == WriteBuffer::kEntries) FlushWbuf(p);
+  p->wbuf->data[p->wbuf->n++] = v;
 }
 
 P* RunningP(Mutator* m, const char* what) {
@@ -66,6 +66,7 @@ P* RunningP(Mutator* m, const char* what) {
 }  // namespace
 
 void HeapImpl::FlushP(P* p) {
+  if (p->marker == nullptr) return;  // never held: nothing buffered
   FlushWbuf(p);
   p->marker->work().Flush();
 }
@@ -77,6 +78,7 @@ void HeapImpl::FlushPWork() {
 uint64_t HeapImpl::PMarkedBytes() {
   uint64_t n = 0;
   for (P& p : ps_) {
+    if (p.marker == nullptr) continue;  // never held
     n += p.marker->marked_bytes();
     p.marker->ResetCounters();
     p.assist_debt = 0;
@@ -123,12 +125,12 @@ void gch_internal_write_barrier_slow(void** slot, const void* value) {
   if (StepperImpl* st = HeapImpl::ImplOf(*m)->stepper()) {
     StepperLogStore(st, m, slot, value);
   }
-  if (p->wbuf.n + 2 > WriteBuffer::kEntries) {
+  if (p->wbuf->n + 2 > WriteBuffer::kEntries) {
     if (EventTrace* ev = HeapImpl::ImplOf(*m)->collector().events()) {
       const uint64_t t0 = MonoNs();
       char args[48];
       snprintf(args, sizeof args, "\"entries\":%d",
-               static_cast<int>(p->wbuf.n));
+               static_cast<int>(p->wbuf->n));
       FlushWbuf(p);
       ev->NameThreadFromSystem("mutator");
       ev->Complete("barrier buffer flush", t0, MonoNs(), args);

@@ -141,7 +141,6 @@ HeapImpl::HeapImpl(Heap* heap, const Options& opts)
   co.values = opts_.values;
   specials_ = std::make_unique<Specials>(mheap_.get());
   collector_ = std::make_unique<Collector>(mheap_.get(), this, co);
-  for (P& p : ps_) p.marker = collector_->NewMarker();
   if (opts_.preempt_signal != 0) InstallPreemptHandler(opts_.preempt_signal);
   RegisterHeap(this);
   if (opts_.scan_static_data) roots_.AddStaticData();
@@ -168,6 +167,7 @@ HeapImpl::~HeapImpl() {
   GCHEAP_CHECK(pools == 0, "Heap destroyed with %zu Pool(s) still alive",
                pools);
   for (P& p : ps_) {
+    if (p.marker == nullptr) continue;  // never held
     p.marker->work().Flush();  // leftover grey objects go back to the pool
     p.marker.reset();
   }

@@ -92,9 +92,12 @@ struct P {
   MCache* mcache = nullptr;
   // While marking: the P's grey objects (write barrier, assists) and the
   // write-barrier buffer of values to shade, flushed into the marker when
-  // full and at mark termination. Owned by the thread holding the P.
+  // full and at mark termination. Owned by the thread holding the P. Made
+  // when the P is first acquired (AcquireP): a P no thread ever held, as
+  // most are in a one-thread program on a many-core machine, costs no
+  // memory for them (about 8 KiB a P). Null until then.
   std::unique_ptr<Marker> marker;
-  WriteBuffer wbuf;
+  std::unique_ptr<WriteBuffer> wbuf;
   int64_t assist_debt = 0;  // bytes of scan work owed
   // Set (under sched_mu_) when a ragged flush asks this running P to flush
   // its marking work; cleared by the P's owner once it has.

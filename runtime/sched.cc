@@ -140,6 +140,10 @@ void HeapImpl::AcquireP(Mutator& m) {
       }
       sched_cv_.Wait(&sched_mu_);
     }
+    if (got->marker == nullptr) {  // first held: its marking state
+      got->marker = collector_->NewMarker();
+      got->wbuf = std::make_unique<WriteBuffer>();
+    }
     got->status = P::Status::kRunning;
     held_ps_.fetch_add(1, std::memory_order_relaxed);
     got->owner = &m;
@@ -148,7 +152,7 @@ void HeapImpl::AcquireP(Mutator& m) {
   }
   // The barrier check logs every barrier's slot: the barrier stub's own
   // append (which keeps values, not slots) is bypassed.
-  gcheap_internal_held_wbuf = opts_.barrier_check ? nullptr : &got->wbuf;
+  gcheap_internal_held_wbuf = opts_.barrier_check ? nullptr : got->wbuf.get();
   // Under GC stress and mark stress the inline fast path sees an empty
   // cache, so every allocation takes the slow path, which counts it.
   m.fast_.mcache =

@@ -258,7 +258,7 @@ class StepperImpl {
   void Sync() {
     if (!HoldsP() || point_.phase == StepPhase::kDone) return;
     P* p = state()->p;
-    if (p->wbuf.n == 0 && p->marker->work().LocalEmpty()) return;
+    if (p->wbuf->n == 0 && p->marker->work().LocalEmpty()) return;
     HeapImpl::FlushP(p);
     std::vector<uintptr_t> got;
     gate_.PullPool(&got);

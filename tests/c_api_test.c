@@ -878,7 +878,7 @@ static void* spin_without_polling(void* arg) {
     /* Short stretches a signal does not cut: stops land between them. */
     gch_no_signal_stop_begin(m);
     gch_no_signal_stop_begin(m); /* they nest */
-    g_spins++;
+    __atomic_fetch_add(&g_spins, 1, __ATOMIC_RELAXED);
     gch_no_signal_stop_end(m);
     gch_no_signal_stop_end(m);
 #if defined(UNDER_TSAN)
@@ -901,14 +901,18 @@ static void test_preempt_signal_stops_spinners(void) {
   g_spin_stop = 0;
   pthread_t t;
   pthread_create(&t, NULL, spin_without_polling, h);
-  sleep_us(20000);
+  /* Until the thread spins (on a loaded machine it may start late). */
+  for (int i = 0; i < 1000 && __atomic_load_n(&g_spins, __ATOMIC_RELAXED) == 0;
+       i++) {
+    sleep_us(1000);
+  }
+  CHECK(__atomic_load_n(&g_spins, __ATOMIC_RELAXED) > 0);
   for (int i = 0; i < 3; i++) gch_collect(h); /* unattached */
   gch_memstats s;
   gch_read_memstats(h, &s);
   CHECK(s.num_gc >= 3);
   __atomic_store_n(&g_spin_stop, 1, __ATOMIC_RELEASE);
   pthread_join(t, NULL);
-  CHECK(g_spins > 0);
   gch_heap_free(h);
 }
 

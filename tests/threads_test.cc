@@ -2,6 +2,7 @@
 // safepoints and blocking scopes.
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,50 @@ TEST(ThreadsTest, MutatorsAllocateAndRewireWhileCollectionsRun) {
   observer.join();
   EXPECT_EQ(checked.load(), uint64_t{kThreads} * 30 * 2047);
   EXPECT_GT(heap.ReadMemStats().num_gc, 5u);
+}
+
+// A P's marking state (its marker and barrier buffer) is made when a
+// thread first holds it. Threads attaching while marks stay open take Ps
+// no thread held before: their barrier shades and assists go to markers
+// made mid-cycle, and checkmark verifies each cycle.
+TEST(ThreadsTest, PsFirstHeldDuringAMarkMarkThroughNewMarkers) {
+  Options o;
+  o.max_procs = 16;
+  o.mark_stress = 20;        // marks open every 20 allocations ...
+  o.mark_stress_hold = 400;  // ... and stay open for 400 more
+  o.checkmark = true;
+  Heap heap(o);
+  constexpr uint64_t kNodes = 511;  // TaggedTree(_, 8, _)
+  Mutator& main = heap.AttachCurrentThread();
+  std::vector<std::unique_ptr<Persistent<Pair>>> keep;
+  for (int t = 0; t < 6; t++) {
+    keep.push_back(
+        std::make_unique<Persistent<Pair>>(heap, TaggedTree(main, 8, t)));
+  }
+  {
+    BlockingScope blocking(main);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 6; t++) {
+      ts.emplace_back([&, t] {
+        Mutator& m = heap.AttachCurrentThread();
+        Pair* root = keep[t]->Get();
+        for (int round = 0; round < 5; round++) {
+          // Through the barrier: the old half must survive until it is
+          // unreachable, the new one from the start.
+          root->car = TaggedTree(m, 7, t);
+          TaggedTree(m, 6, 99);  // garbage
+          EXPECT_EQ(CountTagged(root, t), kNodes);
+        }
+        heap.DetachCurrentThread();
+      });
+    }
+    for (auto& th : ts) th.join();
+  }
+  heap.Collect();
+  for (int t = 0; t < 6; t++) EXPECT_EQ(CountTagged(keep[t]->Get(), t), kNodes);
+  EXPECT_GT(heap.ReadMemStats().num_gc, 6u);
+  keep.clear();
+  heap.DetachCurrentThread();
 }
 
 TEST(ThreadsTest, SafepointPollLetsTheWorldStop) {

@@ -26,8 +26,10 @@
 #define LOX_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LOX_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LOX_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define LOX_NOINLINE __attribute__((noinline))
 #else
 #define LOX_ALWAYS_INLINE inline
+#define LOX_NOINLINE
 #define LOX_LIKELY(x) (x)
 #define LOX_UNLIKELY(x) (x)
 #endif

@@ -89,6 +89,9 @@ void heap_init(void) {
    * memory for a huge page delays only this thread; there is no other
    * thread for a stop to wait for. */
   options.huge_pages_above = (size_t)32 << 20;
+#ifdef LOX_NO_COLLECTOR
+  options.gc_percent = -1; /* value.h: no barrier, no polls, no cycles */
+#endif
   lox_heap = gch_heap_new(&options);
   lox_m = gch_attach(lox_heap);
   strings = gch_weak_set_new(lox_heap);

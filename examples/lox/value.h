@@ -212,13 +212,28 @@ void heap_init(void);
 /* Frees it (after the VM removed its roots). */
 void heap_free(void);
 
-/* The barrier: every store of a value or a pointer into a heap object. */
+/* The collector's hooks in the VM: the barrier on every store of a value
+ * or a pointer into a heap object, and the poll (vm.c).
+ *
+ * Built with LOX_NO_COLLECTOR (for measuring only: what the hooks cost,
+ * tools/bench_collector_cost.sh), the heap never collects (gc_percent -1,
+ * heap_init) and the hooks compile to plain stores and nothing; the same
+ * VM on the same allocator, with no collector to serve. */
+#ifdef LOX_NO_COLLECTOR
+#define LOX_SAFEPOINT(m) ((void)(m))
+static inline void set_value(Value* slot, Value v) { *slot = v; }
+static inline void set_ptr(void* slot, const void* p) {
+  *(const void**)slot = p;
+}
+#else
+#define LOX_SAFEPOINT(m) gch_safepoint(m)
 static inline void set_value(Value* slot, Value v) {
   gch_write_barrier((void**)slot, (void*)(uintptr_t)v);
 }
 static inline void set_ptr(void* slot, const void* p) {
   gch_write_barrier((void**)slot, (void*)(uintptr_t)p);
 }
+#endif
 
 /* Arrays. Each is zeroed. */
 Value* alloc_values(int count);

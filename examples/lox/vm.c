@@ -22,7 +22,8 @@
  * allocations (the operands stay on the VM stack, results live in C
  * locals, which the conservative stack scan sees), and stores into heap
  * objects go through the barrier, one load and a branch while the
- * collector is idle. */
+ * collector is idle, called out of line from the loop (store_value,
+ * store_ptr) so that the loop's hot values keep their registers. */
 #include "vm.h"
 
 #include <stdarg.h>
@@ -255,7 +256,7 @@ static bool bind_method(const ObjClass* klass, const ObjString* name) {
 /* ---- Upvalues ------------------------------------------------------------
  */
 
-static ObjUpvalue* capture_upvalue(Value* local) {
+LOX_NOINLINE static ObjUpvalue* capture_upvalue(Value* local) {
   ObjUpvalue* prev = NULL;
   ObjUpvalue* u = vm.open_upvalues;
   while (u != NULL && u->location > local) {
@@ -273,13 +274,28 @@ static ObjUpvalue* capture_upvalue(Value* local) {
   return created;
 }
 
-static void close_upvalues(const Value* last) {
+LOX_NOINLINE static void close_upvalues(const Value* last) {
   while (vm.open_upvalues != NULL && vm.open_upvalues->location >= last) {
     ObjUpvalue* u = vm.open_upvalues;
     set_value(&u->closed, *u->location);
     set_ptr(&u->location, &u->closed);
     vm.open_upvalues = u->next;
   }
+}
+
+/* ---- Stores from the loop ------------------------------------------------
+ * The loop's own stores into heap objects go through these calls, not the
+ * inline barrier: the barrier's thread-local flags and compiler fences,
+ * inlined into the dispatch function, cost registers the compiler then
+ * takes from the loop's hot values (the frame's constants and slots
+ * spilled to the stack), about 16 instructions a Lox call on fib.lox
+ * (tools/bench_collector_cost.sh). A call costs the store alone. */
+
+LOX_NOINLINE static void store_value(Value* slot, Value v) {
+  set_value(slot, v);
+}
+LOX_NOINLINE static void store_ptr(void* slot, const void* p) {
+  set_ptr(slot, p);
 }
 
 /* ---- The loop ---------------------------------------------------------- */
@@ -446,7 +462,7 @@ dispatch:
     ObjUpvalue* u = frame->closure->upvalues[READ_BYTE()];
     /* A closed upvalue's slot is in the heap: the barrier. An open one's
      * is on the VM stack, where it costs nothing either way. */
-    set_value(u->location, PEEK(0));
+    store_value(u->location, PEEK(0));
     DISPATCH();
   }
   CASE(OP_GET_PROPERTY) : {
@@ -572,14 +588,14 @@ dispatch:
     const uint16_t offset = READ_SHORT();
     ip -= offset;
     SYNC();
-    gch_safepoint(m);
+    LOX_SAFEPOINT(m);
     DISPATCH();
   }
   CASE(OP_CALL) : {
     const int arg_count = READ_BYTE();
     SAVE_IP();
     SYNC();
-    gch_safepoint(m);
+    LOX_SAFEPOINT(m);
     if (!call_value(PEEK(arg_count), arg_count)) {
       return INTERPRET_RUNTIME_ERROR;
     }
@@ -593,7 +609,7 @@ dispatch:
     uint8_t* hint = ip++;
     SAVE_IP();
     SYNC();
-    gch_safepoint(m);
+    LOX_SAFEPOINT(m);
     if (!invoke(method, arg_count, hint)) return INTERPRET_RUNTIME_ERROR;
     LOAD_FRAME();
     RELOAD();
@@ -605,7 +621,7 @@ dispatch:
     const ObjClass* superclass = AS_CLASS(POP());
     SAVE_IP();
     SYNC();
-    gch_safepoint(m);
+    LOX_SAFEPOINT(m);
     if (!invoke_from_class(superclass, method, arg_count)) {
       return INTERPRET_RUNTIME_ERROR;
     }
@@ -624,7 +640,7 @@ dispatch:
       const uint8_t index = READ_BYTE();
       ObjUpvalue* u = is_local ? capture_upvalue(slots + index)
                                : frame->closure->upvalues[index];
-      set_ptr(&closure->upvalues[i], u);
+      store_ptr(&closure->upvalues[i], u);
     }
     DISPATCH();
   }
@@ -659,7 +675,7 @@ dispatch:
     ObjClass* subclass = AS_CLASS(PEEK(0));
     SYNC(); /* the table may grow */
     table_add_all(&AS_CLASS(superclass)->methods, &subclass->methods);
-    set_ptr(&subclass->init, AS_CLASS(superclass)->init);
+    store_ptr(&subclass->init, AS_CLASS(superclass)->init);
     sp--;
     DISPATCH();
   }
@@ -669,7 +685,7 @@ dispatch:
     ObjClass* klass = AS_CLASS(PEEK(1));
     SYNC(); /* the table may grow */
     table_set(&klass->methods, name, method);
-    if (name == vm.init_string) set_ptr(&klass->init, AS_CLOSURE(method));
+    if (name == vm.init_string) store_ptr(&klass->init, AS_CLOSURE(method));
     sp--;
     DISPATCH();
   }
