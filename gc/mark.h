@@ -256,6 +256,11 @@ class alignas(64) Marker {
   // GreyImpl once p's span is known to be in use and to hold p.
   template <bool kCheckAllocated>
   void GreyInSpan(MSpan* s, uintptr_t p);
+  // Prefetches for a grey of p to come (a pointer-array scan): its
+  // MSpan's first lines; the word of its span's mark bits (which reads the
+  // MSpan).
+  void PrefetchSpan(uintptr_t p) const;
+  void PrefetchMarkWord(uintptr_t p) const;
   // Greys the words of the object at `slot` (in small scan span s) that
   // `mask` names (bit i = word i). With same_span, pointers into s itself
   // skip the address map (not in checkmark mode, which checks each one).

@@ -110,6 +110,47 @@ TEST_F(CollectorTest, BigObjectsWithHeadersAndArraysAreScanned) {
   }
 }
 
+TEST_F(CollectorTest, DensePointerArraysKeepEveryObjectTheyPointAt) {
+  // A pointer array whose every word points somewhere else: objects of
+  // many size classes in shuffled order, large objects, interior
+  // pointers, nulls. The marker prefetches each pointer's span and mark
+  // bits words ahead of greying it; what it greys must be exactly what
+  // the array holds, to its last element.
+  HandleScope scope(m_);
+  const size_t kN = 30000;  // 240 KB: two oblets
+  Local<void*> arr(m_,
+                   static_cast<void**>(m_.AllocateArray(kPtrArrayElem, kN)));
+  std::vector<size_t> order(kN);
+  for (size_t i = 0; i < kN; i++) order[i] = (i * 7919) % kN;  // a permutation
+  for (size_t k = 0; k < kN; k++) {
+    const size_t i = order[k];
+    if (i % 11 == 0) continue;  // null
+    const size_t size = i % 97 == 0 ? 40000 : 16 + (i % 16) * 16;
+    auto* o = static_cast<uint64_t*>(m_.AllocateConservative(size));
+    o[0] = i;
+    o[size / 8 - 1] = ~i;
+    // Every third one by an interior pointer (its last word).
+    WriteBarrier(&arr.Get()[i],
+                 i % 3 == 0 ? static_cast<void*>(&o[size / 8 - 1]) : o);
+  }
+  for (int round = 0; round < 3; round++) {
+    heap_.Collect();
+    MakeList(m_, 20000, 0);  // garbage between, reusing freed slots
+  }
+  for (size_t i = 0; i < kN; i++) {
+    void* p = arr.Get()[i];
+    if (i % 11 == 0) {
+      ASSERT_EQ(p, nullptr);
+      continue;
+    }
+    auto* o = static_cast<uint64_t*>(heap_.ObjectStart(p));
+    ASSERT_NE(o, nullptr) << "element " << i << " was freed";
+    const size_t size = i % 97 == 0 ? 40000 : 16 + (i % 16) * 16;
+    ASSERT_EQ(o[0], i) << "element " << i;
+    ASSERT_EQ(o[size / 8 - 1], ~i) << "element " << i;
+  }
+}
+
 // Same size class as Pair (24 bytes), other layouts: pointers in the last
 // two words, and a traced object (16 bytes + its header).
 struct Flipped {
