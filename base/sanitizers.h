@@ -1,6 +1,7 @@
 // AddressSanitizer hooks for the heap: free memory is poisoned so a use
 // after sweep is reported at the faulty access. Compiled to nothing in
-// builds without AddressSanitizer.
+// builds without AddressSanitizer. And ThreadSanitizer's: the reads a
+// marker makes of memory the program writes with plain stores.
 #ifndef GCHEAP_BASE_SANITIZERS_H_
 #define GCHEAP_BASE_SANITIZERS_H_
 
@@ -18,6 +19,19 @@
 // cost a few instructions when not running under Valgrind.
 #if defined(GCHEAP_VALGRIND) && GCHEAP_VALGRIND
 #include <valgrind/memcheck.h>
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define GCHEAP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GCHEAP_TSAN 1
+#endif
+#endif
+
+#if defined(GCHEAP_TSAN)
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
 #endif
 
 namespace gcheap::internal {
@@ -49,6 +63,21 @@ inline void TreatAsDefined(const void* p, size_t n) {
 #endif
   (void)p;
   (void)n;
+}
+
+// Between these, ThreadSanitizer ignores the thread's reads: a marker
+// reading conservative objects and trace callbacks' plain loads race with
+// the program's plain stores of non-pointers by design (gc/mark.cc).
+inline void IgnoreReadsBegin() {
+#if defined(GCHEAP_TSAN)
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+#endif
+}
+
+inline void IgnoreReadsEnd() {
+#if defined(GCHEAP_TSAN)
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
 }
 
 }  // namespace gcheap::internal

@@ -11,35 +11,9 @@
 // makes the mark correct), and on x86-64 both compile to plain moves.
 // Trace callbacks read with plain loads, so ThreadSanitizer is told to
 // ignore the reads they make during marking.
-#if defined(__SANITIZE_THREAD__)
-#define GCHEAP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GCHEAP_TSAN 1
-#endif
-#endif
-
-#if defined(GCHEAP_TSAN)
-extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
-extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
-#endif
+// (IgnoreReadsBegin/End: base/sanitizers.h.)
 
 namespace gcheap::internal {
-namespace {
-
-inline void IgnoreReadsBegin() {
-#if defined(GCHEAP_TSAN)
-  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
-#endif
-}
-
-inline void IgnoreReadsEnd() {
-#if defined(GCHEAP_TSAN)
-  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
-#endif
-}
-
-}  // namespace
 
 // The in-use span whose slots hold p, or null: stale, made-up and non-heap
 // values are ignored.
