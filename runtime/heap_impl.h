@@ -120,6 +120,10 @@ struct MutatorState {
   // conservative stack scan starts here instead of at saved_sp, leaving out
   // the runtime's own frames (RuntimeFrames). 0: scan from saved_sp.
   uintptr_t runtime_frames = 0;
+  // The deepest frame address an allocation slow path has seen since it
+  // last cleared the stack below it (ClearStaleStack; conservative stack
+  // scanning only).
+  uintptr_t stack_low = UINTPTR_MAX;
   // Inside an allocation entry point: the return address into the
   // program's code, where a heap profile's call stack starts
   // (ProgramReturn). Null elsewhere.
@@ -553,6 +557,10 @@ extern constinit thread_local Mutator* tls_current
 void InstallAsanReporter();
 // Clears 8 KiB of stack below the caller (see sched.cc).
 void ClearStackBelow();
+// Clears the stack that deeper calls left below `frame`, the allocation
+// slow path's frame, if it is deeper than st->stack_low says it has been
+// (see sched.cc).
+void ClearStaleStack(MutatorState* st, uintptr_t frame);
 // "thread 1234 (name)": a mutator's thread, as heap walks name roots.
 std::string ThreadDetail(const MutatorState* st);
 // Points the calling thread's write barrier at a heap's marking flag (null:

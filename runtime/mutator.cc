@@ -62,6 +62,10 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
                                                         bool or_null) {
   heap_->CheckRunning(*this, "allocation");
   internal::RuntimeFrames runtime(state_, __builtin_frame_address(0));
+  if (heap_->options().stack_scanning == StackScanning::kConservative) {
+    internal::ClearStaleStack(
+        state_, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+  }
   Safepoint();
   heap_->StressTick(*this);
   heap_->MaybeTrigger(*this);
