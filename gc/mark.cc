@@ -36,14 +36,9 @@ inline void Marker::PrefetchSpan(uintptr_t p) const {
 }
 
 inline void Marker::PrefetchMarkWord(uintptr_t p) const {
-  // As InUseSpanOf: a span not in use has nothing to mark.
-  MSpan* s = heap_->SpanOf(p);
-  if (s == nullptr ||
-      s->state.load(std::memory_order_acquire) != SpanState::kInUse ||
-      p - s->start_addr >= s->limit - s->start_addr) {
-    return;
+  if (MSpan* s = InUseSpanOf(p)) {
+    __builtin_prefetch(&s->gcmark_bits[s->ObjIndex(p) / 64], 1);
   }
-  __builtin_prefetch(&s->gcmark_bits[s->ObjIndex(p) / 64], 1);
 }
 
 bool Marker::IsMarkedOrNotHeap(uintptr_t p) const {

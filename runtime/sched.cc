@@ -37,16 +37,6 @@ extern "C" {
 constinit thread_local WriteBuffer* gcheap_internal_held_wbuf = nullptr;
 }
 
-// Zeroes the stack just below the caller's frame, where the collection's
-// own frames are about to go: stale pointers left there by earlier, deeper
-// calls would otherwise look live to the conservative stack scan (the same
-// trick as Boehm's GC_clear_stack).
-ABSL_ATTRIBUTE_NOINLINE void ClearStackBelow() {
-  uintptr_t pad[1024];
-  for (size_t i = 0; i < 1024; i++) pad[i] = 0;
-  asm volatile("" : : "r"(pad) : "memory");  // keep the stores
-}
-
 namespace {
 
 // Zeroes `bytes` of stack below the caller's frame.
@@ -57,6 +47,12 @@ ABSL_ATTRIBUTE_NOINLINE void ClearStackBytes(size_t bytes) {
 }
 
 }  // namespace
+
+// Zeroes the stack just below the caller's frame, where the collection's
+// own frames are about to go: stale pointers left there by earlier, deeper
+// calls would otherwise look live to the conservative stack scan (the same
+// trick as Boehm's GC_clear_stack).
+ABSL_ATTRIBUTE_NOINLINE void ClearStackBelow() { ClearStackBytes(8 << 10); }
 
 // A conservative stack scan reads every word of the program's frames,
 // including slots a frame never wrote (padding, spill slots of paths not
