@@ -288,7 +288,9 @@ void Heap::Collect() {
   Mutator* m = internal::CurrentMutator();
   if (m != nullptr && m->heap_ != impl_) m = nullptr;
   if (m != nullptr) impl_->CheckRunning(*m, "Collect");
-  impl_->CollectFrom(m, internal::GcReason::kForced);
+  internal::CallFromProgram(
+      m != nullptr ? internal::HeapImpl::StateOf(*m) : nullptr,
+      [&] { impl_->CollectFrom(m, internal::GcReason::kForced); });
 }
 
 void Heap::FreeOSMemory() {
@@ -311,7 +313,15 @@ size_t Heap::SetMemoryLimit(size_t bytes) {
   return impl_->collector().SetMemoryLimit(bytes);
 }
 
-MemStats Heap::ReadMemStats() { return impl_->ReadMemStats(); }
+MemStats Heap::ReadMemStats() {
+  Mutator* m = internal::CurrentMutator();
+  if (m != nullptr && m->heap_ != impl_) m = nullptr;
+  MemStats out;
+  internal::CallFromProgram(
+      m != nullptr ? internal::HeapImpl::StateOf(*m) : nullptr,
+      [&] { out = impl_->ReadMemStats(); });
+  return out;
+}
 
 AllocPathStats Heap::ReadAllocPathStats() {
   AllocPathStats out;

@@ -259,6 +259,8 @@ class HeapImpl : public CollectorEnv {
   // one of this heap's (the runtime's frames left out of its stack scan).
   // runtime/retention.cc.
   void WalkHeap(const std::function<void(HeapWalk&, Mutator*)>& fn);
+  void WalkHeapStopped(const std::function<void(HeapWalk&, Mutator*)>& fn,
+                       Mutator* self);
   // Writes the heap profile (gc/pprof.h) to path; on failure prints why to
   // stderr and returns false.
   bool WriteHeapProfileFile(const std::string& path);
@@ -561,6 +563,20 @@ void ClearStackBelow();
 // slow path's frame, if it is deeper than st->stack_low says it has been
 // (see sched.cc).
 void ClearStaleStack(MutatorState* st, uintptr_t frame);
+
+// Runs fn, runtime code entered from the program that gives the calling
+// mutator's P up and goes on running (a forced collection, ReadMemStats, a
+// heap walk), so that a stop meanwhile still finds every pointer the
+// program holds. The program's callee-saved registers are spilled in this
+// function's frame (__builtin_unwind_init), and fn runs one frame down,
+// under a RuntimeFrames boundary: the stack scan keeps this frame and all
+// above it, and leaves out the runtime's frames below, whatever they hold
+// by then. Without it the scan began where the P was given up, deep in the
+// runtime: the program's registers had been saved by the prologues of the
+// frames there, which the runtime's next calls overwrote, and an object
+// the program held only in a register was freed. st: the calling
+// mutator's state, or null (then fn just runs).
+void CallFromProgram(MutatorState* st, absl::FunctionRef<void()> fn);
 // "thread 1234 (name)": a mutator's thread, as heap walks name roots.
 std::string ThreadDetail(const MutatorState* st);
 // Points the calling thread's write barrier at a heap's marking flag (null:

@@ -14,20 +14,20 @@
 namespace gcheap {
 namespace internal {
 
-ABSL_ATTRIBUTE_NOINLINE void HeapImpl::WalkHeap(
-    const std::function<void(HeapWalk&, Mutator*)>& fn) {
+void HeapImpl::WalkHeap(const std::function<void(HeapWalk&, Mutator*)>& fn) {
   NoPreempt no_preempt;
-  // A mutator of this heap gives its P up meanwhile, the frames from this
-  // one down left out of the stack scan (as the allocation slow path's
-  // are); the caller's, above, hold the program's registers.
-  const void* boundary = __builtin_frame_address(0);
+  // A mutator of this heap gives its P up meanwhile (CallFromProgram).
   Mutator* self = CurrentMutator();
   if (self != nullptr && (self->heap_ != this || self->state_->p == nullptr)) {
     self = nullptr;
   }
-  std::optional<RuntimeFrames> frames;
+  CallFromProgram(self != nullptr ? self->state_ : nullptr,
+                  [&] { WalkHeapStopped(fn, self); });
+}
+
+void HeapImpl::WalkHeapStopped(
+    const std::function<void(HeapWalk&, Mutator*)>& fn, Mutator* self) {
   if (self != nullptr) {
-    frames.emplace(self->state_, boundary);
     ClearStackBelow();
     ReleaseP(*self);
   }

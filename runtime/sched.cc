@@ -77,6 +77,27 @@ void ClearStaleStack(MutatorState* st, uintptr_t frame) {
   st->stack_low = frame;
 }
 
+namespace {
+
+ABSL_ATTRIBUTE_NOINLINE void CallBelowBoundary(MutatorState* st,
+                                               absl::FunctionRef<void()> fn) {
+  RuntimeFrames frames(st, __builtin_frame_address(0));
+  fn();
+}
+
+}  // namespace
+
+ABSL_ATTRIBUTE_NOINLINE void CallFromProgram(MutatorState* st,
+                                             absl::FunctionRef<void()> fn) {
+  if (st == nullptr) {
+    fn();
+    return;
+  }
+  __builtin_unwind_init();
+  CallBelowBoundary(st, fn);
+  asm volatile("" : : : "memory");  // not a tail call: this frame must stay
+}
+
 // Saves the callee-saved registers (which may hold the only copy of a
 // pointer the caller's frames use) and the stack pointer: the collector
 // scans both while the thread is stopped or blocked.

@@ -1,6 +1,7 @@
 // Conservative and precise stack scanning.
 #include <atomic>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "gcheap/gcheap.h"
@@ -115,6 +116,103 @@ TEST(StackTest, CalleeSavedRegistersAreRoots) {
   for (int i = 0; i < 12; i++) EXPECT_EQ(p[i]->value, 100u + i);
   heap.DetachCurrentThread();
 }
+
+#if defined(__x86_64__)
+// Heap::Collect, ReadMemStats and heap walks give the calling thread's P up
+// and go on running runtime code on it (the collection itself, a stop of
+// the world). Each operation here runs with the only pointers to its
+// objects in the callee-saved registers rbx and r12-r15, as optimized code
+// keeps them, and nowhere on the stack; the collections meanwhile (its own
+// or, for the others, forced ones) must keep them. They were freed while
+// the stack scan began where the P was given up, deep in the runtime: the
+// runtime's prologues had saved the registers there, and its next calls
+// overwrote them.
+template <class Op>
+__attribute__((noinline)) bool HoldOnlyInRegistersAcross(Mutator& m, Op op) {
+  register Pair* rbx asm("rbx") = MakePair(m, 1);
+  register Pair* r12 asm("r12") = MakePair(m, 2);
+  register Pair* r13 asm("r13") = MakePair(m, 3);
+  register Pair* r14 asm("r14") = MakePair(m, 4);
+  register Pair* r15 asm("r15") = MakePair(m, 5);
+  asm volatile("" : "+r"(rbx), "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15));
+  op();
+  asm volatile("" : "+r"(rbx), "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15));
+  // Freed slots would be handed out again, and overwritten, by now.
+  for (int i = 0; i < 4; i++) MakeGarbage(m, 20000);
+  asm volatile("" : "+r"(rbx), "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15));
+  return rbx->value == 1 && r12->value == 2 && r13->value == 3 &&
+         r14->value == 4 && r15->value == 5;
+}
+
+// The mechanism behind the two tests below, which a lucky register
+// allocation can pass without it: while the calling thread collects, the
+// scan of its stack starts above the runtime's frames (whose slots the
+// runtime reuses), below the program's.
+TEST(StackTest, StackScanLeavesOutTheRuntimeWhileTheCallingThreadCollects) {
+  Heap heap(With(StackScanning::kConservative));
+  Mutator& m = heap.AttachCurrentThread();
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  std::atomic<int> scans{0}, left_out{0}, missed_program{0};
+  testing_hooks::SetStackScanHook(
+      heap, [&](uintptr_t start, uintptr_t base, uintptr_t saved_sp) {
+        if (here >= base || here < saved_sp) return;  // another thread
+        scans++;
+        if (start > saved_sp) left_out++;
+        if (start > here) missed_program++;
+      });
+  for (int i = 0; i < 5; i++) heap.Collect();
+  MakeGarbage(m, 10);
+  testing_hooks::SetStackScanHook(heap, nullptr);
+  EXPECT_EQ(scans, 5);
+  EXPECT_EQ(left_out, scans);
+  EXPECT_EQ(missed_program, 0);
+  heap.DetachCurrentThread();
+}
+
+TEST(StackTest, RegistersAreRootsWhileTheCallingThreadCollects) {
+  Options o = With(StackScanning::kConservative);
+  o.gc_percent = -1;  // only the collections asked for
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  for (int i = 0; i < 20; i++) {
+    EXPECT_TRUE(HoldOnlyInRegistersAcross(m, [&] { heap.Collect(); }))
+        << "round " << i;
+  }
+  heap.DetachCurrentThread();
+}
+
+TEST(StackTest, RegistersAreRootsWhileAnotherThreadCollects) {
+  // Collections run by another thread while this one reads the heap's
+  // statistics or walks the heap, its P given up.
+  Options o = With(StackScanning::kConservative);
+  o.gc_percent = -1;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  std::atomic<bool> done{false};
+  std::thread collector([&] {
+    Mutator& cm = heap.AttachCurrentThread();
+    while (!done.load()) {
+      heap.Collect();
+      MakeGarbage(cm, 100);
+    }
+    heap.DetachCurrentThread();
+  });
+  for (int i = 0; i < 200; i++) {
+    EXPECT_TRUE(HoldOnlyInRegistersAcross(m,
+                                          [&] {
+                                            for (int k = 0; k < 20; k++)
+                                              heap.ReadMemStats();
+                                          }))
+        << "round " << i;
+  }
+  done = true;
+  {
+    BlockingScope blocked(m);
+    collector.join();
+  }
+  heap.DetachCurrentThread();
+}
+#endif
 
 Options StressEverySlowPath() {
   Options o = With(StackScanning::kConservative);
