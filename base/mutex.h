@@ -64,15 +64,7 @@ class ABSL_LOCKABLE Mutex {
 #if GCHEAP_DCHECK_IS_ON
     NoteLockAcquire(this, rank_);
 #endif
-    if (!TrySpin()) mu_.lock();
-  }
-  // Takes the lock if nobody holds it; false if somebody does.
-  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
-    if (!mu_.try_lock()) return false;
-#if GCHEAP_DCHECK_IS_ON
-    NoteLockAcquire(this, rank_);
-#endif
-    return true;
+    mu_.lock();
   }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
     mu_.unlock();
@@ -94,21 +86,6 @@ class ABSL_LOCKABLE Mutex {
 
  private:
   friend class CondVar;
-  // Tries for the lock a few microseconds before Lock sleeps on it, as Go's
-  // runtime locks spin: the runtime's locks are held briefly, and a thread
-  // that sleeps leaves its CPU idle, to be woken tens of microseconds later
-  // (a stop of the world waits that long for it).
-  bool TrySpin() {
-    if (mu_.try_lock()) return true;
-    for (int i = 0; i < kPauses; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-      if (mu_.try_lock()) return true;
-    }
-    return false;
-  }
-  static constexpr int kPauses = 100;
   std::mutex mu_;
   const LockRank rank_;
 };

@@ -279,14 +279,7 @@ void InstallPreemptHandler(int sig) {
   installed_signal = sig;
 }
 
-void HeapImpl::SendPreemptSignals(const std::vector<int>& tids) const {
-  const int pid = getpid();
-  // By thread id, not pthread_t: the thread may have detached and exited
-  // since sched_mu_ was dropped (then the call fails, harmlessly).
-  for (int tid : tids) syscall(SYS_tgkill, pid, tid, opts_.preempt_signal);
-}
-
-void HeapImpl::PreemptLocked(bool flush, bool send, std::vector<int>* tids) {
+void HeapImpl::PreemptLocked(bool flush, bool send) {
   const uint64_t now = MonoNs();
   const uint64_t resend_ns = static_cast<uint64_t>(PreemptResendNs());
   for (P& p : ps_) {
@@ -316,7 +309,7 @@ void HeapImpl::PreemptLocked(bool flush, bool send, std::vector<int>* tids) {
     }
     st->preempt_req.store(true, std::memory_order_seq_cst);
     st->preempt_sent_ns = now;
-    tids->push_back(st->tid);
+    pthread_kill(st->thread, opts_.preempt_signal);
   }
 }
 

@@ -39,10 +39,6 @@ bool PastTrigger(Heap& heap) {
          static_cast<int64_t>(h->collector().pacer().trigger());
 }
 
-bool Marking(Heap& heap) {
-  return internal::HeapAccess::Of(heap)->collector().marking();
-}
-
 void HoldHeapProfileLock(Heap& heap, int ms) {
   internal::MemProfile& p = internal::HeapAccess::Of(heap)->mem_profile();
   p.ForkLock();

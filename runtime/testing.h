@@ -32,8 +32,6 @@ void SetStackScanHook(
 uint64_t SignalStops(Heap& heap);
 // Whether the heap has reached the trigger of the next cycle.
 bool PastTrigger(Heap& heap);
-// Whether a concurrent mark is in progress (the barrier on).
-bool Marking(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
 // Small-heap cycles: stopped the world, marked by the triggering thread
