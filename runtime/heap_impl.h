@@ -260,7 +260,7 @@ class HeapImpl : public CollectorEnv {
   // runtime/retention.cc.
   void WalkHeap(const std::function<void(HeapWalk&, Mutator*)>& fn);
   void WalkHeapStopped(const std::function<void(HeapWalk&, Mutator*)>& fn,
-                       Mutator* self);
+                       Mutator* self, uintptr_t boundary);
   // Writes the heap profile (gc/pprof.h) to path; on failure prints why to
   // stderr and returns false.
   bool WriteHeapProfileFile(const std::string& path);
@@ -490,6 +490,17 @@ class ProgramReturn {
 class ProgramFrames : FramesScope {
  public:
   explicit ProgramFrames(MutatorState* st) : FramesScope(st, 0) {}
+};
+
+// A heap walk's own root scan, with the world stopped (so no collection
+// scans the thread meanwhile): the walking thread's frames from the walk's
+// entry down are left out, registers spilled there included, since they
+// hold the query's own arguments (the object asked about is no root of
+// the program because the walk was asked about it).
+class WalkFrames : FramesScope {
+ public:
+  WalkFrames(MutatorState* st, uintptr_t boundary)
+      : FramesScope(st, boundary) {}
 };
 
 // Marks runtime code that a signal stop must not interrupt (it may hold a

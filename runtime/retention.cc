@@ -14,19 +14,22 @@
 namespace gcheap {
 namespace internal {
 
-void HeapImpl::WalkHeap(const std::function<void(HeapWalk&, Mutator*)>& fn) {
+ABSL_ATTRIBUTE_NOINLINE void HeapImpl::WalkHeap(
+    const std::function<void(HeapWalk&, Mutator*)>& fn) {
   NoPreempt no_preempt;
+  const auto boundary = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   // A mutator of this heap gives its P up meanwhile (CallFromProgram).
   Mutator* self = CurrentMutator();
   if (self != nullptr && (self->heap_ != this || self->state_->p == nullptr)) {
     self = nullptr;
   }
   CallFromProgram(self != nullptr ? self->state_ : nullptr,
-                  [&] { WalkHeapStopped(fn, self); });
+                  [&] { WalkHeapStopped(fn, self, boundary); });
 }
 
 void HeapImpl::WalkHeapStopped(
-    const std::function<void(HeapWalk&, Mutator*)>& fn, Mutator* self) {
+    const std::function<void(HeapWalk&, Mutator*)>& fn, Mutator* self,
+    uintptr_t boundary) {
   if (self != nullptr) {
     ClearStackBelow();
     ReleaseP(*self);
@@ -34,6 +37,8 @@ void HeapImpl::WalkHeapStopped(
   collector_->LockSweeping();  // no object dies meanwhile
   StopTheWorld();
   {
+    std::optional<WalkFrames> frames;
+    if (self != nullptr) frames.emplace(self->state_, boundary);
     HeapWalk walk(
         mheap_.get(), &opts_.values, [this](Marker& m) { MarkRoots(m); },
         roots_.EphemeronEntries());
