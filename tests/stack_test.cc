@@ -117,6 +117,26 @@ TEST(StackTest, CalleeSavedRegistersAreRoots) {
   heap.DetachCurrentThread();
 }
 
+// Counts the scans of the calling thread's stack (the one whose frame
+// `here` is): how many left the runtime's frames out (started above the
+// saved stack pointer) and how many left out the program's frame at `here`.
+struct OwnStackScans {
+  OwnStackScans(Heap& heap, const void* here_frame)
+      : heap_(heap), here(reinterpret_cast<uintptr_t>(here_frame)) {
+    testing_hooks::SetStackScanHook(
+        heap_, [this](uintptr_t start, uintptr_t base, uintptr_t saved_sp) {
+          if (here >= base || here < saved_sp) return;  // another thread
+          scans++;
+          if (start > saved_sp) left_out++;
+          if (start > here) missed_program++;
+        });
+  }
+  void Stop() { testing_hooks::SetStackScanHook(heap_, nullptr); }
+  Heap& heap_;
+  const uintptr_t here;
+  std::atomic<int> scans{0}, left_out{0}, missed_program{0};
+};
+
 #if defined(__x86_64__)
 // Heap::Collect, ReadMemStats and heap walks give the calling thread's P up
 // and go on running runtime code on it (the collection itself, a stop of
@@ -151,21 +171,13 @@ __attribute__((noinline)) bool HoldOnlyInRegistersAcross(Mutator& m, Op op) {
 TEST(StackTest, StackScanLeavesOutTheRuntimeWhileTheCallingThreadCollects) {
   Heap heap(With(StackScanning::kConservative));
   Mutator& m = heap.AttachCurrentThread();
-  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  std::atomic<int> scans{0}, left_out{0}, missed_program{0};
-  testing_hooks::SetStackScanHook(
-      heap, [&](uintptr_t start, uintptr_t base, uintptr_t saved_sp) {
-        if (here >= base || here < saved_sp) return;  // another thread
-        scans++;
-        if (start > saved_sp) left_out++;
-        if (start > here) missed_program++;
-      });
+  OwnStackScans own(heap, __builtin_frame_address(0));
   for (int i = 0; i < 5; i++) heap.Collect();
   MakeGarbage(m, 10);
-  testing_hooks::SetStackScanHook(heap, nullptr);
-  EXPECT_EQ(scans, 5);
-  EXPECT_EQ(left_out, scans);
-  EXPECT_EQ(missed_program, 0);
+  own.Stop();
+  EXPECT_EQ(own.scans, 5);
+  EXPECT_EQ(own.left_out, own.scans);
+  EXPECT_EQ(own.missed_program, 0);
   heap.DetachCurrentThread();
 }
 
@@ -225,20 +237,12 @@ Options StressEverySlowPath() {
 TEST(StackTest, StackScanLeavesOutTheAllocationSlowPath) {
   Heap heap(StressEverySlowPath());
   Mutator& m = heap.AttachCurrentThread();
-  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  std::atomic<int> scans{0}, left_out{0}, missed_program{0};
-  testing_hooks::SetStackScanHook(
-      heap, [&](uintptr_t start, uintptr_t base, uintptr_t saved_sp) {
-        if (here >= base || here < saved_sp) return;  // another thread
-        scans++;
-        if (start > saved_sp) left_out++;
-        if (start > here) missed_program++;
-      });
+  OwnStackScans own(heap, __builtin_frame_address(0));
   MakeGarbage(m, 2000);  // slow paths, each collecting from inside
-  testing_hooks::SetStackScanHook(heap, nullptr);
-  EXPECT_GT(scans, 10);
-  EXPECT_EQ(left_out, scans);  // always inside the slow path here
-  EXPECT_EQ(missed_program, 0);
+  own.Stop();
+  EXPECT_GT(own.scans, 10);
+  EXPECT_EQ(own.left_out, own.scans);  // always inside the slow path here
+  EXPECT_EQ(own.missed_program, 0);
   heap.DetachCurrentThread();
 }
 
