@@ -1,8 +1,13 @@
-// The lock-rank check of debug builds (see base/mutex.h): each thread keeps
-// the locks it holds, and a Lock below or at the rank of one of them fails.
+// The per-thread lock counts the stop signal's handler reads, and the
+// lock-rank check of debug builds (see base/mutex.h): each thread keeps the
+// locks it holds, and a Lock below or at the rank of one of them fails.
 #include "base/mutex.h"
 
 namespace gcheap::internal {
+
+constinit thread_local int tls_locks_held = 0;
+constinit thread_local int tls_lock_waits = 0;
+
 namespace {
 
 struct Held {

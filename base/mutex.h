@@ -10,6 +10,13 @@
 // lock ranking does, and abort naming both locks; other builds compile
 // the check away.
 //
+// Each thread counts the runtime locks it holds (tls_locks_held, as Go's
+// m.locks): a signal stop (runtime/preempt.cc) must not park a thread that
+// holds one, or the collector, which takes them while the world is
+// stopped, would wait for it forever. A thread blocked waiting for a lock,
+// or on a CondVar, does not hold it yet (tls_lock_waits): it may be
+// stopped while it sleeps in the kernel, not once it has the lock.
+//
 // CondVar waits are written as loops at the call site,
 //   while (!ready_) cv_.Wait(&mu_);
 // not as predicates: the analysis does not look inside lambdas, and the
@@ -19,6 +26,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -50,6 +58,15 @@ enum class LockRank : uint8_t {
   kLeaf = 250,          // registries and reporters that call nothing
 };
 
+// Runtime locks (Mutex) the calling thread holds or waits for, and of
+// those, how many it is blocked waiting for (Lock's sleep, CondVar::Wait).
+// Read by the stop signal's handler on the same thread: initial-exec, no
+// call to reach them.
+extern constinit thread_local int tls_locks_held
+    __attribute__((tls_model("initial-exec")));
+extern constinit thread_local int tls_lock_waits
+    __attribute__((tls_model("initial-exec")));
+
 // Debug builds: the rank check (base/mutex.cc).
 void NoteLockAcquire(const void* mu, LockRank rank);
 void NoteLockRelease(const void* mu);
@@ -64,10 +81,29 @@ class ABSL_LOCKABLE Mutex {
 #if GCHEAP_DCHECK_IS_ON
     NoteLockAcquire(this, rank_);
 #endif
-    mu_.lock();
+    // Counted before it is taken: no instant holds it uncounted.
+    CountHeld(1);
+    if (!TrySpin()) {
+      CountWait(1);
+      mu_.lock();
+      CountWait(-1);
+    }
+  }
+  // Takes the lock if nobody holds it; false if somebody does.
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    CountHeld(1);
+    if (!mu_.try_lock()) {
+      CountHeld(-1);
+      return false;
+    }
+#if GCHEAP_DCHECK_IS_ON
+    NoteLockAcquire(this, rank_);
+#endif
+    return true;
   }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
     mu_.unlock();
+    CountHeld(-1);
 #if GCHEAP_DCHECK_IS_ON
     NoteLockRelease(this);
 #endif
@@ -77,8 +113,16 @@ class ABSL_LOCKABLE Mutex {
   // one rank are held several at once, more than the rank check keeps
   // track of. They lock with these, which leave the check out
   // (docs/locking.md, "fork()").
-  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  void UnlockForFork() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    CountHeld(1);
+    CountWait(1);
+    mu_.lock();
+    CountWait(-1);
+  }
+  void UnlockForFork() ABSL_UNLOCK_FUNCTION() {
+    mu_.unlock();
+    CountHeld(-1);
+  }
   // For code the analysis cannot follow (a lock taken in one function and
   // released in another, or held by the caller of a callback).
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
@@ -86,6 +130,32 @@ class ABSL_LOCKABLE Mutex {
 
  private:
   friend class CondVar;
+  // The counts change in program order as the signal handler sees it.
+  static void CountHeld(int d) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    tls_locks_held += d;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  static void CountWait(int d) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    tls_lock_waits += d;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  // Tries for the lock a few microseconds before Lock sleeps on it, as Go's
+  // runtime locks spin: the runtime's locks are held briefly, and a thread
+  // that sleeps leaves its CPU idle, to be woken tens of microseconds later
+  // (a stop of the world waits that long for it).
+  bool TrySpin() {
+    if (mu_.try_lock()) return true;
+    for (int i = 0; i < kPauses; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (mu_.try_lock()) return true;
+    }
+    return false;
+  }
+  static constexpr int kPauses = 100;
   std::mutex mu_;
   const LockRank rank_;
 };
@@ -109,14 +179,18 @@ class CondVar {
   // spurious: call in a loop over the condition.
   void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::unique_lock<std::mutex> l(mu->mu_, std::adopt_lock);
+    Mutex::CountWait(1);
     cv_.wait(l);
+    Mutex::CountWait(-1);
     l.release();
   }
   // The same, for at most `ns` nanoseconds; false if the time ran out.
   bool WaitFor(Mutex* mu, int64_t ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::unique_lock<std::mutex> l(mu->mu_, std::adopt_lock);
+    Mutex::CountWait(1);
     bool woken = cv_.wait_for(l, std::chrono::nanoseconds(ns)) ==
                  std::cv_status::no_timeout;
+    Mutex::CountWait(-1);
     l.release();
     return woken;
   }

@@ -1,5 +1,6 @@
 #include "base/mutex.h"
 
+#include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -31,6 +32,34 @@ TEST(MutexTest, WaitForTimesOut) {
   CondVar cv;
   MutexLock l(&mu);
   EXPECT_FALSE(cv.WaitFor(&mu, 1'000'000));  // nobody signals
+}
+
+TEST(MutexTest, TryLockFailsWhileAnotherThreadHoldsTheLock) {
+  Mutex mu(LockRank::kCycle);
+  std::atomic<int> stage{0};
+  std::thread holder([&] {
+    mu.Lock();
+    stage = 1;
+    while (stage.load() != 2) std::this_thread::yield();
+    mu.Unlock();
+    stage = 3;
+  });
+  while (stage.load() != 1) std::this_thread::yield();
+  bool got_while_held = false;
+  if (mu.TryLock()) {
+    got_while_held = true;
+    mu.Unlock();
+  }
+  EXPECT_FALSE(got_while_held);
+  stage = 2;
+  while (stage.load() != 3) std::this_thread::yield();
+  bool got = false;
+  if (mu.TryLock()) {
+    got = true;
+    mu.Unlock();
+  }
+  EXPECT_TRUE(got);
+  holder.join();
 }
 
 TEST(MutexTest, LocksInRankOrder) {

@@ -98,6 +98,9 @@ void Collector::StopCoordinator() {
   }
   request_cv_.SignalAll();
   if (coordinator_.joinable()) coordinator_.join();
+  // A mark a mutator began that the coordinator did not take up.
+  MutexLock cycle(&cycle_mu_);
+  FinishPendingMark();
 }
 
 // The members stop the workers, then the sweeper.
@@ -110,6 +113,9 @@ Collector::~Collector() {
 
 void Collector::ForkLockCycle() {
   cycle_mu_.LockForFork();
+  // Not a fork halfway through a cycle: a pending mark ends first (the
+  // forking thread holds no P, as the stops need).
+  FinishPendingMark();
   sweeper_.ForkLockSweeping();
 }
 
@@ -226,6 +232,9 @@ void Collector::CoordinatorMain() {
 
 void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   MutexLock cycle(&cycle_mu_);
+  // A mark a mutator began ends first (for a heap-triggered request, it is
+  // normally the cycle asked for: the check below then drops the request).
+  FinishPendingMark();
   // A small heap's cycle marks in one stop, on this thread (the one that
   // triggered it, or the collector's if it was asked to). It needs none of
   // the collector's threads: the program sweeps its few spans as it
@@ -244,10 +253,38 @@ void Collector::RunCycle(GcReason why, uint32_t seen_cycles) {
   cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
   FinishSweep();  // most of it concurrently, before stopping anyone
   if (opts_.concurrent && !small) {
-    RunCycleConcurrent(why, t_start);
+    std::unique_ptr<MarkStart> start =
+        BeginConcurrentMark(why, t_start, /*on_mutator=*/false);
+    FinishConcurrentMark(*start);
   } else {
     RunCycleStw(why, t_start, small);
   }
+  ResumeSweeper();
+}
+
+bool Collector::StartCycleHere(uint32_t seen_cycles) {
+  if (!cycle_mu_.TryLock()) return false;
+  FinishPendingMark();  // (normally none: the caller saw marking off)
+  bool started = false;
+  if (cycles() == seen_cycles && ShouldTrigger() && !SmallCycle()) {
+    RestartThreadsAfterFork();
+    const uint64_t t_start = MonoNs();
+    cycle_goal_.store(pacer_.goal(), std::memory_order_relaxed);
+    FinishSweep();  // resumed by FinishPendingMark
+    pending_mark_ = BeginConcurrentMark(GcReason::kHeapTrigger, t_start,
+                                        /*on_mutator=*/true);
+    started = true;
+  }
+  cycle_mu_.Unlock();
+  // The collector's thread marks from here, and ends the cycle.
+  if (started) RequestCycle(seen_cycles);
+  return true;
+}
+
+void Collector::FinishPendingMark() {
+  if (pending_mark_ == nullptr) return;
+  std::unique_ptr<MarkStart> start = std::move(pending_mark_);
+  FinishConcurrentMark(*start);
   ResumeSweeper();
 }
 
@@ -304,12 +341,16 @@ void Collector::RunCycleStw(GcReason why, uint64_t t_start, bool small) {
   FinishCycle(r);
 }
 
-void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
+std::unique_ptr<Collector::MarkStart> Collector::BeginConcurrentMark(
+    GcReason why, uint64_t t_start, bool on_mutator) {
   // 1. Sweep termination, with the world stopped: hand back the cached
   // spans, finish sweeping, turn the barrier on, grey every root. Stacks
   // are scanned here, once: the write barrier keeps them valid after.
-  uint64_t t_stw = MonoNs();
-  uint64_t h0 = SweepTermination();
+  auto start = std::make_unique<MarkStart>();
+  start->why = why;
+  start->t_start = t_start;
+  const uint64_t t_stw = MonoNs();
+  const uint64_t h0 = SweepTermination();
   // Assists: the scan work expected (the last cycle's marked heap), to be
   // done by the mark's soft goal (gc/assist.h).
   assists_.BeginMark(h0, std::max<uint64_t>(pacer_.marked(), 1 << 20),
@@ -322,18 +363,28 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   heap_->SetAllocateBlack(true);
   phase_.store(GcPhase::kMark, std::memory_order_release);
   if (barrier_check_ != nullptr) barrier_check_->Reset();
-  std::unique_ptr<Marker> self_marker = NewMarker();
-  Marker& self = *self_marker;
-  CollectorEnv::RootBytes rb = env_->MarkRoots(self);
-  self.work().Flush();
-  uint64_t t_mark = MonoNs();
-  const int held_at_mark = env_->HeldPs();
+  start->self = NewMarker();
+  start->rb = env_->MarkRoots(*start->self);
+  start->self->work().Flush();
+  start->t_stw = t_stw;
+  start->h0 = h0;
+  start->t_mark = MonoNs();
+  start->held_at_mark =
+      std::min(env_->HeldPs() + (on_mutator ? 1 : 0), env_->procs());
   // The mark's CPU counts from here: assists start with the world.
-  const uint64_t wcpu0 = workers_.background_cpu_ns();
-  const uint64_t acpu0 = assists_.cpu_ns();
-  const uint64_t icpu0 = workers_.idle_cpu_ns();
+  start->wcpu0 = workers_.background_cpu_ns();
+  start->acpu0 = assists_.cpu_ns();
+  start->icpu0 = workers_.idle_cpu_ns();
   env_->StartTheWorld();
-  uint64_t pause = t_mark - t_stw;
+  return start;
+}
+
+void Collector::FinishConcurrentMark(MarkStart& start) {
+  const GcReason why = start.why;
+  const uint64_t t_mark = start.t_mark;
+  const uint64_t h0 = start.h0;
+  Marker& self = *start.self;
+  uint64_t pause = t_mark - start.t_stw;
   if (mark_hook_) mark_hook_();
 
   // 2. Concurrent mark: background workers at 25% of the Ps (fractional
@@ -392,9 +443,9 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   env_->ForEachMCache([](MCache* c) { c->ReleaseAll(); });
   if (opts_.checkmark) Checkmark();
   env_->ProcessWeak();
-  uint64_t mark_cpu = workers_.background_cpu_ns() - wcpu0;
-  uint64_t assist_cpu = assists_.cpu_ns() - acpu0;
-  uint64_t idle_cpu = workers_.idle_cpu_ns() - icpu0;
+  uint64_t mark_cpu = workers_.background_cpu_ns() - start.wcpu0;
+  uint64_t assist_cpu = assists_.cpu_ns() - start.acpu0;
+  uint64_t idle_cpu = workers_.idle_cpu_ns() - start.icpu0;
   // Objects allocated black count as marked: everything the heap grew by
   // while marking ran.
   uint64_t h1 = heap_->heap_live().load(std::memory_order_relaxed);
@@ -407,7 +458,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   // collector's scanning per CPU-second.
   {
     uint64_t mark_wall = t_term > t_mark ? t_term - t_mark : 1;
-    uint64_t held = static_cast<uint64_t>(std::max(held_at_mark, 1));
+    uint64_t held = static_cast<uint64_t>(std::max(start.held_at_mark, 1));
     uint64_t mutator_cpu = mark_wall * held;
     mutator_cpu = mutator_cpu > assist_cpu + mark_wall / 10
                       ? mutator_cpu - assist_cpu
@@ -417,8 +468,8 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   }
   CycleRecord r;
   r.why = why;
-  r.t_start = t_start;
-  r.t_stw = t_stw;
+  r.t_start = start.t_start;
+  r.t_stw = start.t_stw;
   r.pause = pause;
   r.t_mark = t_mark;
   r.t_term = t_term;
@@ -432,7 +483,7 @@ void Collector::RunCycleConcurrent(GcReason why, uint64_t t_start) {
   const uint64_t black = h1 > h0 ? h1 - h0 : 0;
   const uint64_t over = goal != UINT64_MAX && h1 > goal ? h1 - goal : 0;
   r.pace_marked = marked - std::min(black, over);
-  r.rb = rb;
+  r.rb = start.rb;
   r.mark_cpu = mark_cpu;
   r.assist_cpu = assist_cpu;
   r.idle_cpu = idle_cpu;

@@ -195,10 +195,12 @@ struct GcStats {
 };
 
 // The cycle driver (collector.cc): runs each cycle's phases, on the
-// collector's own thread for heap-triggered cycles (the coordinator) or on
-// the caller's. A small heap's cycles (goal at most Options::small_heap)
-// run on the allocating thread, stop-the-world, marked by it alone. Its parts,
-// one concept per file:
+// caller's thread (Collect) or, for heap-triggered cycles, on two: the
+// allocating thread that finds the trigger runs the first stop
+// (StartCycleHere, as Go's gcStart), and the collector's own thread (the
+// coordinator) the mark and its end. A small heap's cycles (goal at most
+// Options::small_heap) run on the allocating thread, stop-the-world, marked by
+// it alone. Its parts, one concept per file:
 //   gc/mark_workers.h  background mark workers and the marking loop
 //   gc/assist.h        mark assists: mutators pay for allocation
 //   gc/sweeper.h       the background sweeper, destructors at sweep
@@ -236,6 +238,15 @@ class Collector {
   // saw `seen_cycles` (several threads may trigger at once).
   void RunCycle(GcReason why, uint32_t seen_cycles = UINT32_MAX)
       ABSL_LOCKS_EXCLUDED(cycle_mu_);
+  // Starts a heap-triggered concurrent cycle on the calling thread, as
+  // Go's allocating goroutine runs gcStart: finishes the sweep, stops the
+  // world, greys the roots and restarts it, then hands the mark to the
+  // collector's thread and returns. The caller must not hold a P. Stopping
+  // from the thread that found the trigger, which already has a CPU, takes
+  // no wake-up of the collector's thread before the stop and leaves one
+  // fewer thread to stop. False if the cycle lock is busy (a cycle is
+  // ending, or a stepped cycle runs): the caller asks with RequestCycle.
+  bool StartCycleHere(uint32_t seen_cycles) ABSL_LOCKS_EXCLUDED(cycle_mu_);
   // Asks the collector's own thread to run a cycle and returns at once
   // (the heap trigger in concurrent mode: the program keeps running).
   void RequestCycle(uint32_t seen_cycles) ABSL_LOCKS_EXCLUDED(request_mu_);
@@ -310,6 +321,14 @@ class Collector {
   GcPhase phase() const { return phase_.load(std::memory_order_acquire); }
   Pacer& pacer() { return pacer_; }
   GcStats ReadStats() ABSL_LOCKS_EXCLUDED(stats_mu_);
+  // Runs f with the statistics lock held, which the end of each cycle takes
+  // with the world stopped (tests: a program thread inside a call that
+  // holds a runtime lock).
+  void WithStatsLocked(absl::FunctionRef<void()> f)
+      ABSL_LOCKS_EXCLUDED(stats_mu_) {
+    MutexLock l(&stats_mu_);
+    f();
+  }
   uint64_t work_sys_bytes() const { return pool_.sys_bytes(); }
   // The background sweeper (gc/sweeper.h): FinishSweep pauses it and
   // sweeps everything left; ResumeSweeper undoes one pause. LockSweeping
@@ -353,8 +372,31 @@ class Collector {
   void Shade(const void* p);
 
  private:
-  void RunCycleConcurrent(GcReason why, uint64_t t_start)
+  // A concurrent cycle is the two halves below. BeginConcurrentMark runs
+  // sweep termination (the first stop) and returns with the world running
+  // and the barrier on; FinishConcurrentMark drives the mark to its end
+  // and finishes the cycle. Between them the cycle lock may be dropped
+  // (StartCycleHere): the mark is then pending_mark_, finished by the next
+  // holder of the lock (FinishPendingMark), normally the collector's thread.
+  struct MarkStart {
+    GcReason why = GcReason::kHeapTrigger;
+    uint64_t t_start = 0, t_stw = 0, t_mark = 0;
+    uint64_t h0 = 0;
+    int held_at_mark = 0;  // Ps held by the program as marking began
+    uint64_t wcpu0 = 0, acpu0 = 0, icpu0 = 0;  // CPU counters then
+    std::unique_ptr<Marker> self;              // greyed the roots
+    CollectorEnv::RootBytes rb;
+  };
+  // on_mutator: the caller released its P to run it, and takes it back
+  // after (counted as held by the program).
+  std::unique_ptr<MarkStart> BeginConcurrentMark(GcReason why, uint64_t t_start,
+                                                 bool on_mutator)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+  void FinishConcurrentMark(MarkStart& start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
+  // Finishes the mark StartCycleHere began, if one is pending, and
+  // resumes the sweeper it paused.
+  void FinishPendingMark() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
   // Stops the world, hands back every cached span and finishes sweeping
   // (the world stays stopped); returns heap_live at that point.
   uint64_t SweepTermination() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cycle_mu_);
@@ -430,6 +472,8 @@ class Collector {
   Mutex cycle_mu_{LockRank::kCycle};  // serializes RunCycle
   // A fork left the workers, the sweeper and the scavenger behind.
   bool restart_threads_ ABSL_GUARDED_BY(cycle_mu_) = false;
+  // A mark StartCycleHere began, waiting for the collector's thread.
+  std::unique_ptr<MarkStart> pending_mark_ ABSL_GUARDED_BY(cycle_mu_);
 
   Mutex stats_mu_{LockRank::kStats};
   GcStats stats_ ABSL_GUARDED_BY(stats_mu_);

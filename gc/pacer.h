@@ -55,7 +55,7 @@
 //     is below the goal; past it they pay as usual;
 //   - the next goal never inherits an overshoot: black allocation past the
 //     cycle's goal is not counted in the marked bytes the goal is computed
-//     from (Collector::RunCycleConcurrent; gctrace prints
+//     from (Collector::FinishConcurrentMark; gctrace prints
 //     "(over goal N MB)").
 //
 // A cycle starts when heap_live (bytes in spans handed to mcaches plus large

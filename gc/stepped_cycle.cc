@@ -165,6 +165,7 @@ void Collector::StepThroughGrey(StepGate* gate, Marker& self, StepPhase phase,
 
 void Collector::RunSteppedCycle(StepGate* gate) {
   MutexLock cycle(&cycle_mu_);
+  FinishPendingMark();
   RestartThreadsAfterFork();
   stepped_.store(true, std::memory_order_relaxed);
   // Steps show objects greyed and scanned one at a time: no span queues

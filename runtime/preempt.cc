@@ -23,7 +23,9 @@
 //   scope (gcheap's own slow paths, which     the thread may hold a lock
 //   hold locks), the write barrier's stub,    the collector needs; the
 //   or elsewhere in the C library             collector asks again a few
-//   (malloc's locks)                          microseconds later
+//   (malloc's locks), or holding a runtime    microseconds later
+//   lock (base/mutex.h; waiting for one,
+//   asleep in the kernel, is not holding)
 //
 // A thread stopped in its handler is, for the collector, a thread parked at
 // a safepoint: its P's cache, barrier buffer and Pool slots are consistent
@@ -184,7 +186,14 @@ bool SafeToStop(const Mutator& m, MutatorState* st, uintptr_t pc, int64_t rax) {
   // Between the inline barrier's test and its store: a store that saw
   // marking off must not be made after marking began.
   if (gch_internal_tls_in_barrier != 0 || InBarrierStub(pc)) return false;
-  if (InLibc(pc) && !StoppableSyscall(pc, rax)) return false;
+  const bool at_syscall = InLibc(pc) && StoppableSyscall(pc, rax);
+  if (InLibc(pc) && !at_syscall) return false;
+  // Holding a runtime lock (a public call that takes one while its thread
+  // keeps the P): the collector may take it while the world is stopped. A
+  // thread asleep waiting for one (Mutex::Lock, CondVar::Wait) does not
+  // hold it yet, and may stop there, in the kernel, not once it has it.
+  if (tls_locks_held != tls_lock_waits) return false;
+  if (tls_lock_waits != 0 && !at_syscall) return false;
   return true;
 }
 
@@ -279,7 +288,14 @@ void InstallPreemptHandler(int sig) {
   installed_signal = sig;
 }
 
-void HeapImpl::PreemptLocked(bool flush, bool send) {
+void HeapImpl::SendPreemptSignals(const std::vector<int>& tids) const {
+  const int pid = getpid();
+  // By thread id, not pthread_t: the thread may have detached and exited
+  // since sched_mu_ was dropped (then the call fails, harmlessly).
+  for (int tid : tids) syscall(SYS_tgkill, pid, tid, opts_.preempt_signal);
+}
+
+void HeapImpl::PreemptLocked(bool flush, bool send, std::vector<int>* tids) {
   const uint64_t now = MonoNs();
   const uint64_t resend_ns = static_cast<uint64_t>(PreemptResendNs());
   for (P& p : ps_) {
@@ -309,7 +325,7 @@ void HeapImpl::PreemptLocked(bool flush, bool send) {
     }
     st->preempt_req.store(true, std::memory_order_seq_cst);
     st->preempt_sent_ns = now;
-    pthread_kill(st->thread, opts_.preempt_signal);
+    tids->push_back(st->tid);
   }
 }
 

@@ -1,6 +1,7 @@
 // Ps, attach/detach, safepoints and stop-the-world. See runtime/heap_impl.h.
 #include <alloca.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -341,25 +342,42 @@ void HeapImpl::WaitForSafepointsLocked(bool flush) {
   const auto start = std::chrono::steady_clock::now();
   const auto preempt_after = std::chrono::microseconds(opts_.preempt_after_us);
   int reported_ms = 0;
+  std::vector<int> tids;
   while (true) {
     // Read before looking: a P that stops after this wakes the sleep below.
     const int seq = safepoint_seq_.load(std::memory_order_acquire);
     const auto waited = std::chrono::steady_clock::now() - start;
     // Threads that have not polled by now are stopped by a signal
     // (preempt.cc); asked again each round until they are.
-    if (signals && waited >= preempt_after) PreemptLocked(flush);
+    if (signals && waited >= preempt_after) {
+      PreemptLocked(flush, /*send=*/true, &tids);
+      if (!tids.empty()) {
+        sched_mu_.Unlock();
+        SendPreemptSignals(tids);
+        tids.clear();
+        sched_mu_.Lock();
+        continue;
+      }
+    }
     if (!waiting()) break;
     // Up to preempt_after_us (50 us at most), the threads may reach a
     // safepoint by themselves, where they stop with nothing halfway: this
     // thread spins meanwhile. It keeps its CPU, so it needs no wake-up to
     // send the signals after, which on a machine with every CPU busy can
     // wait for the scheduler's next tick.
-    if (signals && waited < std::min(preempt_after, kMaxStopSpin)) {
-      const auto until = start + std::min(preempt_after, kMaxStopSpin);
+    // After the signals too, up to 50 us: a handler answers in a few
+    // microseconds, and a thread that sleeps to wait may leave its CPU
+    // idle and need a wake-up (tens of microseconds on a virtual machine)
+    // to go on. It yields meanwhile, in case what it waits for needs this
+    // CPU.
+    if (waited < kMaxStopSpin) {
+      const auto until = start + kMaxStopSpin;
       sched_mu_.Unlock();
-      while (safepoint_seq_.load(std::memory_order_acquire) == seq &&
-             std::chrono::steady_clock::now() < until) {
+      for (int i = 1; safepoint_seq_.load(std::memory_order_acquire) == seq &&
+                      std::chrono::steady_clock::now() < until;
+           i++) {
         SpinPause(0);
+        if (i % 32 == 0) sched_yield();
       }
       sched_mu_.Lock();
       continue;
@@ -494,8 +512,14 @@ void HeapImpl::MaybeTrigger(Mutator& m) {
     // Past the trigger while marking: that cycle is the one this heap
     // needs (a request now would name it, and be dropped when it ends).
     if (collector_->marking()) return;
-    // The collector's thread runs the cycle; this thread goes on (it will
-    // stop briefly at a safepoint, and pay assists while marking runs).
+    // This thread starts the cycle (its first stop, without its P), and
+    // the collector's thread marks; this thread goes on, paying assists.
+    ClearStackBelow();
+    ReleaseP(m);
+    const bool started = collector_->StartCycleHere(seen);
+    AcquireP(m);
+    if (started) return;
+    // The cycle lock was busy: the collector's thread runs the cycle.
     collector_->RequestCycle(seen);
     // But not past the goal before marking has even begun (the collector's
     // thread may not have been scheduled yet): wait for it, without the P,

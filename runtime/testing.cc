@@ -39,6 +39,14 @@ bool PastTrigger(Heap& heap) {
          static_cast<int64_t>(h->collector().pacer().trigger());
 }
 
+bool Marking(Heap& heap) {
+  return internal::HeapAccess::Of(heap)->collector().marking();
+}
+
+void WithRuntimeLockHeld(Heap& heap, const std::function<void()>& while_held) {
+  internal::HeapAccess::Of(heap)->collector().WithStatsLocked(while_held);
+}
+
 void HoldHeapProfileLock(Heap& heap, int ms) {
   internal::MemProfile& p = internal::HeapAccess::Of(heap)->mem_profile();
   p.ForkLock();

@@ -32,11 +32,17 @@ void SetStackScanHook(
 uint64_t SignalStops(Heap& heap);
 // Whether the heap has reached the trigger of the next cycle.
 bool PastTrigger(Heap& heap);
+// Whether a concurrent mark is in progress (the barrier on).
+bool Marking(Heap& heap);
 // Cycles that ended with the GC CPU limiter on (gc/limiter.h).
 uint32_t CpuLimitedCycles(Heap& heap);
 // Small-heap cycles: stopped the world, marked by the triggering thread
 // (Options::small_heap).
 uint32_t SmallCycles(Heap& heap);
+// Runs `while_held` holding one of the runtime's own locks (the
+// collector's statistics lock, which each cycle's end takes with the world
+// stopped), as a public call that takes a lock does, keeping the P.
+void WithRuntimeLockHeld(Heap& heap, const std::function<void()>& while_held);
 // Holds the heap profile's lock for `ms` milliseconds (as a thread reading
 // the profile does), then releases it.
 void HoldHeapProfileLock(Heap& heap, int ms);

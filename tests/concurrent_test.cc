@@ -541,6 +541,149 @@ TEST(ConcurrentTest, ARequestMadeAsACycleEndsStartsTheNextCycle) {
   heap.DetachCurrentThread();
 }
 
+// Holds the collector's own thread after the next heap-triggered cycle it
+// ends, until Release: while held it starts no cycle.
+class CollectorThreadHold {
+ public:
+  explicit CollectorThreadHold(Heap& heap) : heap_(heap) {
+    testing_hooks::SetCycleEndHook(heap_, [this] {
+      std::unique_lock<std::mutex> l(mu_);
+      if (stage_ != 0) return;
+      stage_ = 1;
+      cv_.notify_all();
+      cv_.wait(l, [&] { return stage_ == 2; });
+    });
+  }
+  ~CollectorThreadHold() {
+    Release();
+    if (!heap_gone_) testing_hooks::SetCycleEndHook(heap_, nullptr);
+  }
+  // The heap was destroyed with the hook: the destructor leaves it alone.
+  void HeapGone() { heap_gone_ = true; }
+  bool held() {
+    std::lock_guard<std::mutex> l(mu_);
+    return stage_ == 1;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stage_ = 2;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  Heap& heap_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int stage_ = 0;  // 1: a cycle ended, the hook holds on; 2: let it go
+  bool heap_gone_ = false;
+};
+
+bool ListIntact(const Pair* p, int n, uint64_t seed) {
+  for (int i = 0; i < n; i++, p = p->cdr) {
+    if (p == nullptr || p->value != i * 7 + seed) return false;
+  }
+  return p == nullptr;
+}
+
+// Waits (without the P) until num_gc passes `before`; returns num_gc.
+uint32_t WaitForCycleAfter(Heap& heap, Mutator& m, uint32_t before) {
+  uint32_t now = heap.ReadMemStats().num_gc;
+  for (int i = 0; i < 1000 && now == before; i++) {
+    {
+      BlockingScope blocked(m);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    now = heap.ReadMemStats().num_gc;
+  }
+  return now;
+}
+
+TEST(ConcurrentTest, TheThreadPastTheTriggerStartsTheMarkItself) {
+  // As Go's allocating goroutine runs gcStart: the thread whose allocation
+  // finds the heap past the trigger stops the world and greys the roots
+  // itself, without waiting for the collector's thread to be scheduled
+  // (held here): marking is on when its allocation returns. The collector's
+  // thread takes the mark over once it runs, and ends the cycle.
+  Options o;
+  o.max_procs = 2;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> live(heap, MakeList(m, 100000, 3));
+    CollectorThreadHold hold(heap);
+    while (!hold.held()) MakeList(m, 1000, 0);  // until a cycle ends
+    const uint32_t before = heap.ReadMemStats().num_gc;
+    EXPECT_FALSE(testing_hooks::Marking(heap));
+    while (!testing_hooks::PastTrigger(heap)) MakeList(m, 500, 0);
+    MakeList(m, 1000, 0);  // a slow path past the trigger
+    EXPECT_TRUE(testing_hooks::Marking(heap))
+        << "the allocating thread did not start the mark";
+    // The program goes on while the mark waits for the collector's thread.
+    for (int i = 0; i < 20; i++) MakeList(m, 1000, 0);
+    EXPECT_EQ(heap.ReadMemStats().num_gc, before);
+    hold.Release();
+    EXPECT_GT(WaitForCycleAfter(heap, m, before), before);
+    EXPECT_TRUE(ListIntact(live.Get(), 100000, 3));
+  }
+  heap.DetachCurrentThread();
+}
+
+TEST(ConcurrentTest, CollectEndsAMarkTheAllocatingThreadBegan) {
+  // Collect while a mark begun at the trigger waits for the collector's
+  // thread: Collect ends that mark, then runs a full cycle of its own.
+  Options o;
+  o.max_procs = 2;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  {
+    Persistent<Pair> live(heap, MakeList(m, 100000, 5));
+    CollectorThreadHold hold(heap);
+    while (!hold.held()) MakeList(m, 1000, 0);
+    while (!testing_hooks::PastTrigger(heap)) MakeList(m, 500, 0);
+    MakeList(m, 1000, 0);
+    ASSERT_TRUE(testing_hooks::Marking(heap));
+    const uint32_t before = heap.ReadMemStats().num_gc;
+    heap.Collect();
+    EXPECT_FALSE(testing_hooks::Marking(heap));
+    EXPECT_EQ(heap.ReadMemStats().num_gc, before + 2);
+    EXPECT_TRUE(ListIntact(live.Get(), 100000, 5));
+    hold.Release();
+  }
+  heap.Collect();
+  heap.DetachCurrentThread();
+}
+
+TEST(ConcurrentTest, AHeapWithAMarkPendingCanBeDestroyed) {
+  // The heap is destroyed while a mark begun at the trigger still waits
+  // for the collector's thread, which is stopped first: the destructor
+  // ends the mark (under AddressSanitizer: nothing leaks, nothing is read
+  // after it is freed).
+  Options o;
+  o.max_procs = 2;
+  auto heap = std::make_unique<Heap>(o);
+  auto hold = std::make_unique<CollectorThreadHold>(*heap);
+  {
+    Mutator& m = heap->AttachCurrentThread();
+    Persistent<Pair> live(*heap, MakeList(m, 50000, 1));
+    while (!hold->held()) MakeList(m, 1000, 0);
+    while (!testing_hooks::PastTrigger(*heap)) MakeList(m, 500, 0);
+    MakeList(m, 1000, 0);
+    ASSERT_TRUE(testing_hooks::Marking(*heap));
+  }
+  heap->DetachCurrentThread();
+  // The held collector's thread is let go only once the destructor has
+  // asked it to stop: it takes up no request after that.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    hold->Release();
+  });
+  heap.reset();
+  releaser.join();
+  hold->HeapGone();
+}
+
 // Mutators rewire a shared graph while cycles run back to back; checkmark
 // verifies each mark, with span-based marking or object by object.
 void StressRewiring(bool span_marking) {

@@ -14,9 +14,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -355,6 +357,68 @@ TEST(ForkTest, ForkWhileTheBackgroundSweeperRuns) {
   c.Stop(&m);
   testing_hooks::SetCycleEndHook(heap, nullptr);
   EXPECT_EQ(c.broken(), 0u);
+  held.Reset();
+  heap.DetachCurrentThread();
+}
+
+// Each fork while a mark the allocating thread began waits for the
+// collector's thread (held by the cycle-end hook): the fork ends that mark
+// first, so the child starts with none in progress.
+TEST(ForkTest, ForkWhileAMarkBegunAtTheTriggerIsPending) {
+  // Declared before the heap, to outlive it: the collector's thread may be
+  // in the hook (taken before its cycle) after the hook is removed.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = true;
+  bool waiting = false;
+  Options o = ForkOptions();
+  o.max_procs = 2;
+  Heap heap(o);
+  Mutator& m = heap.AttachCurrentThread();
+  Persistent<Pair> held(heap, TaggedTree(m, 10, 0xA0));
+  testing_hooks::SetCycleEndHook(heap, [&] {
+    std::unique_lock<std::mutex> l(mu);
+    waiting = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return !hold; });
+    waiting = false;
+  });
+  auto collector_thread_waits = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return waiting;
+  };
+  const int forks = forks_per_test() / 4;
+  for (int i = 0; i < forks; i++) {
+    while (!collector_thread_waits()) TaggedTree(m, 8, 0x96);
+    while (!testing_hooks::PastTrigger(heap)) TaggedTree(m, 6, 0x96);
+    TaggedTree(m, 8, 0x96);  // a slow path past the trigger
+    ASSERT_TRUE(testing_hooks::Marking(heap)) << "fork " << i;
+    const Pair* h = held.Get();
+    EXPECT_EQ(ForkAndWait(&m,
+                          [&] {
+                            CHILD_CHECK(!testing_hooks::Marking(heap), 20);
+                            return ChildHeapWork(heap, h);
+                          }),
+              0)
+        << "fork " << i;
+    EXPECT_FALSE(testing_hooks::Marking(heap));
+    EXPECT_EQ(CountTagged(held.Get(), 0xA0), 2047u);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      hold = false;
+    }
+    cv.notify_all();
+    while (collector_thread_waits()) std::this_thread::yield();
+    std::lock_guard<std::mutex> l(mu);
+    hold = true;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  testing_hooks::SetCycleEndHook(heap, nullptr);
+  ParentGoesOn(heap, m, held.Get());
   held.Reset();
   heap.DetachCurrentThread();
 }

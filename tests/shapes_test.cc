@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -197,6 +199,56 @@ TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
   EXPECT_TRUE(collected.load());
   phase = 3;
   spinner.join();
+}
+
+// A thread inside a call that holds one of the runtime's locks, keeping its
+// P, is not stopped there by the signal: the collector takes that lock with
+// the world stopped (here the statistics lock, at each cycle's end), and
+// would wait on it forever. The stop waits until the thread lets go. (A
+// test that read the collector's statistics in a loop while cycles ran hung
+// this way.)
+TEST(ShapesTest, AStopWaitsForAThreadHoldingARuntimeLock) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  Heap heap(TwoProcsNoReports());
+  std::atomic<int> phase{0};
+  std::thread holder([&] {
+    heap.AttachCurrentThread();
+    testing_hooks::WithRuntimeLockHeld(heap, [&] {
+      phase = 1;
+      while (phase.load(std::memory_order_relaxed) == 1) {
+      }
+    });
+    // Spins on without polling: stopped by the signal now.
+    while (phase.load(std::memory_order_relaxed) != 3) {
+    }
+    heap.DetachCurrentThread();
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  std::atomic<bool> collected{false};
+  std::thread collector([&] {
+    heap.AttachCurrentThread();
+    heap.Collect();
+    collected = true;
+    heap.DetachCurrentThread();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(collected.load()) << "the stop did not wait for the holder";
+  phase = 2;
+  for (int i = 0; i < 2000 && !collected.load(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!collected.load()) {
+    // Stopped holding the lock: nothing can end this collection.
+    ADD_FAILURE() << "the collection never ended: the thread holding the "
+                     "runtime lock was stopped";
+    fflush(stdout);
+    std::_Exit(1);
+  }
+  collector.join();
+  phase = 3;
+  holder.join();
 }
 
 // A thread that never polls is stopped by signal twice per concurrent

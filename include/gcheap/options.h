@@ -187,8 +187,9 @@ struct Options {
   // All heaps of a process use the same signal. With preempt_after_us 0
   // (the default) the stopping thread signals every running thread at
   // once; otherwise it first spins that long (at most 50 us of it), so
-  // threads that poll stop at their safepoints. Then it sleeps until the
-  // last one has stopped, woken by it. Signalling at once keeps a stop
+  // threads that poll stop at their safepoints. Then it spins up to 50 us,
+  // yielding its CPU now and then, and sleeps until the last one has
+  // stopped, woken by it. Signalling at once keeps a stop
   // from waiting on the scheduler when every CPU is busy (collector.md).
   int preempt_signal = SIGURG;
   int preempt_after_us = 0;
