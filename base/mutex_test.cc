@@ -34,6 +34,40 @@ TEST(MutexTest, WaitForTimesOut) {
   EXPECT_FALSE(cv.WaitFor(&mu, 1'000'000));  // nobody signals
 }
 
+// The counts a stop signal's handler reads (runtime/preempt.cc): the locks
+// this thread holds, and of those the ones it is blocked waiting for.
+TEST(MutexTest, CountsTheLocksThisThreadHolds) {
+  Mutex outer(LockRank::kCycle), inner(LockRank::kLeaf);
+  EXPECT_EQ(tls_locks_held, 0);
+  outer.Lock();
+  inner.Lock();
+  EXPECT_EQ(tls_locks_held, 2);
+  EXPECT_EQ(tls_lock_waits, 0);
+  CondVar cv;
+  EXPECT_FALSE(cv.WaitFor(&inner, 1'000'000));
+  EXPECT_EQ(tls_locks_held, 2);
+  EXPECT_EQ(tls_lock_waits, 0);
+  inner.Unlock();
+  outer.Unlock();
+  EXPECT_EQ(tls_locks_held, 0);
+  // A TryLock that fails leaves the count as it was.
+  std::atomic<int> stage{0};
+  std::thread holder([&] {
+    outer.Lock();
+    stage = 1;
+    while (stage.load() != 2) std::this_thread::yield();
+    outer.Unlock();
+  });
+  while (stage.load() != 1) std::this_thread::yield();
+  if (outer.TryLock()) {
+    outer.Unlock();
+    ADD_FAILURE() << "TryLock took a lock another thread holds";
+  }
+  EXPECT_EQ(tls_locks_held, 0);
+  stage = 2;
+  holder.join();
+}
+
 TEST(MutexTest, TryLockFailsWhileAnotherThreadHoldsTheLock) {
   Mutex mu(LockRank::kCycle);
   std::atomic<int> stage{0};
@@ -45,20 +79,16 @@ TEST(MutexTest, TryLockFailsWhileAnotherThreadHoldsTheLock) {
     stage = 3;
   });
   while (stage.load() != 1) std::this_thread::yield();
-  bool got_while_held = false;
-  if (mu.TryLock()) {
-    got_while_held = true;
+  // Whether TryLock took the lock (released again at once).
+  auto try_lock = [&mu] {
+    if (!mu.TryLock()) return false;
     mu.Unlock();
-  }
-  EXPECT_FALSE(got_while_held);
+    return true;
+  };
+  EXPECT_FALSE(try_lock());
   stage = 2;
   while (stage.load() != 3) std::this_thread::yield();
-  bool got = false;
-  if (mu.TryLock()) {
-    got = true;
-    mu.Unlock();
-  }
-  EXPECT_TRUE(got);
+  EXPECT_TRUE(try_lock());
   holder.join();
 }
 

@@ -571,6 +571,14 @@ class CollectorThreadHold {
     }
     cv_.notify_all();
   }
+  // Allocates until the collector's thread is held at a cycle's end, then
+  // past the next trigger and one slow path beyond: the calling thread
+  // begins that cycle's mark, which waits for the held thread.
+  void AllocateIntoAPendingMark(Mutator& m) {
+    while (!held()) MakeList(m, 1000, 0);
+    while (!testing_hooks::PastTrigger(heap_)) MakeList(m, 500, 0);
+    MakeList(m, 1000, 0);
+  }
 
  private:
   Heap& heap_;
@@ -616,8 +624,7 @@ TEST(ConcurrentTest, TheThreadPastTheTriggerStartsTheMarkItself) {
     while (!hold.held()) MakeList(m, 1000, 0);  // until a cycle ends
     const uint32_t before = heap.ReadMemStats().num_gc;
     EXPECT_FALSE(testing_hooks::Marking(heap));
-    while (!testing_hooks::PastTrigger(heap)) MakeList(m, 500, 0);
-    MakeList(m, 1000, 0);  // a slow path past the trigger
+    hold.AllocateIntoAPendingMark(m);
     EXPECT_TRUE(testing_hooks::Marking(heap))
         << "the allocating thread did not start the mark";
     // The program goes on while the mark waits for the collector's thread.
@@ -640,9 +647,7 @@ TEST(ConcurrentTest, CollectEndsAMarkTheAllocatingThreadBegan) {
   {
     Persistent<Pair> live(heap, MakeList(m, 100000, 5));
     CollectorThreadHold hold(heap);
-    while (!hold.held()) MakeList(m, 1000, 0);
-    while (!testing_hooks::PastTrigger(heap)) MakeList(m, 500, 0);
-    MakeList(m, 1000, 0);
+    hold.AllocateIntoAPendingMark(m);
     ASSERT_TRUE(testing_hooks::Marking(heap));
     const uint32_t before = heap.ReadMemStats().num_gc;
     heap.Collect();
@@ -667,9 +672,7 @@ TEST(ConcurrentTest, AHeapWithAMarkPendingCanBeDestroyed) {
   {
     Mutator& m = heap->AttachCurrentThread();
     Persistent<Pair> live(*heap, MakeList(m, 50000, 1));
-    while (!hold->held()) MakeList(m, 1000, 0);
-    while (!testing_hooks::PastTrigger(*heap)) MakeList(m, 500, 0);
-    MakeList(m, 1000, 0);
+    hold->AllocateIntoAPendingMark(m);
     ASSERT_TRUE(testing_hooks::Marking(*heap));
   }
   heap->DetachCurrentThread();

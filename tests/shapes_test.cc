@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -161,24 +162,19 @@ TEST(ShapesTest, AThreadParkingWakesTheStop) {
   EXPECT_LT(worst, 20000.0);
 }
 
-// A thread between the write barrier's test of the marking flag and its
-// store (gch_internal_tls_in_barrier set, as the inline barrier sets it) is
-// not stopped by the signal: a store that saw marking off would land after
-// marking began, without the barrier. The stop waits until it leaves.
-TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
-#endif
+// A thread runs `inside`, which sets phase to 1 and spins, in a state where
+// a stop signal must be refused (`state`), until phase is 2; then it spins
+// on without polling, stopped by the signal now, until phase is 3. Another
+// thread collects meanwhile: the stop must wait for the first thread to
+// leave that state, and then end.
+void ExpectStopWaitsFor(
+    const char* state,
+    const std::function<void(Heap&, std::atomic<int>&)>& inside) {
   Heap heap(TwoProcsNoReports());
   std::atomic<int> phase{0};
   std::thread spinner([&] {
     heap.AttachCurrentThread();
-    gch_internal_tls_in_barrier = 1;
-    phase = 1;
-    while (phase.load(std::memory_order_relaxed) == 1) {
-    }
-    gch_internal_tls_in_barrier = 0;
-    // Spins on without polling: stopped by the signal now.
+    inside(heap, phase);
     while (phase.load(std::memory_order_relaxed) != 3) {
     }
     heap.DetachCurrentThread();
@@ -193,12 +189,43 @@ TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
   });
   // Signals go out when the stop begins, and again every 20 us.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(collected.load()) << "stopped inside the write barrier";
+  EXPECT_FALSE(collected.load()) << "stopped " << state;
   phase = 2;
+  for (int i = 0; i < 2000 && !collected.load(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!collected.load()) {
+    // Stopped in that state, it may hold what the collection needs.
+    ADD_FAILURE() << "the collection never ended: the thread was stopped "
+                  << state;
+    fflush(stdout);
+    std::_Exit(1);
+  }
   collector.join();
-  EXPECT_TRUE(collected.load());
   phase = 3;
   spinner.join();
+}
+
+void SpinWhilePhaseIs(const std::atomic<int>& phase, int value) {
+  while (phase.load(std::memory_order_relaxed) == value) {
+  }
+}
+
+// A thread between the write barrier's test of the marking flag and its
+// store (gch_internal_tls_in_barrier set, as the inline barrier sets it) is
+// not stopped by the signal: a store that saw marking off would land after
+// marking began, without the barrier. The stop waits until it leaves.
+TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  ExpectStopWaitsFor("inside the write barrier",
+                     [](Heap&, std::atomic<int>& phase) {
+                       gch_internal_tls_in_barrier = 1;
+                       phase = 1;
+                       SpinWhilePhaseIs(phase, 1);
+                       gch_internal_tls_in_barrier = 0;
+                     });
 }
 
 // A thread inside a call that holds one of the runtime's locks, keeping its
@@ -211,44 +238,13 @@ TEST(ShapesTest, AStopWaitsForAThreadHoldingARuntimeLock) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
 #endif
-  Heap heap(TwoProcsNoReports());
-  std::atomic<int> phase{0};
-  std::thread holder([&] {
-    heap.AttachCurrentThread();
-    testing_hooks::WithRuntimeLockHeld(heap, [&] {
-      phase = 1;
-      while (phase.load(std::memory_order_relaxed) == 1) {
-      }
-    });
-    // Spins on without polling: stopped by the signal now.
-    while (phase.load(std::memory_order_relaxed) != 3) {
-    }
-    heap.DetachCurrentThread();
-  });
-  while (phase.load() != 1) std::this_thread::yield();
-  std::atomic<bool> collected{false};
-  std::thread collector([&] {
-    heap.AttachCurrentThread();
-    heap.Collect();
-    collected = true;
-    heap.DetachCurrentThread();
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(collected.load()) << "the stop did not wait for the holder";
-  phase = 2;
-  for (int i = 0; i < 2000 && !collected.load(); i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!collected.load()) {
-    // Stopped holding the lock: nothing can end this collection.
-    ADD_FAILURE() << "the collection never ended: the thread holding the "
-                     "runtime lock was stopped";
-    fflush(stdout);
-    std::_Exit(1);
-  }
-  collector.join();
-  phase = 3;
-  holder.join();
+  ExpectStopWaitsFor("holding a runtime lock",
+                     [](Heap& heap, std::atomic<int>& phase) {
+                       testing_hooks::WithRuntimeLockHeld(heap, [&] {
+                         phase = 1;
+                         SpinWhilePhaseIs(phase, 1);
+                       });
+                     });
 }
 
 // A thread that never polls is stopped by signal twice per concurrent
