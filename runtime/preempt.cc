@@ -46,7 +46,10 @@
 // The handler uses only async-signal-safe operations: atomics, and the
 // futex system call. Only threads that asked are stopped: the request flag
 // (MutatorState::preempt_req) is set by the collector before it signals;
-// a signal without one goes to the handler the program had installed.
+// a signal without one goes to the handler the program had installed. So
+// does one that reaches a thread after it detached (signals go out after
+// the scheduler lock is dropped): Detach clears the thread's mutator before
+// it frees its state.
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>

@@ -164,10 +164,13 @@ void HeapImpl::Detach() {
       }
     }
   }
+  // Before the state goes: a stop signal sent before the thread left the
+  // list may still arrive, and its handler must find no mutator here.
+  tls_current = nullptr;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   for (void** chunk : st->handle_chunks) delete[] chunk;
   delete st;
   delete m;
-  tls_current = nullptr;
   SetThreadBarrierFlag(nullptr);
 }
 

@@ -247,6 +247,49 @@ TEST(ShapesTest, AStopWaitsForAThreadHoldingARuntimeLock) {
                      });
 }
 
+// Threads attach, run a moment without polling, and detach, over and over,
+// while another thread collects: a stop signal sent to a thread just before
+// it detached may arrive after its state is gone, and its handler must see
+// no mutator there (AddressSanitizer reported the handler reading the freed
+// state).
+TEST(ShapesTest, AThreadDetachesWhileStopSignalsAreInFlight) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  Heap heap(TwoProcsNoReports());
+  std::atomic<int> running{2};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1500; i++) {
+        Mutator& m = heap.AttachCurrentThread();
+        {
+          HandleScope scope(m);
+          TaggedTree(m, 3, 1);
+        }
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        heap.DetachCurrentThread();
+      }
+      running--;
+    });
+  }
+  Mutator& m = heap.AttachCurrentThread();
+  int cycles = 0;
+  while (running.load() > 0) {
+    heap.Collect();
+    cycles++;
+  }
+  for (std::thread& t : threads) {
+    BlockingScope b(m);
+    t.join();
+  }
+  EXPECT_GT(cycles, 0);
+  heap.DetachCurrentThread();
+}
+
 // A thread that never polls is stopped by signal twice per concurrent
 // cycle, not three times: at sweep termination, and at the ragged flush
 // of mark termination, which keeps it stopped through the stop that
