@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Whole-program GC benchmark: gcheap against Go's runtime and the Boehm GC on
-# binary-trees and GCBench (bench/*.cc; the peers are in bench/peers/).
+# Whole-program GC benchmark: gcheap against Go 1.26, Go (Debian's golang-go)
+# and the Boehm GC on binary-trees and GCBench, single-threaded (bench/*.cc;
+# the peers are in bench/peers/).
 #
 # Builds bench/binary_trees and bench/gcbench with --config=opt and runs REPS
 # rounds under /usr/bin/time for the peak RSS: each round runs both gcheap
-# programs once, then bench/peers/run_peers.sh once (the Go and Boehm
-# versions, each once), so every implementation sees the same drift in the
+# programs once, then bench/peers/run_peers.sh once (the Go 1.26, Go and
+# Boehm versions, each once), so every implementation sees the same drift in the
 # machine's state. Checks that repeated runs print the same results and that
 # gcheap's results match the peers', and prints one table of medians with
 # gcheap's time and RSS ratios to each peer.
@@ -15,6 +16,8 @@
 #   REPS         runs per program and implementation (default 3)
 #   BT_DEPTH     binary-trees max depth (default 21)
 #   BAZEL_FLAGS  extra flags for the bazel build, split on spaces (default none)
+#   GO126        Go 1.26's go command, as bench/peers/run_peers.sh takes it;
+#                if it is absent the go126 rows and ratios are "-"
 # Runtime settings (GCHEAP_DEBUG, GOGC, GOMAXPROCS, GC_MARKERS, ...) are passed
 # through to the programs unchanged.
 #
@@ -24,7 +27,8 @@
 # peers/ (peers.results, all rounds' peer runs, and round<N>/, run_peers.sh's
 # binaries, outputs and results for round N).
 #
-# Installs nothing: go, gcc, libgc-dev and time must be present.
+# Installs nothing: go, gcc, libgc-dev and time must be present (Go 1.26:
+# tools/fetch_go126.sh).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -101,7 +105,7 @@ for ((rep = 1; rep <= reps; rep++)); do
   # --- the peers, once each in this round (bench/peers/run_peers.sh) ---------
   # Interleaved with gcheap's runs, so that slow drift in the machine's
   # state (these machines are shared) does not favor either side.
-  echo "run $rep/$reps: the Go and Boehm peers (bench/peers/run_peers.sh)" >&2
+  echo "run $rep/$reps: the Go 1.26, Go and Boehm peers (bench/peers/run_peers.sh)" >&2
   if ! REPS=1 BT_DEPTH="$bt_depth" BT_THREADS=1 \
     "$repo/bench/peers/run_peers.sh" "$peers_out/round$rep" >&2; then
     echo "run_peers.sh reported a failure or mismatch (see above)" >&2
@@ -111,8 +115,12 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 
 # --- check gcheap against the peers -----------------------------------------
+go126_ran=0
+if [ -f "$peers_out/round1/gcbench_go126.out" ]; then go126_ran=1; fi
+check_impls=(go boehm)
+if [ "$go126_ran" = 1 ]; then check_impls+=(go126); fi
 for prog in binary_trees gcbench; do
-  for impl in go boehm; do
+  for impl in "${check_impls[@]}"; do
     peer="$peers_out/round1/${prog}_${impl}.out"
     if [ ! -f "$peer" ]; then
       echo "MISSING: $peer" >&2
@@ -135,26 +143,29 @@ cat "$gcheap_results" "$peers_out/peers.results" >"$results"
 echo
 echo "medians of $reps runs; peak RSS from /usr/bin/time; pauses as each program reports them"
 echo "ratios: gcheap / peer (above 1.00x: gcheap slower or larger)"
-printf '%-14s %-7s %10s %9s %6s %13s %14s | %8s %8s %8s %8s\n' \
+printf '%-14s %-7s %10s %9s %6s %13s %14s | %8s %8s %8s %9s %8s %8s\n' \
   program impl wall_ms rss_MiB gcs max_pause_us total_pause_ms \
-  t/go t/boehm rss/go rss/boehm
+  t/go126 t/go t/boehm rss/go126 rss/go rss/boehm
 for prog in binary_trees gcbench; do
   declare -A wall=() rss=()
-  for impl in gcheap go boehm; do
+  for impl in gcheap go126 go boehm; do
     wall[$impl]="$(field wall_ms "$prog" "$impl" | median)"
     rss[$impl]="$(field rss_kb "$prog" "$impl" | median)"
   done
-  for impl in gcheap go boehm; do
+  for impl in gcheap go126 go boehm; do
+    if [ "$impl" = go126 ] && [ "$go126_ran" = 0 ]; then continue; fi
     gcs="$(field gcs "$prog" "$impl" | median)"
     maxp="$(field max_pause_us "$prog" "$impl" | median)"
     totp="$(field total_pause_ms "$prog" "$impl" | median)"
     rss_mib="$(awk -v k="${rss[$impl]}" 'BEGIN { if (k == "nan") print "nan"; else printf "%.1f", k / 1024 }')"
-    r=(- - - -)
+    r=(- - - - - -)
     if [ "$impl" = gcheap ]; then
-      r=("$(ratio "${wall[gcheap]}" "${wall[go]}")" "$(ratio "${wall[gcheap]}" "${wall[boehm]}")"
-        "$(ratio "${rss[gcheap]}" "${rss[go]}")" "$(ratio "${rss[gcheap]}" "${rss[boehm]}")")
+      r=("$(ratio "${wall[gcheap]}" "${wall[go126]}")" "$(ratio "${wall[gcheap]}" "${wall[go]}")"
+        "$(ratio "${wall[gcheap]}" "${wall[boehm]}")"
+        "$(ratio "${rss[gcheap]}" "${rss[go126]}")" "$(ratio "${rss[gcheap]}" "${rss[go]}")"
+        "$(ratio "${rss[gcheap]}" "${rss[boehm]}")")
     fi
-    printf '%-14s %-7s %10.1f %9s %6.0f %13.1f %14.1f | %8s %8s %8s %8s\n' \
+    printf '%-14s %-7s %10.1f %9s %6.0f %13.1f %14.1f | %8s %8s %8s %9s %8s %8s\n' \
       "$prog" "$impl" "${wall[$impl]}" "$rss_mib" "$gcs" "$maxp" "$totp" "${r[@]}"
   done
   unset wall rss

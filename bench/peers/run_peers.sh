@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the peer programs (Go and Boehm GC versions of binary-trees and
-# GCBench), runs each of them REPS times under /usr/bin/time, checks that the
+# Builds the peer programs (Go 1.26, Go and Boehm GC versions of binary-trees
+# and GCBench), runs each of them REPS times under /usr/bin/time, checks that the
 # implementations print the same results, and prints a summary table.
 #
 # Usage: bench/peers/run_peers.sh [OUT_DIR]
@@ -10,6 +10,11 @@
 #   REPS       runs per program (default 3)
 #   BT_DEPTH   binary-trees max depth (default 21)
 #   BT_THREADS binary-trees -threads value (default 1: single-threaded)
+#   GO126      Go 1.26's go command (default
+#              /tmp/go126/usr/lib/go-1.26/bin/go: Debian's golang-1.26-go and
+#              golang-1.26-src unpacked with dpkg -x into /tmp/go126; see
+#              tools/fetch_go126.sh). If it is absent the go126 rows are left
+#              out. Its programs report impl=go; here their lines say go126.
 #   Runtime settings such as GOGC, GOMAXPROCS or GC_MARKERS are passed through
 #   to the programs unchanged.
 #
@@ -31,6 +36,9 @@ out="$(cd "$out" && pwd)"
 reps="${REPS:-3}"
 bt_depth="${BT_DEPTH:-21}"
 bt_threads="${BT_THREADS:-1}"
+go126="${GO126:-/tmp/go126/usr/lib/go-1.26/bin/go}"
+have_go126=0
+if [ -x "$go126" ]; then have_go126=1; fi
 for v in "$reps" "$bt_depth" "$bt_threads"; do
   case "$v" in
     '' | *[!0-9]*) echo "REPS, BT_DEPTH and BT_THREADS must be positive integers" >&2; exit 2 ;;
@@ -60,6 +68,10 @@ echo "building into $out" >&2
   cd "$here"
   go build -o "$out/binary_trees_go" binary_trees.go gcstats.go
   go build -o "$out/gcbench_go" gcbench.go gcstats.go
+  if [ "$have_go126" = 1 ]; then
+    GOTOOLCHAIN=local "$go126" build -o "$out/binary_trees_go126" binary_trees.go gcstats.go
+    GOTOOLCHAIN=local "$go126" build -o "$out/gcbench_go126" gcbench.go gcstats.go
+  fi
   gcc -O2 -Wall -DPEER_BOEHM -o "$out/binary_trees_boehm" binary_trees.c \
     -lgc -lpthread
   gcc -O2 -Wall -o "$out/gcbench_boehm" gcbench_boehm.c -lgc
@@ -73,12 +85,11 @@ if [ "$bt_threads" -gt 1 ]; then
   bt_name="binary_trees_t$bt_threads"
   bt_args=(-threads "$bt_threads" "$bt_depth")
 fi
-runs=(
-  "$bt_name|go|binary_trees_go"
-  "$bt_name|boehm|binary_trees_boehm"
-  "gcbench|go|gcbench_go"
-  "gcbench|boehm|gcbench_boehm"
-)
+runs=()
+if [ "$have_go126" = 1 ]; then runs+=("$bt_name|go126|binary_trees_go126"); fi
+runs+=("$bt_name|go|binary_trees_go" "$bt_name|boehm|binary_trees_boehm")
+if [ "$have_go126" = 1 ]; then runs+=("gcbench|go126|gcbench_go126"); fi
+runs+=("gcbench|go|gcbench_go" "gcbench|boehm|gcbench_boehm")
 
 
 results="$out/peers.results"
@@ -87,6 +98,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 {
+  if [ "$have_go126" = 1 ]; then echo "go126: $("$go126" version)"; else echo "go126: absent ($go126)"; fi
   echo "go:    $(go version)"
   echo "boehm: libgc $(dpkg-query -W -f '${Version}' libgc-dev 2>/dev/null || echo '?')"
   echo "cpus:  $(nproc)  GOGC=${GOGC:-} GOMAXPROCS=${GOMAXPROCS:-} GC_MARKERS=${GC_MARKERS:-}"
@@ -106,7 +118,7 @@ for ((rep = 1; rep <= reps; rep++)); do
     cmd="${argv[*]}"
     echo "run $rep/$reps: $cmd" >&2
     bench_run "${argv[@]}"
-    line="$bench_line"
+    line="$(sed -e "s/ impl=[^ ]*/ impl=$impl/" <<<"$bench_line")"
     echo "$line rss_kb=$bench_rss_kb" >>"$results"
     bench_keep_output "$rep" "$out/${name}_${impl}.out" "$name $impl" || status=1
   done
@@ -116,6 +128,10 @@ done
 for name in "$bt_name" gcbench; do
   bench_same_output "$name" go "$out/${name}_go.out" \
     boehm "$out/${name}_boehm.out" || status=1
+  if [ "$have_go126" = 1 ]; then
+    bench_same_output "$name" go "$out/${name}_go.out" \
+      go126 "$out/${name}_go126.out" || status=1
+  fi
 done
 
 # --- summary ----------------------------------------------------------------
