@@ -357,7 +357,10 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
       const auto* p =
           reinterpret_cast<const char*>(base + size * __builtin_ctzll(t));
       __builtin_prefetch(p);
-      if (size > 64) __builtin_prefetch(p + 64);
+      for (uintptr_t off = 64; off < size && off < 64 * kPrefetchLines;
+           off += 64) {
+        __builtin_prefetch(p + off);
+      }
     }
     for (uint64_t t = todo; t != 0; t &= t - 1) {
       const uintptr_t idx = first + __builtin_ctzll(t);
@@ -421,9 +424,13 @@ void Marker::PrefetchSpanObjects(const MSpan* s) {
   for (uint32_t w = 0; w < words && budget > 0; w++) {
     uint64_t todo = __atomic_load_n(&s->gcmark_bits[w], __ATOMIC_RELAXED) &
                     ~__atomic_load_n(&s->scan_bits[w], __ATOMIC_RELAXED);
-    for (; todo != 0 && budget > 0; todo &= todo - 1, budget--) {
-      __builtin_prefetch(reinterpret_cast<const char*>(
-          s->ObjBase(w * 64 + __builtin_ctzll(todo))));
+    for (; todo != 0 && budget > 0; todo &= todo - 1) {
+      const auto* p = reinterpret_cast<const char*>(
+          s->ObjBase(w * 64 + __builtin_ctzll(todo)));
+      for (uintptr_t off = 0; off < s->elemsize && off < 64 * kPrefetchLines;
+           off += 64, budget--) {
+        __builtin_prefetch(p + off);
+      }
     }
   }
 }
