@@ -48,6 +48,8 @@ void* MCache::AllocSmallSlow(SpanClass spc) {
     GCHEAP_CHECK(cached_span(spc) != s, "mcentral returned the same span");
     s = cached_span(spc);
   }
+  handed_bytes_ +=
+      static_cast<uint64_t>(__builtin_popcountll(s->alloc_cache)) * s->elemsize;
   ArmSample(s, spc);
   return AllocSmall(spc);
 }
@@ -205,6 +207,7 @@ void MCache::ReleaseAll() {
   }
   tiny = 0;
   tiny_offset = 0;
+  handed_bytes_ = 0;
   FlushStats();
   flush_gen_ = heap_->sweepgen();
 }

@@ -134,6 +134,16 @@ class MCache : public gch_internal_mcache {
     SetTypeBits(s, idx, false, ~uint64_t{0});
   }
 
+  // The bytes of the slots handed to the fast path (64-slot words of small
+  // spans, as the slow path moves to them) since the last call or
+  // ReleaseAll; the call resets it. Mark assists charge this: a word of a
+  // span swept partly full holds fewer free slots than 64.
+  uint64_t TakeHandedBytes() {
+    const uint64_t b = handed_bytes_;
+    handed_bytes_ = 0;
+    return b;
+  }
+
   // The object the last slow path chose as an allocation sample (its slot
   // start, and the slot's size), or null; cleared by the call.
   void* TakeSample(size_t* size) {
@@ -167,6 +177,7 @@ class MCache : public gch_internal_mcache {
   void* sampled_ = nullptr;
   size_t sampled_size_ = 0;
   uint64_t held_[kNumSpanClasses] = {};  // slots held back, per span class
+  uint64_t handed_bytes_ = 0;            // see TakeHandedBytes
 };
 
 }  // namespace gcheap::internal

@@ -243,6 +243,41 @@ TEST_F(MCacheTest, CountersMatchWhatWasAllocated) {
   EXPECT_EQ(st.heap_inuse, 0u);
 }
 
+TEST_F(MCacheTest, HandedBytesCountTheFreeSlotsOfEachWord) {
+  // Fill one span of 16-byte objects, keep every other one through a
+  // sweep: each 64-slot word of the span then has 32 free slots.
+  auto* first = static_cast<char*>(c_->Alloc(16, false));
+  ASSERT_NE(first, nullptr);
+  MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(first));
+  ASSERT_NE(s, nullptr);
+  for (uint32_t i = 1; i < s->nelems; i++) {
+    ASSERT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(c_->Alloc(16, false))),
+              s);
+  }
+  EXPECT_EQ(c_->TakeHandedBytes(), uint64_t{s->nelems} * s->elemsize);
+  EXPECT_EQ(c_->TakeHandedBytes(), 0u);  // the call resets it
+  for (uint32_t i = 0; i < s->nelems; i += 2) s->TryMark(i);
+  c_->ReleaseAll();
+  heap_.BeginSweepCycle();
+  heap_.SweepAll();
+  ASSERT_EQ(s->alloc_count, s->nelems / 2);
+
+  // Allocating the free half hands out its words at 32 slots each: the
+  // count is what was handed, not 64 slots a word.
+  for (uint32_t i = 0; i < s->nelems / 2; i++) {
+    void* p = c_->Alloc(16, false);
+    ASSERT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(p)), s);
+    if (i == 0) {
+      EXPECT_EQ(c_->TakeHandedBytes(), 32 * s->elemsize);
+    }
+  }
+  EXPECT_EQ(c_->TakeHandedBytes(), (s->nelems / 2 - 32) * s->elemsize);
+  // ReleaseAll forgets what was handed (a mark begins with empty caches).
+  c_->Alloc(16, false);
+  c_->ReleaseAll();
+  EXPECT_EQ(c_->TakeHandedBytes(), 0u);
+}
+
 TEST(TwoHeapsTest, HeapsAreIndependent) {
   MHeap a(NoScavenger()), b(NoScavenger());
   MCache* ca = a.NewMCache();

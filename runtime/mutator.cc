@@ -108,17 +108,18 @@ ABSL_ATTRIBUTE_NOINLINE void* Mutator::AllocateSlowWork(const Type& t,
   // Mark assists come first, as in Go: an assist may stop at a safepoint,
   // and the object it would be charged for is not allocated yet, so no
   // frame below the program's holds it (RuntimeFrames). The charge is what
-  // the program allocated since its last slow path: a 64-slot word of a
-  // small size class (for tiny objects, of 16-byte blocks), or the large
-  // object.
-  if (ok && marking()) {
-    size_t charge = bytes;
-    if (noscan && bytes < internal::kTinySize) {
-      charge = 64 * internal::kTinySize;
-    } else if (bytes <= internal::kMaxSmallSize) {
-      charge = 64 * bytes;
+  // the program was handed since its last slow path: the free slots of
+  // the small spans' words its mcache moved to (a word of a span swept
+  // partly full holds fewer than 64), plus a large object. The mcache
+  // forgets what it handed before the mark (its spans are all handed back
+  // when a mark begins).
+  if (ok) {
+    const uint64_t handed =
+        internal::HeapImpl::RealCache(*this)->TakeHandedBytes();
+    if (marking()) {
+      const bool large = bytes > internal::kMaxSmallSize;
+      heap_->AssistAlloc(*this, handed + (large ? bytes : 0));
     }
-    heap_->AssistAlloc(*this, charge);
   }
 
   void* p = nullptr;
