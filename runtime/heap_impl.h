@@ -341,13 +341,12 @@ class HeapImpl : public CollectorEnv {
   // signal handler, and takes over those already stopped there: parks
   // their P (a stop, until StartTheWorld) or flushes it for them and holds
   // them for the stop that follows (a ragged flush; see ReleaseHeld).
-  // send = false: only the taking over, no signal (a stop's start parks the
-  // threads a ragged flush holds). sched_mu_ held.
   // The threads to signal go to *tids, for SendPreemptSignals to signal
   // once sched_mu_ is dropped: a thread that reached its safepoint
   // meanwhile must not sleep on the lock while the signals go out.
-  void PreemptLocked(bool flush, bool send = false,
-                     std::vector<int>* tids = nullptr)
+  // tids = null: only the taking over, no signal (a stop's start parks the
+  // threads a ragged flush holds). sched_mu_ held.
+  void PreemptLocked(bool flush, std::vector<int>* tids = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void SendPreemptSignals(const std::vector<int>& tids) const
       ABSL_LOCKS_EXCLUDED(sched_mu_);

@@ -37,7 +37,7 @@
 // A ragged flush (the first step of mark termination) flushes the P of a
 // thread its signal stopped and keeps the thread stopped
 // (MutatorState::sig_held): the stop that normally follows parks that P at
-// once (PreemptLocked with send = false) instead of signalling the thread
+// once (PreemptLocked with no thread list) instead of signalling the thread
 // again, and if
 // marking goes on instead the collector lets it go (ReleaseHeld). Waking it
 // in between would have it run for microseconds and, with every CPU busy,
@@ -298,7 +298,7 @@ void HeapImpl::SendPreemptSignals(const std::vector<int>& tids) const {
   for (int tid : tids) syscall(SYS_tgkill, pid, tid, opts_.preempt_signal);
 }
 
-void HeapImpl::PreemptLocked(bool flush, bool send, std::vector<int>* tids) {
+void HeapImpl::PreemptLocked(bool flush, std::vector<int>* tids) {
   const uint64_t now = MonoNs();
   const uint64_t resend_ns = static_cast<uint64_t>(PreemptResendNs());
   for (P& p : ps_) {
@@ -321,7 +321,7 @@ void HeapImpl::PreemptLocked(bool flush, bool send, std::vector<int>* tids) {
       }
       continue;
     }
-    if (!send) continue;
+    if (tids == nullptr) continue;  // taking over only
     if (st->preempt_req.load(std::memory_order_relaxed) &&
         now - st->preempt_sent_ns < resend_ns) {
       continue;

@@ -353,7 +353,7 @@ void HeapImpl::WaitForSafepointsLocked(bool flush) {
     // Threads that have not polled by now are stopped by a signal
     // (preempt.cc); asked again each round until they are.
     if (signals && waited >= preempt_after) {
-      PreemptLocked(flush, /*send=*/true, &tids);
+      PreemptLocked(flush, &tids);
       if (!tids.empty()) {
         sched_mu_.Unlock();
         SendPreemptSignals(tids);
@@ -426,7 +426,7 @@ void HeapImpl::StopTheWorld() {
   stop_requested_.store(true, std::memory_order_seq_cst);
   UpdatePollLocked();
   // The threads a ragged flush holds are stopped already: their Ps park now.
-  PreemptLocked(/*flush=*/false, /*send=*/false);
+  PreemptLocked(/*flush=*/false);
   WaitForSafepointsLocked(/*flush=*/false);
 }
 
