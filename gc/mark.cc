@@ -346,6 +346,15 @@ inline void Marker::ScanSlowImpl(MSpan* s, uintptr_t idx, uintptr_t addr) {
   }
 }
 
+inline unsigned Marker::PrefetchObject(const char* p, uintptr_t size) {
+  unsigned lines = 0;
+  for (uintptr_t off = 0; off < size && lines < kPrefetchLines; off += 64) {
+    __builtin_prefetch(p + off);
+    lines++;
+  }
+  return lines;
+}
+
 size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
   size_t n = 0;
   const uintptr_t size = s->elemsize;
@@ -356,11 +365,7 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
     for (uint64_t t = todo; t != 0; t &= t - 1) {
       const auto* p =
           reinterpret_cast<const char*>(base + size * __builtin_ctzll(t));
-      __builtin_prefetch(p);
-      for (uintptr_t off = 64; off < size && off < 64 * kPrefetchLines;
-           off += 64) {
-        __builtin_prefetch(p + off);
-      }
+      PrefetchObject(p, size);
     }
     for (uint64_t t = todo; t != 0; t &= t - 1) {
       const uintptr_t idx = first + __builtin_ctzll(t);
@@ -425,12 +430,10 @@ void Marker::PrefetchSpanObjects(const MSpan* s) {
     uint64_t todo = __atomic_load_n(&s->gcmark_bits[w], __ATOMIC_RELAXED) &
                     ~__atomic_load_n(&s->scan_bits[w], __ATOMIC_RELAXED);
     for (; todo != 0 && budget > 0; todo &= todo - 1) {
-      const auto* p = reinterpret_cast<const char*>(
-          s->ObjBase(w * 64 + __builtin_ctzll(todo)));
-      for (uintptr_t off = 0; off < s->elemsize && off < 64 * kPrefetchLines;
-           off += 64, budget--) {
-        __builtin_prefetch(p + off);
-      }
+      budget -= static_cast<int>(
+          PrefetchObject(reinterpret_cast<const char*>(
+                             s->ObjBase(w * 64 + __builtin_ctzll(todo))),
+                         s->elemsize));
     }
   }
 }

@@ -368,6 +368,9 @@ class alignas(64) Marker {
   // mark and scan bits, then the objects they say ScanSpan will claim.
   static void PrefetchSpanBits(const MSpan* s, uintptr_t obj);
   static void PrefetchSpanObjects(const MSpan* s);
+  // Asks for every cache line of the object of `size` bytes at p, up to
+  // kPrefetchLines; returns how many it asked for.
+  static unsigned PrefetchObject(const char* p, uintptr_t size);
 
   static constexpr unsigned kPrefetchDepth = 16;
   static constexpr unsigned kPrefetchLines = 4;

@@ -53,6 +53,12 @@ ratio() {
     if (a == "nan" || b == "nan" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
 }
 
+# bench_go126: Go 1.26's go command: $GO126, else where
+# tools/fetch_go126.sh unpacks Debian's golang-1.26-go and golang-1.26-src.
+bench_go126() {
+  echo "${GO126:-/tmp/go126/usr/lib/go-1.26/bin/go}"
+}
+
 # bench_missing_peer_tools: the Debian packages the peer programs need that
 # are not installed (Go, gcc, Boehm GC's headers, /usr/bin/time), one line.
 bench_missing_peer_tools() {

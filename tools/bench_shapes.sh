@@ -86,7 +86,7 @@ pause_half=$(( threads / 2 > 0 ? threads / 2 : 1 ))
 workloads_env="${WORKLOADS:-binary_trees gcbench churn pauses}"
 skip_build="${SKIP_BUILD:-0}"
 only_peers="${ONLY_PEERS:-0}"
-go126="${GO126:-/tmp/go126/usr/lib/go-1.26/bin/go}"
+go126="$(bench_go126)"
 mimalloc_lib="${MIMALLOC:-/usr/lib/x86_64-linux-gnu/libmimalloc.so.2}"
 
 for v in REPS THREADS BT_DEPTH PAUSE_LIVE PAUSE_SECONDS; do

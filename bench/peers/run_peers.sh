@@ -36,7 +36,7 @@ out="$(cd "$out" && pwd)"
 reps="${REPS:-3}"
 bt_depth="${BT_DEPTH:-21}"
 bt_threads="${BT_THREADS:-1}"
-go126="${GO126:-/tmp/go126/usr/lib/go-1.26/bin/go}"
+go126="$(bench_go126)"
 have_go126=0
 if [ -x "$go126" ]; then have_go126=1; fi
 for v in "$reps" "$bt_depth" "$bt_threads"; do
