@@ -162,6 +162,7 @@ SweepResult SweepSpanBits(MSpan* s) {
   s->gcmark_bits = old_alloc;
   memset(s->gcmark_bits, 0, s->bitmap_words * sizeof(uint64_t));
   memset(s->scan_bits, 0, s->bitmap_words * sizeof(uint64_t));
+  s->mark_sparse = 0;
   s->alloc_count = static_cast<uint16_t>(r.nlive);
   if (r.nfreed > 0) s->needzero = true;
   s->RefillAllocCache(0);

@@ -116,6 +116,14 @@ struct MSpan : gch_internal_span {
   // of a span that does not wait queues it.
   uint64_t* scan_bits = nullptr;
   std::atomic<uint8_t> mark_queued{0};
+  // Span-based marking: how many times this cycle a marker took the span
+  // from the queue and found at most one object to scan (saturating at
+  // kSparseAfter; relaxed, approximate). A span that waited that often for
+  // a single object lies in a part of the heap linked at random: its
+  // objects are queued one by one for the rest of the cycle (gc/mark.h,
+  // "Sparse spans"). Zeroed by the sweep.
+  static constexpr uint8_t kSparseAfter = 2;
+  uint8_t mark_sparse = 0;
   // MHeapOptions::record_types: the gcheap::Type of each header-less slot
   // (nelems entries, from MHeap::AllocSlotTypes when the span is first
   // cached; null otherwise), so heap dumps and retention paths can name every

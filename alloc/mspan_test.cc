@@ -57,13 +57,15 @@ TEST(MSpanTest, SweepFreesUnmarkedAndReusesThemInOrder) {
   }
   t.s.SyncAllocCount();
   for (int i : keep) EXPECT_TRUE(t.s.TryMark(i));
-  EXPECT_FALSE(t.s.TryMark(keep[0]));  // already marked
+  EXPECT_FALSE(t.s.TryMark(keep[0]));     // already marked
+  t.s.mark_sparse = MSpan::kSparseAfter;  // this cycle's marking found it so
   SweepResult r = SweepSpanBits(&t.s);
   EXPECT_EQ(r.nlive, static_cast<int>(keep.size()));
   EXPECT_EQ(r.nfreed, t.s.nelems - static_cast<int>(keep.size()));
   EXPECT_FALSE(r.empty);
   EXPECT_TRUE(t.s.needzero);
   EXPECT_EQ(t.s.CountMarked(), 0);  // fresh mark bits
+  EXPECT_EQ(t.s.mark_sparse, 0);    // judged afresh each cycle
   for (int i : keep) EXPECT_TRUE(t.s.IsAllocated(i));
   // The free slots come back lowest first, skipping the live ones.
   int prev = -1;

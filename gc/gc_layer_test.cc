@@ -251,6 +251,78 @@ TEST_F(MarkerTest, SpanMarkingScansEachReachableObjectOnce) {
   }
 }
 
+// A span taken from the queue for a single object, again and again (a
+// heap linked at random), turns sparse: its objects are then queued one by
+// one for the rest of the cycle. Spans scanned many objects at a time (a
+// list in allocation order) stay span-queued. Either way each reachable
+// object is scanned once and nothing else is marked.
+TEST_F(MarkerTest, SpanMarkingQueuesSparseSpansObjectByObject) {
+  static std::atomic<bool> spans{true};
+  m_.SetSpanMarking(&spans);
+  constexpr int kNodes = 40000;
+  std::vector<Node*> all;
+  for (int i = 0; i < kNodes; i++) {
+    all.push_back(
+        static_cast<Node*>(AllocWithTypeBits(heap_, env_.cache(), kNode)));
+  }
+  // First half: a list in allocation order. Second half: one chain through
+  // its nodes in random order, reached from the list's end.
+  // Every 50th node of the second half is left out of the chain.
+  std::vector<Node*> order(all.begin(), all.begin() + kNodes / 2);
+  std::vector<Node*> random(all.begin() + kNodes / 2, all.end());
+  std::shuffle(random.begin(), random.end(), std::mt19937(11));
+  std::vector<Node*> dropped;
+  for (size_t i = 0; i < random.size(); i++) {
+    (i % 50 == 0 ? dropped : order).push_back(random[i]);
+  }
+  for (size_t i = 0; i + 1 < order.size(); i++) order[i]->next = order[i + 1];
+  order.back()->next = nullptr;
+  for (Node* d : dropped) d->next = nullptr;
+  Seal();
+  m_.Grey(reinterpret_cast<uintptr_t>(order[0]));
+  EXPECT_EQ(m_.Drain(SIZE_MAX), order.size());
+  EXPECT_EQ(m_.Drain(SIZE_MAX), 0u);
+  for (Node* x : order) ASSERT_TRUE(IsMarked(heap_, x));
+  for (Node* x : dropped) ASSERT_FALSE(IsMarked(heap_, x));
+  MSpan* first = heap_.SpanOf(reinterpret_cast<uintptr_t>(all.front()));
+  EXPECT_EQ(m_.marked_bytes(), order.size() * first->elemsize);
+  // Spans wholly inside one half: the list's stayed dense, the chain's
+  // turned sparse.
+  MSpan* mid = heap_.SpanOf(reinterpret_cast<uintptr_t>(all[kNodes / 2]));
+  int dense = 0, sparse = 0;
+  for (size_t i = 0; i < all.size();) {
+    MSpan* s = heap_.SpanOf(reinterpret_cast<uintptr_t>(all[i]));
+    if (s != first && s != mid) {
+      if (i < kNodes / 2) {
+        EXPECT_EQ(s->mark_sparse, 0) << "list span " << i;
+        dense++;
+      } else {
+        EXPECT_EQ(s->mark_sparse, MSpan::kSparseAfter) << "chain span " << i;
+        sparse++;
+      }
+    }
+    while (i < all.size() &&
+           heap_.SpanOf(reinterpret_cast<uintptr_t>(all[i])) == s) {
+      i++;
+    }
+  }
+  EXPECT_GE(dense, 10);
+  EXPECT_GE(sparse, 10);
+  // A grey in a sparse span queues the object itself, not its span.
+  Node* late = dropped.back();
+  MSpan* ls = heap_.SpanOf(reinterpret_cast<uintptr_t>(late));
+  ASSERT_EQ(ls->mark_sparse, MSpan::kSparseAfter);
+  m_.Grey(reinterpret_cast<uintptr_t>(late));
+  EXPECT_EQ(ls->mark_queued.load(), MSpan::kNotQueued);
+  const uintptr_t e = m_.work().TryGet();
+  EXPECT_EQ(e & Marker::kSpanEntryBit, 0u);
+  EXPECT_EQ(Marker::EntryAddress(e), reinterpret_cast<uintptr_t>(late));
+  for (Node* x : all) {
+    EXPECT_EQ(heap_.SpanOf(reinterpret_cast<uintptr_t>(x))->mark_queued.load(),
+              MSpan::kNotQueued);
+  }
+}
+
 // Allocate-black marks a cached span's free slots; span-based marking must
 // not scan them (their memory is not an object).
 TEST_F(MarkerTest, SpanMarkingLeavesAllocateBlackSlotsAlone) {

@@ -404,6 +404,16 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
     }
   }
   local_span_ = nullptr;
+  // Taken from the queue for one object (or none: another marker had
+  // claimed it): evidence that the span is linked at random. Enough of it
+  // and its objects are queued one by one for the rest of the cycle,
+  // without the queue flag and scan bits that buy nothing here.
+  if (n <= 1) {
+    const uint8_t sparse = __atomic_load_n(&s->mark_sparse, __ATOMIC_RELAXED);
+    if (sparse < MSpan::kSparseAfter) {
+      __atomic_store_n(&s->mark_sparse, sparse + 1, __ATOMIC_RELAXED);
+    }
+  }
   return n;
 }
 

@@ -30,6 +30,13 @@
 // oblets are queued one by one, as every object is in object mode
 // (span_marking = false, kept for comparison and teaching).
 //
+// Sparse spans: a span that a marker took from the queue twice this cycle
+// for at most one object (MSpan::mark_sparse, zeroed by the sweep) lies in
+// a part of the heap linked at random, where its queue state and scan bits
+// cost more than they share; its objects are queued one by one for the
+// rest of the cycle. (Should one of its span entries still wait, an object
+// may be scanned twice: a wasted scan, never a missed one.)
+//
 // A Marker is one marking thread's state: its GcWork and its counters. Any
 // number of Markers may run at once over one heap.
 #ifndef GCHEAP_GC_MARK_H_
@@ -311,10 +318,12 @@ class alignas(64) Marker {
     Enqueue(s, idx);
   }
   // Queues slot idx of scan span s, just marked: its span (span-based
-  // marking, small scan spans; only if the span is not waiting already)
-  // or the object itself.
+  // marking, small scan spans that have not turned out sparse this cycle;
+  // only if the span is not waiting already) or the object itself.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Enqueue(MSpan* s, uintptr_t idx) {
-    if (s->small_scan && span_marking_->load(std::memory_order_relaxed)) {
+    if (s->small_scan && span_marking_->load(std::memory_order_relaxed) &&
+        __atomic_load_n(&s->mark_sparse, __ATOMIC_RELAXED) <
+            MSpan::kSparseAfter) {
       if (s->TryQueueForMarking()) {
         work_.PutSpan(WorkEntry(s->ObjBase(idx), s->elemsize) | kSpanEntryBit);
       }
