@@ -272,7 +272,14 @@ TEST_F(RetentionTest, TraceCallbacksLinksHaveNoOffset) {
 
 std::atomic<Pair*> g_garbage;
 TEST_F(RetentionTest, GarbageIsNotReachable) {
-  // Made on a thread that goes away: no stack keeps a stale copy.
+  // Each test's heap may take the address range the last one freed, and
+  // the main thread's stack may still hold a stale copy of an earlier
+  // test's object (conservatively scanned, it would retain whatever now
+  // lies there). So the first span of this size goes to the main thread,
+  // and the chain comes later in the heap:
+  Pair* first = m_->New<Pair>(kPairType);
+  ASSERT_NE(first, nullptr);
+  // made on a thread that goes away: no stack keeps a stale copy.
   std::thread([&] {
     gcheap::Mutator& m = heap_->AttachCurrentThread();
     g_garbage = MakeChain(m).c;
