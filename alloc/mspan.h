@@ -6,8 +6,9 @@
 //
 //   alloc_bits   1 = slot was live at the last sweep
 //   gcmark_bits  1 = slot was marked by the collector this cycle
-//   scan_bits    1 = slot's object was scanned this cycle (span-based
-//                    marking, gc/mark.h; small scan spans only)
+//   scan_bits    1 = slot's object was claimed by a span scan this cycle
+//                    (span-based marking, gc/mark.h; small scan spans
+//                    only; objects of sparse spans are scanned without)
 //   freeindex    every slot below it is allocated; the allocator only
 //                    looks at slots >= freeindex
 //   alloc_cache  the free slots at or above freeindex in the 64-slot word
@@ -109,19 +110,20 @@ struct MSpan : gch_internal_span {
   // starts with a type header instead; see gc/object.h). Written by the
   // allocating owner for each new object, read by markers; relaxed atomics.
   uint64_t* gcmark_bits = nullptr;  // set atomically by markers
-  // Span-based marking (gc/mark.h): the slots whose objects have been
-  // scanned this cycle (set atomically by markers, and with the mark bits
-  // by allocate-black; zeroed by the sweep), and whether the span waits in
+  // Span-based marking (gc/mark.h): the slots whose objects a span scan
+  // has claimed this cycle (set atomically by markers, and with the mark
+  // bits by allocate-black; zeroed by the sweep; a sparse span's objects,
+  // queued one by one, are scanned without), and whether the span waits in
   // some marker's queue (1) or not (0): the marker that greys an object
   // of a span that does not wait queues it.
   uint64_t* scan_bits = nullptr;
   std::atomic<uint8_t> mark_queued{0};
   // Span-based marking: how many times this cycle a marker took the span
-  // from the queue and found at most one object to scan (saturating at
-  // kSparseAfter; relaxed, approximate). A span that waited that often for
-  // a single object lies in a part of the heap linked at random: its
-  // objects are queued one by one for the rest of the cycle (gc/mark.h,
-  // "Sparse spans"). Zeroed by the sweep.
+  // from the queue and scanned a single object (relaxed atomic; it only
+  // grows, up to kSparseAfter). A span that waited that often for a single
+  // object lies in a part of the heap linked at random: its objects are
+  // queued one by one for the rest of the cycle (gc/mark.h, "Sparse
+  // spans"). Zeroed by the sweep.
   static constexpr uint8_t kSparseAfter = 2;
   uint8_t mark_sparse = 0;
   // MHeapOptions::record_types: the gcheap::Type of each header-less slot

@@ -404,14 +404,18 @@ size_t Marker::ScanSpan(MSpan* s, uintptr_t obj) {
     }
   }
   local_span_ = nullptr;
-  // Taken from the queue for one object (or none: another marker had
-  // claimed it): evidence that the span is linked at random. Enough of it
-  // and its objects are queued one by one for the rest of the cycle,
-  // without the queue flag and scan bits that buy nothing here.
-  if (n <= 1) {
-    const uint8_t sparse = __atomic_load_n(&s->mark_sparse, __ATOMIC_RELAXED);
+  // Taken from the queue for one object: evidence that the span is linked
+  // at random. Enough of it and its objects are queued one by one for the
+  // rest of the cycle, without the queue flag and scan bits that buy
+  // nothing here. (Not for none: with several markers, that is a span
+  // queued again while another scanned it, which says nothing of its
+  // layout.) A compare-and-swap, so the count never goes back down.
+  if (n == 1) {
+    uint8_t sparse = __atomic_load_n(&s->mark_sparse, __ATOMIC_RELAXED);
     if (sparse < MSpan::kSparseAfter) {
-      __atomic_store_n(&s->mark_sparse, sparse + 1, __ATOMIC_RELAXED);
+      __atomic_compare_exchange_n(
+          &s->mark_sparse, &sparse, static_cast<uint8_t>(sparse + 1),
+          /*weak=*/false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
   }
   return n;

@@ -30,12 +30,15 @@
 // oblets are queued one by one, as every object is in object mode
 // (span_marking = false, kept for comparison and teaching).
 //
-// Sparse spans: a span that a marker took from the queue twice this cycle
-// for at most one object (MSpan::mark_sparse, zeroed by the sweep) lies in
-// a part of the heap linked at random, where its queue state and scan bits
+// Sparse spans: a span that markers took from the queue twice this cycle
+// for a single object (MSpan::mark_sparse, zeroed by the sweep) lies in a
+// part of the heap linked at random, where its queue state and scan bits
 // cost more than they share; its objects are queued one by one for the
-// rest of the cycle. (Should one of its span entries still wait, an object
-// may be scanned twice: a wasted scan, never a missed one.)
+// rest of the cycle, each marked object either queued itself or covered
+// by its span's queue state as before. An object of a span that turns
+// sparse while a span entry of it waits (or is queued by a greyer that
+// read the count just before) may be scanned twice, by the span's scan and
+// by its own entry, in either order: a wasted scan, never a missed one.
 //
 // A Marker is one marking thread's state: its GcWork and its counters. Any
 // number of Markers may run at once over one heap.
