@@ -212,7 +212,6 @@ MSpan* MHeap::NewSpanLocked(uintptr_t base, size_t npages, size_t scavenged,
   s->alloc_bits = b;
   s->gcmark_bits = b + s->bitmap_words;
   s->scan_bits = b + 2 * s->bitmap_words;
-  s->mark_sparse = 0;
   s->needzero = scavenged < npages;
   s->small_scan = !spc.noscan() && sizeclass != 0 &&
                   s->elemsize <= MSpan::kMaxHeapBitsObject;
