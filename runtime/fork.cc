@@ -152,6 +152,7 @@ void HeapImpl::ForkChild() {
   roots_.ForkUnlock();
   pools_.ForkUnlock();
   sched_cv_.ResetAfterFork();
+  p_cv_.ResetAfterFork();
   DropOtherMutatorsLocked();
   if (ForgetThreadAfterFork(&finalizer_thread_)) {
     // Its mutator was dropped with the others; the next cycle starts a new

@@ -150,6 +150,15 @@ struct MutatorState {
   // Times the handler stopped the thread (for tests).
   std::atomic<uint32_t> sig_stops{0};
   uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
+  // Times the handler ran on a request (stopped or refused), and its value
+  // when the last signal went out (guarded by sched_mu_): equal while that
+  // signal is still pending, which a resend would not change (a standard
+  // signal is pending at most once). resend_backoff (guarded by
+  // sched_mu_): resends to a thread that keeps refusing (busy in gcheap's
+  // own code, which polls on its way out) wait twice as long each time.
+  std::atomic<uint32_t> sig_handled{0};
+  uint32_t sig_handled_at_send = 0;
+  int resend_backoff = 0;
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
@@ -203,6 +212,13 @@ class HeapImpl : public CollectorEnv {
     MutexLock l(&sched_mu_);
     uint64_t n = 0;
     for (Mutator* mu : mutators_) n += mu->state_->sig_stops.load();
+    return n;
+  }
+  // Stop signals handled, stopped or refused (MutatorState::sig_handled).
+  uint64_t SignalsHandledForTesting() {
+    MutexLock l(&sched_mu_);
+    uint64_t n = 0;
+    for (Mutator* mu : mutators_) n += mu->state_->sig_handled.load();
     return n;
   }
   void SetStackScanHookForTesting(
@@ -351,10 +367,12 @@ class HeapImpl : public CollectorEnv {
   void SendPreemptSignals(const std::vector<int>& tids) const
       ABSL_LOCKS_EXCLUDED(sched_mu_);
   // How long a thread that refused a stop signal (it was inside gcheap's
-  // own code) has before it is sent another.
+  // own code) has before it is sent another: this, doubled at each further
+  // refusal, up to kMaxResendBackoff times (20 us: 40, 80, 160, 320 us).
   int64_t PreemptResendNs() const {
     return std::max<int64_t>(int64_t{1000} * opts_.preempt_after_us, 20'000);
   }
+  static constexpr int kMaxResendBackoff = 4;
   // Lets every thread stopped in its signal handler go, but those a ragged
   // flush holds if keep_held. sched_mu_ held.
   void ResumeSignaledLocked(bool keep_held = false)
@@ -391,7 +409,15 @@ class HeapImpl : public CollectorEnv {
 
   // Scheduling.
   mutable Mutex sched_mu_{LockRank::kSched};
+  // Two conditions, each with its own waiters, so that no change wakes
+  // threads that wait for the other (with many threads parked for a stop,
+  // one shared condition variable woke every parked thread at each park:
+  // a chain of wake-ups that grew with the square of the threads).
+  // sched_cv_: the world restarted (stop_requested_ and world_stopped_
+  // cleared): Park, RaggedFlush and StopTheWorld wait on it. p_cv_: a P
+  // went idle, or the world restarted: AcquireP waits on it.
   CondVar sched_cv_;
+  CondVar p_cv_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> poll_{false};  // stop_requested_ || flush_pending_ > 0
   int flush_pending_ ABSL_GUARDED_BY(sched_mu_) = 0;

@@ -209,6 +209,7 @@ void PreemptHandler(int sig, siginfo_t* info, void* ucv) {
     errno = saved_errno;
     return;
   }
+  st->sig_handled.fetch_add(1, std::memory_order_release);
   auto* uc = static_cast<ucontext_t*>(ucv);
 #if defined(__x86_64__)
   const greg_t* g = uc->uc_mcontext.gregs;
@@ -322,12 +323,23 @@ void HeapImpl::PreemptLocked(bool flush, std::vector<int>* tids) {
       continue;
     }
     if (tids == nullptr) continue;  // taking over only
-    if (st->preempt_req.load(std::memory_order_relaxed) &&
-        now - st->preempt_sent_ns < resend_ns) {
-      continue;
+    const uint32_t handled = st->sig_handled.load(std::memory_order_acquire);
+    if (st->preempt_req.load(std::memory_order_relaxed)) {
+      // Asked already. Again only once the handler has refused (the last
+      // signal is still pending otherwise: with more threads than CPUs,
+      // the thread may simply not have run since), and after a wait that
+      // doubles at each refusal, up to kMaxResendBackoff doublings.
+      if (handled == st->sig_handled_at_send) continue;
+      if (now - st->preempt_sent_ns < resend_ns << st->resend_backoff) {
+        continue;
+      }
+      if (st->resend_backoff < kMaxResendBackoff) st->resend_backoff++;
+    } else {
+      st->resend_backoff = 0;
     }
     st->preempt_req.store(true, std::memory_order_seq_cst);
     st->preempt_sent_ns = now;
+    st->sig_handled_at_send = handled;
     tids->push_back(st->tid);
   }
 }

@@ -194,7 +194,7 @@ void HeapImpl::AcquireP(Mutator& m) {
         }
         if (got != nullptr) break;
       }
-      sched_cv_.Wait(&sched_mu_);
+      p_cv_.Wait(&sched_mu_);
     }
     if (got->marker == nullptr) {  // first held: its marking state
       got->marker = collector_->NewMarker();
@@ -233,7 +233,7 @@ void HeapImpl::ReleaseP(Mutator& m) {
   st->p = nullptr;
   gcheap_internal_held_wbuf = nullptr;
   m.fast_.mcache = no_p_cache_;
-  sched_cv_.SignalAll();
+  p_cv_.Signal();  // one idle P: one waiter can take it
   if (poll_.load(std::memory_order_relaxed)) WakeStopperLocked();
 }
 
@@ -245,8 +245,7 @@ void HeapImpl::Park(Mutator& m) {
     return;
   }
   st->p->status = P::Status::kParked;
-  sched_cv_.SignalAll();
-  WakeStopperLocked();
+  WakeStopperLocked();  // the stopper alone waits for a P to park
   while (stop_requested_.load(std::memory_order_relaxed)) {
     sched_cv_.Wait(&sched_mu_);
   }
@@ -277,8 +276,7 @@ void HeapImpl::AckFlushLocked(P* p) {
   if (!p->flush_requested.exchange(false, std::memory_order_acq_rel)) return;
   if (--flush_pending_ == 0) {
     UpdatePollLocked();
-    sched_cv_.SignalAll();
-    WakeStopperLocked();
+    WakeStopperLocked();  // RaggedFlush's thread waits for this
   }
 }
 
@@ -441,6 +439,7 @@ void HeapImpl::StartTheWorldLocked() {
   ResumeSignaledLocked();
   world_stopped_ = false;
   sched_cv_.SignalAll();
+  p_cv_.SignalAll();
 }
 
 void HeapImpl::ForEachMCache(absl::FunctionRef<void(MCache*)> fn) {

@@ -33,6 +33,10 @@ uint64_t SignalStops(Heap& heap) {
   return internal::HeapAccess::Of(heap)->SignalStopsForTesting();
 }
 
+uint64_t SignalsHandled(Heap& heap) {
+  return internal::HeapAccess::Of(heap)->SignalsHandledForTesting();
+}
+
 bool PastTrigger(Heap& heap) {
   internal::HeapImpl* h = internal::HeapAccess::Of(heap);
   return h->mheap().heap_live().load(std::memory_order_relaxed) >=

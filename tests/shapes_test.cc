@@ -166,8 +166,9 @@ TEST(ShapesTest, AThreadParkingWakesTheStop) {
 // a stop signal must be refused (`state`), until phase is 2; then it spins
 // on without polling, stopped by the signal now, until phase is 3. Another
 // thread collects meanwhile: the stop must wait for the first thread to
-// leave that state, and then end.
-void ExpectStopWaitsFor(
+// leave that state, and then end. Returns how many stop signals the
+// thread's handler ran in that state's first 200 ms (each refused).
+uint64_t ExpectStopWaitsFor(
     const char* state,
     const std::function<void(Heap&, std::atomic<int>&)>& inside) {
   Heap heap(TwoProcsNoReports());
@@ -180,6 +181,7 @@ void ExpectStopWaitsFor(
     heap.DetachCurrentThread();
   });
   while (phase.load() != 1) std::this_thread::yield();
+  const uint64_t handled_before = testing_hooks::SignalsHandled(heap);
   std::atomic<bool> collected{false};
   std::thread collector([&] {
     heap.AttachCurrentThread();
@@ -187,8 +189,9 @@ void ExpectStopWaitsFor(
     collected = true;
     heap.DetachCurrentThread();
   });
-  // Signals go out when the stop begins, and again every 20 us.
+  // Signals go out when the stop begins, and again after each refusal.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const uint64_t handled = testing_hooks::SignalsHandled(heap) - handled_before;
   EXPECT_FALSE(collected.load()) << "stopped " << state;
   phase = 2;
   for (int i = 0; i < 2000 && !collected.load(); i++) {
@@ -204,6 +207,7 @@ void ExpectStopWaitsFor(
   collector.join();
   phase = 3;
   spinner.join();
+  return handled;
 }
 
 void SpinWhilePhaseIs(const std::atomic<int>& phase, int value) {
@@ -226,6 +230,29 @@ TEST(ShapesTest, AStopWaitsForAThreadInsideTheWriteBarrier) {
                        SpinWhilePhaseIs(phase, 1);
                        gch_internal_tls_in_barrier = 0;
                      });
+}
+
+// A thread that refuses stop signals for a while is not sent one every 20 us
+// all that time: the stopper sends another only once the handler has
+// refused the last (while it is pending, a second would change nothing),
+// waiting twice as long after each refusal, up to 320 us. Each signal costs
+// the stopper a system call and the thread a handler run; with more
+// threads than CPUs they took the CPUs the other threads needed to reach
+// their safepoints (200 ms of refusal drew about 1,900 signals here).
+TEST(ShapesTest, AStopResendsToARefusingThreadLessAndLessOften) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
+#endif
+  const uint64_t handled = ExpectStopWaitsFor(
+      "inside the write barrier", [](Heap&, std::atomic<int>& phase) {
+        gch_internal_tls_in_barrier = 1;
+        phase = 1;
+        SpinWhilePhaseIs(phase, 1);
+        gch_internal_tls_in_barrier = 0;
+      });
+  // 200 ms, 320 us apart after the first four doublings: about 625.
+  EXPECT_GE(handled, 1u);
+  EXPECT_LT(handled, 1200u);
 }
 
 // A thread inside a call that holds one of the runtime's locks, keeping its

@@ -55,6 +55,39 @@ TEST(ThreadsTest, MutatorsAllocateAndRewireWhileCollectionsRun) {
   EXPECT_GT(heap.ReadMemStats().num_gc, 5u);
 }
 
+// More threads than Ps: each attaches (waiting for a P when all are held),
+// allocates, collects now and then, and detaches, over and over. A P let
+// go wakes one waiting thread, and the end of each stop wakes them all: no
+// thread may be left waiting with a P idle, and many threads parked for a
+// stop must all go on when it ends.
+TEST(ThreadsTest, MoreThreadsThanPsTakeTurnsWhileCollectionsRun) {
+  Options o;
+  o.max_procs = 2;
+  o.gc_percent = 50;  // collect often
+  Heap heap(o);
+  constexpr int kThreads = 12;
+  constexpr int kRounds = 40;
+  std::atomic<uint64_t> checked{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++) {
+    ts.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; round++) {
+        Mutator& m = heap.AttachCurrentThread();
+        {
+          Persistent<Pair> keep(heap, TaggedTree(m, 6, t));
+          TaggedTree(m, 6, 99);  // garbage
+          if (round % 8 == t % 8) heap.Collect();
+          checked += CountTagged(keep.Get(), t);
+        }
+        heap.DetachCurrentThread();
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(checked.load(), uint64_t{kThreads} * kRounds * 127);
+  EXPECT_GT(heap.ReadMemStats().num_gc, 5u);
+}
+
 // A P's marking state (its marker and barrier buffer) is made when a
 // thread first holds it. Threads attaching while marks stay open take Ps
 // no thread held before: their barrier shades and assists go to markers
