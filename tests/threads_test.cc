@@ -88,6 +88,43 @@ TEST(ThreadsTest, MoreThreadsThanPsTakeTurnsWhileCollectionsRun) {
   EXPECT_GT(heap.ReadMemStats().num_gc, 5u);
 }
 
+// Many more threads than CPUs, each with a P of its own, allocating,
+// rewiring and spinning without polling while collections run: every stop
+// must reach each of them (most are waiting for a CPU when it begins, and
+// their signals stay pending until they get one), and end.
+TEST(ThreadsTest, ManyMoreThreadsThanCpusAllStopAndGoOn) {
+  constexpr int kThreads = 24;
+  Options o;
+  o.max_procs = kThreads;
+  o.gc_percent = 50;  // collect often
+  Heap heap(o);
+  std::atomic<uint64_t> checked{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++) {
+    ts.emplace_back([&, t] {
+      Mutator& m = heap.AttachCurrentThread();
+      {
+        Persistent<Pair> keep(heap, TaggedTree(m, 8, t));
+        for (int round = 0; round < 20; round++) {
+          keep->car = TaggedTree(m, 7, t);
+          TaggedTree(m, 7, 99);  // garbage
+          // A stretch without polls: only a signal stops the thread here.
+          const auto until =
+              std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+          if (round % 10 == t % 10) heap.Collect();
+          checked += CountTagged(keep.Get(), t);
+        }
+      }
+      heap.DetachCurrentThread();
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(checked.load(), uint64_t{kThreads} * 20 * 511);
+  EXPECT_GT(heap.ReadMemStats().num_gc, 10u);
+}
+
 // A P's marking state (its marker and barrier buffer) is made when a
 // thread first holds it. Threads attaching while marks stay open take Ps
 // no thread held before: their barrier shades and assists go to markers
