@@ -155,7 +155,7 @@ struct MutatorState {
   // signal is still pending, which a resend would not change (a standard
   // signal is pending at most once). resend_backoff (guarded by
   // sched_mu_): resends to a thread that keeps refusing (busy in gcheap's
-  // own code, which polls on its way out) wait twice as long each time.
+  // own code, or in an inline fast path) wait twice as long each time.
   std::atomic<uint32_t> sig_handled{0};
   uint32_t sig_handled_at_send = 0;
   int resend_backoff = 0;
