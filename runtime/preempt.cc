@@ -22,10 +22,14 @@
 //   Pool), a RuntimeFrames or NoPreempt       halfway through a change, or
 //   scope (gcheap's own slow paths, which     the thread may hold a lock
 //   hold locks), the write barrier's stub,    the collector needs; the
-//   or elsewhere in the C library             collector asks again a few
-//   (malloc's locks), or holding a runtime    microseconds later
-//   lock (base/mutex.h; waiting for one,
-//   asleep in the kernel, is not holding)
+//   or elsewhere in the C library             collector asks again 20 us
+//   (malloc's locks), or holding a runtime    later, then twice as long
+//   lock (base/mutex.h; waiting for one,      after each refusal (up to
+//   asleep in the kernel, is not holding)     320 us)
+//
+// A signal is sent again only once the handler has refused the last one:
+// while it is pending (the thread has not run since, as with more threads
+// than CPUs) a second would change nothing.
 //
 // A thread stopped in its handler is, for the collector, a thread parked at
 // a safepoint: its P's cache, barrier buffer and Pool slots are consistent
