@@ -152,13 +152,12 @@ struct MutatorState {
   uint64_t preempt_sent_ns = 0;  // guarded by sched_mu_: last signal sent
   // Times the handler ran on a request (stopped or refused), and its value
   // when the last signal went out (guarded by sched_mu_): equal while that
-  // signal is still pending, which a resend would not change (a standard
-  // signal is pending at most once). resend_backoff (guarded by
-  // sched_mu_): resends to a thread that keeps refusing (busy in gcheap's
-  // own code, or in an inline fast path) wait twice as long each time.
+  // signal is still pending (the thread has not run since), when a resend
+  // would change nothing for a standard signal, which is pending at most
+  // once. sig_sent (guarded by sched_mu_): signals sent, for tests.
   std::atomic<uint32_t> sig_handled{0};
   uint32_t sig_handled_at_send = 0;
-  int resend_backoff = 0;
+  uint64_t sig_sent = 0;
   // Precise mode: the handle stack, in chunks so slots never move.
   static constexpr size_t kChunk = 256;
   std::vector<void**> handle_chunks;
@@ -214,11 +213,11 @@ class HeapImpl : public CollectorEnv {
     for (Mutator* mu : mutators_) n += mu->state_->sig_stops.load();
     return n;
   }
-  // Stop signals handled, stopped or refused (MutatorState::sig_handled).
-  uint64_t SignalsHandledForTesting() {
+  // Stop signals sent to the attached threads (MutatorState::sig_sent).
+  uint64_t SignalsSentForTesting() {
     MutexLock l(&sched_mu_);
     uint64_t n = 0;
-    for (Mutator* mu : mutators_) n += mu->state_->sig_handled.load();
+    for (Mutator* mu : mutators_) n += mu->state_->sig_sent;
     return n;
   }
   void SetStackScanHookForTesting(
@@ -366,13 +365,17 @@ class HeapImpl : public CollectorEnv {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sched_mu_);
   void SendPreemptSignals(const std::vector<int>& tids) const
       ABSL_LOCKS_EXCLUDED(sched_mu_);
-  // How long a thread that refused a stop signal (it was inside gcheap's
-  // own code) has before it is sent another: this, doubled at each further
-  // refusal, up to kMaxResendBackoff times (20 us: 40, 80, 160, 320 us).
+  // How long after a stop signal a thread whose handler refused it (it was
+  // in a fast path, gcheap's own code, the C library, or held a runtime
+  // lock) is sent another.
   int64_t PreemptResendNs() const {
     return std::max<int64_t>(int64_t{1000} * opts_.preempt_after_us, 20'000);
   }
-  static constexpr int kMaxResendBackoff = 4;
+  // How long after a stop signal that has not reached its handler another
+  // is sent anyway: the program may take the signal itself (sigwaitinfo,
+  // signalfd), or sending may have failed (a real-time signal past
+  // RLIMIT_SIGPENDING).
+  static constexpr uint64_t kPendingResendNs = 10'000'000;
   // Lets every thread stopped in its signal handler go, but those a ragged
   // flush holds if keep_held. sched_mu_ held.
   void ResumeSignaledLocked(bool keep_held = false)

@@ -23,13 +23,14 @@
 //   scope (gcheap's own slow paths, which     the thread may hold a lock
 //   hold locks), the write barrier's stub,    the collector needs; the
 //   or elsewhere in the C library             collector asks again 20 us
-//   (malloc's locks), or holding a runtime    later, then twice as long
-//   lock (base/mutex.h; waiting for one,      after each refusal (up to
-//   asleep in the kernel, is not holding)     320 us)
+//   (malloc's locks), or holding a runtime    after its last signal
+//   lock (base/mutex.h; waiting for one,
+//   asleep in the kernel, is not holding)
 //
 // A signal is sent again only once the handler has refused the last one:
 // while it is pending (the thread has not run since, as with more threads
-// than CPUs) a second would change nothing.
+// than CPUs) a second would change nothing. After 10 ms it is sent anyway,
+// in case the program took it (sigwaitinfo) or the send failed.
 //
 // A thread stopped in its handler is, for the collector, a thread parked at
 // a safepoint: its P's cache, barrier buffer and Pool slots are consistent
@@ -329,21 +330,18 @@ void HeapImpl::PreemptLocked(bool flush, std::vector<int>* tids) {
     if (tids == nullptr) continue;  // taking over only
     const uint32_t handled = st->sig_handled.load(std::memory_order_acquire);
     if (st->preempt_req.load(std::memory_order_relaxed)) {
-      // Asked already. Again only once the handler has refused (the last
-      // signal is still pending otherwise: with more threads than CPUs,
-      // the thread may simply not have run since), and after a wait that
-      // doubles at each refusal, up to kMaxResendBackoff doublings.
-      if (handled == st->sig_handled_at_send) continue;
-      if (now - st->preempt_sent_ns < resend_ns << st->resend_backoff) {
-        continue;
-      }
-      if (st->resend_backoff < kMaxResendBackoff) st->resend_backoff++;
-    } else {
-      st->resend_backoff = 0;
+      // Asked already: again once the handler has refused, resend_ns after
+      // the last signal. While that signal is pending (with more threads
+      // than CPUs the thread may not have run since) a second changes
+      // nothing: again only after kPendingResendNs, in case it was lost.
+      const uint64_t wait =
+          handled == st->sig_handled_at_send ? kPendingResendNs : resend_ns;
+      if (now - st->preempt_sent_ns < wait) continue;
     }
     st->preempt_req.store(true, std::memory_order_seq_cst);
     st->preempt_sent_ns = now;
     st->sig_handled_at_send = handled;
+    st->sig_sent++;
     tids->push_back(st->tid);
   }
 }

@@ -314,8 +314,11 @@ void HeapImpl::RaggedFlush() {
   UpdatePollLocked();
   WaitForSafepointsLocked(/*flush=*/true);
   // Requests still in flight are withdrawn; the threads stopped for the
-  // flush stay stopped until the stop, or ReleaseHeld.
-  ResumeSignaledLocked(/*keep_held=*/true);
+  // flush stay stopped until the stop, or ReleaseHeld. Unless another
+  // thread stopped the world while the flush waited (ReadMemStats, a heap
+  // walk: they do not wait for the mark): the threads its stop parked must
+  // stay parked, and its StartTheWorld lets everyone go.
+  if (!world_stopped_) ResumeSignaledLocked(/*keep_held=*/true);
 }
 
 void HeapImpl::ReleaseHeld() {

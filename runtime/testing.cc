@@ -33,8 +33,8 @@ uint64_t SignalStops(Heap& heap) {
   return internal::HeapAccess::Of(heap)->SignalStopsForTesting();
 }
 
-uint64_t SignalsHandled(Heap& heap) {
-  return internal::HeapAccess::Of(heap)->SignalsHandledForTesting();
+uint64_t SignalsSent(Heap& heap) {
+  return internal::HeapAccess::Of(heap)->SignalsSentForTesting();
 }
 
 bool PastTrigger(Heap& heap) {

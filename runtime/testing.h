@@ -30,9 +30,8 @@ void SetStackScanHook(
 // How many times the stop signal's handler has stopped the attached
 // threads, all together (runtime/preempt.cc).
 uint64_t SignalStops(Heap& heap);
-// How many times that handler has run on a stop's request, stopping its
-// thread or refusing to (the thread was inside gcheap's own code).
-uint64_t SignalsHandled(Heap& heap);
+// How many stop signals have been sent to the attached threads.
+uint64_t SignalsSent(Heap& heap);
 // Whether the heap has reached the trigger of the next cycle.
 bool PastTrigger(Heap& heap);
 // Whether a concurrent mark is in progress (the barrier on).
