@@ -166,8 +166,9 @@ TEST(ShapesTest, AThreadParkingWakesTheStop) {
 // a stop signal must be refused (`state`), until phase is 2; then it spins
 // on without polling, stopped by the signal now, until phase is 3. Another
 // thread collects meanwhile: the stop must wait for the first thread to
-// leave that state, and then end.
-void ExpectStopWaitsFor(
+// leave that state, and then end. Returns how many stop signals were sent
+// to the first thread in that state's first 200 ms.
+uint64_t ExpectStopWaitsFor(
     const char* state,
     const std::function<void(Heap&, std::atomic<int>&)>& inside) {
   Heap heap(TwoProcsNoReports());
@@ -180,6 +181,7 @@ void ExpectStopWaitsFor(
     heap.DetachCurrentThread();
   });
   while (phase.load() != 1) std::this_thread::yield();
+  const uint64_t sent_before = testing_hooks::SignalsSent(heap);
   std::atomic<bool> collected{false};
   std::thread collector([&] {
     heap.AttachCurrentThread();
@@ -187,8 +189,10 @@ void ExpectStopWaitsFor(
     collected = true;
     heap.DetachCurrentThread();
   });
-  // Signals go out when the stop begins, and again 20 us after each.
+  // Signals go out when the stop begins, and again 20 us after each the
+  // handler refused.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const uint64_t sent = testing_hooks::SignalsSent(heap) - sent_before;
   EXPECT_FALSE(collected.load()) << "stopped " << state;
   phase = 2;
   for (int i = 0; i < 2000 && !collected.load(); i++) {
@@ -204,6 +208,7 @@ void ExpectStopWaitsFor(
   collector.join();
   phase = 3;
   spinner.join();
+  return sent;
 }
 
 void SpinWhilePhaseIs(const std::atomic<int>& phase, int value) {
@@ -239,44 +244,16 @@ TEST(ShapesTest, AStopDoesNotResendASignalStillPending) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "signals are deferred under ThreadSanitizer";
 #endif
-  Heap heap(TwoProcsNoReports());
-  std::atomic<int> phase{0};
-  std::thread spinner([&] {
-    heap.AttachCurrentThread();
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, heap.options().preempt_signal);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    phase = 1;
-    SpinWhilePhaseIs(phase, 1);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);  // the pending one lands
-    SpinWhilePhaseIs(phase, 2);
-    heap.DetachCurrentThread();
-  });
-  while (phase.load() != 1) std::this_thread::yield();
-  const uint64_t sent_before = testing_hooks::SignalsSent(heap);
-  std::atomic<bool> collected{false};
-  std::thread collector([&] {
-    heap.AttachCurrentThread();
-    heap.Collect();
-    collected = true;
-    heap.DetachCurrentThread();
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const uint64_t sent = testing_hooks::SignalsSent(heap) - sent_before;
-  EXPECT_FALSE(collected.load()) << "stopped with the signal blocked";
-  phase = 2;
-  for (int i = 0; i < 2000 && !collected.load(); i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!collected.load()) {
-    ADD_FAILURE() << "the stop never ended once the signal could land";
-    fflush(stdout);
-    std::_Exit(1);
-  }
-  collector.join();
-  phase = 3;
-  spinner.join();
+  const uint64_t sent = ExpectStopWaitsFor(
+      "with its stop signal blocked", [](Heap& heap, std::atomic<int>& phase) {
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, heap.options().preempt_signal);
+        pthread_sigmask(SIG_BLOCK, &set, &old);
+        phase = 1;
+        SpinWhilePhaseIs(phase, 1);
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);  // the pending one lands
+      });
   // One, then one each 10 ms: about 20 in 200 ms (2,008 with a resend
   // each 20 us).
   EXPECT_GE(sent, 1u);
