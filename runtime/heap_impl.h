@@ -208,16 +208,19 @@ class HeapImpl : public CollectorEnv {
   void SafepointSlow(Mutator& m);
   // Signal stops of the attached threads so far (MutatorState::sig_stops).
   uint64_t SignalStopsForTesting() {
-    MutexLock l(&sched_mu_);
-    uint64_t n = 0;
-    for (Mutator* mu : mutators_) n += mu->state_->sig_stops.load();
-    return n;
+    return SumOverMutators(
+        [](const MutatorState& st) -> uint64_t { return st.sig_stops.load(); });
   }
   // Stop signals sent to the attached threads (MutatorState::sig_sent).
   uint64_t SignalsSentForTesting() {
+    return SumOverMutators([](const MutatorState& st) { return st.sig_sent; });
+  }
+  // fn(state) summed over the attached threads, sched_mu_ held.
+  template <class Fn>
+  uint64_t SumOverMutators(Fn fn) {
     MutexLock l(&sched_mu_);
     uint64_t n = 0;
-    for (Mutator* mu : mutators_) n += mu->state_->sig_sent;
+    for (Mutator* mu : mutators_) n += fn(*mu->state_);
     return n;
   }
   void SetStackScanHookForTesting(
